@@ -1,0 +1,488 @@
+//! `DirectoryIntegration` (`lpdi`): one LastPass account connection and how it is synced.
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, LabelSelector, Time};
+use kube::{CustomResource, KubeSchema};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::common::{DeprovisionAction, SecretRef, conditions_schema, optional_time_schema};
+
+/// Default Enterprise API endpoint.
+pub const DEFAULT_ENDPOINT: &str = "https://lastpass.com/enterpriseapi.php";
+
+/// One LastPass Business account, the credentials to reach it, and the policy of its sync.
+#[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[kube(
+    group = "lastpass-operator.io",
+    version = "v1alpha1",
+    kind = "DirectoryIntegration",
+    namespaced,
+    status = "DirectoryIntegrationStatus",
+    shortname = "lpdi",
+    category = "lastpass",
+    derive = "PartialEq",
+    doc = "A LastPass Business account connection: credentials, sync policy, deletion budget, and optional SCIM and LDAP sources.",
+    printcolumn(
+        name = "Ready",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].status"
+    ),
+    printcolumn(
+        name = "Managed",
+        type_ = "integer",
+        json_path = ".status.counts.managed"
+    ),
+    printcolumn(
+        name = "Unmanaged",
+        type_ = "integer",
+        json_path = ".status.counts.unmanaged"
+    ),
+    printcolumn(
+        name = "Pending Deprovision",
+        type_ = "integer",
+        json_path = ".status.counts.pendingDeprovision"
+    ),
+    printcolumn(name = "Dry Run", type_ = "boolean", json_path = ".spec.sync.dryRun"),
+    printcolumn(name = "Last Sync", type_ = "date", json_path = ".status.lastSyncTime"),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
+)]
+#[serde(rename_all = "camelCase")]
+pub struct DirectoryIntegrationSpec {
+    /// How to reach the LastPass Enterprise API.
+    pub lastpass: LastPassConnection,
+    /// How and how often the account is synced, and the safety guards of the sync.
+    #[serde(default)]
+    pub sync: SyncSpec,
+    /// Which namespaces' LastPassUsers and LastPassGroups may use this account.
+    #[serde(default)]
+    pub allowed_namespaces: AllowedNamespaces,
+    /// Inbound SCIM 2.0 for an identity provider (Okta, Entra ID, OneLogin, PingOne, Google).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scim: Option<ScimSpec>,
+    /// Pull users and groups from LDAP / Active Directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ldap: Option<LdapSpec>,
+}
+
+/// The Enterprise API endpoint and the Secret holding `cid` and `provhash`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LastPassConnection {
+    /// Full URL of the Enterprise API.
+    #[serde(default = "default_endpoint")]
+    #[schemars(url)]
+    pub endpoint: String,
+    /// Secret (same namespace) with the account id and the API secret.
+    pub credentials_secret_ref: CredentialsSecretRef,
+}
+
+fn default_endpoint() -> String {
+    DEFAULT_ENDPOINT.to_string()
+}
+
+/// Secret with the LastPass account id (`cid`) and API secret (`provhash`).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CredentialsSecretRef {
+    /// Name of the Secret.
+    #[schemars(length(min = 1))]
+    pub name: String,
+    /// Key of the account id in the Secret.
+    #[serde(default = "default_cid_key")]
+    pub cid_key: String,
+    /// Key of the API secret (provhash) in the Secret.
+    #[serde(default = "default_provhash_key")]
+    pub provhash_key: String,
+}
+
+fn default_cid_key() -> String {
+    "cid".to_string()
+}
+
+fn default_provhash_key() -> String {
+    "provhash".to_string()
+}
+
+/// Sync cadence and guards.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncSpec {
+    /// Full read-back period (drift detection); at least 1m.
+    #[serde(default = "default_interval")]
+    #[schemars(regex(pattern = r"^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$"))]
+    #[x_kube(validation = Rule::new("duration(self) >= duration('1m')").message("spec.sync.interval must be at least 1m"))]
+    pub interval: String,
+    /// Quiet period after a change before planning, so a burst of changes becomes one plan.
+    #[serde(default = "default_debounce")]
+    #[schemars(regex(pattern = r"^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$"))]
+    pub debounce: String,
+    /// Plan only: write the plan to status and Events, change nothing in LastPass.
+    #[serde(default)]
+    pub dry_run: bool,
+    /// What to do with LastPass users that no resource declares.
+    #[serde(default)]
+    pub unmanaged_users: UnmanagedUsers,
+    /// Deprovisioning policy and deletion budget.
+    #[serde(default)]
+    pub deprovision: DeprovisionPolicy,
+    /// Client-side rate limit towards the Enterprise API (token bucket per account).
+    #[serde(default)]
+    pub rate_limit: RateLimit,
+    /// Users per `batchadd` / `batchchangegrp` call.
+    #[serde(default = "default_batch_size")]
+    #[schemars(range(min = 1, max = 2000))]
+    pub batch_size: i32,
+}
+
+impl Default for SyncSpec {
+    fn default() -> Self {
+        Self {
+            interval: default_interval(),
+            debounce: default_debounce(),
+            dry_run: false,
+            unmanaged_users: UnmanagedUsers::default(),
+            deprovision: DeprovisionPolicy::default(),
+            rate_limit: RateLimit::default(),
+            batch_size: default_batch_size(),
+        }
+    }
+}
+
+fn default_interval() -> String {
+    "10m".to_string()
+}
+
+fn default_debounce() -> String {
+    "5s".to_string()
+}
+
+fn default_batch_size() -> i32 {
+    100
+}
+
+/// Treatment of LastPass users that no resource of the integration declares.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub enum UnmanagedUsers {
+    /// Leave them alone and do not report them.
+    Ignore,
+    /// Leave them alone; count them (and a sample) in status.
+    #[default]
+    Report,
+    /// Create LastPassUser resources for them, labelled `source: adopted`.
+    Adopt,
+}
+
+/// How users leave LastPass when their resource is deleted, and the deletion budget.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeprovisionPolicy {
+    /// Action for deleted resources that do not set `deprovisionAction`.
+    #[serde(default)]
+    pub default_action: DeprovisionAction,
+    /// `Delete` (irreversible) anywhere is refused unless this is true.
+    #[serde(default)]
+    pub allow_delete: bool,
+    /// Deletion budget: a plan with more deprovisions than this deprovisions nobody until it
+    /// is approved with the `lastpass-operator.io/approve-plan` annotation.
+    #[serde(default = "default_max_per_sync")]
+    #[schemars(range(min = 0))]
+    pub max_per_sync: i32,
+}
+
+impl Default for DeprovisionPolicy {
+    fn default() -> Self {
+        Self {
+            default_action: DeprovisionAction::default(),
+            allow_delete: false,
+            max_per_sync: default_max_per_sync(),
+        }
+    }
+}
+
+fn default_max_per_sync() -> i32 {
+    10
+}
+
+/// Token bucket towards the Enterprise API, shared by every caller of one account.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("self.requestsPerSecond > 0 && self.burst > 0").message("spec.sync.rateLimit.requestsPerSecond and burst must be positive"))]
+pub struct RateLimit {
+    /// Sustained requests per second.
+    #[serde(default = "default_rps")]
+    pub requests_per_second: i32,
+    /// Requests that may be sent at once after a quiet period.
+    #[serde(default = "default_burst")]
+    pub burst: i32,
+}
+
+impl Default for RateLimit {
+    fn default() -> Self {
+        Self {
+            requests_per_second: default_rps(),
+            burst: default_burst(),
+        }
+    }
+}
+
+fn default_rps() -> i32 {
+    5
+}
+
+fn default_burst() -> i32 {
+    10
+}
+
+/// Which namespaces may reference this integration (as Gateway API's `allowedRoutes`).
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("self.from != 'Selector' || has(self.selector)").message("spec.allowedNamespaces.selector is required when from is Selector"))]
+pub struct AllowedNamespaces {
+    /// `Same`: only the integration's namespace; `All`: every namespace; `Selector`:
+    /// namespaces whose labels match `selector`.
+    #[serde(default)]
+    pub from: NamespacesFrom,
+    /// Namespace label selector, used with `from: Selector`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selector: Option<LabelSelector>,
+}
+
+/// Namespace scope of an integration.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub enum NamespacesFrom {
+    /// Only the integration's own namespace.
+    #[default]
+    Same,
+    /// Every namespace.
+    All,
+    /// Namespaces matching `selector`.
+    Selector,
+}
+
+/// Inbound SCIM 2.0 endpoint for one identity provider.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ScimSpec {
+    /// Serve `/scim/v2/<namespace>/<integration>/` for this integration.
+    #[serde(default)]
+    pub enabled: bool,
+    /// Rotation of the operator-minted bearer token.
+    #[serde(default)]
+    pub token_rotation: TokenRotation,
+}
+
+/// How often the SCIM bearer token is replaced and how long the previous one stays valid.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenRotation {
+    /// Period between rotations.
+    #[serde(default = "default_rotation_every")]
+    #[schemars(regex(pattern = r"^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$"))]
+    pub every: String,
+    /// How long the previous token stays valid after a rotation.
+    #[serde(default = "default_rotation_overlap")]
+    #[schemars(regex(pattern = r"^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$"))]
+    pub overlap: String,
+}
+
+impl Default for TokenRotation {
+    fn default() -> Self {
+        Self {
+            every: default_rotation_every(),
+            overlap: default_rotation_overlap(),
+        }
+    }
+}
+
+fn default_rotation_every() -> String {
+    "720h".to_string()
+}
+
+fn default_rotation_overlap() -> String {
+    "24h".to_string()
+}
+
+/// Pull from LDAP / Active Directory (the AD Connector's job).
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("has(self.url) && has(self.userBaseDN) && has(self.bindSecretRef)").message("spec.ldap needs url, userBaseDN and bindSecretRef"))]
+pub struct LdapSpec {
+    /// `ldap://` (StartTLS) or `ldaps://` URL of the directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^ldaps?://"))]
+    pub url: Option<String>,
+    /// Secret with keys `bindDN` and `password`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bind_secret_ref: Option<SecretRef>,
+    /// Where users are searched.
+    #[serde(
+        default,
+        rename = "userBaseDN",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub user_base_dn: Option<String>,
+    /// LDAP filter selecting users.
+    #[serde(default = "default_user_filter")]
+    pub user_filter: String,
+    /// Where groups are searched.
+    #[serde(
+        default,
+        rename = "groupBaseDN",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub group_base_dn: Option<String>,
+    /// LDAP filter selecting the groups that become LastPassGroups.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_filter: Option<String>,
+    /// Which directory attribute feeds which user field.
+    #[serde(default)]
+    pub attributes: LdapAttributes,
+    /// Pull period.
+    #[serde(default = "default_ldap_interval")]
+    #[schemars(regex(pattern = r"^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$"))]
+    pub interval: String,
+}
+
+fn default_user_filter() -> String {
+    "(objectClass=person)".to_string()
+}
+
+fn default_ldap_interval() -> String {
+    "15m".to_string()
+}
+
+/// Mapping from directory attributes to LastPassUser fields.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LdapAttributes {
+    /// Attribute holding the e-mail used as LastPass username.
+    #[serde(default = "default_username_attribute")]
+    pub username: String,
+    /// Attribute holding the display name.
+    #[serde(default = "default_full_name_attribute")]
+    pub full_name: String,
+}
+
+impl Default for LdapAttributes {
+    fn default() -> Self {
+        Self {
+            username: default_username_attribute(),
+            full_name: default_full_name_attribute(),
+        }
+    }
+}
+
+fn default_username_attribute() -> String {
+    "mail".to_string()
+}
+
+fn default_full_name_attribute() -> String {
+    "displayName".to_string()
+}
+
+/// Observed state of an integration.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DirectoryIntegrationStatus {
+    /// `Ready`, `CredentialsValid`, `Synced`, `DeprovisionBlocked`, `TokenReady`,
+    /// `SeatsExhausted`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(schema_with = "conditions_schema")]
+    pub conditions: Vec<Condition>,
+    /// The `metadata.generation` this status describes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// When the account was last read and reconciled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "optional_time_schema")]
+    pub last_sync_time: Option<Time>,
+    /// When the next full read-back is due.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "optional_time_schema")]
+    pub next_sync_time: Option<Time>,
+    /// Users of the account by state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub counts: Option<UserCounts>,
+    /// The last computed plan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<PlanSummary>,
+    /// The SCIM endpoint and its token, when `spec.scim.enabled`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scim: Option<ScimStatus>,
+}
+
+/// Users of the account by state.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserCounts {
+    /// Users declared by a resource of this integration.
+    pub managed: i64,
+    /// Managed users that have logged in.
+    pub active: i64,
+    /// Managed users invited but not yet logged in.
+    pub invited: i64,
+    /// Managed users disabled on purpose (`suspended: true`).
+    pub suspended: i64,
+    /// LastPass users, not disabled, that no resource declares.
+    pub unmanaged: i64,
+    /// Deprovisions waiting (blocked by the budget, or in flight).
+    pub pending_deprovision: i64,
+}
+
+/// Summary of the last computed plan.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PlanSummary {
+    /// Digest of the plan's deprovision set; the value to approve a blocked plan with.
+    pub id: String,
+    /// Users to invite.
+    pub creates: i64,
+    /// Users whose name, attributes or state change.
+    pub updates: i64,
+    /// Group membership additions and removals.
+    pub group_changes: i64,
+    /// Users to deprovision.
+    pub deprovisions: i64,
+    /// Up to 20 items of the plan, for people to read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 20))]
+    pub sample: Vec<PlanItem>,
+}
+
+/// One planned change, for people to read.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PlanItem {
+    /// What would be done: `Create`, `Update`, `Suspend`, `Enable`, `AddToGroup`,
+    /// `RemoveFromGroup`, `Deprovision`.
+    pub action: String,
+    /// The LastPass username concerned.
+    pub username: String,
+    /// Detail, such as the group name or the deprovision action.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// State of the SCIM endpoint of an integration.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ScimStatus {
+    /// Path (relative to the operator's SCIM address) identity providers push to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    /// Secret holding the current bearer token (key `token`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_secret_name: Option<String>,
+    /// When the current token was minted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "optional_time_schema")]
+    pub token_rotated_at: Option<Time>,
+    /// When the current token is replaced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "optional_time_schema")]
+    pub token_expires_at: Option<Time>,
+}

@@ -1,0 +1,54 @@
+//! Custom resource types of the `lastpass-operator.io/v1alpha1` API.
+//!
+//! Types only: field names are the contract of `DESIGN.md`, and the CRDs in `crds/` are
+//! generated from these types (`lastpass-operator crds`). Validation that the API server can do
+//! lives here as schema attributes and CEL rules; everything else is checked by the controllers.
+
+mod common;
+mod group;
+mod integration;
+mod user;
+
+pub use common::*;
+pub use group::*;
+pub use integration::*;
+pub use user::*;
+
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::CustomResourceExt;
+
+/// API group of every resource of the operator.
+pub const API_GROUP: &str = "lastpass-operator.io";
+
+/// Label that records where a resource came from (`git`, `scim`, `ldap`, `adopted`).
+pub const SOURCE_LABEL: &str = "lastpass-operator.io/source";
+
+/// Annotation on a DirectoryIntegration that releases exactly one blocked plan.
+pub const APPROVE_PLAN_ANNOTATION: &str = "lastpass-operator.io/approve-plan";
+
+/// Annotation on a DirectoryIntegration whose every new value asks for an immediate resync.
+pub const RESYNC_ANNOTATION: &str = "lastpass-operator.io/resync";
+
+/// Every CRD of the operator, in a stable order (integration, user, group).
+pub fn all_crds() -> Vec<CustomResourceDefinition> {
+    vec![
+        DirectoryIntegration::crd(),
+        LastPassUser::crd(),
+        LastPassGroup::crd(),
+    ]
+}
+
+/// The CRDs as one multi-document YAML stream, exactly as `crds/` holds them.
+pub fn crds_yaml() -> Result<String, serde_saphyr::SerializeError> {
+    let mut out = String::new();
+    for crd in all_crds() {
+        out.push_str("---\n");
+        out.push_str(&serde_saphyr::to_string(&crd)?);
+    }
+    Ok(out)
+}
+
+/// The file name under `crds/` for one CRD (`<plural>.<group>.yaml`).
+pub fn crd_file_name(crd: &CustomResourceDefinition) -> String {
+    format!("{}.yaml", crd.metadata.name.as_deref().unwrap_or("unnamed"))
+}

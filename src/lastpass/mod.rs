@@ -1,0 +1,1 @@
+//! LastPass Enterprise API client (see `../shared/lastpass-api.md`).

@@ -1,0 +1,25 @@
+//! # lastpass-operator
+//!
+//! A Kubernetes operator that makes a LastPass Business account match what is declared in
+//! Kubernetes. The modules follow the data flow of `DESIGN.md`:
+//!
+//! - [`crd`]: the custom resource types (`DirectoryIntegration`, `LastPassUser`,
+//!   `LastPassGroup`); types only, no behaviour beyond schema and defaults.
+//! - [`lastpass`]: the LastPass Enterprise API client: envelope, commands, reply
+//!   classification, rate limiting, retries.
+//! - [`simulator`]: a faithful stand-in for the LastPass Enterprise API, used by tests, the
+//!   demo and the benchmark.
+//! - [`cli`]: the subcommands the thin `main.rs` dispatches to.
+
+pub mod cli;
+pub mod crd;
+pub mod lastpass;
+pub mod simulator;
+
+/// Installs the process-wide rustls crypto provider (ring).
+///
+/// kube and reqwest are built without a default provider; the first TLS client panics unless
+/// one is installed. Safe to call more than once (later calls are no-ops).
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
