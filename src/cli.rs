@@ -20,7 +20,11 @@ pub enum Command {
     /// Run the controllers, the SCIM server and the metrics endpoint.
     Run,
     /// Print the CustomResourceDefinitions generated from the Rust types.
-    Crds,
+    Crds {
+        /// Write one `<plural>.<group>.yaml` file per CRD into this directory instead.
+        #[arg(long)]
+        out_dir: Option<PathBuf>,
+    },
     /// Run the LastPass Enterprise API simulator as a server.
     Simulator(crate::simulator::cli::SimulatorArgs),
     /// Show what would change in LastPass for these YAML files, without changing anything.
@@ -43,9 +47,16 @@ pub struct NotImplemented(pub &'static str);
 /// Runs one parsed command line.
 pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Crds => {
+        Command::Crds { out_dir: None } => {
             let yaml = crate::crd::crds_yaml()?;
             std::io::stdout().lock().write_all(yaml.as_bytes())?;
+            Ok(())
+        }
+        Command::Crds { out_dir: Some(dir) } => {
+            std::fs::create_dir_all(&dir)?;
+            for (name, yaml) in crate::crd::crd_files()? {
+                std::fs::write(dir.join(name), yaml)?;
+            }
             Ok(())
         }
         Command::Simulator(args) => crate::simulator::cli::run(args).await,

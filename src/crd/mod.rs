@@ -48,7 +48,13 @@ pub fn crds_yaml() -> Result<String, serde_saphyr::SerializeError> {
     Ok(out)
 }
 
-/// The file name under `crds/` for one CRD (`<plural>.<group>.yaml`).
-pub fn crd_file_name(crd: &CustomResourceDefinition) -> String {
-    format!("{}.yaml", crd.metadata.name.as_deref().unwrap_or("unnamed"))
+/// The files of `crds/`: one `(file name, YAML)` pair per CRD, named `<plural>.<group>.yaml`.
+pub fn crd_files() -> Result<Vec<(String, String)>, serde_saphyr::SerializeError> {
+    all_crds()
+        .into_iter()
+        .map(|crd| {
+            let name = format!("{}.yaml", crd.metadata.name.as_deref().unwrap_or("unnamed"));
+            Ok((name, serde_saphyr::to_string(&crd)?))
+        })
+        .collect()
 }
