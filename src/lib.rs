@@ -13,6 +13,7 @@
 
 pub mod cli;
 pub mod crd;
+pub mod engine;
 pub mod lastpass;
 pub mod simulator;
 

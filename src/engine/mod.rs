@@ -1,0 +1,9 @@
+//! The account engine: observe → desire → plan → guard → execute → report, one per
+//! DirectoryIntegration. The planner and the guards are pure; I/O lives at the edges.
+
+pub mod guard;
+pub mod model;
+pub mod plan;
+
+#[cfg(test)]
+mod plan_tests;

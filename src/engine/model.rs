@@ -1,0 +1,117 @@
+//! The engine's view of an account: what is declared (`Desired`) and what LastPass reports
+//! (`Observed`). Both are keyed by the lower-cased username, since LastPass compares usernames
+//! case-insensitively while the operator sends them as written.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::crd::{DeprovisionAction, GroupPolicy};
+
+/// Lower-cased username: the key every map of the engine uses.
+pub type UserKey = String;
+
+/// The key of a username.
+pub fn user_key(username: &str) -> UserKey {
+    username.trim().to_lowercase()
+}
+
+/// The Kubernetes resource behind a desired user or group (for status, Events, finalizers).
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ResourceRef {
+    /// Namespace of the resource.
+    pub namespace: String,
+    /// Name of the resource.
+    pub name: String,
+}
+
+/// A user as declared by a LastPassUser.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DesiredUser {
+    /// The username as written in the resource (sent to LastPass as is).
+    pub username: String,
+    /// Display name; `None` leaves LastPass's value alone.
+    pub full_name: Option<String>,
+    /// Direct memberships from `spec.groups`.
+    pub groups: BTreeSet<String>,
+    /// Custom attributes, sent with `batchadd`.
+    pub attributes: BTreeMap<String, String>,
+    /// Disabled on purpose.
+    pub suspended: bool,
+    /// Sent as `password_reset_required` with `batchadd`.
+    pub password_reset_required: bool,
+    /// The resource it comes from.
+    pub resource: ResourceRef,
+}
+
+/// A group as declared by a LastPassGroup.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DesiredGroup {
+    /// Group name in LastPass.
+    pub name: String,
+    /// Members by user key (explicit `members` and `memberSelector` matches).
+    pub members: BTreeSet<UserKey>,
+    /// Whether undeclared members are removed.
+    pub policy: GroupPolicy,
+    /// The resource it comes from.
+    pub resource: ResourceRef,
+}
+
+/// A user whose resource is being deleted, with the resolved action.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Leaving {
+    /// The username as written in the resource.
+    pub username: String,
+    /// The resolved deprovision action.
+    pub action: DeprovisionAction,
+    /// The resource being deleted.
+    pub resource: ResourceRef,
+}
+
+/// Everything the resources of one integration declare.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Desired {
+    /// Users that should exist, by key.
+    pub users: BTreeMap<UserKey, DesiredUser>,
+    /// Groups declared by LastPassGroups, by name.
+    pub groups: BTreeMap<String, DesiredGroup>,
+    /// Users whose resources are being deleted, by key.
+    pub leaving: BTreeMap<UserKey, Leaving>,
+}
+
+/// A user as LastPass reports it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ObservedUser {
+    /// LastPass's user id (numeric string).
+    pub id: String,
+    /// The username as LastPass reports it.
+    pub username: String,
+    /// Display name (`""` when none).
+    pub full_name: String,
+    /// Login blocked (deactivated or disabled).
+    pub disabled: bool,
+    /// Invited and never logged in.
+    pub never_logged_in: bool,
+    /// Last login as LastPass reports it (`YYYY-MM-DD HH:MM:SS`, zone-less), if any.
+    pub last_login: Option<String>,
+    /// Groups the user is in.
+    pub groups: BTreeSet<String>,
+    /// Second-factor method, if any.
+    pub multifactor: Option<String>,
+}
+
+/// A snapshot of the whole account, read with paged `getuserdata`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Observed {
+    /// Users by key.
+    pub users: BTreeMap<UserKey, ObservedUser>,
+}
+
+impl Observed {
+    /// Members of a group, by key, as the snapshot reports them.
+    pub fn members_of(&self, group: &str) -> BTreeSet<UserKey> {
+        self.users
+            .iter()
+            .filter(|(_, u)| u.groups.contains(group))
+            .map(|(k, _)| k.clone())
+            .collect()
+    }
+}

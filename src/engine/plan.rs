@@ -1,0 +1,296 @@
+//! The planner: a pure diff from what is declared to what LastPass reports.
+//!
+//! No I/O, no clock: the same inputs always give the same plan (`BTreeMap`s keep it ordered),
+//! so a dry run is "plan, don't execute" and the plan id is stable across restarts.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::crd::{DeprovisionAction, GroupPolicy, UnmanagedUsers};
+
+use super::model::{Desired, Observed, ResourceRef, UserKey};
+
+/// The parts of an integration's spec the planner needs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Policy {
+    /// Treatment of LastPass users that no resource declares.
+    pub unmanaged: UnmanagedUsers,
+    /// Whether `Delete` may be planned at all.
+    pub allow_delete: bool,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            unmanaged: UnmanagedUsers::Report,
+            allow_delete: false,
+        }
+    }
+}
+
+/// A user to invite with `batchadd`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CreateUser {
+    /// Username as written in the resource.
+    pub username: String,
+    /// Display name, if declared.
+    pub full_name: Option<String>,
+    /// Every group the user should be in (sent with `batchadd`).
+    pub groups: BTreeSet<String>,
+    /// Custom attributes.
+    pub attributes: BTreeMap<String, String>,
+    /// `password_reset_required`.
+    pub password_reset_required: bool,
+}
+
+/// A display-name change with `updateuser`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UpdateUser {
+    /// Username as LastPass knows it.
+    pub username: String,
+    /// The new display name.
+    pub full_name: String,
+}
+
+/// Membership changes of one user, for `batchchangegrp`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupChange {
+    /// Username as LastPass knows it.
+    pub username: String,
+    /// Groups to join.
+    pub add: BTreeSet<String>,
+    /// Groups to leave.
+    pub del: BTreeSet<String>,
+}
+
+/// A user to deprovision with `deluser`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Deprovision {
+    /// Username as LastPass knows it.
+    pub username: String,
+    /// The resolved action.
+    pub action: DeprovisionAction,
+    /// The resource being deleted.
+    pub resource: ResourceRef,
+}
+
+/// Why a change was not planned although the resources ask for it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// `Delete` was asked for but `spec.sync.deprovision.allowDelete` is false.
+    DeleteNotAllowed {
+        /// The user concerned.
+        username: String,
+        /// The resource being deleted.
+        resource: ResourceRef,
+    },
+}
+
+/// What it takes to make LastPass match the resources.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Plan {
+    /// Users to invite.
+    pub creates: Vec<CreateUser>,
+    /// Display names to change.
+    pub updates: Vec<UpdateUser>,
+    /// Users to disable (`suspended: true`), new ones included.
+    pub disables: Vec<String>,
+    /// Users to enable again.
+    pub enables: Vec<String>,
+    /// Membership changes, one entry per user.
+    pub group_changes: Vec<GroupChange>,
+    /// Users to deprovision.
+    pub deprovisions: Vec<Deprovision>,
+    /// Deleted resources whose deprovisioning is complete: their finalizers may go.
+    pub finished: Vec<ResourceRef>,
+    /// Changes refused by policy.
+    pub refused: Vec<Refusal>,
+    /// LastPass users, not disabled, that no resource declares (empty under `Ignore`).
+    pub unmanaged: Vec<String>,
+}
+
+impl Plan {
+    /// Whether the plan changes nothing in LastPass.
+    pub fn is_empty(&self) -> bool {
+        self.write_count() == 0
+    }
+
+    /// Number of changes (users created, updated, disabled, enabled, membership changes,
+    /// deprovisions).
+    pub fn write_count(&self) -> usize {
+        self.creates.len()
+            + self.updates.len()
+            + self.disables.len()
+            + self.enables.len()
+            + self.membership_changes()
+            + self.deprovisions.len()
+    }
+
+    /// Number of single membership additions and removals.
+    pub fn membership_changes(&self) -> usize {
+        self.group_changes
+            .iter()
+            .map(|c| c.add.len() + c.del.len())
+            .sum()
+    }
+
+    /// Digest of the deprovision set: the id a blocked plan is approved with. The same
+    /// pending set always gives the same id.
+    pub fn id(&self) -> String {
+        let mut items: Vec<String> = self
+            .deprovisions
+            .iter()
+            .map(|d| format!("{}:{:?}", super::model::user_key(&d.username), d.action))
+            .collect();
+        items.sort();
+        format!("{:016x}", fnv1a(items.join("\n").as_bytes()))
+    }
+}
+
+/// FNV-1a, 64 bits: stable across Rust releases (unlike `DefaultHasher`).
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, b| {
+        (hash ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// Groups the operator manages membership of: named by a LastPassGroup or in some user's
+/// `spec.groups`. Memberships in any other group are left alone.
+fn known_groups(desired: &Desired) -> BTreeSet<&str> {
+    desired
+        .groups
+        .keys()
+        .map(String::as_str)
+        .chain(
+            desired
+                .users
+                .values()
+                .flat_map(|u| u.groups.iter().map(String::as_str)),
+        )
+        .collect()
+}
+
+/// Groups a user should be in: direct `spec.groups` plus every LastPassGroup listing it.
+fn declared_groups(desired: &Desired, key: &UserKey) -> BTreeSet<String> {
+    let direct = desired.users.get(key).map(|u| u.groups.clone());
+    let mut groups = direct.unwrap_or_default();
+    for group in desired.groups.values() {
+        if group.members.contains(key) {
+            groups.insert(group.name.clone());
+        }
+    }
+    groups
+}
+
+/// Whether membership in `group` that nobody declares is removed.
+fn removes_undeclared(desired: &Desired, group: &str, managed_user: bool) -> bool {
+    match desired.groups.get(group) {
+        Some(g) => g.policy == GroupPolicy::Authoritative,
+        // A group known only from users' `spec.groups`: a managed user's own spec is
+        // authoritative for it; unmanaged users' memberships are left alone.
+        None => managed_user,
+    }
+}
+
+/// Computes the plan that makes `observed` match `desired`.
+pub fn plan(desired: &Desired, observed: &Observed, policy: &Policy) -> Plan {
+    let mut out = Plan::default();
+    let known = known_groups(desired);
+
+    for (key, user) in &desired.users {
+        let declared = declared_groups(desired, key);
+        let Some(seen) = observed.users.get(key) else {
+            out.creates.push(CreateUser {
+                username: user.username.clone(),
+                full_name: user.full_name.clone(),
+                groups: declared,
+                attributes: user.attributes.clone(),
+                password_reset_required: user.password_reset_required,
+            });
+            if user.suspended {
+                out.disables.push(user.username.clone());
+            }
+            continue;
+        };
+        if let Some(name) = &user.full_name
+            && *name != seen.full_name
+        {
+            out.updates.push(UpdateUser {
+                username: seen.username.clone(),
+                full_name: name.clone(),
+            });
+        }
+        match (user.suspended, seen.disabled) {
+            (true, false) => out.disables.push(seen.username.clone()),
+            (false, true) => out.enables.push(seen.username.clone()),
+            _ => {}
+        }
+        push_group_change(&mut out, &seen.username, &declared, &seen.groups, |g| {
+            known.contains(g) && removes_undeclared(desired, g, true)
+        });
+    }
+
+    for (key, leaving) in &desired.leaving {
+        if desired.users.contains_key(key) {
+            // Another resource still declares this username: nothing leaves LastPass.
+            out.finished.push(leaving.resource.clone());
+            continue;
+        }
+        let seen = observed.users.get(key);
+        let done = match (leaving.action, seen) {
+            (_, None) => true,
+            (DeprovisionAction::Deactivate, Some(u)) => u.disabled,
+            _ => false,
+        };
+        if done {
+            out.finished.push(leaving.resource.clone());
+        } else if leaving.action == DeprovisionAction::Delete && !policy.allow_delete {
+            out.refused.push(Refusal::DeleteNotAllowed {
+                username: leaving.username.clone(),
+                resource: leaving.resource.clone(),
+            });
+        } else {
+            out.deprovisions.push(Deprovision {
+                username: seen.map_or_else(|| leaving.username.clone(), |u| u.username.clone()),
+                action: leaving.action,
+                resource: leaving.resource.clone(),
+            });
+        }
+    }
+
+    for (key, seen) in &observed.users {
+        if desired.users.contains_key(key) || desired.leaving.contains_key(key) {
+            continue;
+        }
+        // Unmanaged: LastPassGroups may still list it, and Authoritative groups remove it.
+        let declared = declared_groups(desired, key);
+        push_group_change(&mut out, &seen.username, &declared, &seen.groups, |g| {
+            removes_undeclared(desired, g, false)
+        });
+        if !seen.disabled && policy.unmanaged != UnmanagedUsers::Ignore {
+            out.unmanaged.push(seen.username.clone());
+        }
+    }
+    out
+}
+
+fn push_group_change(
+    out: &mut Plan,
+    username: &str,
+    declared: &BTreeSet<String>,
+    current: &BTreeSet<String>,
+    may_remove: impl Fn(&str) -> bool,
+) {
+    let add: BTreeSet<String> = declared.difference(current).cloned().collect();
+    let del: BTreeSet<String> = current
+        .difference(declared)
+        .filter(|g| may_remove(g))
+        .cloned()
+        .collect();
+    if !add.is_empty() || !del.is_empty() {
+        out.group_changes.push(GroupChange {
+            username: username.to_string(),
+            add,
+            del,
+        });
+    }
+}

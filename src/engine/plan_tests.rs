@@ -1,0 +1,544 @@
+//! Table and property tests of the planner and the guards.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use proptest::prelude::*;
+
+use super::guard::{Guards, guard};
+use super::model::*;
+use super::plan::*;
+use crate::crd::{DeprovisionAction, GroupPolicy, UnmanagedUsers};
+
+fn set(items: &[&str]) -> BTreeSet<String> {
+    items.iter().map(|s| s.to_string()).collect()
+}
+
+fn rref(name: &str) -> ResourceRef {
+    ResourceRef {
+        namespace: "ns".into(),
+        name: name.into(),
+    }
+}
+
+fn want(username: &str, groups: &[&str]) -> DesiredUser {
+    DesiredUser {
+        username: username.into(),
+        full_name: None,
+        groups: set(groups),
+        attributes: BTreeMap::new(),
+        suspended: false,
+        password_reset_required: true,
+        resource: rref(username.split('@').next().unwrap()),
+    }
+}
+
+fn seen(id: u32, username: &str, groups: &[&str]) -> ObservedUser {
+    ObservedUser {
+        id: id.to_string(),
+        username: username.into(),
+        full_name: String::new(),
+        disabled: false,
+        never_logged_in: false,
+        last_login: Some("2024-03-01 08:10:11".into()),
+        groups: set(groups),
+        multifactor: None,
+    }
+}
+
+fn desired(users: Vec<DesiredUser>) -> Desired {
+    Desired {
+        users: users.into_iter().map(|u| (user_key(&u.username), u)).collect(),
+        ..Desired::default()
+    }
+}
+
+fn observed(users: Vec<ObservedUser>) -> Observed {
+    Observed {
+        users: users.into_iter().map(|u| (user_key(&u.username), u)).collect(),
+    }
+}
+
+fn group(name: &str, members: &[&str], policy: GroupPolicy) -> DesiredGroup {
+    DesiredGroup {
+        name: name.into(),
+        members: members.iter().map(|m| user_key(m)).collect(),
+        policy,
+        resource: rref(&name.to_lowercase()),
+    }
+}
+
+fn leaving(username: &str, action: DeprovisionAction) -> (UserKey, Leaving) {
+    (
+        user_key(username),
+        Leaving {
+            username: username.into(),
+            action,
+            resource: rref(username.split('@').next().unwrap()),
+        },
+    )
+}
+
+struct Case {
+    name: &'static str,
+    why: &'static str,
+    desired: Desired,
+    observed: Observed,
+    policy: Policy,
+    want: Plan,
+}
+
+fn cases() -> Vec<Case> {
+    let p = Policy::default();
+    let mut named = want("ann@example.com", &[]);
+    named.full_name = Some("Ann Lee".into());
+    let mut suspended = want("ann@example.com", &[]);
+    suspended.suspended = true;
+    let mut disabled = seen(1, "ann@example.com", &[]);
+    disabled.disabled = true;
+    let mut with_eng = desired(vec![want("ann@example.com", &[])]);
+    with_eng.groups.insert(
+        "Eng".into(),
+        group("Eng", &["ann@example.com"], GroupPolicy::Authoritative),
+    );
+    let mut additive = desired(vec![want("ann@example.com", &[])]);
+    additive
+        .groups
+        .insert("Eng".into(), group("Eng", &[], GroupPolicy::Additive));
+    let mut authoritative = desired(vec![want("ann@example.com", &[])]);
+    authoritative
+        .groups
+        .insert("Eng".into(), group("Eng", &[], GroupPolicy::Authoritative));
+    let mut deactivate = Desired::default();
+    deactivate.leaving.extend([leaving("bob@example.com", DeprovisionAction::Deactivate)]);
+    let mut delete = Desired::default();
+    delete.leaving.extend([leaving("bob@example.com", DeprovisionAction::Delete)]);
+    vec![
+        Case {
+            name: "new user",
+            why: "a declared user missing from LastPass is invited with its groups",
+            desired: desired(vec![want("Ann@Example.com", &["Eng"])]),
+            observed: Observed::default(),
+            policy: p.clone(),
+            want: Plan {
+                creates: vec![CreateUser {
+                    username: "Ann@Example.com".into(),
+                    full_name: None,
+                    groups: set(&["Eng"]),
+                    attributes: BTreeMap::new(),
+                    password_reset_required: true,
+                }],
+                ..Plan::default()
+            },
+        },
+        Case {
+            name: "case-insensitive match",
+            why: "usernames compare case-insensitively: no create for ANN when ann exists",
+            desired: desired(vec![want("ANN@example.com", &[])]),
+            observed: observed(vec![seen(1, "ann@example.com", &[])]),
+            policy: p.clone(),
+            want: Plan::default(),
+        },
+        Case {
+            name: "name change",
+            why: "a different fullName is an update, sent under LastPass's spelling",
+            desired: desired(vec![named]),
+            observed: observed(vec![seen(1, "ann@example.com", &[])]),
+            policy: p.clone(),
+            want: Plan {
+                updates: vec![UpdateUser {
+                    username: "ann@example.com".into(),
+                    full_name: "Ann Lee".into(),
+                }],
+                ..Plan::default()
+            },
+        },
+        Case {
+            name: "suspend",
+            why: "suspended: true disables an enabled user",
+            desired: desired(vec![suspended.clone()]),
+            observed: observed(vec![seen(1, "ann@example.com", &[])]),
+            policy: p.clone(),
+            want: Plan {
+                disables: vec!["ann@example.com".into()],
+                ..Plan::default()
+            },
+        },
+        Case {
+            name: "suspended and disabled",
+            why: "nothing to do when LastPass already has the user disabled",
+            desired: desired(vec![suspended]),
+            observed: observed(vec![disabled.clone()]),
+            policy: p.clone(),
+            want: Plan::default(),
+        },
+        Case {
+            name: "enable",
+            why: "a disabled user whose resource is not suspended is enabled (a returning user)",
+            desired: desired(vec![want("ann@example.com", &[])]),
+            observed: observed(vec![disabled]),
+            policy: p.clone(),
+            want: Plan {
+                enables: vec!["ann@example.com".into()],
+                ..Plan::default()
+            },
+        },
+        Case {
+            name: "group member added",
+            why: "a LastPassGroup listing a user adds the membership",
+            desired: with_eng,
+            observed: observed(vec![seen(1, "ann@example.com", &[])]),
+            policy: p.clone(),
+            want: Plan {
+                group_changes: vec![GroupChange {
+                    username: "ann@example.com".into(),
+                    add: set(&["Eng"]),
+                    del: set(&[]),
+                }],
+                ..Plan::default()
+            },
+        },
+        Case {
+            name: "authoritative removes",
+            why: "Authoritative removes undeclared members, unmanaged users included",
+            desired: authoritative,
+            observed: observed(vec![
+                seen(1, "ann@example.com", &["Eng", "Console"]),
+                seen(2, "zed@example.com", &["Eng"]),
+            ]),
+            policy: p.clone(),
+            want: Plan {
+                group_changes: vec![
+                    GroupChange {
+                        username: "ann@example.com".into(),
+                        add: set(&[]),
+                        del: set(&["Eng"]),
+                    },
+                    GroupChange {
+                        username: "zed@example.com".into(),
+                        add: set(&[]),
+                        del: set(&["Eng"]),
+                    },
+                ],
+                unmanaged: vec!["zed@example.com".into()],
+                ..Plan::default()
+            },
+        },
+        Case {
+            name: "additive never removes",
+            why: "Additive keeps undeclared members; unknown groups (Console) are never touched",
+            desired: additive,
+            observed: observed(vec![
+                seen(1, "ann@example.com", &["Eng", "Console"]),
+                seen(2, "zed@example.com", &["Eng"]),
+            ]),
+            policy: Policy {
+                unmanaged: UnmanagedUsers::Ignore,
+                ..p.clone()
+            },
+            want: Plan::default(),
+        },
+        Case {
+            name: "deactivate",
+            why: "a deleted resource deactivates an enabled user",
+            desired: deactivate.clone(),
+            observed: observed(vec![seen(2, "bob@example.com", &[])]),
+            policy: p.clone(),
+            want: Plan {
+                deprovisions: vec![Deprovision {
+                    username: "bob@example.com".into(),
+                    action: DeprovisionAction::Deactivate,
+                    resource: rref("bob"),
+                }],
+                ..Plan::default()
+            },
+        },
+        Case {
+            name: "deactivated is finished",
+            why: "once LastPass reports the user gone, the finalizer may go",
+            desired: deactivate,
+            observed: Observed::default(),
+            policy: p.clone(),
+            want: Plan {
+                finished: vec![rref("bob")],
+                ..Plan::default()
+            },
+        },
+        Case {
+            name: "delete refused",
+            why: "Delete without allowDelete is refused, not planned",
+            desired: delete.clone(),
+            observed: observed(vec![seen(2, "bob@example.com", &[])]),
+            policy: p.clone(),
+            want: Plan {
+                refused: vec![Refusal::DeleteNotAllowed {
+                    username: "bob@example.com".into(),
+                    resource: rref("bob"),
+                }],
+                ..Plan::default()
+            },
+        },
+        Case {
+            name: "delete allowed",
+            why: "Delete with allowDelete is planned",
+            desired: delete,
+            observed: observed(vec![seen(2, "bob@example.com", &[])]),
+            policy: Policy {
+                allow_delete: true,
+                ..p.clone()
+            },
+            want: Plan {
+                deprovisions: vec![Deprovision {
+                    username: "bob@example.com".into(),
+                    action: DeprovisionAction::Delete,
+                    resource: rref("bob"),
+                }],
+                ..Plan::default()
+            },
+        },
+        Case {
+            name: "unmanaged ignored",
+            why: "under Ignore, unmanaged users are neither reported nor touched",
+            desired: Desired::default(),
+            observed: observed(vec![seen(2, "zed@example.com", &["Console"])]),
+            policy: Policy {
+                unmanaged: UnmanagedUsers::Ignore,
+                ..p.clone()
+            },
+            want: Plan::default(),
+        },
+    ]
+}
+
+#[test]
+fn plan_table() {
+    for c in cases() {
+        assert_eq!(
+            plan(&c.desired, &c.observed, &c.policy),
+            c.want,
+            "{}: {}",
+            c.name,
+            c.why
+        );
+    }
+}
+
+fn deprovisions(n: usize) -> (Desired, Observed) {
+    let mut d = Desired::default();
+    let mut o = Observed::default();
+    for i in 0..n {
+        let name = format!("u{i}@example.com");
+        d.leaving
+            .extend([leaving(&name, DeprovisionAction::Deactivate)]);
+        o.users.insert(user_key(&name), seen(i as u32, &name, &[]));
+    }
+    (d, o)
+}
+
+#[test]
+fn budget_blocks_all_and_approval_releases_exactly_that_plan() {
+    let (d, o) = deprovisions(3);
+    let p = plan(&d, &o, &Policy::default());
+    let mut guards = Guards {
+        max_per_sync: 2,
+        ..Guards::default()
+    };
+    let g = guard(&p, &guards);
+    assert!(g.execute.deprovisions.is_empty(), "over budget: nobody goes");
+    let blocked = g.blocked.expect("blocked");
+    assert_eq!((blocked.deprovisions, blocked.max_per_sync), (3, 2));
+    assert_eq!(blocked.plan_id, p.id());
+
+    guards.approved_plan = Some(p.id());
+    let g = guard(&p, &guards);
+    assert_eq!(g.execute.deprovisions.len(), 3, "approved plan runs whole");
+    assert!(g.blocked.is_none());
+
+    // A different pending set has a different id and stays blocked under the old approval.
+    let (d4, o4) = deprovisions(4);
+    let p4 = plan(&d4, &o4, &Policy::default());
+    assert_ne!(p4.id(), p.id());
+    let g = guard(&p4, &guards);
+    assert!(g.execute.deprovisions.is_empty());
+    assert_eq!(g.blocked.map(|b| b.plan_id), Some(p4.id()));
+}
+
+#[test]
+fn within_budget_runs_and_dry_run_runs_nothing() {
+    let (d, o) = deprovisions(2);
+    let p = plan(&d, &o, &Policy::default());
+    let guards = Guards {
+        max_per_sync: 2,
+        ..Guards::default()
+    };
+    assert_eq!(guard(&p, &guards).execute.deprovisions.len(), 2);
+    let dry = guard(
+        &p,
+        &Guards {
+            dry_run: true,
+            ..guards
+        },
+    );
+    assert!(dry.execute.is_empty());
+    assert!(dry.dry_run);
+}
+
+#[test]
+fn plan_id_is_stable_and_order_independent() {
+    let (d, o) = deprovisions(5);
+    let a = plan(&d, &o, &Policy::default());
+    let mut reversed = a.clone();
+    reversed.deprovisions.reverse();
+    assert_eq!(a.id(), reversed.id());
+    assert_eq!(a.id().len(), 16);
+}
+
+/// LastPass applying a plan, as the simulator's default behaviour does.
+fn apply(observed: &Observed, plan: &Plan) -> Observed {
+    let mut after = observed.clone();
+    for (i, c) in plan.creates.iter().enumerate() {
+        let mut u = seen(90_000 + i as u32, &c.username, &[]);
+        u.groups = c.groups.clone();
+        u.full_name = c.full_name.clone().unwrap_or_default();
+        u.never_logged_in = true;
+        after.users.insert(user_key(&c.username), u);
+    }
+    for u in &plan.updates {
+        after.users.get_mut(&user_key(&u.username)).unwrap().full_name = u.full_name.clone();
+    }
+    for name in &plan.disables {
+        after.users.get_mut(&user_key(name)).unwrap().disabled = true;
+    }
+    for name in &plan.enables {
+        after.users.get_mut(&user_key(name)).unwrap().disabled = false;
+    }
+    for c in &plan.group_changes {
+        let u = after.users.get_mut(&user_key(&c.username)).unwrap();
+        u.groups.extend(c.add.iter().cloned());
+        u.groups.retain(|g| !c.del.contains(g));
+    }
+    for d in &plan.deprovisions {
+        match d.action {
+            DeprovisionAction::Deactivate => {
+                after.users.get_mut(&user_key(&d.username)).unwrap().disabled = true
+            }
+            _ => {
+                after.users.remove(&user_key(&d.username));
+            }
+        }
+    }
+    after
+}
+
+const NAMES: [&str; 6] = [
+    "ann@example.com",
+    "bob@example.com",
+    "cat@example.com",
+    "dan@example.com",
+    "eve@example.com",
+    "fay@example.com",
+];
+const GROUPS: [&str; 3] = ["Eng", "Ops", "Sales"];
+
+fn groups_strategy() -> impl Strategy<Value = BTreeSet<String>> {
+    proptest::collection::btree_set(proptest::sample::select(GROUPS.to_vec()), 0..3)
+        .prop_map(|s| s.into_iter().map(String::from).collect())
+}
+
+fn desired_strategy() -> impl Strategy<Value = Desired> {
+    let user = (
+        groups_strategy(),
+        any::<bool>(),
+        proptest::option::of("[A-Z][a-z]{1,3}"),
+        0u8..3,
+    );
+    let users = proptest::collection::vec(user, NAMES.len());
+    let policies = proptest::collection::vec(
+        proptest::option::of((any::<bool>(), proptest::collection::btree_set(0usize..6, 0..4))),
+        GROUPS.len(),
+    );
+    (users, policies).prop_map(|(users, policies)| {
+        let mut d = Desired::default();
+        for (name, (groups, suspended, full_name, state)) in NAMES.iter().zip(users) {
+            match state {
+                0 => {}
+                1 => {
+                    let mut u = want(name, &[]);
+                    u.groups = groups;
+                    u.suspended = suspended;
+                    u.full_name = full_name;
+                    d.users.insert(user_key(name), u);
+                }
+                _ => {
+                    let action = if suspended {
+                        DeprovisionAction::Deactivate
+                    } else {
+                        DeprovisionAction::RemoveFromCompany
+                    };
+                    d.leaving.extend([leaving(name, action)]);
+                }
+            }
+        }
+        for (g, p) in GROUPS.iter().zip(policies) {
+            if let Some((authoritative, members)) = p {
+                let members: Vec<&str> = members.into_iter().map(|i| NAMES[i]).collect();
+                let policy = if authoritative {
+                    GroupPolicy::Authoritative
+                } else {
+                    GroupPolicy::Additive
+                };
+                d.groups.insert(g.to_string(), group(g, &members, policy));
+            }
+        }
+        d
+    })
+}
+
+fn observed_strategy() -> impl Strategy<Value = Observed> {
+    let user = proptest::option::of((groups_strategy(), any::<bool>(), "[A-Z][a-z]{0,3}"));
+    proptest::collection::vec(user, NAMES.len()).prop_map(|users| {
+        let mut o = Observed::default();
+        for (i, (name, u)) in NAMES.iter().zip(users).enumerate() {
+            if let Some((groups, disabled, full_name)) = u {
+                let mut s = seen(i as u32, name, &[]);
+                s.groups = groups;
+                s.disabled = disabled;
+                s.full_name = full_name;
+                o.users.insert(user_key(name), s);
+            }
+        }
+        o
+    })
+}
+
+proptest! {
+    #[test]
+    fn applying_a_plan_leaves_nothing_to_do(d in desired_strategy(), o in observed_strategy()) {
+        let policy = Policy { unmanaged: UnmanagedUsers::Report, allow_delete: true };
+        let first = plan(&d, &o, &policy);
+        let after = apply(&o, &first);
+        let second = plan(&d, &after, &policy);
+        prop_assert!(second.is_empty(), "left to do: {second:?}");
+    }
+
+    #[test]
+    fn additive_groups_and_unknown_groups_never_lose_members(d in desired_strategy(), o in observed_strategy()) {
+        let p = plan(&d, &o, &Policy::default());
+        for change in &p.group_changes {
+            for g in &change.del {
+                let g_decl = d.groups.get(g);
+                prop_assert!(g_decl.is_none_or(|g| g.policy == GroupPolicy::Authoritative));
+                let known = g_decl.is_some() || d.users.values().any(|u| u.groups.contains(g));
+                prop_assert!(known, "removed from unknown group {g}");
+            }
+        }
+    }
+
+    #[test]
+    fn nobody_undeclared_is_deprovisioned(d in desired_strategy(), o in observed_strategy()) {
+        let p = plan(&d, &o, &Policy { unmanaged: UnmanagedUsers::Adopt, allow_delete: true });
+        for dep in &p.deprovisions {
+            prop_assert!(d.leaving.contains_key(&user_key(&dep.username)));
+            prop_assert!(!d.users.contains_key(&user_key(&dep.username)));
+        }
+    }
+}
