@@ -521,6 +521,39 @@ proptest! {
     }
 
     #[test]
+    fn applying_a_plan_reaches_the_declared_state(d in desired_strategy(), o in observed_strategy()) {
+        let policy = Policy { unmanaged: UnmanagedUsers::Report, allow_delete: true };
+        let after = apply(&o, &plan(&d, &o, &policy));
+        for (key, u) in &d.users {
+            let s = after.users.get(key);
+            prop_assert!(s.is_some(), "{key} exists");
+            let s = s.unwrap();
+            prop_assert_eq!(s.disabled, u.suspended, "{} disabled", key);
+            if let Some(name) = &u.full_name {
+                prop_assert_eq!(&s.full_name, name);
+            }
+            for g in &u.groups {
+                prop_assert!(s.groups.contains(g), "{key} in {g}");
+            }
+        }
+        for g in d.groups.values() {
+            for m in &g.members {
+                if let Some(s) = after.users.get(m) {
+                    prop_assert!(s.groups.contains(&g.name), "{m} in {}", g.name);
+                }
+            }
+        }
+        for (key, l) in &d.leaving {
+            if d.users.contains_key(key) { continue; }
+            let s = after.users.get(key);
+            match l.action {
+                DeprovisionAction::Deactivate => prop_assert!(s.is_none_or(|s| s.disabled)),
+                _ => prop_assert!(s.is_none()),
+            }
+        }
+    }
+
+    #[test]
     fn additive_groups_and_unknown_groups_never_lose_members(d in desired_strategy(), o in observed_strategy()) {
         let p = plan(&d, &o, &Policy::default());
         for change in &p.group_changes {
