@@ -1,9 +1,12 @@
 //! The account engine: observe → desire → plan → guard → execute → report, one per
 //! DirectoryIntegration. The planner and the guards are pure; I/O lives at the edges.
 
+pub mod desire;
 pub mod guard;
 pub mod model;
 pub mod plan;
 
+#[cfg(test)]
+mod desire_tests;
 #[cfg(test)]
 mod plan_tests;

@@ -1,0 +1,186 @@
+//! Tests of [`super::desire`]: which resources take part, and how.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, Time};
+
+use super::desire::{Issue, desire};
+use super::model::user_key;
+use crate::crd::*;
+
+fn integration(ns: &str, from: NamespacesFrom) -> DirectoryIntegration {
+    let mut spec: DirectoryIntegrationSpec = serde_json::from_value(serde_json::json!({
+        "lastpass": {"credentialsSecretRef": {"name": "lastpass-api"}}
+    }))
+    .unwrap();
+    spec.allowed_namespaces.from = from;
+    if from == NamespacesFrom::Selector {
+        spec.allowed_namespaces.selector = Some(LabelSelector {
+            match_labels: Some(BTreeMap::from([("lastpass-access".into(), "true".into())])),
+            ..LabelSelector::default()
+        });
+    }
+    let mut i = DirectoryIntegration::new("acme", spec);
+    i.metadata.namespace = Some(ns.into());
+    i
+}
+
+fn user(ns: &str, name: &str, username: &str, age_s: i64) -> LastPassUser {
+    let mut spec: LastPassUserSpec = serde_json::from_value(serde_json::json!({
+        "integrationRef": {"name": "acme", "namespace": "it"},
+        "username": username,
+    }))
+    .unwrap();
+    spec.groups = vec!["Eng".into()];
+    let mut u = LastPassUser::new(name, spec);
+    u.metadata.namespace = Some(ns.into());
+    u.metadata.creation_timestamp = Some(Time(
+        jiff::Timestamp::from_second(1_700_000_000 + age_s).unwrap(),
+    ));
+    u
+}
+
+fn group(ns: &str, members: &[&str], selector: Option<(&str, &str)>) -> LastPassGroup {
+    let spec = LastPassGroupSpec {
+        integration_ref: IntegrationRef {
+            name: "acme".into(),
+            namespace: Some("it".into()),
+        },
+        group_name: "Ops".into(),
+        members: members.iter().map(|m| m.to_string()).collect(),
+        member_selector: selector.map(|(k, v)| LabelSelector {
+            match_labels: Some(BTreeMap::from([(k.to_string(), v.to_string())])),
+            ..LabelSelector::default()
+        }),
+        policy: GroupPolicy::Authoritative,
+    };
+    let mut g = LastPassGroup::new("ops", spec);
+    g.metadata.namespace = Some(ns.into());
+    g
+}
+
+fn deleting(mut u: LastPassUser) -> LastPassUser {
+    u.metadata.deletion_timestamp =
+        Some(Time(jiff::Timestamp::from_second(1_800_000_000).unwrap()));
+    u
+}
+
+#[test]
+fn same_namespace_only_by_default() {
+    let i = integration("it", NamespacesFrom::Same);
+    let users = [
+        user("it", "ann", "ann@x.io", 0),
+        user("other", "bob", "bob@x.io", 0),
+    ];
+    let d = desire(&i, &users, &[], &BTreeMap::new());
+    assert!(d.desired.users.contains_key("ann@x.io"));
+    assert!(
+        !d.desired.users.contains_key("bob@x.io"),
+        "no LastPass call for bob"
+    );
+    let issue = d.issues.values().next().unwrap();
+    assert_eq!(
+        issue,
+        &Issue::IntegrationNotAllowed {
+            namespace: "other".into()
+        }
+    );
+}
+
+#[test]
+fn selector_admits_labelled_namespaces_and_all_admits_every_one() {
+    let users = [
+        user("team-a", "ann", "ann@x.io", 0),
+        user("team-b", "bob", "bob@x.io", 0),
+    ];
+    let labels = BTreeMap::from([(
+        "team-a".to_string(),
+        BTreeMap::from([("lastpass-access".to_string(), "true".to_string())]),
+    )]);
+    let d = desire(
+        &integration("it", NamespacesFrom::Selector),
+        &users,
+        &[],
+        &labels,
+    );
+    assert_eq!(d.desired.users.keys().collect::<Vec<_>>(), ["ann@x.io"]);
+    let d = desire(
+        &integration("it", NamespacesFrom::All),
+        &users,
+        &[],
+        &labels,
+    );
+    assert_eq!(d.desired.users.len(), 2);
+}
+
+#[test]
+fn the_older_resource_owns_a_username_and_the_later_one_conflicts() {
+    let i = integration("it", NamespacesFrom::Same);
+    let users = [
+        user("it", "late", "Ann@x.io", 10),
+        user("it", "early", "ann@x.io", 0),
+    ];
+    let d = desire(&i, &users, &[], &BTreeMap::new());
+    assert_eq!(
+        d.desired.users[&user_key("ann@x.io")].resource.name,
+        "early"
+    );
+    let (loser, issue) = d.issues.iter().next().unwrap();
+    assert_eq!(loser.name, "late");
+    assert!(matches!(issue, Issue::Conflict { owner, .. } if owner.name == "early"));
+}
+
+#[test]
+fn deleted_resources_leave_with_the_resolved_action() {
+    let mut i = integration("it", NamespacesFrom::Same);
+    i.spec.sync.deprovision.default_action = DeprovisionAction::RemoveFromCompany;
+    let mut own = deleting(user("it", "own", "own@x.io", 0));
+    own.spec.deprovision_action = Some(DeprovisionAction::Deactivate);
+    let users = [deleting(user("it", "dflt", "dflt@x.io", 0)), own];
+    let d = desire(&i, &users, &[], &BTreeMap::new());
+    assert_eq!(
+        d.desired.leaving["dflt@x.io"].action,
+        DeprovisionAction::RemoveFromCompany
+    );
+    assert_eq!(
+        d.desired.leaving["own@x.io"].action,
+        DeprovisionAction::Deactivate
+    );
+    assert!(d.desired.users.is_empty());
+}
+
+#[test]
+fn a_deleted_resource_that_was_never_allowed_is_released_at_once() {
+    let i = integration("it", NamespacesFrom::Same);
+    let users = [deleting(user("other", "bob", "bob@x.io", 0))];
+    let d = desire(&i, &users, &[], &BTreeMap::new());
+    assert!(d.desired.leaving.is_empty());
+    assert_eq!(d.release.len(), 1);
+}
+
+#[test]
+fn a_deleted_duplicate_does_not_deprovision_the_live_owner() {
+    let i = integration("it", NamespacesFrom::Same);
+    let users = [
+        user("it", "live", "ann@x.io", 10),
+        deleting(user("it", "old", "ann@x.io", 0)),
+    ];
+    let d = desire(&i, &users, &[], &BTreeMap::new());
+    assert!(d.desired.users.contains_key("ann@x.io"));
+    assert!(d.desired.leaving.is_empty());
+    assert_eq!(d.release[0].name, "old");
+}
+
+#[test]
+fn group_members_come_from_the_list_and_the_selector_in_the_same_namespace() {
+    let i = integration("it", NamespacesFrom::All);
+    let mut eng = user("it", "ann", "ann@x.io", 0);
+    eng.metadata.labels = Some(BTreeMap::from([("team".into(), "eng".into())]));
+    let mut elsewhere = user("other", "bob", "bob@x.io", 0);
+    elsewhere.metadata.labels = Some(BTreeMap::from([("team".into(), "eng".into())]));
+    let users = [eng, elsewhere, user("it", "cat", "cat@x.io", 0)];
+    let groups = [group("it", &["Zed@x.io"], Some(("team", "eng")))];
+    let d = desire(&i, &users, &groups, &BTreeMap::new());
+    let members: Vec<&String> = d.desired.groups["Ops"].members.iter().collect();
+    assert_eq!(members, ["ann@x.io", "zed@x.io"]);
+}
