@@ -8,6 +8,7 @@
 pub mod schema_check;
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use kube::core::cel::{Validator, apply_defaults};
 use serde_json::{Value, json};
@@ -53,34 +54,47 @@ pub fn yaml_files_under(dir: &Path) -> Vec<PathBuf> {
 /// The `openAPIV3Schema` of the CRD serving `apiVersion` + `kind`, as generated from the Rust
 /// types (`lastpass_operator::crd::all_crds`).
 pub fn crd_schema(api_version: &str, kind: &str) -> Option<Value> {
-    lastpass_operator::crd::all_crds()
-        .into_iter()
-        .find_map(|crd| {
-            let version = crd.spec.versions.iter().find(|v| {
-                crd.spec.names.kind == kind
-                    && format!("{}/{}", crd.spec.group, v.name) == api_version
-            })?;
-            let schema = version.schema.as_ref()?.open_api_v3_schema.as_ref()?;
-            Some(serde_json::to_value(schema).expect("schema serializes"))
-        })
+    schemas()
+        .iter()
+        .find(|s| s.api_version == api_version && s.kind == kind)
+        .map(|s| s.schema.clone())
 }
 
 /// Every `openAPIV3Schema` of the operator's CRDs, by kind.
 pub fn all_crd_schemas() -> Vec<(String, Value)> {
-    lastpass_operator::crd::all_crds()
-        .into_iter()
-        .map(|crd| {
-            let schema = crd.spec.versions[0]
-                .schema
-                .as_ref()
-                .and_then(|s| s.open_api_v3_schema.as_ref())
-                .expect("every CRD has an openAPIV3Schema");
-            (
-                crd.spec.names.kind.clone(),
-                serde_json::to_value(schema).expect("schema serializes"),
-            )
-        })
+    schemas()
+        .iter()
+        .map(|s| (s.kind.clone(), s.schema.clone()))
         .collect()
+}
+
+struct CrdSchema {
+    api_version: String,
+    kind: String,
+    schema: Value,
+}
+
+/// The CRDs, generated once per test binary.
+fn schemas() -> &'static [CrdSchema] {
+    static SCHEMAS: OnceLock<Vec<CrdSchema>> = OnceLock::new();
+    SCHEMAS.get_or_init(|| {
+        let mut all = Vec::new();
+        for crd in lastpass_operator::crd::all_crds() {
+            for version in &crd.spec.versions {
+                let schema = version
+                    .schema
+                    .as_ref()
+                    .and_then(|s| s.open_api_v3_schema.as_ref())
+                    .expect("every CRD version has an openAPIV3Schema");
+                all.push(CrdSchema {
+                    api_version: format!("{}/{}", crd.spec.group, version.name),
+                    kind: crd.spec.names.kind.clone(),
+                    schema: serde_json::to_value(schema).expect("schema serializes"),
+                });
+            }
+        }
+        all
+    })
 }
 
 /// What the API server would say about creating `object` (or, with `old`, updating `old` to
