@@ -437,6 +437,23 @@ spec:
     }
 }
 
+/// The interval's pattern and its CEL `duration()` agree on Go's duration syntax: a legal
+/// spelling of at least a minute passes both.
+#[test]
+fn go_style_intervals_pass_pattern_and_cel() {
+    for interval in ["1m", "1.5h", "90000ms", "60000000us", "1h0m0s", "2m30.5s"] {
+        let object = patched(
+            INTEGRATION,
+            &format!("spec: {{sync: {{interval: '{interval}'}}}}"),
+        );
+        assert_eq!(
+            validate(&object, None),
+            Vec::<String>::new(),
+            "interval {interval}"
+        );
+    }
+}
+
 /// Every CEL rule in the CRDs has a row above: deleting a rule from the types fails that row,
 /// and adding one without a row fails here.
 #[test]
