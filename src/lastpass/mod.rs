@@ -1,1 +1,51 @@
-//! LastPass Enterprise API client (see `../shared/lastpass-api.md`).
+//! LastPass Enterprise API client (reference: `lastpass-api.md`).
+//!
+//! - [`command`]: typed requests ([`Command`], [`Batch`]) and the one envelope function.
+//! - [`reply`]: classification of every answer into one [`Reply`] (§2 of the reference).
+//! - [`snapshot`]: decoded `getuserdata` pages and the merged account [`Snapshot`].
+//! - [`error`]: [`ApiError`] with [`ApiError::class`] and [`ApiError::metric_label`].
+//! - [`config`]: [`ClientConfig`] (the provhash is a redacting `SecretString`).
+//! - [`client`]: the HTTP [`Client`]: rate limiting, retries, batching.
+//!
+//! The engine talks to an account through the [`LastPass`] trait, implemented by [`Client`]
+//! for the real API and the simulator alike.
+
+pub mod client;
+pub mod command;
+pub mod config;
+pub mod error;
+pub mod reply;
+pub mod snapshot;
+mod wire;
+
+use std::future::Future;
+
+pub use client::{BatchReport, Client};
+pub use command::{
+    Batch, Command, CommandKind, DeleteAction, GroupChange, NewUser, UserQuery, UserUpdate, split,
+};
+pub use config::{ClientConfig, DEFAULT_ENDPOINT, RateLimit, RetryPolicy};
+pub use error::{ApiError, ErrorClass};
+pub use reply::{Reply, UserFailure};
+pub use snapshot::{Snapshot, User, UserPage};
+
+/// One LastPass account, as the engine sees it.
+pub trait LastPass: Send + Sync {
+    /// Reads the whole account with paged `getuserdata`. Never writes.
+    fn observe(&self) -> impl Future<Output = Result<Snapshot, ApiError>> + Send;
+
+    /// Sends one write (bulk writes split into chunks of the configured batch size). A lost
+    /// reply is [`ApiError::OutcomeUnknown`]: re-observe, never resend. A partial result is
+    /// `Ok` with [`BatchReport::failures`].
+    fn execute(&self, batch: &Batch) -> impl Future<Output = Result<BatchReport, ApiError>> + Send;
+}
+
+impl LastPass for Client {
+    fn observe(&self) -> impl Future<Output = Result<Snapshot, ApiError>> + Send {
+        Client::observe(self)
+    }
+
+    fn execute(&self, batch: &Batch) -> impl Future<Output = Result<BatchReport, ApiError>> + Send {
+        Client::execute(self, batch)
+    }
+}

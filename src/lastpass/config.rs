@@ -1,0 +1,114 @@
+//! [`ClientConfig`]: where the API is, the credentials, and the client's limits. The provhash
+//! is a [`SecretString`], so `Debug` shows `[REDACTED]`.
+
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+/// The production endpoint.
+pub const DEFAULT_ENDPOINT: &str = "https://lastpass.com/enterpriseapi.php";
+
+/// Token bucket of one account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    /// Sustained requests per second.
+    pub requests_per_second: NonZeroU32,
+    /// Requests allowed at once after a quiet period.
+    pub burst: NonZeroU32,
+}
+
+impl Default for RateLimit {
+    /// 5 requests per second, burst 10 (§4).
+    fn default() -> Self {
+        Self {
+            requests_per_second: NonZeroU32::new(5).unwrap_or(NonZeroU32::MIN),
+            burst: NonZeroU32::new(10).unwrap_or(NonZeroU32::MIN),
+        }
+    }
+}
+
+/// Backoff for retryable replies: exponential from `base`, capped at `cap`, full jitter;
+/// a `Retry-After` from the server wins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Total attempts, the first included (1 = never retry).
+    pub attempts: usize,
+    /// First backoff ceiling.
+    pub base: Duration,
+    /// Largest backoff ceiling.
+    pub cap: Duration,
+}
+
+impl Default for RetryPolicy {
+    /// 5 attempts, 0.5 s base, 60 s cap (§4).
+    fn default() -> Self {
+        Self {
+            attempts: 5,
+            base: Duration::from_millis(500),
+            cap: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Everything a [`crate::lastpass::Client`] needs.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// Full URL of `enterpriseapi.php` (or the simulator).
+    pub endpoint: String,
+    /// Account id, sent as an integer when numeric.
+    pub cid: String,
+    /// Provisioning hash: secret, never logged.
+    pub provhash: SecretString,
+    /// Time allowed for one HTTP exchange.
+    pub request_timeout: Duration,
+    /// `User-Agent` header.
+    pub user_agent: String,
+    /// Token bucket shared by every clone of the client.
+    pub rate_limit: RateLimit,
+    /// Users per `batchadd`/`batchchangegrp`/`disableuser`/`enableuser` call.
+    pub max_batch: usize,
+    /// Users per `getuserdata` page.
+    pub page_size: usize,
+    /// Retries of retryable replies.
+    pub retry: RetryPolicy,
+}
+
+impl ClientConfig {
+    /// A configuration with the defaults of §4: 30 s timeout, 5 req/s burst 10, batches of
+    /// 100, pages of 2,000, 5 attempts.
+    pub fn new(
+        endpoint: impl Into<String>,
+        cid: impl Into<String>,
+        provhash: SecretString,
+    ) -> Self {
+        Self {
+            endpoint: endpoint.into(),
+            cid: cid.into(),
+            provhash,
+            request_timeout: Duration::from_secs(30),
+            user_agent: format!("lastpass-operator/{}", env!("CARGO_PKG_VERSION")),
+            rate_limit: RateLimit::default(),
+            max_batch: 100,
+            page_size: 2000,
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_redacts_the_provhash() {
+        let c = ClientConfig::new(
+            DEFAULT_ENDPOINT,
+            "123",
+            SecretString::from("very-secret-hash"),
+        );
+        let s = format!("{c:?}");
+        assert!(!s.contains("very-secret-hash"), "{s}");
+        assert!(s.contains("REDACTED"), "{s}");
+    }
+}
