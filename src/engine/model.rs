@@ -77,41 +77,8 @@ pub struct Desired {
     pub leaving: BTreeMap<UserKey, Leaving>,
 }
 
-/// A user as LastPass reports it.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ObservedUser {
-    /// LastPass's user id (numeric string).
-    pub id: String,
-    /// The username as LastPass reports it.
-    pub username: String,
-    /// Display name (`""` when none).
-    pub full_name: String,
-    /// Login blocked (deactivated or disabled).
-    pub disabled: bool,
-    /// Invited and never logged in.
-    pub never_logged_in: bool,
-    /// Last login as LastPass reports it (`YYYY-MM-DD HH:MM:SS`, zone-less), if any.
-    pub last_login: Option<String>,
-    /// Groups the user is in.
-    pub groups: BTreeSet<String>,
-    /// Second-factor method, if any.
-    pub multifactor: Option<String>,
-}
+/// A user as LastPass reports it (the client's decoded `getuserdata` entry).
+pub type ObservedUser = crate::lastpass::User;
 
 /// A snapshot of the whole account, read with paged `getuserdata`.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Observed {
-    /// Users by key.
-    pub users: BTreeMap<UserKey, ObservedUser>,
-}
-
-impl Observed {
-    /// Members of a group, by key, as the snapshot reports them.
-    pub fn members_of(&self, group: &str) -> BTreeSet<UserKey> {
-        self.users
-            .iter()
-            .filter(|(_, u)| u.groups.contains(group))
-            .map(|(k, _)| k.clone())
-            .collect()
-    }
-}
+pub type Observed = crate::lastpass::Snapshot;

@@ -212,7 +212,7 @@ pub fn plan(desired: &Desired, observed: &Observed, policy: &Policy) -> Plan {
             continue;
         };
         if let Some(name) = &user.full_name
-            && *name != seen.full_name
+            && *name != seen.fullname
         {
             out.updates.push(UpdateUser {
                 username: seen.username.clone(),

@@ -36,12 +36,8 @@ fn seen(id: u32, username: &str, groups: &[&str]) -> ObservedUser {
     ObservedUser {
         id: id.to_string(),
         username: username.into(),
-        full_name: String::new(),
-        disabled: false,
-        never_logged_in: false,
-        last_login: Some("2024-03-01 08:10:11".into()),
         groups: set(groups),
-        multifactor: None,
+        ..ObservedUser::default()
     }
 }
 
@@ -61,6 +57,7 @@ fn observed(users: Vec<ObservedUser>) -> Observed {
             .into_iter()
             .map(|u| (user_key(&u.username), u))
             .collect(),
+        ..Observed::default()
     }
 }
 
@@ -411,7 +408,7 @@ fn apply(observed: &Observed, plan: &Plan) -> Observed {
     for (i, c) in plan.creates.iter().enumerate() {
         let mut u = seen(90_000 + i as u32, &c.username, &[]);
         u.groups = c.groups.clone();
-        u.full_name = c.full_name.clone().unwrap_or_default();
+        u.fullname = c.full_name.clone().unwrap_or_default();
         u.never_logged_in = true;
         after.users.insert(user_key(&c.username), u);
     }
@@ -420,7 +417,7 @@ fn apply(observed: &Observed, plan: &Plan) -> Observed {
             .users
             .get_mut(&user_key(&u.username))
             .unwrap()
-            .full_name = u.full_name.clone();
+            .fullname = u.full_name.clone();
     }
     for name in &plan.disables {
         after.users.get_mut(&user_key(name)).unwrap().disabled = true;
@@ -526,7 +523,7 @@ fn observed_strategy() -> impl Strategy<Value = Observed> {
                 let mut s = seen(i as u32, name, &[]);
                 s.groups = groups;
                 s.disabled = disabled;
-                s.full_name = full_name;
+                s.fullname = full_name;
                 o.users.insert(user_key(name), s);
             }
         }
@@ -554,7 +551,7 @@ proptest! {
             let s = s.unwrap();
             prop_assert_eq!(s.disabled, u.suspended, "{} disabled", key);
             if let Some(name) = &u.full_name {
-                prop_assert_eq!(&s.full_name, name);
+                prop_assert_eq!(&s.fullname, name);
             }
             for g in &u.groups {
                 prop_assert!(s.groups.contains(g), "{key} in {g}");
