@@ -1,10 +1,14 @@
 //! The account engine: observe → desire → plan → guard → execute → report, one per
 //! DirectoryIntegration. The planner and the guards are pure; I/O lives at the edges.
 
+pub mod conditions;
 pub mod desire;
+pub mod execute;
 pub mod guard;
 pub mod model;
 pub mod plan;
+pub mod report;
+pub mod sync;
 
 #[cfg(test)]
 mod desire_tests;

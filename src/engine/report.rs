@@ -1,0 +1,482 @@
+//! Report: what a sync means for each resource's status. Pure: the controllers write these
+//! statuses (only when they changed), and `demo`/`plan` print them.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+
+use crate::crd::{
+    DirectoryIntegrationStatus, LastPassGroupStatus, LastPassUserStatus, PlanItem, PlanSummary,
+    UserCounts, UserPhase,
+};
+use crate::lastpass::{ApiError, ErrorClass};
+
+use super::conditions::{Reason, condition, types};
+use super::desire::{Desire, Issue};
+use super::model::{ObservedUser, ResourceRef, user_key};
+use super::plan::{Plan, Refusal};
+use super::sync::SyncOutcome;
+
+/// Items of a plan shown in status.
+pub const SAMPLE_SIZE: usize = 20;
+
+/// The statuses one sync produces, by resource.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Report {
+    /// LastPassUser statuses.
+    pub users: BTreeMap<ResourceRef, LastPassUserStatus>,
+    /// LastPassGroup statuses.
+    pub groups: BTreeMap<ResourceRef, LastPassGroupStatus>,
+    /// The integration's status.
+    pub integration: DirectoryIntegrationStatus,
+    /// Deleted users whose deprovisioning is complete: release their finalizers.
+    pub release: Vec<ResourceRef>,
+}
+
+/// The sample items of a plan, in execution order.
+pub fn plan_items(plan: &Plan) -> Vec<PlanItem> {
+    let item = |action: &str, username: &str, detail: Option<String>| PlanItem {
+        action: action.into(),
+        username: username.into(),
+        detail,
+    };
+    let mut items = Vec::new();
+    items.extend(
+        plan.creates
+            .iter()
+            .map(|c| item("Create", &c.username, None)),
+    );
+    items.extend(plan.enables.iter().map(|u| item("Enable", u, None)));
+    items.extend(plan.disables.iter().map(|u| item("Suspend", u, None)));
+    items.extend(plan.updates.iter().map(|u| {
+        item(
+            "Update",
+            &u.username,
+            Some(format!("fullName: {}", u.full_name)),
+        )
+    }));
+    for c in &plan.group_changes {
+        items.extend(
+            c.add
+                .iter()
+                .map(|g| item("AddToGroup", &c.username, Some(g.clone()))),
+        );
+        items.extend(
+            c.del
+                .iter()
+                .map(|g| item("RemoveFromGroup", &c.username, Some(g.clone()))),
+        );
+    }
+    items.extend(
+        plan.deprovisions
+            .iter()
+            .map(|d| item("Deprovision", &d.username, Some(format!("{:?}", d.action)))),
+    );
+    items
+}
+
+/// The plan summary of the integration's status.
+pub fn plan_summary(plan: &Plan) -> PlanSummary {
+    PlanSummary {
+        id: plan.id(),
+        creates: plan.creates.len() as i64,
+        updates: (plan.updates.len() + plan.disables.len() + plan.enables.len()) as i64,
+        group_changes: plan.membership_changes() as i64,
+        deprovisions: plan.deprovisions.len() as i64,
+        sample: plan_items(plan).into_iter().take(SAMPLE_SIZE).collect(),
+    }
+}
+
+fn last_login(u: &ObservedUser) -> Option<Time> {
+    // LastPass timestamps carry no zone; the operator reads them as UTC.
+    let ts = u
+        .last_login?
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .ok()?
+        .timestamp();
+    Some(Time(ts))
+}
+
+fn error_reason(e: &ApiError) -> Reason {
+    match e.class() {
+        ErrorClass::Auth => Reason::CredentialsInvalid,
+        ErrorClass::Reobserve => Reason::OutcomeUnknown,
+        ErrorClass::Retry => Reason::LastPassUnavailable,
+        ErrorClass::Permanent => Reason::LastPassRejected,
+    }
+}
+
+/// Builds every status of one sync.
+pub fn report(desire: &Desire, outcome: &SyncOutcome, now: &Time) -> Report {
+    let mut out = Report {
+        release: desire.release.clone(),
+        ..Report::default()
+    };
+    out.release
+        .extend(outcome.remaining.finished.iter().cloned());
+    let synced = match &outcome.error {
+        None => condition(types::SYNCED, true, Reason::SyncSucceeded, "", None, now),
+        Some(e) => condition(
+            types::SYNCED,
+            false,
+            error_reason(e),
+            e.to_string(),
+            None,
+            now,
+        ),
+    };
+    let failures: BTreeMap<String, &str> = outcome
+        .failures
+        .iter()
+        .filter_map(|f| Some((user_key(f.username.as_deref()?), f.message.as_str())))
+        .collect();
+    let observed = outcome.observed.as_ref();
+    let pending_users = pending_user_keys(&outcome.remaining);
+
+    for (key, want) in &desire.desired.users {
+        let seen = observed.and_then(|o| o.users.get(key));
+        let (phase, ready, reason, message) = match (seen, failures.get(key)) {
+            (_, Some(msg)) if seen.is_none() => {
+                let reason = if outcome.seats_exhausted {
+                    Reason::SeatsExhausted
+                } else {
+                    Reason::LastPassRejected
+                };
+                let phase = if outcome.seats_exhausted {
+                    UserPhase::Pending
+                } else {
+                    UserPhase::Failed
+                };
+                (phase, false, reason, msg.to_string())
+            }
+            (Some(_), Some(msg)) => (
+                UserPhase::Failed,
+                false,
+                Reason::LastPassRejected,
+                msg.to_string(),
+            ),
+            (None, None) if outcome.dry_run => (
+                UserPhase::Pending,
+                false,
+                Reason::DryRun,
+                "dry run: would be invited".to_string(),
+            ),
+            (None, None) => (
+                UserPhase::Pending,
+                false,
+                Reason::Provisioning,
+                "not yet in LastPass".to_string(),
+            ),
+            (Some(u), None) => {
+                let phase = if u.disabled {
+                    UserPhase::Suspended
+                } else if u.never_logged_in {
+                    UserPhase::Invited
+                } else {
+                    UserPhase::Active
+                };
+                let reason = match phase {
+                    UserPhase::Suspended => Reason::Suspended,
+                    UserPhase::Invited => Reason::Invited,
+                    _ => Reason::Active,
+                };
+                if pending_users.contains_key(key) {
+                    let why = if outcome.dry_run {
+                        Reason::DryRun
+                    } else {
+                        Reason::Pending
+                    };
+                    (
+                        phase,
+                        false,
+                        why,
+                        format!("pending changes: {}", pending_users[key]),
+                    )
+                } else {
+                    (phase, true, reason, String::new())
+                }
+            }
+        };
+        let status = LastPassUserStatus {
+            phase: Some(phase),
+            lastpass_id: seen.map(|u| u.id.clone()),
+            groups: seen
+                .map(|u| u.groups.iter().cloned().collect())
+                .unwrap_or_default(),
+            last_login: seen.and_then(last_login),
+            multifactor: seen.and_then(|u| u.multifactor.clone()),
+            conditions: vec![
+                condition(types::READY, ready, reason, message, None, now),
+                synced.clone(),
+            ],
+            ..LastPassUserStatus::default()
+        };
+        out.users.insert(want.resource.clone(), status);
+    }
+
+    let blocked = outcome.blocked.as_ref();
+    let refused: BTreeMap<&ResourceRef, &Refusal> = outcome
+        .remaining
+        .refused
+        .iter()
+        .map(|r| match r {
+            Refusal::DeleteNotAllowed { resource, .. } => (resource, r),
+        })
+        .collect();
+    for leaving in desire.desired.leaving.values() {
+        if outcome.remaining.finished.contains(&leaving.resource) {
+            continue;
+        }
+        let (reason, message) = if refused.contains_key(&leaving.resource) {
+            (
+                Reason::DeleteNotAllowed,
+                "deprovisionAction Delete is refused: set spec.sync.deprovision.allowDelete: true \
+                 on the DirectoryIntegration, or choose Deactivate or RemoveFromCompany"
+                    .to_string(),
+            )
+        } else if let Some(b) = blocked {
+            (
+                Reason::DeprovisionBlocked,
+                format!(
+                    "held back by the deletion budget: plan {} deprovisions {} users, more than \
+                     maxPerSync {}; approve it with the annotation lastpass-operator.io/approve-plan={} \
+                     on the DirectoryIntegration",
+                    b.plan_id, b.deprovisions, b.max_per_sync, b.plan_id
+                ),
+            )
+        } else if let Some(msg) = failures.get(&user_key(&leaving.username)) {
+            (Reason::LastPassRejected, msg.to_string())
+        } else {
+            (
+                Reason::Deprovisioning,
+                format!("{:?} in progress", leaving.action),
+            )
+        };
+        out.users.insert(
+            leaving.resource.clone(),
+            LastPassUserStatus {
+                phase: Some(UserPhase::Deprovisioning),
+                conditions: vec![
+                    condition(types::READY, false, reason, message, None, now),
+                    synced.clone(),
+                ],
+                ..LastPassUserStatus::default()
+            },
+        );
+    }
+
+    for (rref, issue) in &desire.issues {
+        let (reason, message) = issue_condition(issue);
+        let ready = condition(types::READY, false, reason, message, None, now);
+        let phase = Some(UserPhase::Pending);
+        out.users.insert(
+            rref.clone(),
+            LastPassUserStatus {
+                phase,
+                conditions: vec![ready.clone()],
+                ..LastPassUserStatus::default()
+            },
+        );
+        out.groups.insert(
+            rref.clone(),
+            LastPassGroupStatus {
+                conditions: vec![ready],
+                ..LastPassGroupStatus::default()
+            },
+        );
+    }
+
+    for group in desire.desired.groups.values() {
+        let members = observed
+            .map(|o| {
+                o.users
+                    .values()
+                    .filter(|u| u.groups.contains(&group.name))
+                    .count()
+            })
+            .unwrap_or_default();
+        let missing: Vec<String> = group
+            .members
+            .iter()
+            .filter(|m| observed.is_none_or(|o| !o.users.contains_key(*m)))
+            .cloned()
+            .collect();
+        let pending = outcome
+            .remaining
+            .group_changes
+            .iter()
+            .any(|c| c.add.contains(&group.name) || c.del.contains(&group.name));
+        let (ready, reason, message) = if !missing.is_empty() {
+            (
+                false,
+                Reason::MembersMissing,
+                format!(
+                    "{} declared members have no LastPass account",
+                    missing.len()
+                ),
+            )
+        } else if pending {
+            (
+                false,
+                Reason::Pending,
+                "membership changes pending".to_string(),
+            )
+        } else {
+            (true, Reason::MembersInSync, String::new())
+        };
+        out.groups.insert(
+            group.resource.clone(),
+            LastPassGroupStatus {
+                member_count: Some(members as i64),
+                missing_members: missing,
+                conditions: vec![
+                    condition(types::READY, ready, reason, message, None, now),
+                    synced.clone(),
+                ],
+                ..LastPassGroupStatus::default()
+            },
+        );
+    }
+
+    out.integration = integration_status(desire, outcome, &synced, now);
+    out
+}
+
+fn pending_user_keys(plan: &Plan) -> BTreeMap<String, &'static str> {
+    let mut out = BTreeMap::new();
+    for u in &plan.updates {
+        out.insert(user_key(&u.username), "fullName");
+    }
+    for u in plan.disables.iter().chain(&plan.enables) {
+        out.insert(user_key(u), "suspended");
+    }
+    for c in &plan.group_changes {
+        out.insert(user_key(&c.username), "groups");
+    }
+    out
+}
+
+fn issue_condition(issue: &Issue) -> (Reason, String) {
+    match issue {
+        Issue::IntegrationNotAllowed { namespace } => (
+            Reason::IntegrationNotAllowed,
+            format!(
+                "the DirectoryIntegration does not allow namespace {namespace}; see its \
+                 spec.allowedNamespaces"
+            ),
+        ),
+        Issue::Conflict { username, owner } => (
+            Reason::Conflict,
+            format!(
+                "username {username} is already managed by LastPassUser {}/{}; delete one of them",
+                owner.namespace, owner.name
+            ),
+        ),
+        Issue::InvalidSelector { message } => (Reason::InvalidSelector, message.clone()),
+    }
+}
+
+fn integration_status(
+    desire: &Desire,
+    outcome: &SyncOutcome,
+    synced: &k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition,
+    now: &Time,
+) -> DirectoryIntegrationStatus {
+    let observed = outcome.observed.as_ref();
+    let mut counts = UserCounts {
+        managed: desire.desired.users.len() as i64,
+        unmanaged: outcome.remaining.unmanaged.len() as i64,
+        pending_deprovision: (outcome.remaining.deprovisions.len()
+            + outcome.remaining.refused.len()) as i64,
+        ..UserCounts::default()
+    };
+    for key in desire.desired.users.keys() {
+        match observed.and_then(|o| o.users.get(key)) {
+            Some(u) if u.disabled => counts.suspended += 1,
+            Some(u) if u.never_logged_in => counts.invited += 1,
+            Some(_) => counts.active += 1,
+            None => {}
+        }
+    }
+    let credentials_ok = !matches!(&outcome.error, Some(e) if e.class() == ErrorClass::Auth);
+    let credentials = if credentials_ok {
+        condition(
+            types::CREDENTIALS_VALID,
+            true,
+            Reason::CredentialsAccepted,
+            "",
+            None,
+            now,
+        )
+    } else {
+        condition(
+            types::CREDENTIALS_VALID,
+            false,
+            Reason::CredentialsInvalid,
+            "LastPass rejected the cid/provhash of the credentials Secret; fix the Secret (it is watched)",
+            None,
+            now,
+        )
+    };
+    let blocked = match &outcome.blocked {
+        Some(b) => condition(
+            types::DEPROVISION_BLOCKED,
+            true,
+            Reason::DeprovisionBlocked,
+            format!(
+                "plan {} would deprovision {} users, more than maxPerSync {}: nobody was \
+                 deprovisioned; approve exactly this plan with the annotation \
+                 lastpass-operator.io/approve-plan={}",
+                b.plan_id, b.deprovisions, b.max_per_sync, b.plan_id
+            ),
+            None,
+            now,
+        ),
+        None => condition(
+            types::DEPROVISION_BLOCKED,
+            false,
+            Reason::WithinBudget,
+            "",
+            None,
+            now,
+        ),
+    };
+    let seats = if outcome.seats_exhausted {
+        condition(
+            types::SEATS_EXHAUSTED,
+            true,
+            Reason::SeatsExhausted,
+            "LastPass refused invitations for want of seats; free seats or buy more, the rest stay Pending",
+            None,
+            now,
+        )
+    } else {
+        condition(
+            types::SEATS_EXHAUSTED,
+            false,
+            Reason::SeatsAvailable,
+            "",
+            None,
+            now,
+        )
+    };
+    let ready_ok = credentials_ok && outcome.error.is_none();
+    let (reason, message) = if outcome.dry_run {
+        (
+            Reason::DryRun,
+            "dry run: the plan is in status.plan; nothing is changed in LastPass".to_string(),
+        )
+    } else if ready_ok {
+        (Reason::SyncSucceeded, String::new())
+    } else {
+        (Reason::SyncFailed, synced.message.clone())
+    };
+    let ready = condition(types::READY, ready_ok, reason, message, None, now);
+    DirectoryIntegrationStatus {
+        conditions: vec![ready, credentials, synced.clone(), blocked, seats],
+        counts: Some(counts),
+        plan: Some(plan_summary(&outcome.initial_plan)),
+        last_sync_time: Some(now.clone()),
+        ..DirectoryIntegrationStatus::default()
+    }
+}

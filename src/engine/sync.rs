@@ -1,0 +1,137 @@
+//! One sync of one account: observe → plan → guard → execute, repeated while writes were made
+//! (to confirm them, and to re-plan after an unknown outcome), at most [`MAX_ROUNDS`] times.
+//!
+//! Nothing here is resent blind: every write comes from a plan made on a fresh snapshot, so a
+//! lost reply, a crash or a restart cannot make the same change twice.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use secrecy::SecretString;
+use tracing::{debug, info};
+
+use crate::lastpass::{ApiError, CommandKind, ErrorClass, LastPass};
+
+use super::execute::{Applied, Failure, execute};
+use super::guard::{Blocked, Guards, guard};
+use super::model::{Desired, Observed, UserKey, user_key};
+use super::plan::{Plan, Policy, plan};
+
+/// Observations per sync at most; writes happen in all but the last.
+pub const MAX_ROUNDS: usize = 3;
+
+/// Everything one sync needs besides the account.
+#[derive(Debug, Default)]
+pub struct SyncInput {
+    /// The declared state.
+    pub desired: Desired,
+    /// Planner policy.
+    pub policy: Policy,
+    /// Dry run and deletion budget.
+    pub guards: Guards,
+    /// Generated initial passwords of users to create, by key.
+    pub passwords: BTreeMap<UserKey, SecretString>,
+}
+
+/// What one sync found and did.
+#[derive(Debug, Default)]
+pub struct SyncOutcome {
+    /// The last snapshot read (`None` if the account could not be read at all).
+    pub observed: Option<Observed>,
+    /// The plan found by the first observation: what the sync set out to do.
+    pub initial_plan: Plan,
+    /// The plan left after the last observation: what is still to do.
+    pub remaining: Plan,
+    /// Deprovisions held back by the deletion budget.
+    pub blocked: Option<Blocked>,
+    /// Whether this was a dry run.
+    pub dry_run: bool,
+    /// Changes LastPass accepted.
+    pub applied: Vec<Applied>,
+    /// Changes LastPass refused.
+    pub failures: Vec<Failure>,
+    /// HTTP write calls made, by command (reads are counted by the client's caller).
+    pub write_calls: BTreeMap<CommandKind, usize>,
+    /// Snapshots read.
+    pub observations: usize,
+    /// A `batchadd` was refused for want of seats.
+    pub seats_exhausted: bool,
+    /// The error that ended the sync early, if any.
+    pub error: Option<ApiError>,
+}
+
+impl SyncOutcome {
+    /// Whether the account was read and every change made (or held back on purpose).
+    pub fn succeeded(&self) -> bool {
+        self.error.is_none() && self.failures.is_empty()
+    }
+}
+
+/// Runs one sync against `lastpass`.
+pub async fn sync<L: LastPass>(lastpass: &L, input: &SyncInput) -> SyncOutcome {
+    let mut out = SyncOutcome {
+        dry_run: input.guards.dry_run,
+        ..SyncOutcome::default()
+    };
+    // Users LastPass refused in this sync: not retried until the next one.
+    let mut refused: BTreeSet<UserKey> = BTreeSet::new();
+    for round in 0..MAX_ROUNDS {
+        let snapshot = match lastpass.observe().await {
+            Ok(s) => s,
+            Err(e) => {
+                out.error = Some(e);
+                return out;
+            }
+        };
+        out.observations += 1;
+        let mut current = plan(&input.desired, &snapshot, &input.policy);
+        current.drop_users(&refused);
+        let guarded = guard(&current, &input.guards);
+        if round == 0 {
+            out.initial_plan = current.clone();
+        }
+        out.blocked = guarded.blocked.clone();
+        out.remaining = current;
+        out.observed = Some(snapshot);
+        if guarded.execute.is_empty() || round + 1 == MAX_ROUNDS {
+            debug!(round, "nothing (more) to write");
+            return out;
+        }
+        info!(
+            round,
+            changes = guarded.execute.write_count(),
+            "executing plan"
+        );
+        let done = execute(lastpass, &guarded.execute, &input.passwords).await;
+        for (command, n) in &done.calls {
+            *out.write_calls.entry(*command).or_default() += n;
+        }
+        refused.extend(done.failed_users());
+        out.seats_exhausted |= done.seats_exhausted;
+        out.applied.extend(done.applied);
+        out.failures.extend(done.failures);
+        if let Some(e) = done.stopped {
+            if e.class() != ErrorClass::Reobserve {
+                out.error = Some(e);
+                return out;
+            }
+            // Unknown outcome: the next round re-reads the account and plans afresh.
+        }
+    }
+    out
+}
+
+impl Plan {
+    /// Removes every change concerning these users (refused earlier in the same sync).
+    pub fn drop_users(&mut self, users: &BTreeSet<UserKey>) {
+        if users.is_empty() {
+            return;
+        }
+        let keep = |name: &str| !users.contains(&user_key(name));
+        self.creates.retain(|c| keep(&c.username));
+        self.updates.retain(|u| keep(&u.username));
+        self.disables.retain(|u| keep(u));
+        self.enables.retain(|u| keep(u));
+        self.group_changes.retain(|c| keep(&c.username));
+        self.deprovisions.retain(|d| keep(&d.username));
+    }
+}
