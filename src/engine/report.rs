@@ -136,7 +136,7 @@ pub fn report(desire: &Desire, outcome: &SyncOutcome, now: &Time) -> Report {
     for (key, want) in &desire.desired.users {
         let seen = observed.and_then(|o| o.users.get(key));
         let (phase, ready, reason, message) = match (seen, failures.get(key)) {
-            (_, Some(msg)) if seen.is_none() => {
+            (None, Some(msg)) => {
                 let reason = if outcome.seats_exhausted {
                     Reason::SeatsExhausted
                 } else {
