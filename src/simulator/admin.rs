@@ -52,10 +52,18 @@ async fn seed(State(s): State<SimState>, Json(users): Json<Vec<SeedUser>>) -> Re
 }
 
 fn found(ok: bool) -> StatusCode {
-    if ok { StatusCode::NO_CONTENT } else { StatusCode::NOT_FOUND }
+    if ok {
+        StatusCode::NO_CONTENT
+    } else {
+        StatusCode::NOT_FOUND
+    }
 }
 
-async fn edit(State(s): State<SimState>, Path(u): Path<String>, Json(e): Json<ConsoleEdit>) -> StatusCode {
+async fn edit(
+    State(s): State<SimState>,
+    Path(u): Path<String>,
+    Json(e): Json<ConsoleEdit>,
+) -> StatusCode {
     found(s.edit(&u, &e))
 }
 

@@ -8,8 +8,8 @@ use anyhow::Context as _;
 use secrecy::SecretString;
 
 use super::knobs::{
-    DelNonMember, DisabledUser, EmptyGroup, ErrorForm, ExistingUser, GroupCase, Knobs, NoGroups, NoMatchBody,
-    TimestampZone, UnknownGroup,
+    DelNonMember, DisabledUser, EmptyGroup, ErrorForm, ExistingUser, GroupCase, Knobs, NoGroups,
+    NoMatchBody, TimestampZone, UnknownGroup,
 };
 use super::state::{DEFAULT_PATH, SimState};
 use super::store::Store;
@@ -37,7 +37,7 @@ pub struct SimulatorArgs {
     pub knobs: Option<PathBuf>,
     /// Knobs.
     #[command(flatten)]
-    pub knob_flags: KnobFlags,
+    pub knob_flags: Box<KnobFlags>,
 }
 
 /// One flag per knob; unset flags keep the default (or the `--knobs` file's value).
@@ -114,10 +114,34 @@ impl KnobFlags {
         macro_rules! set_opt {
             ($($f:ident),*) => { $( if let Some(v) = self.$f { k.$f = Some(v); } )* };
         }
-        set!(latency_ms, latency_jitter_ms, throttle_probability, fail_probability, drop_probability);
-        set!(batchadd_existing, batchadd_disabled, group_case, unknown_group, empty_group);
-        set!(del_non_member, unknown_user_error, no_match_body, no_groups, timestamp_zone);
-        set_opt!(throttle_every, retry_after_secs, seat_limit, max_batch, page_cap);
+        set!(
+            latency_ms,
+            latency_jitter_ms,
+            throttle_probability,
+            fail_probability,
+            drop_probability
+        );
+        set!(
+            batchadd_existing,
+            batchadd_disabled,
+            group_case,
+            unknown_group,
+            empty_group
+        );
+        set!(
+            del_non_member,
+            unknown_user_error,
+            no_match_body,
+            no_groups,
+            timestamp_zone
+        );
+        set_opt!(
+            throttle_every,
+            retry_after_secs,
+            seat_limit,
+            max_batch,
+            page_cap
+        );
         k
     }
 }
@@ -129,14 +153,21 @@ pub async fn run(args: SimulatorArgs) -> anyhow::Result<()> {
     let provhash = SecretString::from(provhash.trim().to_string());
     let mut knobs = Knobs::default();
     if let Some(f) = &args.knobs {
-        knobs = serde_json::from_slice(&std::fs::read(f)?).with_context(|| format!("parsing --knobs {}", f.display()))?;
+        knobs = serde_json::from_slice(&std::fs::read(f)?)
+            .with_context(|| format!("parsing --knobs {}", f.display()))?;
     }
     let knobs = args.knob_flags.apply(knobs);
     let store = match &args.state {
-        Some(p) if p.exists() => Store::load(p).with_context(|| format!("loading --state {}", p.display()))?,
+        Some(p) if p.exists() => {
+            Store::load(p).with_context(|| format!("loading --state {}", p.display()))?
+        }
         _ => Store::default(),
     };
-    let state = SimState::builder(args.cid.clone(), provhash).path(args.path.clone()).knobs(knobs).store(store).build();
+    let state = SimState::builder(args.cid.clone(), provhash)
+        .path(args.path.clone())
+        .knobs(knobs)
+        .store(store)
+        .build();
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("binding {}", args.listen))?;
@@ -150,7 +181,9 @@ pub async fn run(args: SimulatorArgs) -> anyhow::Result<()> {
     };
     super::serve(listener, state.clone(), shutdown).await?;
     if let Some(p) = &args.state {
-        state.save(p).with_context(|| format!("saving --state {}", p.display()))?;
+        state
+            .save(p)
+            .with_context(|| format!("saving --state {}", p.display()))?;
         println!("state saved to {}", p.display());
     }
     Ok(())

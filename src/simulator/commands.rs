@@ -46,19 +46,31 @@ fn fail(msg: String) -> Value {
 }
 
 fn with_errors(errors: Vec<String>) -> Value {
-    if errors.is_empty() { ok() } else { json!({"status": "WARN", "errors": errors}) }
+    if errors.is_empty() {
+        ok()
+    } else {
+        json!({"status": "WARN", "errors": errors})
+    }
 }
 
 fn unknown_user(username: &str, knobs: &Knobs) -> Value {
     match knobs.unknown_user_error {
-        ErrorForm::String => json!({"status": "FAIL", "error": format!("No such user: {username}")}),
-        ErrorForm::List => json!({"status": "FAIL", "error": [format!("user not found: {username}")]}),
+        ErrorForm::String => {
+            json!({"status": "FAIL", "error": format!("No such user: {username}")})
+        }
+        ErrorForm::List => {
+            json!({"status": "FAIL", "error": [format!("user not found: {username}")]})
+        }
     }
 }
 
 fn strings(v: Option<&Value>) -> Vec<String> {
     match v {
-        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
         Some(Value::String(s)) => vec![s.clone()],
         _ => vec![],
     }
@@ -66,11 +78,21 @@ fn strings(v: Option<&Value>) -> Vec<String> {
 
 fn too_big(items: usize, knobs: &Knobs) -> Option<Value> {
     let max = knobs.max_batch?;
-    (items > max).then(|| fail(format!("Too many users in one request: {items} (maximum {max})")))
+    (items > max).then(|| {
+        fail(format!(
+            "Too many users in one request: {items} (maximum {max})"
+        ))
+    })
 }
 
 /// Applies one write command and returns its reply body.
-pub(crate) fn apply(store: &mut Store, knobs: &Knobs, cmd: &str, data: &Value, now: Timestamp) -> Value {
+pub(crate) fn apply(
+    store: &mut Store,
+    knobs: &Knobs,
+    cmd: &str,
+    data: &Value,
+    now: Timestamp,
+) -> Value {
     match cmd {
         "batchadd" => batch_add(store, knobs, data, now),
         "updateuser" => update_user(store, knobs, data),
@@ -88,13 +110,19 @@ pub(crate) fn apply(store: &mut Store, knobs: &Knobs, cmd: &str, data: &Value, n
 }
 
 fn batch_add(store: &mut Store, knobs: &Knobs, data: &Value, now: Timestamp) -> Value {
-    let Some(items) = data.as_array() else { return fail("data must be a list of users".into()) };
+    let Some(items) = data.as_array() else {
+        return fail("data must be a list of users".into());
+    };
     if let Some(f) = too_big(items.len(), knobs) {
         return f;
     }
     let mut errors = vec![];
     for item in items {
-        let Some(username) = item.get("username").and_then(Value::as_str).filter(|u| !u.is_empty()) else {
+        let Some(username) = item
+            .get("username")
+            .and_then(Value::as_str)
+            .filter(|u| !u.is_empty())
+        else {
             errors.push("missing username".to_string());
             continue;
         };
@@ -105,13 +133,20 @@ fn batch_add(store: &mut Store, knobs: &Knobs, data: &Value, now: Timestamp) -> 
         let existing = store.users.get(&key).map(|u| u.disabled);
         let replace = match existing {
             None => {
-                if knobs.seat_limit.is_some_and(|limit| store.seats_used() >= limit) {
-                    errors.push(format!("{username}: no seats left (seat limit {})", knobs.seat_limit.unwrap_or(0)));
+                if knobs
+                    .seat_limit
+                    .is_some_and(|limit| store.seats_used() >= limit)
+                {
+                    errors.push(format!(
+                        "{username}: no seats left (seat limit {})",
+                        knobs.seat_limit.unwrap_or(0)
+                    ));
                     continue;
                 }
                 store.create(username, now);
                 if let Some(u) = store.users.get_mut(&key) {
-                    u.password_reset_required = flag(item.get("password_reset_required")).unwrap_or(true);
+                    u.password_reset_required =
+                        flag(item.get("password_reset_required")).unwrap_or(true);
                 }
                 false
             }
@@ -138,7 +173,11 @@ fn batch_add(store: &mut Store, knobs: &Knobs, data: &Value, now: Timestamp) -> 
             }
         }
         if replace {
-            let current: Vec<String> = store.users.get(&key).map(|u| u.groups.iter().cloned().collect()).unwrap_or_default();
+            let current: Vec<String> = store
+                .users
+                .get(&key)
+                .map(|u| u.groups.iter().cloned().collect())
+                .unwrap_or_default();
             for g in current.iter().filter(|g| !groups.contains(g)) {
                 store.leave(&key, g, knobs);
             }
@@ -166,7 +205,9 @@ fn update_user(store: &mut Store, knobs: &Knobs, data: &Value) -> Value {
 }
 
 fn batch_change_grp(store: &mut Store, knobs: &Knobs, data: &Value) -> Value {
-    let Some(items) = data.as_array() else { return fail("data must be a list".into()) };
+    let Some(items) = data.as_array() else {
+        return fail("data must be a list".into());
+    };
     if let Some(f) = too_big(items.len(), knobs) {
         return f;
     }
@@ -200,7 +241,9 @@ fn del_user(store: &mut Store, knobs: &Knobs, data: &Value) -> Value {
         return fail("Missing username".into());
     };
     let key = username.to_lowercase();
-    let Some(user) = store.users.get_mut(&key) else { return unknown_user(username, knobs) };
+    let Some(user) = store.users.get_mut(&key) else {
+        return unknown_user(username, knobs);
+    };
     match num(data.get("deleteaction")).unwrap_or(0) {
         0 => user.disabled = true,
         1 | 2 => {
@@ -234,7 +277,11 @@ fn set_disabled(store: &mut Store, knobs: &Knobs, data: &Value, disable: bool) -
             }
         }
     }
-    let list = if disable { "disabled_users" } else { "enabled_users" };
+    let list = if disable {
+        "disabled_users"
+    } else {
+        "enabled_users"
+    };
     let mut reply = json!({"status": "success", list: changed, "unchanged_users": unchanged});
     if !errors.is_empty() {
         reply["error"] = json!(errors.join("; "));

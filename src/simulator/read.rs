@@ -45,17 +45,24 @@ pub(crate) fn flag(v: Option<&Value>) -> Option<bool> {
 
 /// Answers `getuserdata` with `data` (object or absent).
 pub(crate) fn get_user_data(store: &Store, knobs: &Knobs, data: &Value) -> Value {
-    let username = data.get("username").and_then(Value::as_str).map(str::to_lowercase);
+    let username = data
+        .get("username")
+        .and_then(Value::as_str)
+        .map(str::to_lowercase);
     let disabled = flag(data.get("disabled"));
     let admin = flag(data.get("admin"));
     let page_size = num(data.get("pagesize")).map(|s| {
         let s = usize::try_from(s).unwrap_or(usize::MAX).max(1);
         knobs.page_cap.map_or(s, |cap| s.min(cap.max(1)))
     });
-    let page_index = num(data.get("pageindex")).and_then(|i| usize::try_from(i).ok()).unwrap_or(0);
+    let page_index = num(data.get("pageindex"))
+        .and_then(|i| usize::try_from(i).ok())
+        .unwrap_or(0);
 
     let matches = |u: &SimUser| {
-        username.as_ref().is_none_or(|n| u.username.to_lowercase() == *n)
+        username
+            .as_ref()
+            .is_none_or(|n| u.username.to_lowercase() == *n)
             && disabled.is_none_or(|d| u.disabled == d)
             && admin.is_none_or(|a| u.admin == a)
     };
@@ -86,7 +93,10 @@ pub(crate) fn get_user_data(store: &Store, knobs: &Knobs, data: &Value) -> Value
     for u in &page {
         users.insert(u.id.to_string(), user_json(u, knobs));
         for g in &u.groups {
-            groups.entry(g.as_str()).or_default().push(u.username.as_str());
+            groups
+                .entry(g.as_str())
+                .or_default()
+                .push(u.username.as_str());
         }
     }
     for (name, members) in &store.groups {
@@ -97,9 +107,18 @@ pub(crate) fn get_user_data(store: &Store, knobs: &Knobs, data: &Value) -> Value
     let groups_json = if groups.is_empty() {
         json!([])
     } else {
-        Value::Object(groups.into_iter().map(|(k, v)| (k.to_string(), json!(v))).collect())
+        Value::Object(
+            groups
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), json!(v)))
+                .collect(),
+        )
     };
-    let users_json = if users.is_empty() { json!([]) } else { Value::Object(users) };
+    let users_json = if users.is_empty() {
+        json!([])
+    } else {
+        Value::Object(users)
+    };
     json!({"total": total, "count": page.len(), "Users": users_json, "Groups": groups_json})
 }
 
@@ -114,19 +133,32 @@ fn user_json(u: &SimUser, knobs: &Knobs) -> Value {
     m.insert("fullname".into(), json!(u.fullname));
     m.insert("mpstrength".into(), json!(if active { "90" } else { "0" }));
     m.insert("created".into(), json!(created));
-    m.insert("last_pw_change".into(), json!(if active { created.clone() } else { String::new() }));
+    m.insert(
+        "last_pw_change".into(),
+        json!(if active {
+            created.clone()
+        } else {
+            String::new()
+        }),
+    );
     m.insert("last_login".into(), json!(last_login));
     m.insert("neverloggedin".into(), json!(u.neverloggedin));
     m.insert("disabled".into(), json!(u.disabled));
     m.insert("admin".into(), json!(u.admin));
-    m.insert("totalscore".into(), if active { json!("71") } else { Value::Null });
+    m.insert(
+        "totalscore".into(),
+        if active { json!("71") } else { Value::Null },
+    );
     m.insert("duousername".into(), Value::Null);
     m.insert("sites".into(), counter(0));
     m.insert("notes".into(), counter(0));
     m.insert("formfills".into(), counter(0));
     m.insert("applications".into(), counter(0));
     m.insert("attachments".into(), counter(0));
-    m.insert("password_reset_required".into(), json!(u.password_reset_required));
+    m.insert(
+        "password_reset_required".into(),
+        json!(u.password_reset_required),
+    );
     if let Some(mfa) = &u.multifactor {
         m.insert("multifactor".into(), json!(mfa));
     }
@@ -145,9 +177,15 @@ mod tests {
     #[test]
     fn eastern_and_utc_timestamps_are_zone_less() {
         let ts: Timestamp = "2024-03-01T13:10:11Z".parse().unwrap();
-        assert_eq!(format_ts(ts, TimestampZone::UsEastern), "2024-03-01 08:10:11");
+        assert_eq!(
+            format_ts(ts, TimestampZone::UsEastern),
+            "2024-03-01 08:10:11"
+        );
         assert_eq!(format_ts(ts, TimestampZone::Utc), "2024-03-01 13:10:11");
         let summer: Timestamp = "2024-07-01T12:00:00Z".parse().unwrap();
-        assert_eq!(format_ts(summer, TimestampZone::UsEastern), "2024-07-01 08:00:00");
+        assert_eq!(
+            format_ts(summer, TimestampZone::UsEastern),
+            "2024-07-01 08:00:00"
+        );
     }
 }

@@ -41,14 +41,16 @@ pub(crate) struct ConnKill(Arc<Notify>);
 
 fn reply(status: StatusCode, body: impl Into<Body>) -> Response {
     let mut r = (status, body.into()).into_response();
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
     r
 }
 
 fn throttled(retry_after: Option<u64>) -> Response {
     let mut r = reply(StatusCode::TOO_MANY_REQUESTS, Body::empty());
     if let Some(s) = retry_after {
-        r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(s));
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(s));
     }
     r
 }
@@ -66,7 +68,12 @@ struct Call {
 
 impl Call {
     fn record(self, w: &mut World, outcome: Outcome) {
-        let Call { seq, command, targets, page } = self;
+        let Call {
+            seq,
+            command,
+            targets,
+            page,
+        } = self;
         debug!(seq, %command, ?outcome, "simulator answered");
         w.calls.push(CallRecord {
             seq,
@@ -97,12 +104,23 @@ pub(crate) async fn api(
         tokio::time::sleep(Duration::from_millis(wait)).await;
     }
     let req: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let command = req.get("cmd").and_then(Value::as_str).unwrap_or_default().to_string();
+    let command = req
+        .get("cmd")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
     let data = req.get("data").cloned().unwrap_or(Value::Null);
     let page = (num(data.get("pageindex")), num(data.get("pagesize")));
-    let call = Call { seq, command: command.clone(), targets: commands::targets(&data), page };
+    let call = Call {
+        seq,
+        command: command.clone(),
+        targets: commands::targets(&data),
+        page,
+    };
 
-    if knobs.throttle_every.is_some_and(|n| seq % n.max(1) == 0) || chance(knobs.throttle_probability) {
+    if knobs.throttle_every.is_some_and(|n| seq % n.max(1) == 0)
+        || chance(knobs.throttle_probability)
+    {
         call.record(&mut state.world(), Outcome::Throttled);
         return throttled(knobs.retry_after_secs);
     }
@@ -112,8 +130,12 @@ pub(crate) async fn api(
     }
     let fault = {
         let mut w = state.world();
-        let i = w.faults.iter().position(|f| f.command.as_ref().is_none_or(|c| *c == command));
-        i.and_then(|i| w.faults.remove(i)).map(|PendingFault { fault, .. }| fault)
+        let i = w
+            .faults
+            .iter()
+            .position(|f| f.command.as_ref().is_none_or(|c| *c == command));
+        i.and_then(|i| w.faults.remove(i))
+            .map(|PendingFault { fault, .. }| fault)
     };
     let write = command != "getuserdata";
     match fault {
@@ -136,9 +158,16 @@ pub(crate) async fn api(
         _ => {}
     }
     if !KNOWN.contains(&command.as_str()) || (write && chance(knobs.fail_probability)) {
-        let msg = if KNOWN.contains(&command.as_str()) { "Internal error (simulated)" } else { "Unknown command" };
+        let msg = if KNOWN.contains(&command.as_str()) {
+            "Internal error (simulated)"
+        } else {
+            "Unknown command"
+        };
         call.record(&mut state.world(), Outcome::Fail);
-        return reply(StatusCode::OK, serde_json::json!({"status": "FAIL", "error": msg}).to_string());
+        return reply(
+            StatusCode::OK,
+            serde_json::json!({"status": "FAIL", "error": msg}).to_string(),
+        );
     }
 
     let (body, outcome) = {
@@ -174,7 +203,10 @@ pub(crate) async fn api(
             bytes.truncate(bytes.len() / 2);
             reply(StatusCode::OK, bytes)
         }
-        _ => reply(StatusCode::OK, serde_json::to_vec(&body).unwrap_or_default()),
+        _ => reply(
+            StatusCode::OK,
+            serde_json::to_vec(&body).unwrap_or_default(),
+        ),
     }
 }
 
@@ -217,10 +249,12 @@ pub async fn serve(
         while conns.try_join_next().is_some() {}
         let kill = Arc::new(Notify::new());
         let ext = ConnKill(kill.clone());
-        let svc = router.clone().map_request(move |mut req: Request<hyper::body::Incoming>| {
-            req.extensions_mut().insert(ext.clone());
-            req
-        });
+        let svc = router
+            .clone()
+            .map_request(move |mut req: Request<hyper::body::Incoming>| {
+                req.extensions_mut().insert(ext.clone());
+                req
+            });
         let mut stop = stop_rx.clone();
         conns.spawn(async move {
             let conn = hyper::server::conn::http1::Builder::new()

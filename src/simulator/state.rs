@@ -132,7 +132,11 @@ impl SimBuilder {
 
     /// The state.
     pub fn build(self) -> SimState {
-        let world = World { store: self.store, knobs: self.knobs, ..World::default() };
+        let world = World {
+            store: self.store,
+            knobs: self.knobs,
+            ..World::default()
+        };
         SimState {
             shared: Arc::new(Shared {
                 cid: self.cid,
@@ -157,11 +161,18 @@ impl SimState {
     }
 
     pub(crate) fn world(&self) -> MutexGuard<'_, World> {
-        self.shared.world.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.shared
+            .world
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Whether a request's `cid` (number or string) and `provhash` are the account's.
-    pub(crate) fn authorized(&self, cid: Option<&serde_json::Value>, provhash: Option<&str>) -> bool {
+    pub(crate) fn authorized(
+        &self,
+        cid: Option<&serde_json::Value>,
+        provhash: Option<&str>,
+    ) -> bool {
         let cid_ok = match cid {
             Some(serde_json::Value::Number(n)) => n.to_string() == self.shared.cid,
             Some(serde_json::Value::String(s)) => s.trim() == self.shared.cid,

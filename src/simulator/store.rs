@@ -136,7 +136,10 @@ impl Store {
         let key = username.to_lowercase();
         self.next_id = self.next_id.max(FIRST_ID);
         let id = self.next_id;
-        let step = 1 + key.bytes().fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b))) % 5;
+        let step = 1 + key
+            .bytes()
+            .fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)))
+            % 5;
         self.next_id += step;
         let user = SimUser {
             id,
@@ -174,7 +177,11 @@ impl Store {
         }
         match case {
             GroupCase::Exact => None,
-            GroupCase::Insensitive => self.groups.keys().find(|g| g.eq_ignore_ascii_case(name)).cloned(),
+            GroupCase::Insensitive => self
+                .groups
+                .keys()
+                .find(|g| g.eq_ignore_ascii_case(name))
+                .cloned(),
         }
     }
 
@@ -195,8 +202,13 @@ impl Store {
 
     /// Removes a membership; returns whether the user was a member.
     pub fn leave(&mut self, key: &str, group: &str, knobs: &Knobs) -> bool {
-        let Some(name) = self.resolve_group(group, knobs.group_case) else { return false };
-        let was = self.users.get_mut(key).is_some_and(|u| u.groups.remove(&name));
+        let Some(name) = self.resolve_group(group, knobs.group_case) else {
+            return false;
+        };
+        let was = self
+            .users
+            .get_mut(key)
+            .is_some_and(|u| u.groups.remove(&name));
         if was {
             self.drop_member(&name, key, knobs);
         }
@@ -243,7 +255,9 @@ impl Store {
     /// Applies a console admin's edit. `false` when the user does not exist.
     pub fn edit(&mut self, username: &str, edit: &ConsoleEdit, knobs: &Knobs) -> bool {
         let key = username.to_lowercase();
-        let Some(user) = self.users.get_mut(&key) else { return false };
+        let Some(user) = self.users.get_mut(&key) else {
+            return false;
+        };
         if let Some(f) = &edit.fullname {
             user.fullname.clone_from(f);
         }
@@ -261,7 +275,9 @@ impl Store {
 
     /// The user logs in: no longer invited, `last_login` set. `false` if unknown.
     pub fn login(&mut self, username: &str, now: Timestamp) -> bool {
-        let Some(user) = self.users.get_mut(&username.to_lowercase()) else { return false };
+        let Some(user) = self.users.get_mut(&username.to_lowercase()) else {
+            return false;
+        };
         user.neverloggedin = false;
         user.last_login = Some(now);
         user.password_reset_required = false;
@@ -277,10 +293,12 @@ mod tests {
     fn ids_are_stable_increasing_and_not_dense() {
         let mut s = Store::default();
         let now = Timestamp::UNIX_EPOCH;
-        let ids: Vec<u64> = (0..50).map(|i| {
-            let k = s.create(&format!("u{i}@x.io"), now);
-            s.users[&k].id
-        }).collect();
+        let ids: Vec<u64> = (0..50)
+            .map(|i| {
+                let k = s.create(&format!("u{i}@x.io"), now);
+                s.users[&k].id
+            })
+            .collect();
         assert!(ids.windows(2).all(|w| w[0] < w[1]));
         assert!(ids.windows(2).any(|w| w[1] - w[0] > 1), "{ids:?}");
         assert_eq!(ids[0], FIRST_ID);
@@ -290,7 +308,10 @@ mod tests {
     fn groups_vanish_or_stay_when_empty() {
         let now = Timestamp::UNIX_EPOCH;
         for (empty, kept) in [(EmptyGroup::Vanish, false), (EmptyGroup::Keep, true)] {
-            let knobs = Knobs { empty_group: empty, ..Knobs::default() };
+            let knobs = Knobs {
+                empty_group: empty,
+                ..Knobs::default()
+            };
             let mut s = Store::default();
             let k = s.create("A@x.io", now);
             s.join(&k, "Eng", &knobs).unwrap();
@@ -307,14 +328,25 @@ mod tests {
         let k = s.create("a@x.io", now);
         s.join(&k, "Eng", &Knobs::default()).unwrap();
         assert_eq!(s.resolve_group("eng", GroupCase::Exact), None);
-        assert_eq!(s.resolve_group("eng", GroupCase::Insensitive).as_deref(), Some("Eng"));
+        assert_eq!(
+            s.resolve_group("eng", GroupCase::Insensitive).as_deref(),
+            Some("Eng")
+        );
     }
 
     #[test]
     fn save_and_load_round_trip_rebuilds_the_id_index() {
         let now = Timestamp::UNIX_EPOCH;
         let mut s = Store::default();
-        s.seed(&[SeedUser { username: "a@x.io".into(), groups: vec!["G".into()], ..Default::default() }], &Knobs::default(), now);
+        s.seed(
+            &[SeedUser {
+                username: "a@x.io".into(),
+                groups: vec!["G".into()],
+                ..Default::default()
+            }],
+            &Knobs::default(),
+            now,
+        );
         let path = std::env::temp_dir().join(format!("lp-sim-store-{}.json", std::process::id()));
         s.save(&path).unwrap();
         let loaded = Store::load(&path).unwrap();
