@@ -14,6 +14,7 @@ mod commands;
 pub mod knobs;
 mod read;
 mod server;
+mod spawn;
 pub mod state;
 pub mod store;
 
@@ -22,6 +23,7 @@ use axum::routing::post;
 
 pub use knobs::{Fault, Knobs, PendingFault};
 pub use server::{AUTH_ERROR, serve};
+pub use spawn::RunningSimulator;
 pub use state::{CallRecord, DEFAULT_PATH, Outcome, SimBuilder, SimState};
 pub use store::{ConsoleEdit, SeedUser, SimUser, Store};
 
