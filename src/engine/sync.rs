@@ -109,12 +109,13 @@ pub async fn sync<L: LastPass>(lastpass: &L, input: &SyncInput) -> SyncOutcome {
         out.seats_exhausted |= done.seats_exhausted;
         out.applied.extend(done.applied);
         out.failures.extend(done.failures);
-        if let Some(e) = done.stopped {
-            if e.class() != ErrorClass::Reobserve {
-                out.error = Some(e);
-                return out;
-            }
-            // Unknown outcome: the next round re-reads the account and plans afresh.
+        // An unknown outcome falls through: the next round re-reads the account and plans
+        // afresh. Anything else ends the sync.
+        if let Some(e) = done.stopped
+            && e.class() != ErrorClass::Reobserve
+        {
+            out.error = Some(e);
+            return out;
         }
     }
     out
