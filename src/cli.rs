@@ -2,6 +2,7 @@
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
@@ -28,11 +29,7 @@ pub enum Command {
     /// Run the LastPass Enterprise API simulator as a server.
     Simulator(crate::simulator::cli::SimulatorArgs),
     /// Show what would change in LastPass for these YAML files, without changing anything.
-    Plan {
-        /// Directory (or file) of resource manifests.
-        #[arg(short = 'f', long = "filename")]
-        dir: PathBuf,
-    },
+    Plan(crate::cmd::plan::PlanArgs),
     /// Run the embedded demo: the simulator plus the engine fed from `examples/`.
     Demo,
     /// Measure convergence, API calls and memory at scale.
@@ -44,24 +41,30 @@ pub enum Command {
 #[error("`lastpass-operator {0}` is not implemented yet; see the project's open issues")]
 pub struct NotImplemented(pub &'static str);
 
-/// Runs one parsed command line.
-pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
+/// Runs one parsed command line; the exit code says what `plan` found.
+pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Crds { out_dir: None } => {
             let yaml = crate::crd::crds_yaml()?;
             std::io::stdout().lock().write_all(yaml.as_bytes())?;
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
         Command::Crds { out_dir: Some(dir) } => {
             std::fs::create_dir_all(&dir)?;
             for (name, yaml) in crate::crd::crd_files()? {
                 std::fs::write(dir.join(name), yaml)?;
             }
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
-        Command::Simulator(args) => crate::simulator::cli::run(args).await,
+        Command::Simulator(args) => crate::simulator::cli::run(args)
+            .await
+            .map(|()| ExitCode::SUCCESS),
         Command::Run => Err(NotImplemented("run").into()),
-        Command::Plan { .. } => Err(NotImplemented("plan").into()),
+        Command::Plan(args) => Ok(if crate::cmd::plan::run(args).await? {
+            ExitCode::from(2)
+        } else {
+            ExitCode::SUCCESS
+        }),
         Command::Demo => Err(NotImplemented("demo").into()),
         Command::Bench => Err(NotImplemented("bench").into()),
     }

@@ -12,6 +12,7 @@
 //! - [`cli`]: the subcommands the thin `main.rs` dispatches to.
 
 pub mod cli;
+pub mod cmd;
 // kube's `printcolumn(name = .., type_ = ..)` repeats keys by design; clippy reads them as
 // duplicated attributes.
 #[allow(clippy::duplicated_attributes)]
@@ -19,6 +20,7 @@ pub mod crd;
 pub mod engine;
 pub mod lastpass;
 pub mod simulator;
+pub mod source;
 
 /// Installs the process-wide rustls crypto provider (ring).
 ///

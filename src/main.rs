@@ -3,7 +3,7 @@
 use clap::Parser;
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> anyhow::Result<std::process::ExitCode> {
     lastpass_operator::install_crypto_provider();
     let cli = lastpass_operator::cli::Cli::parse();
     lastpass_operator::cli::dispatch(cli).await

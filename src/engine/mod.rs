@@ -1,6 +1,7 @@
 //! The account engine: observe → desire → plan → guard → execute → report, one per
 //! DirectoryIntegration. The planner and the guards are pure; I/O lives at the edges.
 
+pub mod account;
 pub mod conditions;
 pub mod desire;
 pub mod execute;

@@ -1,0 +1,3 @@
+//! The subcommands' implementations; `cli` parses, these run.
+
+pub mod plan;

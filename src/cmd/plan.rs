@@ -1,0 +1,313 @@
+//! `lastpass-operator plan -f DIR`: what would change in LastPass for these YAML files,
+//! without changing anything. Exit 0: nothing to do; 2: changes planned; 1: error.
+
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::path::PathBuf;
+
+use secrecy::SecretString;
+use serde::Serialize;
+
+use crate::crd::{DirectoryIntegration, PlanItem, PlanSummary};
+use crate::engine::account::{client_config, guards_of, policy_of};
+use crate::engine::desire::{Issue, desire};
+use crate::engine::guard::guard;
+use crate::engine::plan::{Refusal, plan};
+use crate::engine::report::{plan_items, plan_summary};
+use crate::lastpass::{Client, LastPass};
+use crate::source::files::Manifests;
+
+/// Options of `plan`.
+#[derive(Debug, clap::Args)]
+pub struct PlanArgs {
+    /// Directories or files of resource manifests (repeatable).
+    #[arg(short = 'f', long = "filename", required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Only this DirectoryIntegration (default: every one in the files).
+    #[arg(long)]
+    pub integration: Option<String>,
+    /// Namespace for manifests that name none.
+    #[arg(long, default_value = "default")]
+    pub namespace: String,
+    /// Enterprise API URL, instead of the integration's `spec.lastpass.endpoint`.
+    #[arg(long)]
+    pub endpoint: Option<String>,
+    /// YAML or JSON file with `cid` and `provhash` (or set LASTPASS_CID and LASTPASS_PROVHASH).
+    #[arg(long)]
+    pub credentials: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// Output format of `plan`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// For people.
+    Text,
+    /// One JSON object, for machines.
+    Json,
+}
+
+/// Failure of `plan`.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    /// The files could not be read.
+    #[error(transparent)]
+    Files(#[from] crate::source::files::FilesError),
+    /// No integration to plan for.
+    #[error("no DirectoryIntegration{} in {path}", .name.as_ref().map(|n| format!(" named {n}")).unwrap_or_default())]
+    NoIntegration {
+        /// The files.
+        path: String,
+        /// The name asked for.
+        name: Option<String>,
+    },
+    /// No credentials were given.
+    #[error(
+        "no LastPass credentials: pass --credentials FILE (keys cid, provhash) or set LASTPASS_CID and LASTPASS_PROVHASH"
+    )]
+    NoCredentials,
+    /// The credentials file is unreadable.
+    #[error("cannot read credentials from {path}: {message}")]
+    Credentials {
+        /// The file.
+        path: String,
+        /// What is wrong (never the provhash).
+        message: String,
+    },
+    /// LastPass could not be read.
+    #[error("reading the LastPass account of {integration}: {source}")]
+    LastPass {
+        /// The integration.
+        integration: String,
+        /// The cause.
+        #[source]
+        source: crate::lastpass::ApiError,
+    },
+}
+
+/// What `plan` found for one integration.
+#[derive(Debug, Serialize)]
+pub struct IntegrationPlan {
+    /// `namespace/name` of the integration.
+    pub integration: String,
+    /// Users in LastPass.
+    pub users_in_lastpass: usize,
+    /// Counts and id.
+    pub summary: PlanSummary,
+    /// Every planned change.
+    pub items: Vec<PlanItem>,
+    /// Deprovisions held back by the budget (plan id), if any.
+    pub blocked_plan: Option<String>,
+    /// Changes refused by policy.
+    pub refused: Vec<String>,
+    /// LastPass users no resource declares (left alone).
+    pub unmanaged: Vec<String>,
+    /// Resources left out, with the reason.
+    pub issues: Vec<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct CredentialsFile {
+    cid: serde_json::Value,
+    provhash: String,
+}
+
+fn credentials(args: &PlanArgs) -> Result<(String, SecretString), PlanError> {
+    if let Some(path) = &args.credentials {
+        let err = |message: String| PlanError::Credentials {
+            path: path.display().to_string(),
+            message,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+        let file: CredentialsFile = serde_saphyr::from_str(&text)
+            .map_err(|_| err("expected keys cid and provhash".into()))?;
+        let cid = match file.cid {
+            serde_json::Value::String(s) => s,
+            other => other.to_string(),
+        };
+        return Ok((cid, SecretString::from(file.provhash)));
+    }
+    match (
+        std::env::var("LASTPASS_CID"),
+        std::env::var("LASTPASS_PROVHASH"),
+    ) {
+        (Ok(cid), Ok(hash)) => Ok((cid, SecretString::from(hash))),
+        _ => Err(PlanError::NoCredentials),
+    }
+}
+
+/// Plans one integration against a LastPass account, reading only.
+pub async fn plan_integration<L: LastPass>(
+    lastpass: &L,
+    integration: &DirectoryIntegration,
+    manifests: &Manifests,
+) -> Result<IntegrationPlan, crate::lastpass::ApiError> {
+    let wanted = desire(
+        integration,
+        &manifests.users,
+        &manifests.groups,
+        &BTreeMap::new(),
+    );
+    let observed = lastpass.observe().await?;
+    let full = plan(&wanted.desired, &observed, &policy_of(integration));
+    let guarded = guard(&full, &guards_of(integration));
+    let refused = full
+        .refused
+        .iter()
+        .map(|r| match r {
+            Refusal::DeleteNotAllowed { username, .. } => {
+                format!("{username}: Delete refused (spec.sync.deprovision.allowDelete is false)")
+            }
+        })
+        .collect();
+    let issues = wanted
+        .issues
+        .iter()
+        .map(|(r, issue)| {
+            let why = match issue {
+                Issue::IntegrationNotAllowed { namespace } => {
+                    format!("namespace {namespace} not allowed")
+                }
+                Issue::Conflict { username, owner } => {
+                    format!(
+                        "{username} already declared by {}/{}",
+                        owner.namespace, owner.name
+                    )
+                }
+                Issue::InvalidSelector { message } => format!("invalid selector: {message}"),
+            };
+            format!("{}/{}: {why}", r.namespace, r.name)
+        })
+        .collect();
+    Ok(IntegrationPlan {
+        integration: format!(
+            "{}/{}",
+            integration
+                .metadata
+                .namespace
+                .as_deref()
+                .unwrap_or_default(),
+            integration.metadata.name.as_deref().unwrap_or_default()
+        ),
+        users_in_lastpass: observed.users.len(),
+        summary: plan_summary(&full),
+        items: plan_items(&full),
+        blocked_plan: guarded.blocked.map(|b| b.plan_id),
+        refused,
+        unmanaged: full.unmanaged.clone(),
+        issues,
+    })
+}
+
+/// Prints a plan for people.
+pub fn print_text(p: &IntegrationPlan, out: &mut impl std::io::Write) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "DirectoryIntegration {} ({} users in LastPass)",
+        p.integration, p.users_in_lastpass
+    )?;
+    for item in &p.items {
+        let sign = match item.action.as_str() {
+            "Create" | "AddToGroup" | "Enable" => "+",
+            "Deprovision" | "RemoveFromGroup" | "Suspend" => "-",
+            _ => "~",
+        };
+        let detail = item
+            .detail
+            .as_deref()
+            .map(|d| format!("  ({d})"))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "  {sign} {:<16} {}{detail}",
+            item.action, item.username
+        )?;
+    }
+    let s = &p.summary;
+    writeln!(
+        out,
+        "  plan {}: {} to invite, {} to update, {} membership changes, {} to deprovision",
+        s.id, s.creates, s.updates, s.group_changes, s.deprovisions
+    )?;
+    if let Some(id) = &p.blocked_plan {
+        writeln!(
+            out,
+            "  ! the deletion budget would block these deprovisions; approve with \
+             lastpass-operator.io/approve-plan={id}"
+        )?;
+    }
+    for r in &p.refused {
+        writeln!(out, "  ! refused: {r}")?;
+    }
+    for i in &p.issues {
+        writeln!(out, "  ! left out: {i}")?;
+    }
+    if !p.unmanaged.is_empty() {
+        writeln!(
+            out,
+            "  {} LastPass users no resource declares (left alone)",
+            p.unmanaged.len()
+        )?;
+    }
+    Ok(())
+}
+
+/// Runs `plan`; returns whether any change is planned.
+pub async fn run(args: PlanArgs) -> Result<bool, PlanError> {
+    let mut manifests = Manifests::default();
+    for path in &args.paths {
+        manifests.extend(Manifests::load(path, &args.namespace)?);
+    }
+    let integrations: Vec<&DirectoryIntegration> = manifests
+        .integrations
+        .iter()
+        .filter(|i| args.integration.is_none() || i.metadata.name == args.integration)
+        .collect();
+    if integrations.is_empty() {
+        return Err(PlanError::NoIntegration {
+            path: args
+                .paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            name: args.integration.clone(),
+        });
+    }
+    let (cid, provhash) = credentials(&args)?;
+    let mut plans = Vec::new();
+    for integration in integrations {
+        let mut config = client_config(integration, &cid, provhash.clone());
+        if let Some(endpoint) = &args.endpoint {
+            config.endpoint = endpoint.clone();
+        }
+        let name = integration.metadata.name.clone().unwrap_or_default();
+        let client = Client::new(config).map_err(|source| PlanError::LastPass {
+            integration: name.clone(),
+            source,
+        })?;
+        let p = plan_integration(&client, integration, &manifests)
+            .await
+            .map_err(|source| PlanError::LastPass {
+                integration: name,
+                source,
+            })?;
+        plans.push(p);
+    }
+    let changes = plans.iter().any(|p| !p.items.is_empty());
+    let mut stdout = std::io::stdout().lock();
+    match args.format {
+        Format::Json => {
+            let json = serde_json::json!({"changes": changes, "integrations": plans});
+            let _ = writeln!(stdout, "{json}");
+        }
+        Format::Text => {
+            for p in &plans {
+                let _ = print_text(p, &mut stdout);
+            }
+        }
+    }
+    Ok(changes)
+}
