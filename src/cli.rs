@@ -31,7 +31,7 @@ pub enum Command {
     /// Show what would change in LastPass for these YAML files, without changing anything.
     Plan(crate::cmd::plan::PlanArgs),
     /// Run the embedded demo: the simulator plus the engine fed from `examples/`.
-    Demo,
+    Demo(crate::cmd::demo::DemoArgs),
     /// Measure convergence, API calls and memory at scale.
     Bench,
 }
@@ -65,7 +65,9 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         } else {
             ExitCode::SUCCESS
         }),
-        Command::Demo => Err(NotImplemented("demo").into()),
+        Command::Demo(args) => crate::cmd::demo::run(args)
+            .await
+            .map(|()| ExitCode::SUCCESS),
         Command::Bench => Err(NotImplemented("bench").into()),
     }
 }

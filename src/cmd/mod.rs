@@ -1,3 +1,5 @@
 //! The subcommands' implementations; `cli` parses, these run.
 
+pub mod demo;
 pub mod plan;
+pub mod table;

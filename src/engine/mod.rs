@@ -7,6 +7,7 @@ pub mod desire;
 pub mod execute;
 pub mod guard;
 pub mod model;
+pub mod password;
 pub mod plan;
 pub mod report;
 pub mod sync;
