@@ -187,11 +187,12 @@ pub fn desire<'a>(
 
     for group in groups {
         let rref = resource_ref(group);
-        if !refers_to(&group.spec.integration_ref, &rref.namespace, integration)
-            || group.metadata.deletion_timestamp.is_some()
-        {
+        if !refers_to(&group.spec.integration_ref, &rref.namespace, integration) {
             continue;
         }
+        // A deleted group declares no members: Authoritative removes them all (except where
+        // users' own spec.groups keep them), Additive leaves them.
+        let deleting = group.metadata.deletion_timestamp.is_some();
         match namespace_allowed(integration, &rref.namespace, namespace_labels) {
             Ok(true) => {}
             Ok(false) => {
@@ -205,9 +206,12 @@ pub fn desire<'a>(
                 continue;
             }
         }
-        let mut members: BTreeSet<String> =
-            group.spec.members.iter().map(|m| user_key(m)).collect();
-        if let Some(selector) = &group.spec.member_selector {
+        let mut members: BTreeSet<String> = if deleting {
+            BTreeSet::new()
+        } else {
+            group.spec.members.iter().map(|m| user_key(m)).collect()
+        };
+        if let Some(selector) = group.spec.member_selector.as_ref().filter(|_| !deleting) {
             match Selector::try_from(selector.clone()) {
                 Ok(selector) => members.extend(
                     selectable

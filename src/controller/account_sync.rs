@@ -1,0 +1,271 @@
+//! One sync of one account inside the cluster: credentials from the Secret, desired state from
+//! the caches, the engine, then statuses, finalizers, Events and owned Secrets.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use futures::{StreamExt, stream};
+use k8s_openapi::ByteString;
+use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::api::{Api, DeleteParams, PostParams};
+use kube::runtime::reflector::ObjectRef;
+use kube::{Resource, ResourceExt};
+use secrecy::{ExposeSecret, SecretString};
+use tracing::{info, warn};
+
+use crate::crd::{DirectoryIntegration, InitialPassword, LastPassGroup, LastPassUser};
+use crate::engine::account::{AccountSync, client_config, sync_account};
+use crate::engine::model::{ResourceRef, user_key};
+use crate::engine::password;
+use crate::lastpass::Client;
+
+use super::context::Context;
+use super::error::{Error, kube as kube_err};
+use super::events;
+use super::status::{apply_status, next_status, remove_finalizer};
+
+/// Key of the generated password in `<user>-initial-password`.
+pub const PASSWORD_KEY: &str = "password";
+
+fn secret_value(secret: &Secret, key: &str) -> Option<String> {
+    if let Some(v) = secret.data.as_ref().and_then(|d| d.get(key)) {
+        return String::from_utf8(v.0.clone()).ok();
+    }
+    secret.string_data.as_ref().and_then(|d| d.get(key)).cloned()
+}
+
+/// Reads `cid` and `provhash` from the integration's credentials Secret.
+pub async fn credentials(ctx: &Context, i: &DirectoryIntegration) -> Result<(String, SecretString), Error> {
+    let ns = i.namespace().unwrap_or_default();
+    let r = &i.spec.lastpass.credentials_secret_ref;
+    let api: Api<Secret> = Api::namespaced(ctx.client.clone(), &ns);
+    let secret = api
+        .get_opt(&r.name)
+        .await
+        .map_err(kube_err(format!("reading Secret {ns}/{}", r.name)))?
+        .ok_or_else(|| {
+            Error::Credentials(format!(
+                "Secret {ns}/{} (spec.lastpass.credentialsSecretRef) does not exist",
+                r.name
+            ))
+        })?;
+    let missing = |key: &str| {
+        Error::Credentials(format!("Secret {ns}/{} has no key {key:?}", r.name))
+    };
+    let cid = secret_value(&secret, &r.cid_key).ok_or_else(|| missing(&r.cid_key))?;
+    let provhash = secret_value(&secret, &r.provhash_key).ok_or_else(|| missing(&r.provhash_key))?;
+    Ok((cid.trim().to_string(), SecretString::from(provhash.trim().to_string())))
+}
+
+fn secret_name(user: &LastPassUser) -> String {
+    format!("{}-initial-password", user.name_any())
+}
+
+/// Generated passwords of users still to be invited, each persisted in its owned Secret
+/// before it is sent (so a crash cannot lose it, and a resync reuses it).
+async fn initial_passwords(ctx: &Context, users: &[Arc<LastPassUser>]) -> BTreeMap<String, SecretString> {
+    let mut out = BTreeMap::new();
+    for user in users.iter().filter(|u| {
+        u.spec.initial_password == InitialPassword::Generate
+            && u.metadata.deletion_timestamp.is_none()
+            && u.status.as_ref().and_then(|s| s.lastpass_id.as_ref()).is_none()
+    }) {
+        let ns = user.namespace().unwrap_or_default();
+        let api: Api<Secret> = Api::namespaced(ctx.client.clone(), &ns);
+        let name = secret_name(user);
+        let existing = match api.get_opt(&name).await {
+            Ok(s) => s,
+            Err(e) => {
+                warn!(error = %e, secret = %name, "cannot read the initial-password Secret");
+                continue;
+            }
+        };
+        let password = match existing.as_ref().and_then(|s| secret_value(s, PASSWORD_KEY)) {
+            Some(p) => SecretString::from(p),
+            None => {
+                let password = password::generate();
+                let mut secret = Secret::default();
+                secret.metadata.name = Some(name.clone());
+                secret.metadata.owner_references = user.controller_owner_ref(&()).map(|o| vec![o]);
+                secret.data = Some(BTreeMap::from([(
+                    PASSWORD_KEY.to_string(),
+                    ByteString(password.expose_secret().as_bytes().to_vec()),
+                )]));
+                if let Err(e) = api.create(&PostParams::default(), &secret).await {
+                    warn!(error = %e, secret = %name, "cannot create the initial-password Secret; the user waits");
+                    continue;
+                }
+                password
+            }
+        };
+        out.insert(user_key(&user.spec.username), password);
+    }
+    out
+}
+
+/// Deletes initial-password Secrets of users LastPass reports as logged in.
+async fn forget_used_passwords(ctx: &Context, users: &[Arc<LastPassUser>], sync: &AccountSync) {
+    let Some(observed) = sync.outcome.observed.as_ref() else { return };
+    for user in users.iter().filter(|u| u.spec.initial_password == InitialPassword::Generate) {
+        let logged_in = observed
+            .user(&user.spec.username)
+            .is_some_and(|u| !u.never_logged_in);
+        if logged_in {
+            let api: Api<Secret> = Api::namespaced(ctx.client.clone(), &user.namespace().unwrap_or_default());
+            match api.delete(&secret_name(user), &DeleteParams::default()).await {
+                Ok(_) => info!(user = %user.name_any(), "first login seen; initial password Secret deleted"),
+                Err(kube::Error::Api(e)) if e.code == 404 => {}
+                Err(e) => warn!(error = %e, "cannot delete an initial-password Secret"),
+            }
+        }
+    }
+}
+
+fn find<'a, K: Resource>(all: &'a [Arc<K>], r: &ResourceRef) -> Option<&'a Arc<K>> {
+    all.iter()
+        .find(|o| o.meta().name.as_deref() == Some(&r.name) && o.meta().namespace.as_deref() == Some(&r.namespace))
+}
+
+/// Syncs one account and writes back what happened.
+pub async fn sync_once(ctx: &Arc<Context>, integration: &DirectoryIntegration) -> Result<(), Error> {
+    let now = Time(jiff::Timestamp::now());
+    let (cid, provhash) = match credentials(ctx, integration).await {
+        Ok(c) => c,
+        Err(e) => {
+            events::credentials_missing(ctx, integration, &e.to_string()).await;
+            write_integration_error(ctx, integration, &e, &now).await?;
+            return Err(e);
+        }
+    };
+    let client = Client::new(client_config(integration, &cid, provhash))?;
+    let users = ctx.users.state();
+    let groups = ctx.groups.state();
+    let passwords = initial_passwords(ctx, &users).await;
+    let sync = sync_account(
+        &client,
+        integration,
+        users.iter().map(|u| u.as_ref()),
+        groups.iter().map(|g| g.as_ref()),
+        &ctx.namespace_labels(),
+        passwords,
+    )
+    .await;
+    info!(
+        applied = sync.outcome.applied.len(),
+        failures = sync.outcome.failures.len(),
+        observations = sync.outcome.observations,
+        "account synced"
+    );
+
+    // Statuses, only where they changed.
+    let mut writes = Vec::new();
+    for (r, status) in &sync.report.users {
+        if let Some(u) = find(&users, r) {
+            let generation = u.metadata.generation;
+            if let Some(mut next) = next_status(u.status.as_ref(), status.clone(), generation, &now) {
+                if u.spec.initial_password == InitialPassword::Generate
+                    && next.lastpass_id.is_some()
+                    && next.phase == Some(crate::crd::UserPhase::Invited)
+                {
+                    next.initial_password_secret = Some(secret_name(u));
+                }
+                writes.push(Write::User(u.clone(), next));
+            }
+        }
+    }
+    for (r, status) in &sync.report.groups {
+        if let Some(g) = find(&groups, r)
+            && let Some(next) = next_status(g.status.as_ref(), status.clone(), g.metadata.generation, &now)
+        {
+            writes.push(Write::Group(g.clone(), next));
+        }
+    }
+    let client = ctx.client.clone();
+    let results: Vec<Result<(), Error>> = stream::iter(writes)
+        .map(|w| {
+            let client = client.clone();
+            async move {
+                match w {
+                    Write::User(u, s) => apply_status(&client, u.as_ref(), &s).await,
+                    Write::Group(g, s) => apply_status(&client, g.as_ref(), &s).await,
+                }
+            }
+        })
+        .buffer_unordered(ctx.settings.write_concurrency)
+        .collect()
+        .await;
+    for e in results.into_iter().filter_map(Result::err) {
+        warn!(error = %e, "status write failed; the next sync retries");
+    }
+
+    // Finalizers of users whose deprovisioning is complete (or never needed).
+    for r in sync.report.release.iter() {
+        if let Some(u) = find(&users, r) {
+            remove_finalizer(&ctx.client, u.as_ref()).await?;
+        }
+    }
+    release_groups(ctx, &groups, &sync).await?;
+    forget_used_passwords(ctx, &users, &sync).await;
+    events::publish(ctx, integration, &users, &sync).await;
+
+    let integration_status = sync.report.integration.clone();
+    if let Some(next) = next_status(
+        integration.status.as_ref(),
+        integration_status,
+        integration.metadata.generation,
+        &now,
+    ) {
+        apply_status(&ctx.client, integration, &next).await?;
+    }
+    match &sync.outcome.error {
+        Some(e) if e.class() == crate::lastpass::ErrorClass::Auth => Err(Error::Credentials(e.to_string())),
+        Some(e) => Err(Error::Sync(e.to_string())),
+        None => Ok(()),
+    }
+}
+
+enum Write {
+    User(Arc<LastPassUser>, crate::crd::LastPassUserStatus),
+    Group(Arc<LastPassGroup>, crate::crd::LastPassGroupStatus),
+}
+
+/// Releases deleted LastPassGroups once no membership removal of theirs is pending.
+async fn release_groups(ctx: &Context, groups: &[Arc<LastPassGroup>], sync: &AccountSync) -> Result<(), Error> {
+    for g in groups.iter().filter(|g| g.metadata.deletion_timestamp.is_some()) {
+        let name = &g.spec.group_name;
+        let pending = sync
+            .outcome
+            .remaining
+            .group_changes
+            .iter()
+            .any(|c| c.del.contains(name));
+        if !pending && sync.outcome.error.is_none() {
+            remove_finalizer(&ctx.client, g.as_ref()).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn write_integration_error(
+    ctx: &Context,
+    integration: &DirectoryIntegration,
+    e: &Error,
+    now: &Time,
+) -> Result<(), Error> {
+    use crate::engine::conditions::{Reason, condition, types};
+    let mut status = integration.status.clone().unwrap_or_default();
+    status.conditions = vec![
+        condition(types::READY, false, Reason::CredentialsMissing, e.to_string(), None, now),
+        condition(types::CREDENTIALS_VALID, false, Reason::CredentialsMissing, e.to_string(), None, now),
+    ];
+    if let Some(next) = next_status(integration.status.as_ref(), status, integration.metadata.generation, now) {
+        apply_status(&ctx.client, integration, &next).await?;
+    }
+    Ok(())
+}
+
+/// The account task key of an integration.
+pub fn key_of(i: &DirectoryIntegration) -> ObjectRef<DirectoryIntegration> {
+    ObjectRef::from_obj(i)
+}

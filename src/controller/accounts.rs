@@ -1,0 +1,114 @@
+//! One long-lived task per DirectoryIntegration: it waits for a wake-up (debounced) or the
+//! sync interval, then syncs the account. Controllers only wake it.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use kube::runtime::reflector::ObjectRef;
+use tokio::sync::Notify;
+use tokio::time::{Instant, sleep, sleep_until};
+use tracing::{Instrument, info, info_span, warn};
+
+use crate::crd::{DirectoryIntegration, parse_duration};
+
+use super::account_sync::sync_once;
+use super::context::Context;
+
+/// Longest wait a burst of changes can add before a plan (the debounce cap of DESIGN.md).
+pub const MAX_DEBOUNCE: Duration = Duration::from_secs(30);
+
+struct Handle {
+    wake: Arc<Notify>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// The registry of account tasks.
+#[derive(Default)]
+pub struct Accounts {
+    tasks: Mutex<HashMap<ObjectRef<DirectoryIntegration>, Handle>>,
+}
+
+impl Accounts {
+    /// Starts the task of `key` if it does not run, and wakes it.
+    pub fn wake(&self, ctx: &Arc<Context>, key: ObjectRef<DirectoryIntegration>) {
+        let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
+        tasks.retain(|_, h| !h.task.is_finished());
+        let handle = tasks.entry(key.clone()).or_insert_with(|| {
+            let wake = Arc::new(Notify::new());
+            let span = info_span!("account", integration = %key);
+            let task = tokio::spawn(run(Arc::downgrade(ctx), key, wake.clone()).instrument(span));
+            Handle { wake, task }
+        });
+        handle.wake.notify_one();
+    }
+
+    /// Stops every task (at shutdown).
+    pub fn stop_all(&self) {
+        let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
+        for (_, h) in tasks.drain() {
+            h.task.abort();
+        }
+    }
+}
+
+fn durations(i: &DirectoryIntegration) -> (Duration, Duration) {
+    let interval = parse_duration("spec.sync.interval", &i.spec.sync.interval)
+        .unwrap_or(Duration::from_secs(600))
+        .max(Duration::from_secs(1));
+    let debounce = parse_duration("spec.sync.debounce", &i.spec.sync.debounce)
+        .unwrap_or(Duration::from_secs(5))
+        .min(MAX_DEBOUNCE);
+    (interval, debounce)
+}
+
+/// The account task: sync, then wait for the interval or a wake-up, debounced.
+async fn run(ctx: Weak<Context>, key: ObjectRef<DirectoryIntegration>, wake: Arc<Notify>) {
+    let mut failures: u32 = 0;
+    loop {
+        // Debounce: wait until changes stop arriving for `debounce`, at most MAX_DEBOUNCE.
+        let Some(integration) = ctx.upgrade().and_then(|c| c.integrations.get(&key)) else {
+            info!("integration gone; account task ends (nobody is deprovisioned)");
+            return;
+        };
+        let (interval, debounce) = durations(&integration);
+        let deadline = Instant::now() + MAX_DEBOUNCE;
+        loop {
+            let quiet = tokio::select! {
+                () = wake.notified() => false,
+                () = sleep(debounce) => true,
+            };
+            if quiet || Instant::now() >= deadline {
+                break;
+            }
+        }
+        let Some(context) = ctx.upgrade() else { return };
+        let Some(integration) = context.integrations.get(&key) else {
+            info!("integration gone; account task ends (nobody is deprovisioned)");
+            return;
+        };
+        let wait = match sync_once(&context, &integration).await {
+            Ok(()) => {
+                failures = 0;
+                interval
+            }
+            Err(e) => {
+                failures = failures.saturating_add(1);
+                let backoff = context
+                    .settings
+                    .min_backoff
+                    .saturating_mul(2u32.saturating_pow(failures.saturating_sub(1)))
+                    .min(context.settings.max_backoff)
+                    .min(interval);
+                warn!(error = %e, retry_in = ?backoff, "account sync failed");
+                backoff
+            }
+        };
+        drop(context);
+        let next = Instant::now() + wait;
+        tokio::select! {
+            () = wake.notified() => {}
+            () = sleep_until(next) => {}
+        }
+    }
+}

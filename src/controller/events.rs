@@ -1,0 +1,124 @@
+//! Events (events.k8s.io/v1) for every action and failure, on the resource concerned.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use kube::Resource;
+use kube::runtime::events::{Event, EventType};
+use tracing::debug;
+
+use crate::crd::{DirectoryIntegration, LastPassUser};
+use crate::engine::account::AccountSync;
+use crate::engine::model::user_key;
+use crate::lastpass::CommandKind;
+
+use super::context::Context;
+
+async fn emit<K: Resource<DynamicType = ()>>(ctx: &Context, obj: &K, type_: EventType, reason: &str, action: &str, note: String) {
+    let event = Event {
+        type_,
+        reason: reason.into(),
+        note: Some(note.chars().take(1000).collect()),
+        action: action.into(),
+        secondary: None,
+    };
+    if let Err(e) = ctx.recorder.publish(&event, &obj.object_ref(&())).await {
+        debug!(error = %e, "cannot publish an Event");
+    }
+}
+
+fn reason_of(command: CommandKind) -> (&'static str, &'static str) {
+    match command {
+        CommandKind::BatchAdd => ("Invited", "invited to LastPass"),
+        CommandKind::UpdateUser => ("Updated", "LastPass profile updated"),
+        CommandKind::BatchChangeGrp => ("GroupsChanged", "LastPass group memberships changed"),
+        CommandKind::DelUser => ("Deprovisioned", "deprovisioned in LastPass"),
+        CommandKind::DisableUser => ("Suspended", "disabled in LastPass"),
+        CommandKind::EnableUser => ("Enabled", "enabled in LastPass again"),
+        CommandKind::ReinviteUser => ("Reinvited", "invitation sent again"),
+        CommandKind::ResetPassword => ("PasswordReset", "password reset e-mailed"),
+        CommandKind::GetUserData => ("Observed", "read"),
+    }
+}
+
+/// Events of one sync: each applied change and failure on its user, and the account-level
+/// outcomes (dry-run plan, blocked deprovisions, sync errors) on the integration.
+pub async fn publish(ctx: &Arc<Context>, integration: &DirectoryIntegration, users: &[Arc<LastPassUser>], sync: &AccountSync) {
+    let by_key: BTreeMap<String, &Arc<LastPassUser>> = users
+        .iter()
+        .filter(|u| {
+            sync.desire.desired.users.get(&user_key(&u.spec.username)).is_some_and(|d| d.resource.name == u.metadata.name.clone().unwrap_or_default())
+                || sync.desire.desired.leaving.get(&user_key(&u.spec.username)).is_some_and(|d| d.resource.name == u.metadata.name.clone().unwrap_or_default())
+        })
+        .map(|u| (user_key(&u.spec.username), u))
+        .collect();
+    for applied in &sync.outcome.applied {
+        if let Some(u) = by_key.get(&user_key(&applied.username)) {
+            let (reason, note) = reason_of(applied.command);
+            emit(ctx, u.as_ref(), EventType::Normal, reason, applied.command.as_str(), note.to_string()).await;
+        }
+    }
+    for failure in &sync.outcome.failures {
+        if let Some(u) = failure.username.as_deref().and_then(|n| by_key.get(&user_key(n))) {
+            emit(
+                ctx,
+                u.as_ref(),
+                EventType::Warning,
+                "LastPassRejected",
+                failure.command.as_str(),
+                format!("LastPass refused {}: {}", failure.command, failure.message),
+            )
+            .await;
+        }
+    }
+    if let Some(b) = &sync.outcome.blocked {
+        emit(
+            ctx,
+            integration,
+            EventType::Warning,
+            "DeprovisionBlocked",
+            "Guard",
+            format!(
+                "plan {} would deprovision {} users, more than maxPerSync {}; approve with the annotation lastpass-operator.io/approve-plan={}",
+                b.plan_id, b.deprovisions, b.max_per_sync, b.plan_id
+            ),
+        )
+        .await;
+    }
+    if sync.outcome.dry_run && !sync.outcome.initial_plan.is_empty() {
+        let p = &sync.outcome.initial_plan;
+        emit(
+            ctx,
+            integration,
+            EventType::Normal,
+            "DryRunPlan",
+            "Plan",
+            format!(
+                "dry run: would invite {}, update {}, change {} memberships, deprovision {}; see status.plan",
+                p.creates.len(),
+                p.updates.len() + p.disables.len() + p.enables.len(),
+                p.membership_changes(),
+                p.deprovisions.len()
+            ),
+        )
+        .await;
+    }
+    if sync.outcome.observations > 0 && !sync.outcome.applied.is_empty() && !sync.outcome.dry_run {
+        let drift = sync.outcome.applied.len();
+        emit(ctx, integration, EventType::Normal, "Synced", "Sync", format!("{drift} changes applied in LastPass")).await;
+    }
+    if let Some(e) = &sync.outcome.error {
+        let reason = if e.class() == crate::lastpass::ErrorClass::Auth { "CredentialsInvalid" } else { "SyncFailed" };
+        emit(ctx, integration, EventType::Warning, reason, "Sync", e.to_string()).await;
+    }
+}
+
+/// Event for a credentials Secret that is missing or incomplete.
+pub async fn credentials_missing(ctx: &Context, integration: &DirectoryIntegration, message: &str) {
+    emit(ctx, integration, EventType::Warning, "CredentialsMissing", "ReadCredentials", message.to_string()).await;
+}
+
+/// Event on a user or group whose reference cannot be resolved.
+pub async fn reference_problem<K: Resource<DynamicType = ()>>(ctx: &Context, obj: &K, reason: &str, message: &str) {
+    emit(ctx, obj, EventType::Warning, reason, "ResolveIntegration", message.to_string()).await;
+}

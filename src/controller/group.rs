@@ -1,0 +1,37 @@
+//! The LastPassGroup controller: finalizer (deleting a group removes its memberships per
+//! policy, through the engine) and waking the account engine.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use kube::ResourceExt;
+use kube::runtime::controller::Action;
+
+use crate::crd::LastPassGroup;
+
+use super::context::Ctx;
+use super::error::Error;
+use super::status::{add_finalizer, remove_finalizer};
+use super::user::{fingerprint, integration_key};
+
+/// Reconciles one LastPassGroup.
+pub async fn reconcile(group: Arc<LastPassGroup>, ctx: Ctx) -> Result<Action, Error> {
+    let ns = group.namespace().ok_or_else(|| Error::NoNamespace(group.name_any()))?;
+    let key = integration_key(&group.spec.integration_ref, &ns);
+    let integration = ctx.integrations.get(&key);
+    let changed = ctx.changed(format!("group/{ns}/{}", group.name_any()), fingerprint(group.as_ref()));
+    if group.metadata.deletion_timestamp.is_some() && integration.is_none() {
+        remove_finalizer(&ctx.client, group.as_ref()).await?;
+        return Ok(Action::await_change());
+    }
+    if integration.is_none() {
+        return Ok(Action::requeue(Duration::from_secs(30)));
+    }
+    if group.metadata.deletion_timestamp.is_none() {
+        add_finalizer(&ctx.client, group.as_ref()).await?;
+    }
+    if changed {
+        ctx.accounts.wake(&ctx, key);
+    }
+    Ok(Action::await_change())
+}

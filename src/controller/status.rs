@@ -1,0 +1,159 @@
+//! Status writes: server-side apply to `/status`, only when something but timestamps changed,
+//! and finalizer removal once the engine says a deprovision is complete.
+
+use k8s_openapi::NamespaceResourceScope;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use kube::api::{Api, Patch, PatchParams};
+use kube::{Client, Resource, ResourceExt};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::json;
+
+use crate::crd::{DirectoryIntegrationStatus, LastPassGroupStatus, LastPassUserStatus};
+use crate::engine::conditions::keep_transition_times;
+
+use super::error::{Error, kube as kube_err};
+
+/// Field manager of every write of the controllers.
+pub const MANAGER: &str = "lastpass-operator";
+
+/// Finalizer on LastPassUsers and LastPassGroups: deleting one deprovisions through the engine.
+pub const FINALIZER: &str = "lastpass-operator.io/deprovision";
+
+/// A status that can be compared without its timestamps.
+pub trait Status: Clone + PartialEq + Serialize {
+    /// The conditions, to carry transition times over.
+    fn conditions_mut(&mut self) -> &mut Vec<Condition>;
+    /// Sets `observedGeneration`.
+    fn set_generation(&mut self, generation: Option<i64>);
+    /// Clears the fields that change on every sync by nature (sync times).
+    fn clear_times(&mut self);
+    /// Sets the sync time of a written status.
+    fn set_time(&mut self, now: &Time);
+}
+
+impl Status for LastPassUserStatus {
+    fn conditions_mut(&mut self) -> &mut Vec<Condition> {
+        &mut self.conditions
+    }
+    fn set_generation(&mut self, generation: Option<i64>) {
+        self.observed_generation = generation;
+        self.conditions.iter_mut().for_each(|c| c.observed_generation = generation);
+    }
+    fn clear_times(&mut self) {
+        self.last_sync_time = None;
+    }
+    fn set_time(&mut self, now: &Time) {
+        self.last_sync_time = Some(now.clone());
+    }
+}
+
+impl Status for LastPassGroupStatus {
+    fn conditions_mut(&mut self) -> &mut Vec<Condition> {
+        &mut self.conditions
+    }
+    fn set_generation(&mut self, generation: Option<i64>) {
+        self.observed_generation = generation;
+        self.conditions.iter_mut().for_each(|c| c.observed_generation = generation);
+    }
+    fn clear_times(&mut self) {}
+    fn set_time(&mut self, _: &Time) {}
+}
+
+impl Status for DirectoryIntegrationStatus {
+    fn conditions_mut(&mut self) -> &mut Vec<Condition> {
+        &mut self.conditions
+    }
+    fn set_generation(&mut self, generation: Option<i64>) {
+        self.observed_generation = generation;
+        self.conditions.iter_mut().for_each(|c| c.observed_generation = generation);
+    }
+    fn clear_times(&mut self) {
+        self.last_sync_time = None;
+        self.next_sync_time = None;
+    }
+    fn set_time(&mut self, now: &Time) {
+        self.last_sync_time = Some(now.clone());
+    }
+}
+
+/// The status to write for `obj`, or `None` when `current` already says the same (only times
+/// would differ): a steady sync writes nothing.
+pub fn next_status<S: Status>(current: Option<&S>, mut next: S, generation: Option<i64>, now: &Time) -> Option<S> {
+    next.set_generation(generation);
+    if let Some(cur) = current {
+        let old_conditions = cur.clone().conditions_mut().clone();
+        keep_transition_times(next.conditions_mut(), &old_conditions);
+        let (mut a, mut b) = (cur.clone(), next.clone());
+        a.clear_times();
+        b.clear_times();
+        if a == b {
+            return None;
+        }
+    }
+    next.set_time(now);
+    Some(next)
+}
+
+/// Server-side applies `status` to `obj`'s `/status`.
+pub async fn apply_status<K, S>(client: &Client, obj: &K, status: &S) -> Result<(), Error>
+where
+    K: Resource<Scope = NamespaceResourceScope, DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug,
+    S: Serialize,
+{
+    let ns = obj.namespace().ok_or_else(|| Error::NoNamespace(obj.name_any()))?;
+    let api: Api<K> = Api::namespaced(client.clone(), &ns);
+    let body = json!({
+        "apiVersion": K::api_version(&()),
+        "kind": K::kind(&()),
+        "status": status,
+    });
+    api.patch_status(&obj.name_any(), &PatchParams::apply(MANAGER).force(), &Patch::Apply(&body))
+        .await
+        .map_err(kube_err(format!("writing status of {} {ns}/{}", K::kind(&()), obj.name_any())))?;
+    Ok(())
+}
+
+/// Replaces `obj`'s finalizer list, guarded by its resourceVersion: a concurrent change makes
+/// the API answer 409 instead of losing someone else's finalizer.
+async fn set_finalizers<K>(client: &Client, obj: &K, finalizers: Vec<String>) -> Result<(), Error>
+where
+    K: Resource<Scope = NamespaceResourceScope, DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug,
+{
+    let ns = obj.namespace().ok_or_else(|| Error::NoNamespace(obj.name_any()))?;
+    let api: Api<K> = Api::namespaced(client.clone(), &ns);
+    let patch = json!({"metadata": {
+        "finalizers": finalizers,
+        "resourceVersion": obj.resource_version(),
+    }});
+    match api.patch(&obj.name_any(), &PatchParams::default(), &Patch::Merge(&patch)).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(e)) if e.code == 404 => Ok(()),
+        Err(e) => Err(kube_err(format!("updating the finalizers of {ns}/{}", obj.name_any()))(e)),
+    }
+}
+
+/// Removes the operator's finalizer from `obj`, if it has it.
+pub async fn remove_finalizer<K>(client: &Client, obj: &K) -> Result<(), Error>
+where
+    K: Resource<Scope = NamespaceResourceScope, DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug,
+{
+    if !obj.finalizers().iter().any(|f| f == FINALIZER) {
+        return Ok(());
+    }
+    let rest = obj.finalizers().iter().filter(|f| *f != FINALIZER).cloned().collect();
+    set_finalizers(client, obj, rest).await
+}
+
+/// Adds the operator's finalizer to `obj` if missing.
+pub async fn add_finalizer<K>(client: &Client, obj: &K) -> Result<(), Error>
+where
+    K: Resource<Scope = NamespaceResourceScope, DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug,
+{
+    if obj.finalizers().iter().any(|f| f == FINALIZER) {
+        return Ok(());
+    }
+    let mut all = obj.finalizers().to_vec();
+    all.push(FINALIZER.to_string());
+    set_finalizers(client, obj, all).await
+}

@@ -1,0 +1,93 @@
+//! The LastPassUser controller: finalizer, reference check, and waking the account engine.
+//! The engine does the LastPass work and writes the status.
+
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::Arc;
+use std::time::Duration;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::ResourceExt;
+use kube::runtime::controller::Action;
+use kube::runtime::reflector::ObjectRef;
+use tracing::{info, warn};
+
+use crate::crd::{DirectoryIntegration, IntegrationRef, LastPassUser, LastPassUserStatus, UserPhase};
+use crate::engine::conditions::{Reason, condition, types};
+
+use super::context::{Context, Ctx};
+use super::error::Error;
+use super::events;
+use super::status::{FINALIZER, add_finalizer, apply_status, next_status, remove_finalizer};
+
+/// The integration a reference names, resolved against the referring namespace.
+pub fn integration_key(r: &IntegrationRef, own_ns: &str) -> ObjectRef<DirectoryIntegration> {
+    ObjectRef::new(&r.name).within(r.namespace.as_deref().unwrap_or(own_ns))
+}
+
+/// What makes a change worth waking the engine for (not status writes).
+pub fn fingerprint<K: kube::Resource>(obj: &K) -> u64 {
+    let meta = obj.meta();
+    let mut h = DefaultHasher::new();
+    meta.generation.hash(&mut h);
+    meta.deletion_timestamp.is_some().hash(&mut h);
+    meta.labels.hash(&mut h);
+    meta.finalizers.as_ref().is_some_and(|f| f.iter().any(|f| f == FINALIZER)).hash(&mut h);
+    h.finish()
+}
+
+/// Writes `Ready=False, IntegrationNotFound` (once) for a user whose integration is missing.
+async fn not_found(ctx: &Context, user: &LastPassUser, key: &ObjectRef<DirectoryIntegration>) -> Result<(), Error> {
+    let now = Time(jiff::Timestamp::now());
+    let message = format!(
+        "DirectoryIntegration {}/{} (spec.integrationRef) does not exist",
+        key.namespace.as_deref().unwrap_or_default(),
+        key.name
+    );
+    let status = LastPassUserStatus {
+        phase: Some(UserPhase::Pending),
+        conditions: vec![condition(types::READY, false, Reason::IntegrationNotFound, &message, None, &now)],
+        ..LastPassUserStatus::default()
+    };
+    if let Some(next) = next_status(user.status.as_ref(), status, user.metadata.generation, &now) {
+        apply_status(&ctx.client, user, &next).await?;
+        events::reference_problem(ctx, user, "IntegrationNotFound", &message).await;
+    }
+    Ok(())
+}
+
+/// Reconciles one LastPassUser.
+pub async fn reconcile(user: Arc<LastPassUser>, ctx: Ctx) -> Result<Action, Error> {
+    let ns = user.namespace().ok_or_else(|| Error::NoNamespace(user.name_any()))?;
+    let key = integration_key(&user.spec.integration_ref, &ns);
+    let integration = ctx.integrations.get(&key);
+    let changed = ctx.changed(format!("user/{ns}/{}", user.name_any()), fingerprint(user.as_ref()));
+    if user.metadata.deletion_timestamp.is_some() {
+        if integration.is_none() {
+            // No account to deprovision through: deleting the integration never deprovisions.
+            info!(user = %user.name_any(), "integration gone; releasing the finalizer without deprovisioning");
+            remove_finalizer(&ctx.client, user.as_ref()).await?;
+        } else if changed {
+            ctx.accounts.wake(&ctx, key);
+        }
+        return Ok(Action::await_change());
+    }
+    match integration {
+        None => {
+            not_found(&ctx, &user, &key).await?;
+            Ok(Action::requeue(Duration::from_secs(30)))
+        }
+        Some(_) => {
+            add_finalizer(&ctx.client, user.as_ref()).await?;
+            if changed {
+                ctx.accounts.wake(&ctx, key);
+            }
+            Ok(Action::await_change())
+        }
+    }
+}
+
+/// Requeues a failed reconcile after a delay chosen by the error.
+pub fn error_policy<K>(_obj: Arc<K>, error: &Error, _ctx: Ctx) -> Action {
+    warn!(error = %error, label = error.metric_label(), "reconcile failed");
+    Action::requeue(error.requeue_after())
+}
