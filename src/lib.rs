@@ -7,6 +7,8 @@
 //!   `LastPassGroup`); types only, no behaviour beyond schema and defaults.
 //! - [`lastpass`]: the LastPass Enterprise API client: envelope, commands, reply
 //!   classification, rate limiting, retries.
+//! - [`ldap`]: the LDAP / Active Directory pull (the AD Connector equivalent) that turns a
+//!   directory into LastPassUser / LastPassGroup resources of source `ldap`.
 //! - [`simulator`]: a faithful stand-in for the LastPass Enterprise API, used by tests, the
 //!   demo and the benchmark.
 //! - [`cli`]: the subcommands the thin `main.rs` dispatches to.
@@ -14,6 +16,7 @@
 pub mod cli;
 pub mod crd;
 pub mod lastpass;
+pub mod ldap;
 pub mod simulator;
 
 /// Installs the process-wide rustls crypto provider (ring).
