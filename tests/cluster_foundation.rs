@@ -33,7 +33,9 @@ fn user(name: &str, username: &str) -> LastPassUser {
 
 #[tokio::test]
 async fn crds_are_established_with_their_names() {
-    let Some(cluster) = support::cluster() else { return };
+    let Some(cluster) = support::cluster() else {
+        return;
+    };
     let api: Api<CustomResourceDefinition> = Api::all(cluster.client().await);
     for crd in lastpass_operator::crd::all_crds() {
         let name = crd.metadata.name.clone().unwrap();
@@ -51,7 +53,9 @@ async fn crds_are_established_with_their_names() {
 
 #[tokio::test]
 async fn every_example_is_accepted_by_the_server() {
-    let Some(cluster) = support::cluster() else { return };
+    let Some(cluster) = support::cluster() else {
+        return;
+    };
     let ns = cluster.namespace().await;
     let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
     let (ok, stdout, stderr) = cluster.kubectl(&[
@@ -83,7 +87,9 @@ async fn create_raw(api: &Api<DynamicObject>, body: serde_json::Value) -> Result
 
 #[tokio::test]
 async fn the_server_rejects_missing_fields_and_bad_enums() {
-    let Some(cluster) = support::cluster() else { return };
+    let Some(cluster) = support::cluster() else {
+        return;
+    };
     let ns = cluster.namespace().await;
     let users: Api<DynamicObject> = Api::namespaced_with(
         ns.client.clone(),
@@ -102,7 +108,11 @@ async fn the_server_rejects_missing_fields_and_bad_enums() {
     });
     let err = create_raw(&users, missing_username).await.unwrap_err();
     assert_eq!(err.code, 422, "{err:?}");
-    assert!(err.message.contains("spec.username: Required value"), "{}", err.message);
+    assert!(
+        err.message.contains("spec.username: Required value"),
+        "{}",
+        err.message
+    );
 
     let bad_email = json!({
         "apiVersion": "lastpass-operator.io/v1alpha1", "kind": "LastPassUser",
@@ -120,7 +130,8 @@ async fn the_server_rejects_missing_fields_and_bad_enums() {
     let err = create_raw(&groups, bad_policy).await.unwrap_err();
     assert_eq!(err.code, 422, "{err:?}");
     assert!(
-        err.message.contains("spec.policy: Unsupported value: \"Exclusive\""),
+        err.message
+            .contains("spec.policy: Unsupported value: \"Exclusive\""),
         "{}",
         err.message
     );
@@ -129,31 +140,55 @@ async fn the_server_rejects_missing_fields_and_bad_enums() {
 
 #[tokio::test]
 async fn kubectl_get_shows_the_printer_columns() {
-    let Some(cluster) = support::cluster() else { return };
+    let Some(cluster) = support::cluster() else {
+        return;
+    };
     let ns = cluster.namespace().await;
     let api: Api<LastPassUser> = ns.api();
-    api.create(&PostParams::default(), &user("jane", "jane.doe@example.com"))
-        .await
-        .expect("create user");
+    api.create(
+        &PostParams::default(),
+        &user("jane", "jane.doe@example.com"),
+    )
+    .await
+    .expect("create user");
     let (ok, stdout, stderr) = cluster.kubectl(&["get", "lpu", "-n", &ns.name]);
     assert!(ok, "{stderr}");
-    let header: Vec<&str> = stdout.lines().next().unwrap_or("").split_whitespace().collect();
+    let header: Vec<&str> = stdout
+        .lines()
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
     assert_eq!(
         header,
-        ["NAME", "USERNAME", "INTEGRATION", "PHASE", "READY", "LAST", "LOGIN", "AGE"],
+        [
+            "NAME",
+            "USERNAME",
+            "INTEGRATION",
+            "PHASE",
+            "READY",
+            "LAST",
+            "LOGIN",
+            "AGE"
+        ],
         "{stdout}"
     );
     assert!(stdout.contains("jane.doe@example.com"), "{stdout}");
     // The category lists every kind of the operator.
     let (ok, stdout, stderr) = cluster.kubectl(&["get", "lastpass", "-n", &ns.name, "-o", "name"]);
     assert!(ok, "{stderr}");
-    assert!(stdout.contains("lastpassuser.lastpass-operator.io/jane"), "{stdout}");
+    assert!(
+        stdout.contains("lastpassuser.lastpass-operator.io/jane"),
+        "{stdout}"
+    );
     ns.cleanup().await;
 }
 
 #[tokio::test]
 async fn status_is_a_subresource() {
-    let Some(cluster) = support::cluster() else { return };
+    let Some(cluster) = support::cluster() else {
+        return;
+    };
     let ns = cluster.namespace().await;
     let api: Api<LastPassUser> = ns.api();
     let created = api
@@ -182,7 +217,10 @@ async fn status_is_a_subresource() {
         .await
         .expect("replace");
     assert_eq!(after_spec.spec.full_name.as_deref(), Some("Sam Roe"));
-    assert_eq!(after_spec.status.and_then(|s| s.phase), Some(UserPhase::Active));
+    assert_eq!(
+        after_spec.status.and_then(|s| s.phase),
+        Some(UserPhase::Active)
+    );
     assert!(after_spec.metadata.generation > generation);
 
     // Server-side apply of status works too (the controllers write status this way).
@@ -198,6 +236,9 @@ async fn status_is_a_subresource() {
         )
         .await
         .expect("server-side apply of status");
-    assert_eq!(applied.status.and_then(|s| s.phase), Some(UserPhase::Invited));
+    assert_eq!(
+        applied.status.and_then(|s| s.phase),
+        Some(UserPhase::Invited)
+    );
     ns.cleanup().await;
 }

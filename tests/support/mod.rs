@@ -77,10 +77,12 @@ fn start_cluster() -> Result<Option<TestCluster>, String> {
         .map_err(|e| e.to_string())?;
     let server_minor = runtime.block_on(async {
         let client = client_for(&kubeconfig).await?;
-        let version = client
-            .apiserver_version()
-            .await
-            .map_err(|e| format!("cannot reach the API server of {}: {e}", kubeconfig.display()))?;
+        let version = client.apiserver_version().await.map_err(|e| {
+            format!(
+                "cannot reach the API server of {}: {e}",
+                kubeconfig.display()
+            )
+        })?;
         let minor: u32 = version
             .minor
             .trim_end_matches('+')
@@ -100,7 +102,9 @@ fn start_envtest() -> Result<Option<PathBuf>, String> {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/envtest.sh");
     let cache = std::env::var_os("KUBE_APISERVER_CACHE")
         .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/kube-apiserver")))
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/kube-apiserver"))
+        })
         .unwrap_or_default();
     let installed = cache.join("kube-apiserver").exists()
         && Command::new("etcd")
@@ -193,9 +197,13 @@ async fn install_crds(client: &Client, minor: u32) -> Result<(), String> {
     let api: Api<CustomResourceDefinition> = Api::all(client.clone());
     for crd in crds_for_server(minor) {
         let name = crd.metadata.name.clone().unwrap_or_default();
-        api.patch(&name, &PatchParams::apply(MANAGER).force(), &Patch::Apply(&crd))
-            .await
-            .map_err(|e| format!("applying CRD {name}: {e}"))?;
+        api.patch(
+            &name,
+            &PatchParams::apply(MANAGER).force(),
+            &Patch::Apply(&crd),
+        )
+        .await
+        .map_err(|e| format!("applying CRD {name}: {e}"))?;
         wait_for(Duration::from_secs(30), || async {
             let crd = api.get(&name).await.ok()?;
             crd.status?
@@ -213,7 +221,9 @@ async fn install_crds(client: &Client, minor: u32) -> Result<(), String> {
 impl TestCluster {
     /// A new client (one per test: a client must not outlive the runtime it was made in).
     pub async fn client(&self) -> Client {
-        client_for(&self.kubeconfig).await.expect("client for the test cluster")
+        client_for(&self.kubeconfig)
+            .await
+            .expect("client for the test cluster")
     }
 
     /// The kubeconfig path, for `kubectl` and for operator processes under test.
