@@ -98,20 +98,68 @@ objectclass ( 1.3.6.1.4.1.55555.1.1 NAME 'adLikeUser' AUXILIARY
 
 fn make_tls(dir: &Path) {
     let o = |args: &[&str]| run(Command::new("openssl").current_dir(dir).args(args));
-    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
-    o(&[&["req", "-x509"], &ec[..], &["-keyout", "ca.key", "-out", "ca.crt", "-days", "2",
-        "-subj", "/CN=lastpass-operator test CA",
-        "-addext", "basicConstraints=critical,CA:TRUE",
-        "-addext", "keyUsage=critical,keyCertSign,cRLSign"]].concat());
-    o(&[&["req"], &ec[..], &["-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1"]].concat());
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+    ];
+    o(&[
+        &["req", "-x509"],
+        &ec[..],
+        &[
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.crt",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=lastpass-operator test CA",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+        ],
+    ]
+    .concat());
+    o(&[
+        &["req"],
+        &ec[..],
+        &[
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=127.0.0.1",
+        ],
+    ]
+    .concat());
     std::fs::write(
         dir.join("ext.cnf"),
         "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n\
          keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n",
     )
     .unwrap();
-    o(&["x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
-        "-CAcreateserial", "-out", "server.crt", "-days", "2", "-extfile", "ext.cnf"]);
+    o(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.crt",
+        "-days",
+        "2",
+        "-extfile",
+        "ext.cnf",
+    ]);
 }
 
 impl Slapd {
@@ -168,7 +216,9 @@ impl Slapd {
             .arg("-f")
             .arg(dir.join("slapd.conf"))
             .arg("-h")
-            .arg(format!("ldap://127.0.0.1:{port}/ ldaps://127.0.0.1:{tls_port}/"))
+            .arg(format!(
+                "ldap://127.0.0.1:{port}/ ldaps://127.0.0.1:{tls_port}/"
+            ))
             .args(["-d", "0"])
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
@@ -189,7 +239,11 @@ impl Slapd {
             if let Ok(Some(status)) = slapd.child.try_wait() {
                 panic!("slapd exited ({status}):\n{}", slapd.log());
             }
-            assert!(Instant::now() < deadline, "slapd did not listen:\n{}", slapd.log());
+            assert!(
+                Instant::now() < deadline,
+                "slapd did not listen:\n{}",
+                slapd.log()
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         Some(slapd)
@@ -209,7 +263,12 @@ impl Slapd {
             .stderr(Stdio::piped())
             .spawn()
             .expect("ldapmodify runs");
-        child.stdin.take().unwrap().write_all(ldif.as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(ldif.as_bytes())
+            .unwrap();
         let out = child.wait_with_output().unwrap();
         assert!(
             out.status.success(),
@@ -273,7 +332,10 @@ impl Ldif {
 
     /// A groupOfNames (at least one member, as the schema requires).
     pub fn group(cn: &str, members: &[String]) -> String {
-        let mut s = format!("dn: {}\nobjectClass: groupOfNames\ncn: {cn}\n", Self::group_dn(cn));
+        let mut s = format!(
+            "dn: {}\nobjectClass: groupOfNames\ncn: {cn}\n",
+            Self::group_dn(cn)
+        );
         for m in members {
             let _ = writeln!(s, "member: {m}");
         }
@@ -288,7 +350,12 @@ impl Ldif {
         for i in 0..n {
             let uid = format!("bulk{i:04}");
             let kind = if i < staff { "staff" } else { "contractor" };
-            s.push_str(&Self::person(&uid, Some(&format!("{uid}@example.org")), Some(512), kind));
+            s.push_str(&Self::person(
+                &uid,
+                Some(&format!("{uid}@example.org")),
+                Some(512),
+                kind,
+            ));
         }
         s
     }
