@@ -14,6 +14,9 @@
 //! - [`cli`]: the subcommands the thin `main.rs` dispatches to.
 
 pub mod cli;
+// kube's `printcolumn(name = .., type_ = ..)` repeats keys by design; clippy reads them as
+// duplicated attributes.
+#[allow(clippy::duplicated_attributes)]
 pub mod crd;
 pub mod lastpass;
 pub mod ldap;

@@ -536,7 +536,7 @@ async fn a_filter_change_removing_60_percent_deletes_exactly_those() {
     assert_eq!(ours.len(), 46);
     assert!(ours.iter().all(|u| u.metadata.deletion_timestamp.is_some()
         || !u.spec.username.starts_with("bulk")
-        || u.spec.username < "bulk0036".to_string()));
+        || u.spec.username.as_str() < "bulk0036"));
     assert_eq!(
         u["git.contractor@example.org"].labels()[SOURCE_LABEL],
         "git"

@@ -149,7 +149,8 @@ mod tests {
             ..LdapSpec::default()
         };
         // (why, spec, entry attributes, disabled?)
-        let cases: Vec<(&str, &LdapSpec, Vec<(&str, Vec<&str>)>, bool)> = vec![
+        type Case<'a> = (&'a str, &'a LdapSpec, Vec<(&'a str, Vec<&'a str>)>, bool);
+        let cases: Vec<Case> = vec![
             (
                 "AD normal account 512",
                 &ad,
