@@ -10,6 +10,8 @@
 
 #![allow(dead_code)] // each test binary uses a different part of the fixture
 
+pub mod scenario;
+
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::net::{TcpListener, TcpStream};
