@@ -239,3 +239,27 @@ async fn ldap_reachable_says_why() {
     drop(slapd);
     cleanup(ns).await;
 }
+
+#[tokio::test]
+async fn ldap_examples_are_accepted_by_the_server() {
+    let Some(cluster) = support::cluster() else {
+        return;
+    };
+    let ns = cluster.namespace().await;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/ldap");
+    let (ok, stdout, stderr) =
+        cluster.kubectl(&["apply", "-n", &ns.name, "-f", dir.to_str().unwrap()]);
+    assert!(
+        ok,
+        "kubectl apply of examples/ldap failed:\n{stdout}\n{stderr}"
+    );
+    for name in ["acme-openldap", "acme-ad"] {
+        let di = ns
+            .api::<DirectoryIntegration>()
+            .get(name)
+            .await
+            .expect(name);
+        assert!(di.spec.ldap.is_some(), "{name} keeps spec.ldap");
+    }
+    ns.cleanup().await;
+}

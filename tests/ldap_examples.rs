@@ -14,8 +14,8 @@ fn ldap_examples_validate() {
             if !doc.contains("kind: DirectoryIntegration") {
                 continue;
             }
-            let di: DirectoryIntegration = serde_saphyr::from_str(doc)
-                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let di: DirectoryIntegration =
+                serde_saphyr::from_str(doc).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             let s = Settings::from_integration(&di)
                 .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             assert!(s.spec.group_filter.is_some(), "{}", path.display());

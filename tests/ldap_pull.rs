@@ -128,6 +128,13 @@ async fn initial_import_pages_through_2500_users() {
         l.problems
     );
 
+    let peak_kib = std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:").map(|v| v.trim().to_string()))
+        .unwrap_or_default();
+    eprintln!("PULL peak RSS of the test process (pull + test data): {peak_kib}");
+
     // A second pull with nothing changed writes no resource.
     let again = pull(&ns).await.unwrap();
     assert_eq!((again.created, again.updated, again.deleted), (0, 0, 0));
