@@ -7,6 +7,8 @@
 //!   `LastPassGroup`); types only, no behaviour beyond schema and defaults.
 //! - [`lastpass`]: the LastPass Enterprise API client: envelope, commands, reply
 //!   classification, rate limiting, retries.
+//! - [`ldap`]: the LDAP / Active Directory pull (the AD Connector equivalent) that turns a
+//!   directory into LastPassUser / LastPassGroup resources of source `ldap`.
 //! - [`simulator`]: a faithful stand-in for the LastPass Enterprise API, used by tests, the
 //!   demo and the benchmark.
 //! - [`cli`]: the subcommands the thin `main.rs` dispatches to.
@@ -19,6 +21,7 @@ pub mod cmd;
 pub mod crd;
 pub mod engine;
 pub mod lastpass;
+pub mod ldap;
 pub mod simulator;
 pub mod source;
 

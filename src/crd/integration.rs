@@ -1,5 +1,7 @@
 //! `DirectoryIntegration` (`lpdi`): one LastPass account connection and how it is synced.
 
+use std::collections::BTreeMap;
+
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, LabelSelector, Time};
 use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
@@ -307,55 +309,210 @@ fn default_rotation_overlap() -> String {
 }
 
 /// Pull from LDAP / Active Directory (the AD Connector's job).
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
 #[serde(rename_all = "camelCase")]
 #[x_kube(validation = Rule::new("has(self.url) && has(self.userBaseDN) && has(self.bindSecretRef)").message("spec.ldap needs url, userBaseDN and bindSecretRef"))]
 pub struct LdapSpec {
-    /// `ldap://` (StartTLS) or `ldaps://` URL of the directory.
+    /// `ldap://` (StartTLS unless `startTLS: false`) or `ldaps://` URL of the directory.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = r"^ldaps?://"))]
     pub url: Option<String>,
+    /// With an `ldap://` URL, upgrade the connection with StartTLS before binding. `false`
+    /// sends the bind password in clear text: only for a directory on loopback or in tests.
+    #[serde(default = "default_true", rename = "startTLS")]
+    pub start_tls: bool,
+    /// Secret (same namespace) with the PEM CA bundle that signs the directory's certificate
+    /// (an internal CA). Without it the system's trust store is used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_secret_ref: Option<CaSecretRef>,
     /// Secret with keys `bindDN` and `password`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bind_secret_ref: Option<SecretRef>,
-    /// Where users are searched.
+    /// Where users are searched (whole subtree).
     #[serde(
         default,
         rename = "userBaseDN",
         skip_serializing_if = "Option::is_none"
     )]
     pub user_base_dn: Option<String>,
-    /// LDAP filter selecting users.
+    /// LDAP filter selecting users (the AD Connector's user filter).
     #[serde(default = "default_user_filter")]
     pub user_filter: String,
-    /// Where groups are searched.
+    /// Where groups are searched (whole subtree). Without it no groups are pulled.
     #[serde(
         default,
         rename = "groupBaseDN",
         skip_serializing_if = "Option::is_none"
     )]
     pub group_base_dn: Option<String>,
-    /// LDAP filter selecting the groups that become LastPassGroups.
+    /// LDAP filter selecting the groups that become LastPassGroups (the AD Connector's sync
+    /// groups). Without it every group under `groupBaseDN` does.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group_filter: Option<String>,
+    /// LDAP filter matching every group entry under `groupBaseDN`, selected or not: nested
+    /// groups are followed through all of them.
+    #[serde(default = "default_group_object_filter")]
+    pub group_object_filter: String,
+    /// Group membership and nesting.
+    #[serde(default)]
+    pub membership: LdapMembership,
+    /// When a directory user becomes `suspended: true` in LastPass.
+    #[serde(default)]
+    pub disabled: LdapDisabled,
     /// Which directory attribute feeds which user field.
     #[serde(default)]
     pub attributes: LdapAttributes,
+    /// Entries per page of the paged results control (Active Directory caps pages at 1000).
+    #[serde(default = "default_page_size")]
+    #[schemars(range(min = 1, max = 10000))]
+    pub page_size: i32,
+    /// Time allowed to open the connection (TCP and TLS).
+    #[serde(default = "default_connect_timeout")]
+    #[schemars(regex(pattern = r"^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$"))]
+    pub connect_timeout: String,
+    /// Time allowed for each LDAP operation (bind, each page of a search).
+    #[serde(default = "default_operation_timeout")]
+    #[schemars(regex(pattern = r"^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$"))]
+    pub operation_timeout: String,
     /// Pull period.
     #[serde(default = "default_ldap_interval")]
     #[schemars(regex(pattern = r"^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$"))]
     pub interval: String,
 }
 
+impl Default for LdapSpec {
+    fn default() -> Self {
+        Self {
+            url: None,
+            start_tls: true,
+            ca_secret_ref: None,
+            bind_secret_ref: None,
+            user_base_dn: None,
+            user_filter: default_user_filter(),
+            group_base_dn: None,
+            group_filter: None,
+            group_object_filter: default_group_object_filter(),
+            membership: LdapMembership::default(),
+            disabled: LdapDisabled::default(),
+            attributes: LdapAttributes::default(),
+            page_size: default_page_size(),
+            connect_timeout: default_connect_timeout(),
+            operation_timeout: default_operation_timeout(),
+            interval: default_ldap_interval(),
+        }
+    }
+}
+
+fn default_true() -> bool {
+    true
+}
+
 fn default_user_filter() -> String {
     "(objectClass=person)".to_string()
+}
+
+fn default_group_object_filter() -> String {
+    "(|(objectClass=group)(objectClass=groupOfNames)(objectClass=groupOfUniqueNames))".to_string()
+}
+
+fn default_page_size() -> i32 {
+    500
+}
+
+fn default_connect_timeout() -> String {
+    "10s".to_string()
+}
+
+fn default_operation_timeout() -> String {
+    "60s".to_string()
 }
 
 fn default_ldap_interval() -> String {
     "15m".to_string()
 }
 
-/// Mapping from directory attributes to LastPassUser fields.
+/// Secret holding a PEM CA bundle.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CaSecretRef {
+    /// Name of the Secret.
+    #[schemars(length(min = 1))]
+    pub name: String,
+    /// Key of the PEM bundle in the Secret.
+    #[serde(default = "default_ca_key")]
+    pub key: String,
+}
+
+fn default_ca_key() -> String {
+    "ca.crt".to_string()
+}
+
+/// How group membership is read and how deep nested groups are followed.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LdapMembership {
+    /// Attribute of a group listing member DNs (users or groups): `member` (AD,
+    /// groupOfNames) or `uniqueMember` (groupOfUniqueNames).
+    #[serde(default = "default_member_attribute")]
+    pub member_attribute: String,
+    /// Attribute of a user listing the DNs of its groups, e.g. `memberOf` (AD, or OpenLDAP's
+    /// memberof overlay); its edges add to `memberAttribute`'s.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member_of_attribute: Option<String>,
+    /// How many levels of nested groups are followed (1: direct members only). Cycles are
+    /// always safe.
+    #[serde(default = "default_max_nesting_depth")]
+    #[schemars(range(min = 1, max = 100))]
+    pub max_nesting_depth: i32,
+}
+
+impl Default for LdapMembership {
+    fn default() -> Self {
+        Self {
+            member_attribute: default_member_attribute(),
+            member_of_attribute: None,
+            max_nesting_depth: default_max_nesting_depth(),
+        }
+    }
+}
+
+fn default_member_attribute() -> String {
+    "member".to_string()
+}
+
+fn default_max_nesting_depth() -> i32 {
+    10
+}
+
+/// Which directory users are disabled (the AD Connector's disabled-user action: suspend).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LdapDisabled {
+    /// Active Directory: a user whose `userAccountControl` has the ACCOUNTDISABLE bit (2) is
+    /// disabled.
+    #[serde(default = "default_true")]
+    pub user_account_control: bool,
+    /// Other directories: a user with this attribute (e.g. `nsAccountLock`,
+    /// `pwdAccountLockedTime`) is disabled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attribute: Option<String>,
+    /// With `attribute`: only this value (case-insensitive) disables; without it any value
+    /// does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+}
+
+impl Default for LdapDisabled {
+    fn default() -> Self {
+        Self {
+            user_account_control: true,
+            attribute: None,
+            value: None,
+        }
+    }
+}
+
+/// Mapping from directory attributes to LastPassUser and LastPassGroup fields.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LdapAttributes {
@@ -365,6 +522,13 @@ pub struct LdapAttributes {
     /// Attribute holding the display name.
     #[serde(default = "default_full_name_attribute")]
     pub full_name: String,
+    /// Attribute holding a group's name (the LastPass group name).
+    #[serde(default = "default_group_name_attribute")]
+    pub group_name: String,
+    /// Extra user attributes: LastPass attribute name → directory attribute, copied into
+    /// `spec.attributes` when the entry has a value (e.g. `department: department`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub extra: BTreeMap<String, String>,
 }
 
 impl Default for LdapAttributes {
@@ -372,6 +536,8 @@ impl Default for LdapAttributes {
         Self {
             username: default_username_attribute(),
             full_name: default_full_name_attribute(),
+            group_name: default_group_name_attribute(),
+            extra: BTreeMap::new(),
         }
     }
 }
@@ -382,6 +548,10 @@ fn default_username_attribute() -> String {
 
 fn default_full_name_attribute() -> String {
     "displayName".to_string()
+}
+
+fn default_group_name_attribute() -> String {
+    "cn".to_string()
 }
 
 /// Observed state of an integration.
@@ -413,6 +583,59 @@ pub struct DirectoryIntegrationStatus {
     /// The SCIM endpoint and its token, when `spec.scim.enabled`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scim: Option<ScimStatus>,
+    /// The last LDAP / Active Directory pull, when `spec.ldap` is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ldap: Option<LdapStatus>,
+}
+
+/// Outcome of the last LDAP pull. Written by the LDAP puller only (field manager
+/// `lastpass-operator-ldap`).
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LdapStatus {
+    /// When the last pull finished, successful or not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "optional_time_schema")]
+    pub last_pull_time: Option<Time>,
+    /// When the last pull that reached the directory and wrote resources finished.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "optional_time_schema")]
+    pub last_success_time: Option<Time>,
+    /// How long the last pull took, e.g. `1.2s`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_pull_duration: Option<String>,
+    /// User entries the user search returned.
+    #[serde(default)]
+    pub users_seen: i64,
+    /// Group entries under `groupBaseDN` (selected or not).
+    #[serde(default)]
+    pub groups_seen: i64,
+    /// LastPassUsers of this integration with source `ldap` after the pull.
+    #[serde(default)]
+    pub users_managed: i64,
+    /// LastPassGroups of this integration with source `ldap` after the pull.
+    #[serde(default)]
+    pub groups_managed: i64,
+    /// Resources created, updated and deleted by the last pull.
+    #[serde(default)]
+    pub created: i64,
+    /// See `created`.
+    #[serde(default)]
+    pub updated: i64,
+    /// See `created`.
+    #[serde(default)]
+    pub deleted: i64,
+    /// Directory entries not turned into resources (no or invalid username, duplicate
+    /// e-mail, name claimed by another source).
+    #[serde(default)]
+    pub skipped: i64,
+    /// Up to 20 reasons for skipped entries, for people to read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 20))]
+    pub problems: Vec<String>,
+    /// The error of the last pull, empty after a successful one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
 }
 
 /// Users of the account by state.

@@ -1,0 +1,48 @@
+//! LDAP / Active Directory pull: the AD Connector, Kubernetes-native.
+//!
+//! An integration with `spec.ldap` is pulled on `spec.ldap.interval`: the directory's users
+//! and groups are read and turned into LastPassUser / LastPassGroup resources labelled
+//! `lastpass-operator.io/source: ldap`, which the account engine provisions under its usual
+//! guards (deletion budget, dry run, deprovision action). One pull, step by step:
+//!
+//! 1. [`config`]: the integration's `spec.ldap`, its bind Secret and CA bundle, validated.
+//! 2. [`connect`]: `ldap://` + StartTLS or `ldaps://`, simple bind, timeouts.
+//! 3. [`search`]: paged subtree searches (the paged results control, RFC 2696).
+//! 4. [`directory`]: entries mapped to directory users and groups (attribute mapping,
+//!    disabled accounts); [`membership`] flattens nested groups, cycle-safe.
+//! 5. [`desired`]: a pure function from that snapshot to the desired resources, named by
+//!    [`naming`].
+//! 6. [`reconcile`]: a pure diff of desired against the resources in the cluster, touching
+//!    only resources of source `ldap` for this integration; [`apply`] carries it out.
+//! 7. [`status`]: `status.ldap` and the `LdapReachable` / `LdapSynced` conditions.
+//!
+//! [`pull_once`] runs one pull; [`run`] pulls every integration with `spec.ldap` on its
+//! interval. The deletion budget is **not** enforced here: a resource that leaves the
+//! directory is deleted, and the engine's finalizer deprovisions it within the budget.
+
+pub mod apply;
+pub mod config;
+pub mod connect;
+pub mod desired;
+pub mod directory;
+mod error;
+pub mod membership;
+pub mod naming;
+mod pull;
+pub mod reconcile;
+mod run;
+pub mod search;
+pub mod status;
+
+pub use error::{Error, Reason};
+pub use pull::{PullReport, pull_once};
+pub use run::{Schedule, run};
+
+/// Field manager of every write of the LDAP puller (resources and integration status).
+pub const FIELD_MANAGER: &str = "lastpass-operator-ldap";
+
+/// Value of [`crate::crd::SOURCE_LABEL`] on resources the LDAP puller owns.
+pub const SOURCE_LDAP: &str = "ldap";
+
+/// Label naming the DirectoryIntegration an LDAP-sourced resource was pulled for.
+pub const INTEGRATION_LABEL: &str = "lastpass-operator.io/integration";

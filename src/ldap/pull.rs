@@ -1,0 +1,325 @@
+//! One pull of one integration: read the directory, compute and write the resources, report
+//! in status. See [`pull_once`].
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use kube::api::ListParams;
+use kube::{Api, Client, ResourceExt};
+
+use super::config::{self, Settings};
+use super::connect::{self, Session};
+use super::desired::{self, Target};
+use super::directory::{self, Snapshot};
+use super::membership::normalize_dn;
+use super::status::{self, Verdict};
+use super::{Error, Reason, apply, reconcile, search};
+use crate::crd::{DirectoryIntegration, LastPassGroup, LastPassUser, LdapStatus};
+
+/// Problems kept in `status.ldap.problems`.
+const MAX_PROBLEMS: usize = 20;
+
+/// What one pull saw and did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PullReport {
+    /// User entries returned by the user search.
+    pub users_seen: usize,
+    /// Group entries under the group base DN.
+    pub groups_seen: usize,
+    /// Resources created.
+    pub created: usize,
+    /// Resources updated.
+    pub updated: usize,
+    /// Resources deleted (the engine's finalizer deprovisions their users).
+    pub deleted: usize,
+    /// Directory entries left out (see `problems`).
+    pub skipped: usize,
+    /// Why entries were left out, for people.
+    pub problems: Vec<String>,
+    /// LastPassUsers of source ldap for this integration after the pull.
+    pub managed_users: usize,
+    /// LastPassGroups of source ldap for this integration after the pull.
+    pub managed_groups: usize,
+    /// Time spent reading the directory (connect, bind, searches).
+    pub read_time: Duration,
+    /// Time spent listing and writing resources.
+    pub write_time: Duration,
+}
+
+/// Pulls `spec.ldap` of one integration once: reads the bind Secret, connects, searches,
+/// computes the desired resources, creates/updates/deletes the LastPassUsers and
+/// LastPassGroups of source `ldap` for this integration, and writes `status.ldap` with the
+/// `LdapReachable` and `LdapSynced` conditions.
+///
+/// Guarantees: resources of another source or integration are never written; a directory
+/// error changes no resource (a failed read is never taken for "everyone left"); the bind
+/// password appears in no error, log or status. The deletion budget is the engine's: this
+/// deletes every resource that left, and their finalizers deprovision under the budget.
+#[tracing::instrument(skip_all, fields(integration = %format!("{}/{}", di.namespace().unwrap_or_default(), di.name_any())))]
+pub async fn pull_once(client: &Client, di: &DirectoryIntegration) -> Result<PullReport, Error> {
+    let started = Instant::now();
+    let previous = di
+        .status
+        .as_ref()
+        .and_then(|s| s.ldap.clone())
+        .unwrap_or_default();
+    let outcome = pull(client, di).await;
+    let elapsed = started.elapsed();
+    let now = status::now();
+    let mut ldap = LdapStatus {
+        last_pull_time: Some(now.clone()),
+        last_pull_duration: Some(format!("{:.1}s", elapsed.as_secs_f64())),
+        ..previous
+    };
+    let (reachable, synced) = match &outcome {
+        Ok(r) => {
+            ldap.last_success_time = Some(now);
+            ldap.users_seen = r.users_seen as i64;
+            ldap.groups_seen = r.groups_seen as i64;
+            ldap.users_managed = r.managed_users as i64;
+            ldap.groups_managed = r.managed_groups as i64;
+            ldap.created = r.created as i64;
+            ldap.updated = r.updated as i64;
+            ldap.deleted = r.deleted as i64;
+            ldap.skipped = r.skipped as i64;
+            ldap.problems = r.problems.iter().take(MAX_PROBLEMS).cloned().collect();
+            ldap.last_error = None;
+            let synced = if r.problems.is_empty() {
+                Verdict {
+                    ok: true,
+                    reason: Reason::Ok,
+                    message: summary(r),
+                }
+            } else {
+                Verdict {
+                    ok: false,
+                    reason: Reason::Conflicts,
+                    message: format!(
+                        "{}; {} entries skipped: {}",
+                        summary(r),
+                        r.skipped,
+                        r.problems
+                            .iter()
+                            .take(5)
+                            .cloned()
+                            .collect::<Vec<_>>()
+                            .join(" | ")
+                    ),
+                }
+            };
+            (ok_reachable(r), synced)
+        }
+        Err(Failure { error, reached }) => {
+            ldap.last_error = Some(error.to_string());
+            let reachable = if *reached {
+                Verdict {
+                    ok: true,
+                    reason: Reason::Ok,
+                    message: "directory read".into(),
+                }
+            } else {
+                Verdict {
+                    ok: false,
+                    reason: error.reason(),
+                    message: error.to_string(),
+                }
+            };
+            let reason = if *reached {
+                error.reason()
+            } else {
+                Reason::PullFailed
+            };
+            let synced = Verdict {
+                ok: false,
+                reason,
+                message: error.to_string(),
+            };
+            (reachable, synced)
+        }
+    };
+    if let Err(e) = status::write(client, di, &ldap, &reachable, &synced).await {
+        tracing::warn!(error = %e, "cannot write the LDAP status");
+        if outcome.is_ok() {
+            return Err(e);
+        }
+    }
+    match outcome {
+        Ok(r) => {
+            tracing::info!(
+                users_seen = r.users_seen,
+                created = r.created,
+                updated = r.updated,
+                deleted = r.deleted,
+                skipped = r.skipped,
+                read_ms = r.read_time.as_millis() as u64,
+                write_ms = r.write_time.as_millis() as u64,
+                "LDAP pull done"
+            );
+            Ok(r)
+        }
+        Err(f) => {
+            tracing::warn!(error = %f.error, reason = f.error.reason().as_str(), "LDAP pull failed");
+            Err(f.error)
+        }
+    }
+}
+
+fn summary(r: &PullReport) -> String {
+    format!(
+        "{} users and {} groups in the directory; {} users and {} groups managed; {} created, {} updated, {} deleted",
+        r.users_seen,
+        r.groups_seen,
+        r.managed_users,
+        r.managed_groups,
+        r.created,
+        r.updated,
+        r.deleted
+    )
+}
+
+fn ok_reachable(r: &PullReport) -> Verdict {
+    Verdict {
+        ok: true,
+        reason: Reason::Ok,
+        message: format!(
+            "read {} users and {} groups in {:.1}s",
+            r.users_seen,
+            r.groups_seen,
+            r.read_time.as_secs_f64()
+        ),
+    }
+}
+
+/// An error, and whether the directory had been read before it happened.
+struct Failure {
+    error: Error,
+    reached: bool,
+}
+
+async fn pull(client: &Client, di: &DirectoryIntegration) -> Result<PullReport, Failure> {
+    let unreached = |error| Failure {
+        error,
+        reached: false,
+    };
+    let settings = Settings::from_integration(di).map_err(unreached)?;
+    let namespace = di.namespace().unwrap_or_default();
+    let target = Target {
+        namespace: namespace.clone(),
+        integration: di.name_any(),
+    };
+
+    let read_start = Instant::now();
+    let credentials = config::bind_credentials(client, &namespace, &settings.spec)
+        .await
+        .map_err(unreached)?;
+    let ca = config::ca_bundle(client, &namespace, &settings.spec)
+        .await
+        .map_err(unreached)?;
+    let mut session = connect::connect(&settings, ca.as_deref(), &credentials)
+        .await
+        .map_err(unreached)?;
+    let snapshot = read_directory(&mut session, &settings).await;
+    session.close().await;
+    let snapshot = snapshot.map_err(unreached)?;
+    let read_time = read_start.elapsed();
+
+    let reached = |error| Failure {
+        error,
+        reached: true,
+    };
+    let write_start = Instant::now();
+    let desired = desired::desired(&snapshot, &target, &settings.spec);
+    let (users, groups) = list_existing(client, &namespace).await.map_err(reached)?;
+    let changes = reconcile::reconcile(&desired, &users, &groups, &target);
+    let applied = apply::apply(client, &namespace, &changes).await;
+    let mut problems: Vec<_> = desired.problems.iter().chain(&changes.problems).collect();
+    problems.sort();
+    let report = PullReport {
+        users_seen: snapshot.users.len(),
+        groups_seen: snapshot.groups.len(),
+        created: applied.created,
+        updated: applied.updated,
+        deleted: applied.deleted,
+        skipped: problems.iter().filter(|p| p.skips_entry()).count(),
+        problems: problems.iter().map(|p| p.to_string()).collect(),
+        managed_users: changes.managed_users,
+        managed_groups: changes.managed_groups,
+        read_time,
+        write_time: write_start.elapsed(),
+    };
+    if let Some((step, source)) = applied.failures.into_iter().next() {
+        return Err(reached(Error::Kube { step, source }));
+    }
+    Ok(report)
+}
+
+/// Runs the user search and the two group searches (every group, and the selected ones).
+pub async fn read_directory(session: &mut Session, settings: &Settings) -> Result<Snapshot, Error> {
+    let spec = &settings.spec;
+    let user_attrs = directory::user_attributes(spec);
+    let users = search::paged_search(
+        session,
+        &settings.user_base_dn,
+        &spec.user_filter,
+        &user_attrs,
+        settings.page_size,
+    )
+    .await?;
+    let mut snapshot = Snapshot {
+        users: users
+            .iter()
+            .map(|e| directory::user_from_entry(e, spec))
+            .collect(),
+        groups: Vec::new(),
+    };
+    let Some(group_base) = &settings.group_base_dn else {
+        return Ok(snapshot);
+    };
+    let all = search::paged_search(
+        session,
+        group_base,
+        &spec.group_object_filter,
+        &directory::group_attributes(spec),
+        settings.page_size,
+    )
+    .await?;
+    let selected: Option<BTreeSet<String>> = match &spec.group_filter {
+        None => None,
+        Some(filter) => {
+            let filter = format!("(&{}{})", spec.group_object_filter, filter);
+            let hits =
+                search::paged_search(session, group_base, &filter, &[], settings.page_size).await?;
+            Some(hits.iter().map(|e| normalize_dn(&e.dn)).collect())
+        }
+    };
+    snapshot.groups = all
+        .iter()
+        .map(|e| {
+            let chosen = selected
+                .as_ref()
+                .is_none_or(|s| s.contains(&normalize_dn(&e.dn)));
+            directory::group_from_entry(e, spec, chosen)
+        })
+        .collect();
+    Ok(snapshot)
+}
+
+async fn list_existing(
+    client: &Client,
+    namespace: &str,
+) -> Result<(Vec<LastPassUser>, Vec<LastPassGroup>), Error> {
+    let kube_err = |what: &str| {
+        let step = format!("listing {what} in namespace {namespace}");
+        move |source| Error::Kube { step, source }
+    };
+    // All of them, not only ours: resources of other sources claim usernames and names.
+    let users = Api::<LastPassUser>::namespaced(client.clone(), namespace)
+        .list(&ListParams::default())
+        .await
+        .map_err(kube_err("LastPassUsers"))?;
+    let groups = Api::<LastPassGroup>::namespaced(client.clone(), namespace)
+        .list(&ListParams::default())
+        .await
+        .map_err(kube_err("LastPassGroups"))?;
+    Ok((users.items, groups.items))
+}

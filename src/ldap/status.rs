@@ -1,0 +1,151 @@
+//! `status.ldap` and the `LdapReachable` / `LdapSynced` conditions of the integration,
+//! written by server-side apply of status under field manager `lastpass-operator-ldap`, so
+//! the engine's fields and conditions are left alone.
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use kube::api::{Patch, PatchParams};
+use kube::{Api, Client, ResourceExt};
+
+use super::{Error, FIELD_MANAGER, Reason};
+use crate::crd::{DirectoryIntegration, LdapStatus};
+
+/// Condition: the directory was reached, TLS worked, the bind and the searches succeeded.
+pub const LDAP_REACHABLE: &str = "LdapReachable";
+/// Condition: the resources match the directory (no skipped entries, no failed writes).
+pub const LDAP_SYNCED: &str = "LdapSynced";
+
+/// Longest condition message kept.
+const MAX_MESSAGE: usize = 2000;
+
+/// One condition to write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    /// `True` or `False`.
+    pub ok: bool,
+    /// The reason.
+    pub reason: Reason,
+    /// For people.
+    pub message: String,
+}
+
+/// The current time, to the second (as Kubernetes stores it).
+pub fn now() -> Time {
+    Time(jiff::Timestamp::from_second(jiff::Timestamp::now().as_second()).expect("valid time"))
+}
+
+/// Builds a condition, keeping `lastTransitionTime` of `previous` unless the status flips.
+pub fn condition(
+    type_: &str,
+    verdict: &Verdict,
+    generation: Option<i64>,
+    previous: &[Condition],
+    now: &Time,
+) -> Condition {
+    let status = if verdict.ok { "True" } else { "False" }.to_string();
+    let last_transition_time = previous
+        .iter()
+        .find(|c| c.type_ == type_ && c.status == status)
+        .map(|c| c.last_transition_time.clone())
+        .unwrap_or_else(|| now.clone());
+    let mut message = verdict.message.clone();
+    if message.len() > MAX_MESSAGE {
+        let mut cut = MAX_MESSAGE;
+        while !message.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        message.truncate(cut);
+        message.push('…');
+    }
+    Condition {
+        type_: type_.to_string(),
+        status,
+        reason: verdict.reason.as_str().to_string(),
+        message,
+        observed_generation: generation,
+        last_transition_time,
+    }
+}
+
+/// The body of the status apply: only `status.ldap` and the two LDAP conditions.
+pub fn status_patch(ldap: &LdapStatus, conditions: &[Condition]) -> serde_json::Value {
+    serde_json::json!({
+        "apiVersion": "lastpass-operator.io/v1alpha1",
+        "kind": "DirectoryIntegration",
+        "status": { "ldap": ldap, "conditions": conditions },
+    })
+}
+
+/// Writes `status.ldap` and the conditions; reads the integration first for the previous
+/// conditions' transition times.
+pub async fn write(
+    client: &Client,
+    di: &DirectoryIntegration,
+    ldap: &LdapStatus,
+    reachable: &Verdict,
+    synced: &Verdict,
+) -> Result<(), Error> {
+    let namespace = di.namespace().unwrap_or_default();
+    let name = di.name_any();
+    let api: Api<DirectoryIntegration> = Api::namespaced(client.clone(), &namespace);
+    let kube_err = |step: &str| {
+        let step = format!("{step} status of DirectoryIntegration {namespace}/{name}");
+        move |source| Error::Kube { step, source }
+    };
+    let current = api.get_status(&name).await.map_err(kube_err("reading"))?;
+    let previous = current.status.map(|s| s.conditions).unwrap_or_default();
+    let now = now();
+    let generation = current.metadata.generation;
+    let conditions = [
+        condition(LDAP_REACHABLE, reachable, generation, &previous, &now),
+        condition(LDAP_SYNCED, synced, generation, &previous, &now),
+    ];
+    api.patch_status(
+        &name,
+        &PatchParams::apply(FIELD_MANAGER).force(),
+        &Patch::Apply(status_patch(ldap, &conditions)),
+    )
+    .await
+    .map_err(kube_err("writing"))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(second: i64) -> Time {
+        Time(jiff::Timestamp::from_second(second).unwrap())
+    }
+
+    #[test]
+    fn transition_time_moves_only_when_status_flips() {
+        let ok = Verdict {
+            ok: true,
+            reason: Reason::Ok,
+            message: "fine".into(),
+        };
+        let first = condition(LDAP_REACHABLE, &ok, Some(1), &[], &at(10));
+        assert_eq!(first.last_transition_time, at(10));
+        let again = condition(
+            LDAP_REACHABLE,
+            &ok,
+            Some(2),
+            std::slice::from_ref(&first),
+            &at(20),
+        );
+        assert_eq!(
+            again.last_transition_time,
+            at(10),
+            "same status keeps the time"
+        );
+        let bad = Verdict {
+            ok: false,
+            reason: Reason::BindFailed,
+            message: "x".repeat(5000),
+        };
+        let flipped = condition(LDAP_REACHABLE, &bad, Some(2), &[again], &at(30));
+        assert_eq!(flipped.last_transition_time, at(30));
+        assert_eq!(flipped.reason, "BindFailed");
+        assert!(flipped.message.len() <= MAX_MESSAGE + 3);
+    }
+}

@@ -1,0 +1,221 @@
+//! Scenario helpers shared by the LDAP test binaries: the integration `acme` pointed at a
+//! [`Slapd`], its Secrets, pulling, and reading back resources and conditions. Needs the
+//! test crate to declare `mod support;` next to `mod ldap_support;`.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{ListParams, Patch, PatchParams, PostParams};
+use lastpass_operator::crd::{
+    DirectoryIntegration, IntegrationRef, LastPassGroup, LastPassUser, LastPassUserSpec, LdapSpec,
+    SOURCE_LABEL, SecretRef,
+};
+use lastpass_operator::ldap::{self, PullReport, pull_once};
+use serde_json::json;
+
+use super::{BIND_DN, BIND_PW, Ldif, Slapd};
+use crate::support::TestNamespace;
+
+pub const INTEGRATION: &str = "acme";
+
+/// The people and groups every scenario starts from, plus `bulk` bulk users.
+pub fn directory(bulk: usize, staff: usize) -> String {
+    let p = Ldif::person_dn;
+    let g = Ldif::group_dn;
+    let mut s = String::new();
+    s += &Ldif::person("ann", Some("ann@example.org"), Some(512), "staff");
+    s += &Ldif::person("bob", Some("bob@example.org"), Some(514), "staff"); // disabled
+    s += &Ldif::person("carol", None, Some(512), "staff"); // no mail
+    s += &Ldif::person("dave", Some("dave@example.org"), Some(512), "staff");
+    s += &Ldif::person("dave2", Some("Dave@example.org"), Some(512), "staff"); // duplicate
+    s += &Ldif::person("eve", Some("eve@example.org"), Some(512), "staff");
+    s += &Ldif::person("frank", Some("frank@example.org"), Some(512), "staff");
+    s += &Ldif::group("lastpass-eng", &[p("ann"), g("backend")]);
+    s += &Ldif::group("backend", &[p("eve"), g("lastpass-eng")]); // a cycle
+    s += &Ldif::group("lastpass-all", &[g("lastpass-eng"), p("bob")]);
+    s += &Ldif::group("other", &[p("ann")]); // not selected
+    s += &Ldif::bulk(bulk, staff);
+    s
+}
+
+pub fn spec(url: &str) -> LdapSpec {
+    LdapSpec {
+        url: Some(url.into()),
+        start_tls: false,
+        bind_secret_ref: Some(SecretRef {
+            name: "ldap-bind".into(),
+        }),
+        user_base_dn: Some(format!("ou=people,{}", super::BASE)),
+        user_filter: "(objectClass=inetOrgPerson)".into(),
+        group_base_dn: Some(format!("ou=groups,{}", super::BASE)),
+        group_filter: Some("(cn=lastpass-*)".into()),
+        page_size: 200,
+        ..LdapSpec::default()
+    }
+}
+
+pub async fn create_secret(ns: &TestNamespace, name: &str, data: serde_json::Value) {
+    let s: Secret =
+        serde_json::from_value(json!({"metadata": {"name": name}, "stringData": data})).unwrap();
+    ns.api::<Secret>()
+        .create(&PostParams::default(), &s)
+        .await
+        .expect("secret");
+}
+
+/// A namespace with the bind and CA Secrets and the integration `acme`.
+pub async fn integration(ns: &TestNamespace, slapd: &Slapd, ldap: LdapSpec) {
+    create_secret(
+        ns,
+        "ldap-bind",
+        json!({"bindDN": BIND_DN, "password": BIND_PW}),
+    )
+    .await;
+    create_secret(ns, "ldap-ca", json!({"ca.crt": slapd.ca_pem})).await;
+    create_secret(ns, "lastpass-api", json!({"cid": "1", "provhash": "x"})).await;
+    let di: DirectoryIntegration = serde_json::from_value(json!({
+        "apiVersion": "lastpass-operator.io/v1alpha1", "kind": "DirectoryIntegration",
+        "metadata": {"name": INTEGRATION},
+        "spec": {"lastpass": {"credentialsSecretRef": {"name": "lastpass-api"}}, "ldap": ldap},
+    }))
+    .unwrap();
+    ns.api::<DirectoryIntegration>()
+        .create(&PostParams::default(), &di)
+        .await
+        .expect("integration");
+}
+
+/// Replaces `spec.ldap` as a whole (a merge patch alone would keep omitted fields).
+pub async fn set_ldap(ns: &TestNamespace, ldap: LdapSpec) {
+    let api = ns.api::<DirectoryIntegration>();
+    api.patch(
+        INTEGRATION,
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec": {"ldap": null}})),
+    )
+    .await
+    .expect("clear spec.ldap");
+    api.patch(
+        INTEGRATION,
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec": {"ldap": ldap}})),
+    )
+    .await
+    .expect("patch spec.ldap");
+}
+
+pub fn target(ns: &TestNamespace) -> ldap::desired::Target {
+    ldap::desired::Target {
+        namespace: ns.name.clone(),
+        integration: INTEGRATION.into(),
+    }
+}
+
+pub async fn pull(ns: &TestNamespace) -> Result<PullReport, ldap::Error> {
+    let di = ns
+        .api::<DirectoryIntegration>()
+        .get(INTEGRATION)
+        .await
+        .unwrap();
+    pull_once(&ns.client, &di).await
+}
+
+pub async fn users(ns: &TestNamespace) -> BTreeMap<String, LastPassUser> {
+    let list = ns
+        .api::<LastPassUser>()
+        .list(&ListParams::default())
+        .await
+        .unwrap();
+    list.items
+        .into_iter()
+        .map(|u| (u.spec.username.to_lowercase(), u))
+        .collect()
+}
+
+pub async fn group_members(ns: &TestNamespace, name: &str) -> Option<Vec<String>> {
+    let list = ns
+        .api::<LastPassGroup>()
+        .list(&ListParams::default())
+        .await
+        .unwrap();
+    list.items
+        .into_iter()
+        .find(|g| g.spec.group_name == name)
+        .map(|g| g.spec.members)
+}
+
+pub async fn condition(ns: &TestNamespace, type_: &str) -> (String, String, String) {
+    let di = ns
+        .api::<DirectoryIntegration>()
+        .get_status(INTEGRATION)
+        .await
+        .unwrap();
+    let c = di
+        .status
+        .unwrap_or_default()
+        .conditions
+        .into_iter()
+        .find(|c| c.type_ == type_)
+        .unwrap_or_else(|| panic!("condition {type_} written"));
+    (c.status, c.reason, c.message)
+}
+
+/// A LastPassUser of source git for this integration.
+pub async fn git_user(ns: &TestNamespace, name: &str, username: &str) -> LastPassUser {
+    let mut u = LastPassUser::new(
+        name,
+        LastPassUserSpec {
+            integration_ref: IntegrationRef {
+                name: INTEGRATION.into(),
+                namespace: None,
+            },
+            username: username.into(),
+            full_name: Some("From Git".into()),
+            groups: vec![],
+            attributes: Default::default(),
+            suspended: false,
+            password_reset_required: true,
+            initial_password: Default::default(),
+            deprovision_action: None,
+        },
+    );
+    u.metadata.labels = Some([(SOURCE_LABEL.to_string(), "git".to_string())].into());
+    ns.api::<LastPassUser>()
+        .create(&PostParams::default(), &u)
+        .await
+        .expect("git user")
+}
+
+/// Deletes the pulled resources in one call each (the support cleanup goes one by one),
+/// then the namespace.
+pub async fn cleanup(ns: TestNamespace) {
+    let lp = ListParams::default().labels(&format!("{SOURCE_LABEL}=ldap"));
+    let _ = ns
+        .api::<LastPassUser>()
+        .delete_collection(&Default::default(), &lp)
+        .await;
+    let _ = ns
+        .api::<LastPassGroup>()
+        .delete_collection(&Default::default(), &lp)
+        .await;
+    ns.cleanup().await;
+}
+
+pub async fn set_password(ns: &TestNamespace, password: &str) {
+    ns.api::<Secret>()
+        .patch(
+            "ldap-bind",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"stringData": {"password": password}})),
+        )
+        .await
+        .unwrap();
+}
+
+/// A directory loaded with `ldif` and a fresh namespace; `None` when the test must skip
+/// (outside CI only).
+pub async fn setup(ldif: &str) -> Option<(Slapd, TestNamespace)> {
+    let slapd = Slapd::start(ldif)?;
+    let cluster = crate::support::cluster()?;
+    Some((slapd, cluster.namespace().await))
+}
