@@ -19,7 +19,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the controllers, the SCIM server and the metrics endpoint.
-    Run,
+    Run(crate::cmd::run::RunArgs),
     /// Print the CustomResourceDefinitions generated from the Rust types.
     Crds {
         /// Write one `<plural>.<group>.yaml` file per CRD into this directory instead.
@@ -59,7 +59,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Simulator(args) => crate::simulator::cli::run(args)
             .await
             .map(|()| ExitCode::SUCCESS),
-        Command::Run => Err(NotImplemented("run").into()),
+        Command::Run(args) => crate::cmd::run::run(args).await.map(|()| ExitCode::SUCCESS),
         Command::Plan(args) => Ok(if crate::cmd::plan::run(args).await? {
             ExitCode::from(2)
         } else {

@@ -17,6 +17,7 @@ pub mod cli;
 pub mod cmd;
 // kube's `printcolumn(name = .., type_ = ..)` repeats keys by design; clippy reads them as
 // duplicated attributes.
+pub mod controller;
 #[allow(clippy::duplicated_attributes)]
 pub mod crd;
 pub mod engine;
@@ -24,6 +25,7 @@ pub mod lastpass;
 pub mod ldap;
 pub mod simulator;
 pub mod source;
+pub mod telemetry;
 
 /// Installs the process-wide rustls crypto provider (ring).
 ///

@@ -2,4 +2,5 @@
 
 pub mod demo;
 pub mod plan;
+pub mod run;
 pub mod table;

@@ -32,11 +32,18 @@ fn secret_value(secret: &Secret, key: &str) -> Option<String> {
     if let Some(v) = secret.data.as_ref().and_then(|d| d.get(key)) {
         return String::from_utf8(v.0.clone()).ok();
     }
-    secret.string_data.as_ref().and_then(|d| d.get(key)).cloned()
+    secret
+        .string_data
+        .as_ref()
+        .and_then(|d| d.get(key))
+        .cloned()
 }
 
 /// Reads `cid` and `provhash` from the integration's credentials Secret.
-pub async fn credentials(ctx: &Context, i: &DirectoryIntegration) -> Result<(String, SecretString), Error> {
+pub async fn credentials(
+    ctx: &Context,
+    i: &DirectoryIntegration,
+) -> Result<(String, SecretString), Error> {
     let ns = i.namespace().unwrap_or_default();
     let r = &i.spec.lastpass.credentials_secret_ref;
     let api: Api<Secret> = Api::namespaced(ctx.client.clone(), &ns);
@@ -50,12 +57,15 @@ pub async fn credentials(ctx: &Context, i: &DirectoryIntegration) -> Result<(Str
                 r.name
             ))
         })?;
-    let missing = |key: &str| {
-        Error::Credentials(format!("Secret {ns}/{} has no key {key:?}", r.name))
-    };
+    let missing =
+        |key: &str| Error::Credentials(format!("Secret {ns}/{} has no key {key:?}", r.name));
     let cid = secret_value(&secret, &r.cid_key).ok_or_else(|| missing(&r.cid_key))?;
-    let provhash = secret_value(&secret, &r.provhash_key).ok_or_else(|| missing(&r.provhash_key))?;
-    Ok((cid.trim().to_string(), SecretString::from(provhash.trim().to_string())))
+    let provhash =
+        secret_value(&secret, &r.provhash_key).ok_or_else(|| missing(&r.provhash_key))?;
+    Ok((
+        cid.trim().to_string(),
+        SecretString::from(provhash.trim().to_string()),
+    ))
 }
 
 fn secret_name(user: &LastPassUser) -> String {
@@ -64,12 +74,18 @@ fn secret_name(user: &LastPassUser) -> String {
 
 /// Generated passwords of users still to be invited, each persisted in its owned Secret
 /// before it is sent (so a crash cannot lose it, and a resync reuses it).
-async fn initial_passwords(ctx: &Context, users: &[Arc<LastPassUser>]) -> BTreeMap<String, SecretString> {
+async fn initial_passwords(
+    ctx: &Context,
+    users: &[Arc<LastPassUser>],
+) -> BTreeMap<String, SecretString> {
     let mut out = BTreeMap::new();
     for user in users.iter().filter(|u| {
         u.spec.initial_password == InitialPassword::Generate
             && u.metadata.deletion_timestamp.is_none()
-            && u.status.as_ref().and_then(|s| s.lastpass_id.as_ref()).is_none()
+            && u.status
+                .as_ref()
+                .and_then(|s| s.lastpass_id.as_ref())
+                .is_none()
     }) {
         let ns = user.namespace().unwrap_or_default();
         let api: Api<Secret> = Api::namespaced(ctx.client.clone(), &ns);
@@ -81,7 +97,10 @@ async fn initial_passwords(ctx: &Context, users: &[Arc<LastPassUser>]) -> BTreeM
                 continue;
             }
         };
-        let password = match existing.as_ref().and_then(|s| secret_value(s, PASSWORD_KEY)) {
+        let password = match existing
+            .as_ref()
+            .and_then(|s| secret_value(s, PASSWORD_KEY))
+        {
             Some(p) => SecretString::from(p),
             None => {
                 let password = password::generate();
@@ -106,15 +125,26 @@ async fn initial_passwords(ctx: &Context, users: &[Arc<LastPassUser>]) -> BTreeM
 
 /// Deletes initial-password Secrets of users LastPass reports as logged in.
 async fn forget_used_passwords(ctx: &Context, users: &[Arc<LastPassUser>], sync: &AccountSync) {
-    let Some(observed) = sync.outcome.observed.as_ref() else { return };
-    for user in users.iter().filter(|u| u.spec.initial_password == InitialPassword::Generate) {
+    let Some(observed) = sync.outcome.observed.as_ref() else {
+        return;
+    };
+    for user in users
+        .iter()
+        .filter(|u| u.spec.initial_password == InitialPassword::Generate)
+    {
         let logged_in = observed
             .user(&user.spec.username)
             .is_some_and(|u| !u.never_logged_in);
         if logged_in {
-            let api: Api<Secret> = Api::namespaced(ctx.client.clone(), &user.namespace().unwrap_or_default());
-            match api.delete(&secret_name(user), &DeleteParams::default()).await {
-                Ok(_) => info!(user = %user.name_any(), "first login seen; initial password Secret deleted"),
+            let api: Api<Secret> =
+                Api::namespaced(ctx.client.clone(), &user.namespace().unwrap_or_default());
+            match api
+                .delete(&secret_name(user), &DeleteParams::default())
+                .await
+            {
+                Ok(_) => {
+                    info!(user = %user.name_any(), "first login seen; initial password Secret deleted")
+                }
                 Err(kube::Error::Api(e)) if e.code == 404 => {}
                 Err(e) => warn!(error = %e, "cannot delete an initial-password Secret"),
             }
@@ -123,12 +153,17 @@ async fn forget_used_passwords(ctx: &Context, users: &[Arc<LastPassUser>], sync:
 }
 
 fn find<'a, K: Resource>(all: &'a [Arc<K>], r: &ResourceRef) -> Option<&'a Arc<K>> {
-    all.iter()
-        .find(|o| o.meta().name.as_deref() == Some(&r.name) && o.meta().namespace.as_deref() == Some(&r.namespace))
+    all.iter().find(|o| {
+        o.meta().name.as_deref() == Some(&r.name)
+            && o.meta().namespace.as_deref() == Some(&r.namespace)
+    })
 }
 
 /// Syncs one account and writes back what happened.
-pub async fn sync_once(ctx: &Arc<Context>, integration: &DirectoryIntegration) -> Result<(), Error> {
+pub async fn sync_once(
+    ctx: &Arc<Context>,
+    integration: &DirectoryIntegration,
+) -> Result<(), Error> {
     let now = Time(jiff::Timestamp::now());
     let (cid, provhash) = match credentials(ctx, integration).await {
         Ok(c) => c,
@@ -163,7 +198,8 @@ pub async fn sync_once(ctx: &Arc<Context>, integration: &DirectoryIntegration) -
     for (r, status) in &sync.report.users {
         if let Some(u) = find(&users, r) {
             let generation = u.metadata.generation;
-            if let Some(mut next) = next_status(u.status.as_ref(), status.clone(), generation, &now) {
+            if let Some(mut next) = next_status(u.status.as_ref(), status.clone(), generation, &now)
+            {
                 if u.spec.initial_password == InitialPassword::Generate
                     && next.lastpass_id.is_some()
                     && next.phase == Some(crate::crd::UserPhase::Invited)
@@ -176,7 +212,12 @@ pub async fn sync_once(ctx: &Arc<Context>, integration: &DirectoryIntegration) -
     }
     for (r, status) in &sync.report.groups {
         if let Some(g) = find(&groups, r)
-            && let Some(next) = next_status(g.status.as_ref(), status.clone(), g.metadata.generation, &now)
+            && let Some(next) = next_status(
+                g.status.as_ref(),
+                status.clone(),
+                g.metadata.generation,
+                &now,
+            )
         {
             writes.push(Write::Group(g.clone(), next));
         }
@@ -219,7 +260,9 @@ pub async fn sync_once(ctx: &Arc<Context>, integration: &DirectoryIntegration) -
         apply_status(&ctx.client, integration, &next).await?;
     }
     match &sync.outcome.error {
-        Some(e) if e.class() == crate::lastpass::ErrorClass::Auth => Err(Error::Credentials(e.to_string())),
+        Some(e) if e.class() == crate::lastpass::ErrorClass::Auth => {
+            Err(Error::Credentials(e.to_string()))
+        }
         Some(e) => Err(Error::Sync(e.to_string())),
         None => Ok(()),
     }
@@ -231,8 +274,15 @@ enum Write {
 }
 
 /// Releases deleted LastPassGroups once no membership removal of theirs is pending.
-async fn release_groups(ctx: &Context, groups: &[Arc<LastPassGroup>], sync: &AccountSync) -> Result<(), Error> {
-    for g in groups.iter().filter(|g| g.metadata.deletion_timestamp.is_some()) {
+async fn release_groups(
+    ctx: &Context,
+    groups: &[Arc<LastPassGroup>],
+    sync: &AccountSync,
+) -> Result<(), Error> {
+    for g in groups
+        .iter()
+        .filter(|g| g.metadata.deletion_timestamp.is_some())
+    {
         let name = &g.spec.group_name;
         let pending = sync
             .outcome
@@ -256,10 +306,29 @@ async fn write_integration_error(
     use crate::engine::conditions::{Reason, condition, types};
     let mut status = integration.status.clone().unwrap_or_default();
     status.conditions = vec![
-        condition(types::READY, false, Reason::CredentialsMissing, e.to_string(), None, now),
-        condition(types::CREDENTIALS_VALID, false, Reason::CredentialsMissing, e.to_string(), None, now),
+        condition(
+            types::READY,
+            false,
+            Reason::CredentialsMissing,
+            e.to_string(),
+            None,
+            now,
+        ),
+        condition(
+            types::CREDENTIALS_VALID,
+            false,
+            Reason::CredentialsMissing,
+            e.to_string(),
+            None,
+            now,
+        ),
     ];
-    if let Some(next) = next_status(integration.status.as_ref(), status, integration.metadata.generation, now) {
+    if let Some(next) = next_status(
+        integration.status.as_ref(),
+        status,
+        integration.metadata.generation,
+        now,
+    ) {
         apply_status(&ctx.client, integration, &next).await?;
     }
     Ok(())

@@ -83,6 +83,10 @@ async fn run(ctx: Weak<Context>, key: ObjectRef<DirectoryIntegration>, wake: Arc
             }
         }
         let Some(context) = ctx.upgrade() else { return };
+        // Plan only on complete caches: a half-listed set of users could look like removals.
+        let _ = context.users.wait_until_ready().await;
+        let _ = context.groups.wait_until_ready().await;
+        let _ = context.namespaces.wait_until_ready().await;
         let Some(integration) = context.integrations.get(&key) else {
             info!("integration gone; account task ends (nobody is deprovisioned)");
             return;

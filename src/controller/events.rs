@@ -14,7 +14,14 @@ use crate::lastpass::CommandKind;
 
 use super::context::Context;
 
-async fn emit<K: Resource<DynamicType = ()>>(ctx: &Context, obj: &K, type_: EventType, reason: &str, action: &str, note: String) {
+async fn emit<K: Resource<DynamicType = ()>>(
+    ctx: &Context,
+    obj: &K,
+    type_: EventType,
+    reason: &str,
+    action: &str,
+    note: String,
+) {
     let event = Event {
         type_,
         reason: reason.into(),
@@ -43,23 +50,49 @@ fn reason_of(command: CommandKind) -> (&'static str, &'static str) {
 
 /// Events of one sync: each applied change and failure on its user, and the account-level
 /// outcomes (dry-run plan, blocked deprovisions, sync errors) on the integration.
-pub async fn publish(ctx: &Arc<Context>, integration: &DirectoryIntegration, users: &[Arc<LastPassUser>], sync: &AccountSync) {
+pub async fn publish(
+    ctx: &Arc<Context>,
+    integration: &DirectoryIntegration,
+    users: &[Arc<LastPassUser>],
+    sync: &AccountSync,
+) {
     let by_key: BTreeMap<String, &Arc<LastPassUser>> = users
         .iter()
         .filter(|u| {
-            sync.desire.desired.users.get(&user_key(&u.spec.username)).is_some_and(|d| d.resource.name == u.metadata.name.clone().unwrap_or_default())
-                || sync.desire.desired.leaving.get(&user_key(&u.spec.username)).is_some_and(|d| d.resource.name == u.metadata.name.clone().unwrap_or_default())
+            sync.desire
+                .desired
+                .users
+                .get(&user_key(&u.spec.username))
+                .is_some_and(|d| d.resource.name == u.metadata.name.clone().unwrap_or_default())
+                || sync
+                    .desire
+                    .desired
+                    .leaving
+                    .get(&user_key(&u.spec.username))
+                    .is_some_and(|d| d.resource.name == u.metadata.name.clone().unwrap_or_default())
         })
         .map(|u| (user_key(&u.spec.username), u))
         .collect();
     for applied in &sync.outcome.applied {
         if let Some(u) = by_key.get(&user_key(&applied.username)) {
             let (reason, note) = reason_of(applied.command);
-            emit(ctx, u.as_ref(), EventType::Normal, reason, applied.command.as_str(), note.to_string()).await;
+            emit(
+                ctx,
+                u.as_ref(),
+                EventType::Normal,
+                reason,
+                applied.command.as_str(),
+                note.to_string(),
+            )
+            .await;
         }
     }
     for failure in &sync.outcome.failures {
-        if let Some(u) = failure.username.as_deref().and_then(|n| by_key.get(&user_key(n))) {
+        if let Some(u) = failure
+            .username
+            .as_deref()
+            .and_then(|n| by_key.get(&user_key(n)))
+        {
             emit(
                 ctx,
                 u.as_ref(),
@@ -105,20 +138,61 @@ pub async fn publish(ctx: &Arc<Context>, integration: &DirectoryIntegration, use
     }
     if sync.outcome.observations > 0 && !sync.outcome.applied.is_empty() && !sync.outcome.dry_run {
         let drift = sync.outcome.applied.len();
-        emit(ctx, integration, EventType::Normal, "Synced", "Sync", format!("{drift} changes applied in LastPass")).await;
+        emit(
+            ctx,
+            integration,
+            EventType::Normal,
+            "Synced",
+            "Sync",
+            format!("{drift} changes applied in LastPass"),
+        )
+        .await;
     }
     if let Some(e) = &sync.outcome.error {
-        let reason = if e.class() == crate::lastpass::ErrorClass::Auth { "CredentialsInvalid" } else { "SyncFailed" };
-        emit(ctx, integration, EventType::Warning, reason, "Sync", e.to_string()).await;
+        let reason = if e.class() == crate::lastpass::ErrorClass::Auth {
+            "CredentialsInvalid"
+        } else {
+            "SyncFailed"
+        };
+        emit(
+            ctx,
+            integration,
+            EventType::Warning,
+            reason,
+            "Sync",
+            e.to_string(),
+        )
+        .await;
     }
 }
 
 /// Event for a credentials Secret that is missing or incomplete.
 pub async fn credentials_missing(ctx: &Context, integration: &DirectoryIntegration, message: &str) {
-    emit(ctx, integration, EventType::Warning, "CredentialsMissing", "ReadCredentials", message.to_string()).await;
+    emit(
+        ctx,
+        integration,
+        EventType::Warning,
+        "CredentialsMissing",
+        "ReadCredentials",
+        message.to_string(),
+    )
+    .await;
 }
 
 /// Event on a user or group whose reference cannot be resolved.
-pub async fn reference_problem<K: Resource<DynamicType = ()>>(ctx: &Context, obj: &K, reason: &str, message: &str) {
-    emit(ctx, obj, EventType::Warning, reason, "ResolveIntegration", message.to_string()).await;
+pub async fn reference_problem<K: Resource<DynamicType = ()>>(
+    ctx: &Context,
+    obj: &K,
+    reason: &str,
+    message: &str,
+) {
+    emit(
+        ctx,
+        obj,
+        EventType::Warning,
+        reason,
+        "ResolveIntegration",
+        message.to_string(),
+    )
+    .await;
 }

@@ -16,10 +16,15 @@ use super::user::{fingerprint, integration_key};
 
 /// Reconciles one LastPassGroup.
 pub async fn reconcile(group: Arc<LastPassGroup>, ctx: Ctx) -> Result<Action, Error> {
-    let ns = group.namespace().ok_or_else(|| Error::NoNamespace(group.name_any()))?;
+    let ns = group
+        .namespace()
+        .ok_or_else(|| Error::NoNamespace(group.name_any()))?;
     let key = integration_key(&group.spec.integration_ref, &ns);
     let integration = ctx.integrations.get(&key);
-    let changed = ctx.changed(format!("group/{ns}/{}", group.name_any()), fingerprint(group.as_ref()));
+    let changed = ctx.changed(
+        format!("group/{ns}/{}", group.name_any()),
+        fingerprint(group.as_ref()),
+    );
     if group.metadata.deletion_timestamp.is_some() && integration.is_none() {
         remove_finalizer(&ctx.client, group.as_ref()).await?;
         return Ok(Action::await_change());

@@ -24,10 +24,13 @@ fn fingerprint(i: &DirectoryIntegration) -> u64 {
 
 /// Reconciles one DirectoryIntegration.
 pub async fn reconcile(integration: Arc<DirectoryIntegration>, ctx: Ctx) -> Result<Action, Error> {
-    let ns = integration.namespace().ok_or_else(|| Error::NoNamespace(integration.name_any()))?;
+    let ns = integration
+        .namespace()
+        .ok_or_else(|| Error::NoNamespace(integration.name_any()))?;
     let key = format!("integration/{ns}/{}", integration.name_any());
     if ctx.changed(key, fingerprint(&integration)) {
-        ctx.accounts.wake(&ctx, ObjectRef::from_obj(integration.as_ref()));
+        ctx.accounts
+            .wake(&ctx, ObjectRef::from_obj(integration.as_ref()));
     }
     Ok(Action::await_change())
 }

@@ -38,7 +38,9 @@ impl Status for LastPassUserStatus {
     }
     fn set_generation(&mut self, generation: Option<i64>) {
         self.observed_generation = generation;
-        self.conditions.iter_mut().for_each(|c| c.observed_generation = generation);
+        self.conditions
+            .iter_mut()
+            .for_each(|c| c.observed_generation = generation);
     }
     fn clear_times(&mut self) {
         self.last_sync_time = None;
@@ -54,7 +56,9 @@ impl Status for LastPassGroupStatus {
     }
     fn set_generation(&mut self, generation: Option<i64>) {
         self.observed_generation = generation;
-        self.conditions.iter_mut().for_each(|c| c.observed_generation = generation);
+        self.conditions
+            .iter_mut()
+            .for_each(|c| c.observed_generation = generation);
     }
     fn clear_times(&mut self) {}
     fn set_time(&mut self, _: &Time) {}
@@ -66,7 +70,9 @@ impl Status for DirectoryIntegrationStatus {
     }
     fn set_generation(&mut self, generation: Option<i64>) {
         self.observed_generation = generation;
-        self.conditions.iter_mut().for_each(|c| c.observed_generation = generation);
+        self.conditions
+            .iter_mut()
+            .for_each(|c| c.observed_generation = generation);
     }
     fn clear_times(&mut self) {
         self.last_sync_time = None;
@@ -79,7 +85,12 @@ impl Status for DirectoryIntegrationStatus {
 
 /// The status to write for `obj`, or `None` when `current` already says the same (only times
 /// would differ): a steady sync writes nothing.
-pub fn next_status<S: Status>(current: Option<&S>, mut next: S, generation: Option<i64>, now: &Time) -> Option<S> {
+pub fn next_status<S: Status>(
+    current: Option<&S>,
+    mut next: S,
+    generation: Option<i64>,
+    now: &Time,
+) -> Option<S> {
     next.set_generation(generation);
     if let Some(cur) = current {
         let old_conditions = cur.clone().conditions_mut().clone();
@@ -98,19 +109,32 @@ pub fn next_status<S: Status>(current: Option<&S>, mut next: S, generation: Opti
 /// Server-side applies `status` to `obj`'s `/status`.
 pub async fn apply_status<K, S>(client: &Client, obj: &K, status: &S) -> Result<(), Error>
 where
-    K: Resource<Scope = NamespaceResourceScope, DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug,
+    K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug,
     S: Serialize,
 {
-    let ns = obj.namespace().ok_or_else(|| Error::NoNamespace(obj.name_any()))?;
+    let ns = obj
+        .namespace()
+        .ok_or_else(|| Error::NoNamespace(obj.name_any()))?;
     let api: Api<K> = Api::namespaced(client.clone(), &ns);
     let body = json!({
         "apiVersion": K::api_version(&()),
         "kind": K::kind(&()),
         "status": status,
     });
-    api.patch_status(&obj.name_any(), &PatchParams::apply(MANAGER).force(), &Patch::Apply(&body))
-        .await
-        .map_err(kube_err(format!("writing status of {} {ns}/{}", K::kind(&()), obj.name_any())))?;
+    api.patch_status(
+        &obj.name_any(),
+        &PatchParams::apply(MANAGER).force(),
+        &Patch::Apply(&body),
+    )
+    .await
+    .map_err(kube_err(format!(
+        "writing status of {} {ns}/{}",
+        K::kind(&()),
+        obj.name_any()
+    )))?;
     Ok(())
 }
 
@@ -118,37 +142,63 @@ where
 /// the API answer 409 instead of losing someone else's finalizer.
 async fn set_finalizers<K>(client: &Client, obj: &K, finalizers: Vec<String>) -> Result<(), Error>
 where
-    K: Resource<Scope = NamespaceResourceScope, DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug,
+    K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug,
 {
-    let ns = obj.namespace().ok_or_else(|| Error::NoNamespace(obj.name_any()))?;
+    let ns = obj
+        .namespace()
+        .ok_or_else(|| Error::NoNamespace(obj.name_any()))?;
     let api: Api<K> = Api::namespaced(client.clone(), &ns);
     let patch = json!({"metadata": {
         "finalizers": finalizers,
         "resourceVersion": obj.resource_version(),
     }});
-    match api.patch(&obj.name_any(), &PatchParams::default(), &Patch::Merge(&patch)).await {
+    match api
+        .patch(
+            &obj.name_any(),
+            &PatchParams::default(),
+            &Patch::Merge(&patch),
+        )
+        .await
+    {
         Ok(_) => Ok(()),
         Err(kube::Error::Api(e)) if e.code == 404 => Ok(()),
-        Err(e) => Err(kube_err(format!("updating the finalizers of {ns}/{}", obj.name_any()))(e)),
+        Err(e) => Err(kube_err(format!(
+            "updating the finalizers of {ns}/{}",
+            obj.name_any()
+        ))(e)),
     }
 }
 
 /// Removes the operator's finalizer from `obj`, if it has it.
 pub async fn remove_finalizer<K>(client: &Client, obj: &K) -> Result<(), Error>
 where
-    K: Resource<Scope = NamespaceResourceScope, DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug,
+    K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug,
 {
     if !obj.finalizers().iter().any(|f| f == FINALIZER) {
         return Ok(());
     }
-    let rest = obj.finalizers().iter().filter(|f| *f != FINALIZER).cloned().collect();
+    let rest = obj
+        .finalizers()
+        .iter()
+        .filter(|f| *f != FINALIZER)
+        .cloned()
+        .collect();
     set_finalizers(client, obj, rest).await
 }
 
 /// Adds the operator's finalizer to `obj` if missing.
 pub async fn add_finalizer<K>(client: &Client, obj: &K) -> Result<(), Error>
 where
-    K: Resource<Scope = NamespaceResourceScope, DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug,
+    K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug,
 {
     if obj.finalizers().iter().any(|f| f == FINALIZER) {
         return Ok(());

@@ -11,7 +11,9 @@ use kube::runtime::controller::Action;
 use kube::runtime::reflector::ObjectRef;
 use tracing::{info, warn};
 
-use crate::crd::{DirectoryIntegration, IntegrationRef, LastPassUser, LastPassUserStatus, UserPhase};
+use crate::crd::{
+    DirectoryIntegration, IntegrationRef, LastPassUser, LastPassUserStatus, UserPhase,
+};
 use crate::engine::conditions::{Reason, condition, types};
 
 use super::context::{Context, Ctx};
@@ -31,12 +33,19 @@ pub fn fingerprint<K: kube::Resource>(obj: &K) -> u64 {
     meta.generation.hash(&mut h);
     meta.deletion_timestamp.is_some().hash(&mut h);
     meta.labels.hash(&mut h);
-    meta.finalizers.as_ref().is_some_and(|f| f.iter().any(|f| f == FINALIZER)).hash(&mut h);
+    meta.finalizers
+        .as_ref()
+        .is_some_and(|f| f.iter().any(|f| f == FINALIZER))
+        .hash(&mut h);
     h.finish()
 }
 
 /// Writes `Ready=False, IntegrationNotFound` (once) for a user whose integration is missing.
-async fn not_found(ctx: &Context, user: &LastPassUser, key: &ObjectRef<DirectoryIntegration>) -> Result<(), Error> {
+async fn not_found(
+    ctx: &Context,
+    user: &LastPassUser,
+    key: &ObjectRef<DirectoryIntegration>,
+) -> Result<(), Error> {
     let now = Time(jiff::Timestamp::now());
     let message = format!(
         "DirectoryIntegration {}/{} (spec.integrationRef) does not exist",
@@ -45,7 +54,14 @@ async fn not_found(ctx: &Context, user: &LastPassUser, key: &ObjectRef<Directory
     );
     let status = LastPassUserStatus {
         phase: Some(UserPhase::Pending),
-        conditions: vec![condition(types::READY, false, Reason::IntegrationNotFound, &message, None, &now)],
+        conditions: vec![condition(
+            types::READY,
+            false,
+            Reason::IntegrationNotFound,
+            &message,
+            None,
+            &now,
+        )],
         ..LastPassUserStatus::default()
     };
     if let Some(next) = next_status(user.status.as_ref(), status, user.metadata.generation, &now) {
@@ -57,10 +73,15 @@ async fn not_found(ctx: &Context, user: &LastPassUser, key: &ObjectRef<Directory
 
 /// Reconciles one LastPassUser.
 pub async fn reconcile(user: Arc<LastPassUser>, ctx: Ctx) -> Result<Action, Error> {
-    let ns = user.namespace().ok_or_else(|| Error::NoNamespace(user.name_any()))?;
+    let ns = user
+        .namespace()
+        .ok_or_else(|| Error::NoNamespace(user.name_any()))?;
     let key = integration_key(&user.spec.integration_ref, &ns);
     let integration = ctx.integrations.get(&key);
-    let changed = ctx.changed(format!("user/{ns}/{}", user.name_any()), fingerprint(user.as_ref()));
+    let changed = ctx.changed(
+        format!("user/{ns}/{}", user.name_any()),
+        fingerprint(user.as_ref()),
+    );
     if user.metadata.deletion_timestamp.is_some() {
         if integration.is_none() {
             // No account to deprovision through: deleting the integration never deprovisions.

@@ -91,11 +91,16 @@ pub fn condition(
     generation: Option<i64>,
     now: &Time,
 ) -> Condition {
+    // An empty message is written as null by the API types, which the schema refuses.
+    let message = match message.into() {
+        m if m.is_empty() => reason.as_str().to_string(),
+        m => m,
+    };
     Condition {
         type_: type_.to_string(),
         status: if status { "True" } else { "False" }.to_string(),
         reason: reason.as_str().to_string(),
-        message: message.into(),
+        message,
         observed_generation: generation,
         last_transition_time: now.clone(),
     }

@@ -17,6 +17,8 @@
 
 #![allow(dead_code)] // each test binary uses a different part of the support module
 
+pub mod operator;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;

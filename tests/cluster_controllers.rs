@@ -1,0 +1,544 @@
+//! The real controllers on the real API server, with the simulator as LastPass: finalizers,
+//! status, Events, annotations, the Secret watch, restarts.
+
+mod support;
+
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::api::events::v1::Event;
+use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use lastpass_operator::crd::{DirectoryIntegration, LastPassGroup, LastPassUser, UserPhase};
+use lastpass_operator::simulator::Knobs;
+use serde_json::json;
+use support::operator::*;
+use support::wait_for;
+
+fn writes(sim: &lastpass_operator::simulator::RunningSimulator, command: &str) -> usize {
+    sim.state
+        .calls()
+        .iter()
+        .filter(|c| c.command == command)
+        .count()
+}
+
+fn condition(i: &DirectoryIntegration, type_: &str) -> Option<(String, String, String)> {
+    let c = i
+        .status
+        .as_ref()?
+        .conditions
+        .iter()
+        .find(|c| c.type_ == type_)?;
+    Some((c.status.clone(), c.reason.clone(), c.message.clone()))
+}
+
+async fn wait_integration(
+    ns: &support::TestNamespace,
+    secs: u64,
+    pred: impl Fn(&DirectoryIntegration) -> bool,
+) -> DirectoryIntegration {
+    let api = ns.api::<DirectoryIntegration>();
+    match wait_for(Duration::from_secs(secs), || async {
+        let i = api.get_opt("acme").await.ok()??;
+        pred(&i).then_some(i)
+    })
+    .await
+    {
+        Some(i) => i,
+        None => panic!(
+            "integration never reached the state: {:?}",
+            api.get_opt("acme").await.map(|i| i.map(|i| i.status))
+        ),
+    }
+}
+
+#[tokio::test]
+async fn users_are_invited_become_active_and_get_events() {
+    let Some(cluster) = support::cluster() else {
+        return;
+    };
+    let ns = cluster.namespace().await;
+    let sim = simulator(Knobs::default()).await;
+    integration(&ns, &sim, json!({})).await;
+    let op = Operator::start(&ns);
+    create_user(
+        &ns,
+        &user(
+            "jane",
+            "jane@example.com",
+            json!({"fullName": "Jane Doe", "groups": ["Eng"]}),
+        ),
+    )
+    .await;
+    create_user(&ns, &user("raj", "raj@example.com", json!({}))).await;
+    let jane = wait_user(&ns, "jane", 30, |u| is(u, UserPhase::Invited, "True")).await;
+    let st = jane.status.clone().unwrap();
+    assert!(st.lastpass_id.is_some());
+    assert_eq!(st.groups, ["Eng"]);
+    assert_eq!(st.observed_generation, jane.metadata.generation);
+    assert!(
+        jane.metadata
+            .finalizers
+            .unwrap_or_default()
+            .contains(&"lastpass-operator.io/deprovision".to_string())
+    );
+    wait_user(&ns, "raj", 30, |u| is(u, UserPhase::Invited, "True")).await;
+    assert_eq!(
+        writes(&sim, "batchadd"),
+        1,
+        "both users in one debounced batchadd"
+    );
+
+    sim.state.login("jane@example.com");
+    resync(&ns, "1").await;
+    let jane = wait_user(&ns, "jane", 30, |u| is(u, UserPhase::Active, "True")).await;
+    assert!(jane.status.unwrap().last_login.is_some());
+
+    let events = ns
+        .api::<Event>()
+        .list(&ListParams::default())
+        .await
+        .unwrap();
+    assert!(
+        events
+            .items
+            .iter()
+            .any(|e| e.reason.as_deref() == Some("Invited")
+                && e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some("jane")),
+        "an Invited event on jane"
+    );
+    let i = wait_integration(&ns, 10, |i| {
+        condition(i, "Ready").is_some_and(|c| c.0 == "True")
+    })
+    .await;
+    assert_eq!(i.status.unwrap().counts.unwrap().managed, 2);
+    op.stop().await;
+    ns.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_steady_resync_writes_nothing_anywhere() {
+    let Some(cluster) = support::cluster() else {
+        return;
+    };
+    let ns = cluster.namespace().await;
+    let sim = simulator(Knobs::default()).await;
+    integration(&ns, &sim, json!({"interval": "1s"})).await;
+    let op = Operator::start(&ns);
+    create_user(
+        &ns,
+        &user("jane", "jane@example.com", json!({"groups": ["Eng"]})),
+    )
+    .await;
+    let before = wait_user(&ns, "jane", 30, |u| is(u, UserPhase::Invited, "True")).await;
+    // Settled: the last plan (kept in status) is the empty one of a resync.
+    wait_integration(&ns, 10, |i| {
+        i.status
+            .as_ref()
+            .and_then(|s| s.plan.as_ref())
+            .is_some_and(|p| p.creates == 0)
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let integration_before = ns.api::<DirectoryIntegration>().get("acme").await.unwrap();
+    let reads_before = writes(&sim, "getuserdata");
+    let calls_before = sim.state.calls().len();
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let after = ns.api::<LastPassUser>().get("jane").await.unwrap();
+    let integration_after = ns.api::<DirectoryIntegration>().get("acme").await.unwrap();
+    assert!(
+        writes(&sim, "getuserdata") > reads_before,
+        "resyncs happened"
+    );
+    let new_calls: Vec<_> = sim
+        .state
+        .calls()
+        .into_iter()
+        .skip(calls_before)
+        .filter(|c| c.command != "getuserdata")
+        .collect();
+    assert!(new_calls.is_empty(), "only reads: {new_calls:?}");
+    assert_eq!(
+        after.metadata.resource_version, before.metadata.resource_version,
+        "no user status write"
+    );
+    assert_eq!(
+        integration_after.metadata.resource_version, integration_before.metadata.resource_version,
+        "no integration status write:\nbefore {:?}\nafter {:?}",
+        integration_before.status, integration_after.status
+    );
+    op.stop().await;
+    ns.cleanup().await;
+}
+
+#[tokio::test]
+async fn deleting_a_user_deactivates_it_and_releases_the_finalizer() {
+    let Some(cluster) = support::cluster() else {
+        return;
+    };
+    let ns = cluster.namespace().await;
+    let sim = simulator(Knobs::default()).await;
+    integration(&ns, &sim, json!({})).await;
+    let op = Operator::start(&ns);
+    create_user(&ns, &user("jane", "jane@example.com", json!({}))).await;
+    create_user(
+        &ns,
+        &user(
+            "bob",
+            "bob@example.com",
+            json!({"deprovisionAction": "Delete"}),
+        ),
+    )
+    .await;
+    wait_user(&ns, "jane", 30, |u| is(u, UserPhase::Invited, "True")).await;
+    wait_user(&ns, "bob", 30, |u| is(u, UserPhase::Invited, "True")).await;
+    let api = ns.api::<LastPassUser>();
+    api.delete("jane", &DeleteParams::default()).await.unwrap();
+    api.delete("bob", &DeleteParams::default()).await.unwrap();
+    let gone = wait_for(Duration::from_secs(30), || async {
+        api.get_opt("jane").await.ok()?.is_none().then_some(())
+    })
+    .await;
+    assert!(gone.is_some(), "jane's finalizer released");
+    let store = sim.state.store();
+    assert!(
+        store.user("jane@example.com").unwrap().disabled,
+        "Deactivate: disabled, kept"
+    );
+    // Delete without allowDelete: refused, finalizer stays.
+    let bob = wait_user(&ns, "bob", 30, |u| {
+        ready(u).is_some_and(|r| r.1 == "DeleteNotAllowed")
+    })
+    .await;
+    assert!(ready(&bob).unwrap().2.contains("allowDelete"));
+    assert!(bob.metadata.deletion_timestamp.is_some());
+    assert!(!sim.state.store().user("bob@example.com").unwrap().disabled);
+    assert_eq!(writes(&sim, "deluser"), 1);
+    op.stop().await;
+    ns.cleanup().await;
+}
+
+#[tokio::test]
+async fn missing_integrations_and_conflicts_are_reported_without_lastpass_calls() {
+    let Some(cluster) = support::cluster() else {
+        return;
+    };
+    let ns = cluster.namespace().await;
+    let sim = simulator(Knobs::default()).await;
+    integration(&ns, &sim, json!({})).await;
+    let op = Operator::start(&ns);
+    let mut orphan = user("orphan", "orphan@example.com", json!({}));
+    orphan.spec.integration_ref.name = "nope".into();
+    create_user(&ns, &orphan).await;
+    let orphan = wait_user(&ns, "orphan", 30, |u| ready(u).is_some()).await;
+    assert_eq!(ready(&orphan).unwrap().1, "IntegrationNotFound");
+
+    create_user(&ns, &user("first", "same@example.com", json!({}))).await;
+    wait_user(&ns, "first", 30, |u| is(u, UserPhase::Invited, "True")).await;
+    create_user(&ns, &user("second", "SAME@example.com", json!({}))).await;
+    let second = wait_user(&ns, "second", 30, |u| ready(u).is_some()).await;
+    let (status, reason, message) = ready(&second).unwrap();
+    assert_eq!((status.as_str(), reason.as_str()), ("False", "Conflict"));
+    assert!(message.contains("first"), "{message}");
+    let targets: Vec<String> = sim
+        .state
+        .calls()
+        .into_iter()
+        .filter(|c| c.command == "batchadd")
+        .flat_map(|c| c.targets)
+        .collect();
+    assert_eq!(
+        targets,
+        ["same@example.com"],
+        "no duplicate invitation, nothing for the orphan"
+    );
+    op.stop().await;
+    ns.cleanup().await;
+}
+
+#[tokio::test]
+async fn the_deletion_budget_blocks_until_the_plan_is_approved() {
+    let Some(cluster) = support::cluster() else {
+        return;
+    };
+    let ns = cluster.namespace().await;
+    let sim = simulator(Knobs::default()).await;
+    integration(&ns, &sim, json!({"deprovision": {"maxPerSync": 1}})).await;
+    let op = Operator::start(&ns);
+    for n in ["a", "b", "c"] {
+        create_user(&ns, &user(n, &format!("{n}@example.com"), json!({}))).await;
+    }
+    for n in ["a", "b", "c"] {
+        wait_user(&ns, n, 30, |u| is(u, UserPhase::Invited, "True")).await;
+    }
+    let api = ns.api::<LastPassUser>();
+    api.delete("a", &DeleteParams::default()).await.unwrap();
+    api.delete("b", &DeleteParams::default()).await.unwrap();
+    let i = wait_integration(&ns, 30, |i| {
+        condition(i, "DeprovisionBlocked").is_some_and(|c| c.0 == "True")
+    })
+    .await;
+    let plan_id = i.status.as_ref().unwrap().plan.as_ref().unwrap().id.clone();
+    assert!(
+        condition(&i, "DeprovisionBlocked")
+            .unwrap()
+            .2
+            .contains(&plan_id)
+    );
+    assert_eq!(writes(&sim, "deluser"), 0, "nobody deprovisioned");
+    let a = wait_user(&ns, "a", 10, |u| {
+        ready(u).is_some_and(|r| r.1 == "DeprovisionBlocked")
+    })
+    .await;
+    assert_eq!(a.status.unwrap().phase, Some(UserPhase::Deprovisioning));
+
+    annotate(&ns, "lastpass-operator.io/approve-plan", "not-this-plan").await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        writes(&sim, "deluser"),
+        0,
+        "a different id releases nothing"
+    );
+
+    annotate(&ns, "lastpass-operator.io/approve-plan", &plan_id).await;
+    let gone = wait_for(Duration::from_secs(30), || async {
+        (api.get_opt("a").await.ok()?.is_none() && api.get_opt("b").await.ok()?.is_none())
+            .then_some(())
+    })
+    .await;
+    assert!(gone.is_some(), "approved plan deprovisioned both");
+    assert_eq!(writes(&sim, "deluser"), 2);
+    wait_integration(&ns, 30, |i| {
+        condition(i, "DeprovisionBlocked").is_some_and(|c| c.0 == "False")
+    })
+    .await;
+    op.stop().await;
+    ns.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_dry_run_plans_in_status_and_events_and_writes_nothing() {
+    let Some(cluster) = support::cluster() else {
+        return;
+    };
+    let ns = cluster.namespace().await;
+    let sim = simulator(Knobs::default()).await;
+    integration(&ns, &sim, json!({"dryRun": true})).await;
+    let op = Operator::start(&ns);
+    create_user(&ns, &user("jane", "jane@example.com", json!({}))).await;
+    create_user(&ns, &user("raj", "raj@example.com", json!({}))).await;
+    let i = wait_integration(&ns, 30, |i| {
+        i.status
+            .as_ref()
+            .and_then(|s| s.plan.as_ref())
+            .is_some_and(|p| p.creates == 2)
+    })
+    .await;
+    assert_eq!(condition(&i, "Ready").unwrap().1, "DryRun");
+    assert!(
+        sim.state.calls().iter().all(|c| c.command == "getuserdata"),
+        "zero writes"
+    );
+    let jane = wait_user(&ns, "jane", 10, |u| ready(u).is_some()).await;
+    assert_eq!(ready(&jane).unwrap().1, "DryRun");
+    let events = ns
+        .api::<Event>()
+        .list(&ListParams::default())
+        .await
+        .unwrap();
+    assert!(
+        events
+            .items
+            .iter()
+            .any(|e| e.reason.as_deref() == Some("DryRunPlan"))
+    );
+    op.stop().await;
+    ns.cleanup().await;
+}
+
+#[tokio::test]
+async fn invalid_credentials_are_reported_and_fixing_the_secret_recovers() {
+    let Some(cluster) = support::cluster() else {
+        return;
+    };
+    let ns = cluster.namespace().await;
+    let sim = simulator(Knobs::default()).await;
+    integration(&ns, &sim, json!({})).await;
+    let bad = json!({"stringData": {"provhash": "wrong"}});
+    ns.api::<Secret>()
+        .patch("lastpass-api", &PatchParams::default(), &Patch::Merge(&bad))
+        .await
+        .unwrap();
+    let op = Operator::start(&ns);
+    create_user(&ns, &user("jane", "jane@example.com", json!({}))).await;
+    let i = wait_integration(&ns, 30, |i| {
+        condition(i, "CredentialsValid").is_some_and(|c| c.0 == "False")
+    })
+    .await;
+    let (_, reason, message) = condition(&i, "CredentialsValid").unwrap();
+    assert_eq!(reason, "CredentialsInvalid");
+    assert!(!message.contains("wrong") && !message.contains(PROVHASH));
+    let auth_calls = sim.state.calls().len();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        sim.state.calls().len() <= auth_calls + 2,
+        "backs off, no hot loop"
+    );
+
+    let good = json!({"stringData": {"provhash": PROVHASH}});
+    ns.api::<Secret>()
+        .patch(
+            "lastpass-api",
+            &PatchParams::default(),
+            &Patch::Merge(&good),
+        )
+        .await
+        .unwrap();
+    wait_user(&ns, "jane", 30, |u| is(u, UserPhase::Invited, "True")).await;
+    wait_integration(&ns, 30, |i| {
+        condition(i, "CredentialsValid").is_some_and(|c| c.0 == "True")
+    })
+    .await;
+    op.stop().await;
+    ns.cleanup().await;
+}
+
+#[tokio::test]
+async fn generated_initial_passwords_live_in_an_owned_secret_until_first_login() {
+    let Some(cluster) = support::cluster() else {
+        return;
+    };
+    let ns = cluster.namespace().await;
+    let sim = simulator(Knobs::default()).await;
+    integration(&ns, &sim, json!({})).await;
+    let op = Operator::start(&ns);
+    create_user(
+        &ns,
+        &user(
+            "kiosk",
+            "kiosk@example.com",
+            json!({"initialPassword": "Generate"}),
+        ),
+    )
+    .await;
+    let kiosk = wait_user(&ns, "kiosk", 30, |u| is(u, UserPhase::Invited, "True")).await;
+    assert_eq!(
+        kiosk.status.unwrap().initial_password_secret.as_deref(),
+        Some("kiosk-initial-password")
+    );
+    let secrets = ns.api::<Secret>();
+    let secret = secrets
+        .get("kiosk-initial-password")
+        .await
+        .expect("secret exists");
+    let password = String::from_utf8(secret.data.unwrap()["password"].0.clone()).unwrap();
+    assert!(password.len() >= 20);
+    assert_eq!(secret.metadata.owner_references.unwrap()[0].name, "kiosk");
+    let sim_user = sim
+        .state
+        .store()
+        .user("kiosk@example.com")
+        .cloned()
+        .unwrap();
+    assert!(sim_user.password_reset_required);
+
+    sim.state.login("kiosk@example.com");
+    resync(&ns, "after-login").await;
+    let deleted = wait_for(Duration::from_secs(30), || async {
+        secrets
+            .get_opt("kiosk-initial-password")
+            .await
+            .ok()?
+            .is_none()
+            .then_some(())
+    })
+    .await;
+    assert!(deleted.is_some(), "secret removed after first login");
+    op.stop().await;
+    ns.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_restarted_operator_repeats_nothing() {
+    let Some(cluster) = support::cluster() else {
+        return;
+    };
+    let ns = cluster.namespace().await;
+    let sim = simulator(Knobs::default()).await;
+    integration(&ns, &sim, json!({})).await;
+    let op = Operator::start(&ns);
+    create_user(
+        &ns,
+        &user("jane", "jane@example.com", json!({"groups": ["Eng"]})),
+    )
+    .await;
+    wait_user(&ns, "jane", 30, |u| is(u, UserPhase::Invited, "True")).await;
+    op.stop().await;
+    let calls = sim.state.calls().len();
+    let op = Operator::start(&ns);
+    wait_for(Duration::from_secs(10), || async {
+        (sim.state.calls().len() > calls).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(writes(&sim, "batchadd"), 1);
+    assert_eq!(writes(&sim, "batchchangegrp"), 0);
+    op.stop().await;
+    ns.cleanup().await;
+}
+
+#[tokio::test]
+async fn groups_by_selector_and_deleting_an_authoritative_group_removes_its_members() {
+    let Some(cluster) = support::cluster() else {
+        return;
+    };
+    let ns = cluster.namespace().await;
+    let sim = simulator(Knobs::default()).await;
+    integration(&ns, &sim, json!({})).await;
+    let op = Operator::start(&ns);
+    let mut jane = user("jane", "jane@example.com", json!({}));
+    jane.metadata.labels = Some([("team".to_string(), "eng".to_string())].into());
+    create_user(&ns, &jane).await;
+    let group: LastPassGroup = serde_json::from_value(json!({
+        "apiVersion": "lastpass-operator.io/v1alpha1", "kind": "LastPassGroup",
+        "metadata": {"name": "eng"},
+        "spec": {"integrationRef": {"name": "acme"}, "groupName": "Engineering",
+                 "memberSelector": {"matchLabels": {"team": "eng"}}},
+    }))
+    .unwrap();
+    let groups = ns.api::<LastPassGroup>();
+    groups.create(&PostParams::default(), &group).await.unwrap();
+    let ok = wait_for(Duration::from_secs(30), || async {
+        let g = groups.get("eng").await.ok()?;
+        (g.status?.member_count == Some(1)).then_some(())
+    })
+    .await;
+    assert!(ok.is_some(), "group status counts jane");
+    assert!(
+        sim.state
+            .store()
+            .user("jane@example.com")
+            .unwrap()
+            .groups
+            .contains("Engineering")
+    );
+    groups
+        .delete("eng", &DeleteParams::default())
+        .await
+        .unwrap();
+    let gone = wait_for(Duration::from_secs(30), || async {
+        groups.get_opt("eng").await.ok()?.is_none().then_some(())
+    })
+    .await;
+    assert!(gone.is_some(), "group finalizer released");
+    assert!(
+        !sim.state
+            .store()
+            .user("jane@example.com")
+            .unwrap()
+            .groups
+            .contains("Engineering")
+    );
+    op.stop().await;
+    ns.cleanup().await;
+}

@@ -1,0 +1,209 @@
+//! The real controllers in this test process, against the test cluster and a simulated
+//! LastPass account, scoped to one test namespace.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{Patch, PatchParams, PostParams};
+use lastpass_operator::controller::{Options, Settings};
+use lastpass_operator::crd::{DirectoryIntegration, LastPassUser, LastPassUserSpec, UserPhase};
+use lastpass_operator::simulator::{Knobs, RunningSimulator, SimState};
+use secrecy::SecretString;
+use serde_json::json;
+use tokio::sync::oneshot;
+
+use super::{TestNamespace, wait_for};
+
+/// Account id of the simulated account.
+pub const CID: &str = "24681357";
+/// API secret of the simulated account.
+pub const PROVHASH: &str = "cluster-test-provhash-91be";
+
+/// Controllers running for one namespace; stopped when dropped.
+pub struct Operator {
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Operator {
+    /// Starts the controllers for `ns` with fast timings.
+    pub fn start(ns: &TestNamespace) -> Self {
+        if std::env::var_os("RUST_LOG").is_some() {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+                .with_test_writer()
+                .try_init();
+        }
+        let (tx, rx) = oneshot::channel::<()>();
+        let options = Options {
+            namespace: Some(ns.name.clone()),
+            instance: Some("test".into()),
+            settings: Settings {
+                min_backoff: Duration::from_millis(500),
+                max_backoff: Duration::from_secs(2),
+                write_concurrency: 8,
+            },
+        };
+        let task = tokio::spawn(lastpass_operator::controller::run(
+            ns.client.clone(),
+            options,
+            async {
+                let _ = rx.await;
+            },
+        ));
+        Self {
+            stop: Some(tx),
+            task: Some(task),
+        }
+    }
+
+    /// Stops the controllers and waits for them to end.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
+        }
+    }
+}
+
+impl Drop for Operator {
+    fn drop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+/// Starts a simulated LastPass account.
+pub async fn simulator(knobs: Knobs) -> RunningSimulator {
+    let state = SimState::builder(CID, SecretString::from(PROVHASH))
+        .knobs(knobs)
+        .build();
+    RunningSimulator::start(state)
+        .await
+        .expect("simulator starts")
+}
+
+/// Creates the credentials Secret `lastpass-api` and DirectoryIntegration `acme` pointing at
+/// `sim`; `sync` is merged into the integration's `spec.sync`.
+pub async fn integration(
+    ns: &TestNamespace,
+    sim: &RunningSimulator,
+    sync: serde_json::Value,
+) -> DirectoryIntegration {
+    let secret: Secret = serde_json::from_value(json!({
+        "metadata": {"name": "lastpass-api"},
+        "stringData": {"cid": CID, "provhash": PROVHASH},
+    }))
+    .unwrap();
+    ns.api::<Secret>()
+        .create(&PostParams::default(), &secret)
+        .await
+        .expect("secret");
+    let mut spec_sync = json!({
+        "interval": "1m", "debounce": "200ms",
+        "rateLimit": {"requestsPerSecond": 100, "burst": 100},
+        "deprovision": {"maxPerSync": 10},
+    });
+    merge(&mut spec_sync, sync);
+    let i: DirectoryIntegration = serde_json::from_value(json!({
+        "apiVersion": "lastpass-operator.io/v1alpha1", "kind": "DirectoryIntegration",
+        "metadata": {"name": "acme"},
+        "spec": {
+            "lastpass": {"endpoint": sim.url, "credentialsSecretRef": {"name": "lastpass-api"}},
+            "sync": spec_sync,
+        },
+    }))
+    .unwrap();
+    ns.api::<DirectoryIntegration>()
+        .create(&PostParams::default(), &i)
+        .await
+        .expect("integration")
+}
+
+fn merge(a: &mut serde_json::Value, b: serde_json::Value) {
+    match (a, b) {
+        (serde_json::Value::Object(a), serde_json::Value::Object(b)) => {
+            for (k, v) in b {
+                merge(a.entry(k).or_insert(serde_json::Value::Null), v);
+            }
+        }
+        (a, b) => *a = b,
+    }
+}
+
+/// A LastPassUser of integration `acme`.
+pub fn user(name: &str, username: &str, extra: serde_json::Value) -> LastPassUser {
+    let mut spec = json!({"integrationRef": {"name": "acme"}, "username": username});
+    merge(&mut spec, extra);
+    let spec: LastPassUserSpec = serde_json::from_value(spec).unwrap();
+    LastPassUser::new(name, spec)
+}
+
+/// Creates a LastPassUser.
+pub async fn create_user(ns: &TestNamespace, user: &LastPassUser) -> LastPassUser {
+    ns.api::<LastPassUser>()
+        .create(&PostParams::default(), user)
+        .await
+        .expect("create user")
+}
+
+/// The Ready condition's (status, reason, message) of a user, if any.
+pub fn ready(u: &LastPassUser) -> Option<(String, String, String)> {
+    let c = u
+        .status
+        .as_ref()?
+        .conditions
+        .iter()
+        .find(|c| c.type_ == "Ready")?;
+    Some((c.status.clone(), c.reason.clone(), c.message.clone()))
+}
+
+/// Waits until user `name` satisfies `pred`, returning it; panics with the last state after
+/// `secs` seconds.
+pub async fn wait_user(
+    ns: &TestNamespace,
+    name: &str,
+    secs: u64,
+    pred: impl Fn(&LastPassUser) -> bool,
+) -> LastPassUser {
+    let api = ns.api::<LastPassUser>();
+    let found = wait_for(Duration::from_secs(secs), || async {
+        let u = api.get_opt(name).await.ok()??;
+        pred(&u).then_some(u)
+    })
+    .await;
+    match found {
+        Some(u) => u,
+        None => panic!(
+            "user {name} never reached the expected state: {:?}",
+            api.get_opt(name).await
+        ),
+    }
+}
+
+/// Whether the user's phase is `phase` and Ready is `ready`.
+pub fn is(u: &LastPassUser, phase: UserPhase, ready_status: &str) -> bool {
+    u.status.as_ref().and_then(|s| s.phase) == Some(phase)
+        && ready(u).is_some_and(|(s, _, _)| s == ready_status)
+}
+
+/// Annotates the integration to ask for an immediate resync.
+pub async fn resync(ns: &TestNamespace, value: &str) {
+    annotate(ns, "lastpass-operator.io/resync", value).await;
+}
+
+/// Sets an annotation on integration `acme`.
+pub async fn annotate(ns: &TestNamespace, key: &str, value: &str) {
+    let patch = json!({"metadata": {"annotations": BTreeMap::from([(key, value)])}});
+    ns.api::<DirectoryIntegration>()
+        .patch("acme", &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .expect("annotate integration");
+}
