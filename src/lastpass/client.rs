@@ -38,8 +38,8 @@ impl BatchReport {
 
 /// How one HTTP exchange ended, before retries are considered.
 enum Answer {
-    /// The server answered; classified.
-    Reply(Reply),
+    /// The server answered; classified, with the body for reads to decode.
+    Reply(Reply, bytes::Bytes),
     /// A write was sent and the exchange broke: unknown outcome.
     Lost {
         reason: String,
@@ -151,10 +151,10 @@ impl Client {
     pub async fn get_user_data(&self, query: &UserQuery) -> Result<UserPage, ApiError> {
         let command = CommandKind::GetUserData;
         match self.call(&Command::GetUserData(query.clone())).await? {
-            Answer::Reply(Reply::Success { body, .. }) => {
+            Answer::Reply(Reply::Success { .. }, body) => {
                 decode_page(&body).map_err(|source| ApiError::Decode { command, source })
             }
-            Answer::Reply(other) => Err(unexpected(command, other)),
+            Answer::Reply(other, _) => Err(unexpected(command, other)),
             Answer::Lost { reason, .. } => Err(ApiError::Unavailable {
                 command,
                 attempts: 1,
@@ -180,18 +180,21 @@ impl Client {
         {
             report.calls += 1;
             match self.call(&Command::Write(chunk)).await? {
-                Answer::Reply(Reply::Success { unchanged, .. }) => {
+                Answer::Reply(Reply::Success { unchanged }, _) => {
                     report.unchanged.extend(unchanged)
                 }
-                Answer::Reply(Reply::Partial {
-                    failures,
-                    unchanged,
-                }) => {
+                Answer::Reply(
+                    Reply::Partial {
+                        failures,
+                        unchanged,
+                    },
+                    _,
+                ) => {
                     warn!(%command, failed = failures.len(), "LastPass applied the write partially");
                     report.failures.extend(failures);
                     report.unchanged.extend(unchanged);
                 }
-                Answer::Reply(other) => return Err(unexpected(command, other)),
+                Answer::Reply(other, _) => return Err(unexpected(command, other)),
                 Answer::Lost { reason, source } => {
                     return Err(ApiError::OutcomeUnknown {
                         command,
@@ -296,7 +299,7 @@ impl Client {
                 reason,
                 throttled: status == 429,
             }),
-            other => Ok(Answer::Reply(other)),
+            other => Ok(Answer::Reply(other, bytes)),
         }
     }
 }
