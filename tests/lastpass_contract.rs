@@ -467,6 +467,44 @@ async fn a_write_that_times_out_is_unknown_and_not_resent_while_a_read_is_retrie
 }
 
 #[tokio::test]
+async fn a_refused_connection_is_retried_even_for_writes_since_nothing_was_sent() {
+    let sim = start(Knobs::default()).await;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = closed.local_addr().unwrap();
+    drop(closed);
+    let mut config = sim.config();
+    config.endpoint = format!("http://{addr}/enterpriseapi.php");
+    let e = Client::new(config)
+        .unwrap()
+        .execute(&Batch::Reinvite("a@example.com".into()))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, ApiError::Unavailable { attempts: 4, .. }),
+        "{e:?}"
+    );
+    assert_eq!(
+        (e.class(), e.metric_label()),
+        (ErrorClass::Retry, "unavailable")
+    );
+}
+
+#[tokio::test]
+async fn server_errors_that_persist_are_unavailable_after_the_allowed_attempts() {
+    let sim = start(Knobs::default()).await;
+    for _ in 0..4 {
+        sim.state
+            .push_fault(fault(Fault::ServerError, "getuserdata"));
+    }
+    let e = sim.client().observe().await.unwrap_err();
+    assert!(
+        matches!(e, ApiError::Unavailable { attempts: 4, .. }),
+        "{e:?}"
+    );
+    assert_eq!(outcomes(&sim, "getuserdata"), [Outcome::ServerError; 4]);
+}
+
+#[tokio::test]
 async fn paging_reads_2500_users_in_pages_of_1000() {
     let sim = start(Knobs::default()).await;
     sim.seed_many(2500);

@@ -10,7 +10,8 @@ use backon::{ExponentialBuilder, Retryable};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use tracing::{Instrument, debug, debug_span, warn};
 
-use super::command::{Batch, Command, CommandKind, UserQuery, envelope, split};
+use super::batch::{Batch, split};
+use super::command::{Command, CommandKind, UserQuery, envelope};
 use super::config::ClientConfig;
 use super::error::ApiError;
 use super::reply::{Reply, UserFailure, classify};
