@@ -67,6 +67,18 @@ async fn provhash_never_appears_in_logs_errors_or_debug() {
     let mut bad = sim.config();
     bad.provhash = format!("{PROVHASH}-old").into();
     errors.push(Client::new(bad).unwrap().observe().await.unwrap_err());
+    sim.state
+        .set_knobs(Knobs::default().throttle_every(1, Some(0)));
+    errors.push(lp.observe().await.unwrap_err());
+    sim.state.set_knobs(Knobs::default());
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut refused = sim.config();
+    refused.endpoint = format!("http://{}/enterpriseapi.php", closed.local_addr().unwrap());
+    drop(closed);
+    errors.push(Client::new(refused).unwrap().observe().await.unwrap_err());
+    let mut invalid = sim.config();
+    invalid.endpoint = "not a url".into();
+    errors.push(Client::new(invalid).unwrap_err());
     for e in &errors {
         texts.push(e.to_string());
         texts.push(format!("{e:?}"));
@@ -93,6 +105,13 @@ async fn provhash_never_appears_in_logs_errors_or_debug() {
             .iter()
             .map(ApiError::metric_label)
             .collect::<Vec<_>>(),
-        ["failed", "outcome_unknown", "unauthorized"]
+        [
+            "failed",
+            "outcome_unknown",
+            "unauthorized",
+            "throttled",
+            "unavailable",
+            "config"
+        ]
     );
 }
