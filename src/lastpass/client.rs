@@ -364,3 +364,19 @@ fn reply_label(r: &Reply) -> &'static str {
 fn full_jitter(ceiling: Duration) -> Duration {
     ceiling.mul_f64(rand::random::<f64>())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn full_jitter_stays_within_the_ceiling() {
+        let ceiling = Duration::from_millis(800);
+        let waits: Vec<Duration> = (0..200).map(|_| full_jitter(ceiling)).collect();
+        assert!(waits.iter().all(|w| *w <= ceiling));
+        assert!(
+            waits.iter().any(|w| *w < ceiling / 2),
+            "spread over the whole range"
+        );
+    }
+}
