@@ -223,7 +223,7 @@ impl Client {
             .with_max_delay(policy.cap)
             .with_factor(2.0)
             .with_max_times(policy.attempts.saturating_sub(1));
-        let span = debug_span!("lastpass_call", %command);
+        let span = debug_span!("lastpass_call", %command, cid = %self.inner.config.cid);
         let result = (|| async {
             let n = attempts.fetch_add(1, Ordering::Relaxed) + 1;
             self.attempt(command, &targets, &body, n).await
