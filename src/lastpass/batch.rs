@@ -110,7 +110,8 @@ pub enum Batch {
     Update(UserUpdate),
     /// `batchchangegrp`.
     ChangeGroups(Vec<GroupChange>),
-    /// `deluser` (one user).
+    /// `deluser` (one user). A `FAIL` ([`crate::lastpass::ApiError::Failed`]) may mean the user
+    /// is already gone: re-observe, and if the user is absent the goal is met.
     Delete {
         /// The user to deprovision.
         username: String,

@@ -14,7 +14,7 @@ pub enum ExistingUser {
     Replace,
     /// Leave the user alone, answer `OK`.
     Ignore,
-    /// Leave the user alone, answer `WARN` "<user> already exists".
+    /// Leave the user alone, answer `WARN` `"<user> already exists"`.
     Warn,
 }
 
@@ -58,7 +58,7 @@ pub enum UnknownGroup {
     /// Created implicitly (default).
     #[default]
     Create,
-    /// Not created: `WARN` "group <g> does not exist" for that user.
+    /// Not created: `WARN` `"group <g> does not exist"` for that user.
     Warn,
 }
 
@@ -80,7 +80,7 @@ pub enum DelNonMember {
     /// Silent `OK` (default).
     #[default]
     Ok,
-    /// `WARN` "<user> is not a member of <g>".
+    /// `WARN` `"<user> is not a member of <g>"`.
     Warn,
 }
 
