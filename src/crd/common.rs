@@ -69,7 +69,7 @@ pub fn optional_time_schema(_: &mut SchemaGenerator) -> Schema {
 /// `time.ParseDuration` does (kube's `Duration`), refusing negative values.
 pub fn parse_duration(field: &str, value: &str) -> Result<std::time::Duration, InvalidDuration> {
     match value.parse::<kube::core::Duration>() {
-        Ok(d) if !d.is_negative() => Ok(d.into()),
+        Ok(d) if !d.is_negative() && !value.is_empty() => Ok(d.into()),
         _ => Err(InvalidDuration {
             field: field.to_string(),
             value: value.to_string(),
