@@ -10,7 +10,8 @@ use backon::{ExponentialBuilder, Retryable};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use tracing::{Instrument, debug, debug_span, warn};
 
-use super::command::{Batch, Command, CommandKind, UserQuery, envelope, split};
+use super::batch::{Batch, split};
+use super::command::{Command, CommandKind, UserQuery, envelope};
 use super::config::ClientConfig;
 use super::error::ApiError;
 use super::reply::{Reply, UserFailure, classify};
@@ -38,8 +39,8 @@ impl BatchReport {
 
 /// How one HTTP exchange ended, before retries are considered.
 enum Answer {
-    /// The server answered; classified.
-    Reply(Reply),
+    /// The server answered; classified, with the body for reads to decode.
+    Reply(Reply, bytes::Bytes),
     /// A write was sent and the exchange broke: unknown outcome.
     Lost {
         reason: String,
@@ -151,10 +152,10 @@ impl Client {
     pub async fn get_user_data(&self, query: &UserQuery) -> Result<UserPage, ApiError> {
         let command = CommandKind::GetUserData;
         match self.call(&Command::GetUserData(query.clone())).await? {
-            Answer::Reply(Reply::Success { body, .. }) => {
+            Answer::Reply(Reply::Success { .. }, body) => {
                 decode_page(&body).map_err(|source| ApiError::Decode { command, source })
             }
-            Answer::Reply(other) => Err(unexpected(command, other)),
+            Answer::Reply(other, _) => Err(unexpected(command, other)),
             Answer::Lost { reason, .. } => Err(ApiError::Unavailable {
                 command,
                 attempts: 1,
@@ -180,18 +181,21 @@ impl Client {
         {
             report.calls += 1;
             match self.call(&Command::Write(chunk)).await? {
-                Answer::Reply(Reply::Success { unchanged, .. }) => {
+                Answer::Reply(Reply::Success { unchanged }, _) => {
                     report.unchanged.extend(unchanged)
                 }
-                Answer::Reply(Reply::Partial {
-                    failures,
-                    unchanged,
-                }) => {
+                Answer::Reply(
+                    Reply::Partial {
+                        failures,
+                        unchanged,
+                    },
+                    _,
+                ) => {
                     warn!(%command, failed = failures.len(), "LastPass applied the write partially");
                     report.failures.extend(failures);
                     report.unchanged.extend(unchanged);
                 }
-                Answer::Reply(other) => return Err(unexpected(command, other)),
+                Answer::Reply(other, _) => return Err(unexpected(command, other)),
                 Answer::Lost { reason, source } => {
                     return Err(ApiError::OutcomeUnknown {
                         command,
@@ -219,7 +223,7 @@ impl Client {
             .with_max_delay(policy.cap)
             .with_factor(2.0)
             .with_max_times(policy.attempts.saturating_sub(1));
-        let span = debug_span!("lastpass_call", %command);
+        let span = debug_span!("lastpass_call", %command, cid = %self.inner.config.cid);
         let result = (|| async {
             let n = attempts.fetch_add(1, Ordering::Relaxed) + 1;
             self.attempt(command, &targets, &body, n).await
@@ -296,7 +300,7 @@ impl Client {
                 reason,
                 throttled: status == 429,
             }),
-            other => Ok(Answer::Reply(other)),
+            other => Ok(Answer::Reply(other, bytes)),
         }
     }
 }
@@ -359,4 +363,20 @@ fn reply_label(r: &Reply) -> &'static str {
 /// Full jitter: a uniformly random wait in `[0, ceiling]`.
 fn full_jitter(ceiling: Duration) -> Duration {
     ceiling.mul_f64(rand::random::<f64>())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn full_jitter_stays_within_the_ceiling() {
+        let ceiling = Duration::from_millis(800);
+        let waits: Vec<Duration> = (0..200).map(|_| full_jitter(ceiling)).collect();
+        assert!(waits.iter().all(|w| *w <= ceiling));
+        assert!(
+            waits.iter().any(|w| *w < ceiling / 2),
+            "spread over the whole range"
+        );
+    }
 }

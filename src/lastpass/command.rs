@@ -1,12 +1,13 @@
-//! Typed requests: every LastPass Enterprise API call the operator makes, and the one envelope
-//! function that turns a [`Command`] into the JSON body `{"cid", "provhash", "cmd", "data"}`.
+//! Commands: the read and the writes as one [`Command`], their wire names ([`CommandKind`]),
+//! and the one envelope function that turns a command into the JSON body
+//! `{"cid", "provhash", "cmd", "data"}`.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use secrecy::{ExposeSecret, SecretString};
-use serde::Serialize;
 use serde_json::{Map, Value, json};
+
+use super::batch::{Batch, batch_data};
 
 /// The wire name of a command, without its data: used in errors, logs and metric labels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -59,48 +60,6 @@ impl fmt::Display for CommandKind {
     }
 }
 
-/// What `deluser` does to the account (`deleteaction`, sent as an integer).
-///
-/// There is deliberately no conversion from an arbitrary integer that falls back to
-/// [`DeleteAction::Delete`]: unknown values are errors.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
-pub enum DeleteAction {
-    /// `0`: login blocked, data and groups kept, seat freed.
-    #[default]
-    Deactivate = 0,
-    /// `1`: the user leaves the company and keeps a free personal account.
-    RemoveFromCompany = 1,
-    /// `2`: account and vault erased; irreversible.
-    Delete = 2,
-}
-
-impl DeleteAction {
-    /// The integer sent as `deleteaction`.
-    pub fn code(self) -> u8 {
-        self as u8
-    }
-}
-
-impl TryFrom<u8> for DeleteAction {
-    type Error = u8;
-
-    /// Maps 0, 1 and 2; any other value is returned as the error.
-    fn try_from(v: u8) -> Result<Self, u8> {
-        match v {
-            0 => Ok(Self::Deactivate),
-            1 => Ok(Self::RemoveFromCompany),
-            2 => Ok(Self::Delete),
-            other => Err(other),
-        }
-    }
-}
-
-impl Serialize for DeleteAction {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_u8(self.code())
-    }
-}
-
 /// Filters and paging of one `getuserdata` call; every field is optional on the wire.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UserQuery {
@@ -114,115 +73,6 @@ pub struct UserQuery {
     pub page_size: Option<usize>,
     /// Zero-based page number.
     pub page_index: Option<usize>,
-}
-
-/// One user for `batchadd`.
-#[derive(Debug, Clone, Default)]
-pub struct NewUser {
-    /// E-mail address, sent as written.
-    pub username: String,
-    /// Display name.
-    pub fullname: Option<String>,
-    /// Groups to join (created implicitly by LastPass).
-    pub groups: Vec<String>,
-    /// Free-form attributes (`attribs`).
-    pub attributes: BTreeMap<String, String>,
-    /// Force a master password change at first login (LastPass defaults to `true`).
-    pub password_reset_required: Option<bool>,
-    /// Initial master password; redacted in `Debug`, only exposed in the request body.
-    pub password: Option<SecretString>,
-}
-
-impl PartialEq for NewUser {
-    fn eq(&self, o: &Self) -> bool {
-        self.username == o.username
-            && self.fullname == o.fullname
-            && self.groups == o.groups
-            && self.attributes == o.attributes
-            && self.password_reset_required == o.password_reset_required
-            && self.password.as_ref().map(|p| p.expose_secret())
-                == o.password.as_ref().map(|p| p.expose_secret())
-    }
-}
-
-/// `updateuser`: new profile fields for one existing user.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct UserUpdate {
-    /// The user to change.
-    pub username: String,
-    /// New display name.
-    pub fullname: Option<String>,
-}
-
-/// One user's line in `batchchangegrp`. Never put a group in both lists.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct GroupChange {
-    /// The user whose memberships change.
-    pub username: String,
-    /// Groups to join.
-    pub add: Vec<String>,
-    /// Groups to leave.
-    pub del: Vec<String>,
-}
-
-/// A write: what [`crate::lastpass::LastPass::execute`] sends. Bulk variants are split into
-/// chunks of at most `max_batch` users by the client.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Batch {
-    /// `batchadd`.
-    Add(Vec<NewUser>),
-    /// `updateuser` (one user).
-    Update(UserUpdate),
-    /// `batchchangegrp`.
-    ChangeGroups(Vec<GroupChange>),
-    /// `deluser` (one user).
-    Delete {
-        /// The user to deprovision.
-        username: String,
-        /// What happens to the account.
-        action: DeleteAction,
-    },
-    /// `disableuser`.
-    Disable(Vec<String>),
-    /// `enableuser`.
-    Enable(Vec<String>),
-    /// `reinviteuser` (one user).
-    Reinvite(String),
-    /// `resetpassword` (one user).
-    ResetPassword(String),
-}
-
-impl Batch {
-    /// The command this write is sent as.
-    pub fn kind(&self) -> CommandKind {
-        match self {
-            Self::Add(_) => CommandKind::BatchAdd,
-            Self::Update(_) => CommandKind::UpdateUser,
-            Self::ChangeGroups(_) => CommandKind::BatchChangeGrp,
-            Self::Delete { .. } => CommandKind::DelUser,
-            Self::Disable(_) => CommandKind::DisableUser,
-            Self::Enable(_) => CommandKind::EnableUser,
-            Self::Reinvite(_) => CommandKind::ReinviteUser,
-            Self::ResetPassword(_) => CommandKind::ResetPassword,
-        }
-    }
-
-    /// The usernames this write targets, as written.
-    pub fn targets(&self) -> Vec<&str> {
-        match self {
-            Self::Add(v) => v.iter().map(|u| u.username.as_str()).collect(),
-            Self::Update(u) => vec![u.username.as_str()],
-            Self::ChangeGroups(v) => v.iter().map(|c| c.username.as_str()).collect(),
-            Self::Delete { username, .. } | Self::Reinvite(username) => vec![username.as_str()],
-            Self::ResetPassword(username) => vec![username.as_str()],
-            Self::Disable(v) | Self::Enable(v) => v.iter().map(String::as_str).collect(),
-        }
-    }
-
-    /// Whether the write has no target at all (nothing to send).
-    pub fn is_empty(&self) -> bool {
-        self.targets().is_empty()
-    }
 }
 
 /// Any call to the API: the read, or a write.
@@ -270,62 +120,6 @@ impl Command {
     }
 }
 
-fn batch_data(b: &Batch) -> Value {
-    match b {
-        Batch::Add(users) => Value::Array(users.iter().map(new_user_data).collect()),
-        Batch::Update(u) => {
-            let mut m = Map::new();
-            m.insert("username".into(), json!(u.username));
-            if let Some(f) = &u.fullname {
-                m.insert("fullname".into(), json!(f));
-            }
-            Value::Object(m)
-        }
-        Batch::ChangeGroups(changes) => Value::Array(
-            changes
-                .iter()
-                .map(|c| {
-                    let mut m = Map::new();
-                    m.insert("username".into(), json!(c.username));
-                    if !c.add.is_empty() {
-                        m.insert("add".into(), json!(c.add));
-                    }
-                    if !c.del.is_empty() {
-                        m.insert("del".into(), json!(c.del));
-                    }
-                    Value::Object(m)
-                })
-                .collect(),
-        ),
-        Batch::Delete { username, action } => {
-            json!({"username": username, "deleteaction": action})
-        }
-        Batch::Disable(v) | Batch::Enable(v) => json!(v),
-        Batch::Reinvite(u) | Batch::ResetPassword(u) => json!({ "username": u }),
-    }
-}
-
-fn new_user_data(u: &NewUser) -> Value {
-    let mut m = Map::new();
-    m.insert("username".into(), json!(u.username));
-    if let Some(f) = &u.fullname {
-        m.insert("fullname".into(), json!(f));
-    }
-    if !u.groups.is_empty() {
-        m.insert("groups".into(), json!(u.groups));
-    }
-    if !u.attributes.is_empty() {
-        m.insert("attribs".into(), json!(u.attributes));
-    }
-    if let Some(p) = u.password_reset_required {
-        m.insert("password_reset_required".into(), json!(p));
-    }
-    if let Some(p) = &u.password {
-        m.insert("password".into(), json!(p.expose_secret()));
-    }
-    Value::Object(m)
-}
-
 /// Builds the request body of any call. The result holds the provhash in clear: send it, never
 /// log, store or format it.
 pub(crate) fn envelope(cid: &str, provhash: &SecretString, cmd: &Command) -> Vec<u8> {
@@ -341,24 +135,9 @@ pub(crate) fn envelope(cid: &str, provhash: &SecretString, cmd: &Command) -> Vec
     serde_json::to_vec(&Value::Object(m)).unwrap_or_default()
 }
 
-/// Splits a bulk write into chunks of at most `max` users (`batchadd`, `batchchangegrp`,
-/// `disableuser`, `enableuser`); other writes come back as they are. `max` of 0 means 1.
-pub fn split(batch: &Batch, max: usize) -> Vec<Batch> {
-    let max = max.max(1);
-    match batch {
-        Batch::Add(v) => v.chunks(max).map(|c| Batch::Add(c.to_vec())).collect(),
-        Batch::ChangeGroups(v) => v
-            .chunks(max)
-            .map(|c| Batch::ChangeGroups(c.to_vec()))
-            .collect(),
-        Batch::Disable(v) => v.chunks(max).map(|c| Batch::Disable(c.to_vec())).collect(),
-        Batch::Enable(v) => v.chunks(max).map(|c| Batch::Enable(c.to_vec())).collect(),
-        other => vec![other.clone()],
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use super::super::batch::{DeleteAction, GroupChange, NewUser};
     use super::*;
 
     fn body(cmd: &Command) -> Value {
@@ -421,38 +200,5 @@ mod tests {
             body(&Command::Write(Batch::Disable(vec!["a@x.io".into()])))["data"],
             json!(["a@x.io"])
         );
-    }
-
-    #[test]
-    fn delete_action_never_maps_unknown_to_delete() {
-        assert_eq!(DeleteAction::try_from(0), Ok(DeleteAction::Deactivate));
-        assert_eq!(DeleteAction::try_from(2), Ok(DeleteAction::Delete));
-        assert_eq!(DeleteAction::try_from(3), Err(3));
-        assert_eq!(DeleteAction::try_from(200), Err(200));
-    }
-
-    #[test]
-    fn split_chunks_bulk_writes_only() {
-        let users: Vec<NewUser> = (0..250)
-            .map(|i| NewUser {
-                username: format!("u{i}@x.io"),
-                ..Default::default()
-            })
-            .collect();
-        let chunks = split(&Batch::Add(users), 100);
-        assert_eq!(
-            chunks.iter().map(|b| b.targets().len()).collect::<Vec<_>>(),
-            [100, 100, 50]
-        );
-        assert_eq!(split(&Batch::Reinvite("a@x.io".into()), 1).len(), 1);
-    }
-
-    #[test]
-    fn password_is_redacted_in_debug() {
-        let u = NewUser {
-            password: Some(SecretString::from("hunter2")),
-            ..Default::default()
-        };
-        assert!(!format!("{u:?}").contains("hunter2"));
     }
 }

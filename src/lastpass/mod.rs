@@ -1,6 +1,7 @@
 //! LastPass Enterprise API client (reference: `lastpass-api.md`).
 //!
-//! - [`command`]: typed requests ([`Command`], [`Batch`]) and the one envelope function.
+//! - [`command`]: [`Command`] and [`CommandKind`], and the one envelope function.
+//! - [`batch`]: typed writes ([`Batch`], [`DeleteAction`]) and [`split`] into chunks.
 //! - [`reply`]: classification of every answer into one [`Reply`] (§2 of the reference).
 //! - [`snapshot`]: decoded `getuserdata` pages and the merged account [`Snapshot`].
 //! - [`error`]: [`ApiError`] with [`ApiError::class`] and [`ApiError::metric_label`].
@@ -10,6 +11,7 @@
 //! The engine talks to an account through the [`LastPass`] trait, implemented by [`Client`]
 //! for the real API and the simulator alike.
 
+pub mod batch;
 pub mod client;
 pub mod command;
 pub mod config;
@@ -20,10 +22,9 @@ mod wire;
 
 use std::future::Future;
 
+pub use batch::{Batch, DeleteAction, GroupChange, NewUser, UserUpdate, split};
 pub use client::{BatchReport, Client};
-pub use command::{
-    Batch, Command, CommandKind, DeleteAction, GroupChange, NewUser, UserQuery, UserUpdate, split,
-};
+pub use command::{Command, CommandKind, UserQuery};
 pub use config::{ClientConfig, DEFAULT_ENDPOINT, RateLimit, RetryPolicy};
 pub use error::{ApiError, ErrorClass};
 pub use reply::{Reply, UserFailure};

@@ -20,10 +20,9 @@ pub struct UserFailure {
 /// The class of one reply.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Reply {
-    /// `OK`/`success` with no errors. Reads carry their JSON body.
+    /// `OK`/`success` with no errors; for a read, a JSON body without a failure status (the
+    /// caller decodes the bytes it classified).
     Success {
-        /// The parsed body (reads use it; writes may ignore it).
-        body: Value,
         /// Targets a bulk `success` reply lists as `unchanged_users`.
         unchanged: Vec<String>,
     },
@@ -122,9 +121,16 @@ pub fn classify(
                 lost("XML or HTML body instead of JSON".into())
             }
         }
+        Some(b'[') if !write => match serde_json::from_slice::<serde::de::IgnoredAny>(text) {
+            Ok(_) => Reply::Success { unchanged: vec![] },
+            Err(e) => lost(format!("malformed JSON body ({e})")),
+        },
+        Some(b'{') if !write => match serde_json::from_slice::<ReadProbe>(text) {
+            Ok(p) => classify_read(p),
+            Err(e) => lost(format!("malformed JSON body ({e})")),
+        },
         Some(b'{' | b'[') => match serde_json::from_slice::<Value>(text) {
-            Ok(v) if write => classify_write(kind, targets, v),
-            Ok(v) => classify_read(v),
+            Ok(v) => classify_write(kind, targets, v),
             Err(e) => lost(format!("malformed JSON body ({e})")),
         },
         Some(_) => lost("body is neither JSON nor XML".into()),
@@ -156,15 +162,30 @@ fn messages_of(v: &Value) -> Vec<String> {
     m
 }
 
-fn classify_read(v: Value) -> Reply {
-    match status_of(&v).as_deref() {
-        Some("fail") => Reply::Permanent {
-            messages: messages_of(&v),
-        },
-        _ => Reply::Success {
-            body: v,
-            unchanged: vec![],
-        },
+/// The parts of a read's body that matter for classification; the rest is skipped without
+/// building a tree (pages are large).
+#[derive(serde::Deserialize)]
+struct ReadProbe {
+    #[serde(default)]
+    status: Option<Value>,
+    #[serde(default)]
+    error: Option<Value>,
+    #[serde(default)]
+    errors: Option<Value>,
+}
+
+fn classify_read(p: ReadProbe) -> Reply {
+    let failed = p
+        .status
+        .as_ref()
+        .and_then(Value::as_str)
+        .is_some_and(|s| s.eq_ignore_ascii_case("fail"));
+    if failed {
+        let mut messages = p.error.as_ref().map(value_to_strings).unwrap_or_default();
+        messages.extend(p.errors.as_ref().map(value_to_strings).unwrap_or_default());
+        Reply::Permanent { messages }
+    } else {
+        Reply::Success { unchanged: vec![] }
     }
 }
 
@@ -176,10 +197,7 @@ fn classify_write(kind: CommandKind, targets: &[&str], v: Value) -> Reply {
     };
     let messages = messages_of(&v);
     match status.as_str() {
-        "ok" if messages.is_empty() => Reply::Success {
-            body: v,
-            unchanged: vec![],
-        },
+        "ok" if messages.is_empty() => Reply::Success { unchanged: vec![] },
         "ok" | "warn" => Reply::Partial {
             failures: failures(targets, messages),
             unchanged: vec![],
@@ -216,10 +234,7 @@ fn classify_bulk(kind: CommandKind, targets: &[&str], v: &Value, messages: Vec<S
         }
     }
     if fails.is_empty() {
-        Reply::Success {
-            body: v.clone(),
-            unchanged,
-        }
+        Reply::Success { unchanged }
     } else {
         Reply::Partial {
             failures: fails,

@@ -113,12 +113,17 @@ struct RawUser {
 }
 
 /// Decodes one `getuserdata` body (already known to be JSON without a failure status).
-pub fn decode_page(body: &Value) -> Result<UserPage, serde_json::Error> {
+pub fn decode_page(body: &[u8]) -> Result<UserPage, serde_json::Error> {
+    let body = body
+        .strip_prefix(b"\xEF\xBB\xBF")
+        .unwrap_or(body)
+        .trim_ascii_start();
     // `{"Users": []}` and even a bare `[]` mean "no match".
-    if body.as_array().is_some_and(Vec::is_empty) {
+    if body.starts_with(b"[") {
+        let _: Vec<serde::de::IgnoredAny> = serde_json::from_slice(body)?;
         return Ok(UserPage::default());
     }
-    let raw = RawPage::deserialize(body)?;
+    let raw: RawPage = serde_json::from_slice(body)?;
     let mut users: Vec<User> = raw
         .users
         .into_iter()
@@ -186,7 +191,7 @@ mod tests {
            "neverloggedin":true,"disabled":"0","admin":0,"totalscore":null,"sites":null,
            "password_reset_required":true}},
          "Groups":{"Engineering":["ann@example.com"]}});
-        let page = decode_page(&body).unwrap();
+        let page = decode_page(body.to_string().as_bytes()).unwrap();
         assert_eq!((page.total, page.count), (Some(3), Some(2)));
         let ann = &page.users[0];
         assert_eq!(ann.id, "10001");
@@ -214,7 +219,7 @@ mod tests {
             json!([]),
             json!({"Users": [], "Groups": [], "total": 0}),
         ] {
-            let page = decode_page(&body).unwrap();
+            let page = decode_page(body.to_string().as_bytes()).unwrap();
             assert!(page.users.is_empty() && page.groups.is_empty(), "{body}");
         }
     }
@@ -224,7 +229,7 @@ mod tests {
         let body = json!({"Users": {"9999": {"username": "b@x.io", "groups": []},
                                     "10000": {"username": "a@x.io", "attribs": {"Dept": "R&D", "n": 3}}},
                           "Groups": {"Empty": []}});
-        let page = decode_page(&body).unwrap();
+        let page = decode_page(body.to_string().as_bytes()).unwrap();
         assert_eq!(page.users[0].id, "9999");
         assert_eq!(page.users[1].attributes["n"], "3");
         assert!(page.groups["Empty"].is_empty());

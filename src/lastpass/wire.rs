@@ -12,7 +12,47 @@ use serde_json::Value;
 /// Reads a boolean sent as `true`/`false`, `0`/`1`, `"0"`/`"1"`, `"true"`/`"false"` or
 /// `null` (false).
 pub(crate) fn lenient_bool<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
-    Ok(value_to_bool(&Value::deserialize(d)?))
+    d.deserialize_any(LenientBool)
+}
+
+/// Scalars straight off the wire, without building a `Value` (pages hold thousands of users).
+struct LenientBool;
+
+impl<'de> Visitor<'de> for LenientBool {
+    type Value = bool;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a boolean, 0/1 or \"0\"/\"1\"")
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<bool, E> {
+        Ok(v)
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<bool, E> {
+        Ok(v != 0)
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<bool, E> {
+        Ok(v != 0)
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<bool, E> {
+        Ok(v != 0.0)
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<bool, E> {
+        Ok(value_to_bool(&Value::String(v.to_string())))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<bool, E> {
+        Ok(false)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<bool, E> {
+        Ok(false)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<bool, A::Error> {
+        while a.next_element::<de::IgnoredAny>()?.is_some() {}
+        Ok(false)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<bool, A::Error> {
+        while a.next_entry::<de::IgnoredAny, de::IgnoredAny>()?.is_some() {}
+        Ok(false)
+    }
 }
 
 /// The truth of a loosely typed JSON value.
@@ -29,7 +69,49 @@ pub(crate) fn value_to_bool(v: &Value) -> bool {
 pub(crate) fn lenient_opt_string<'de, D: Deserializer<'de>>(
     d: D,
 ) -> Result<Option<String>, D::Error> {
-    Ok(value_to_opt_string(&Value::deserialize(d)?))
+    d.deserialize_any(LenientString)
+}
+
+struct LenientString;
+
+impl<'de> Visitor<'de> for LenientString {
+    type Value = Option<String>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string, a number or null")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok((!v.is_empty()).then(|| v.to_string()))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok((!v.is_empty()).then_some(v))
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(Some(v.to_string()))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Some(v.to_string()))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Some(v.to_string()))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(Some(v.to_string()))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
+        while a.next_element::<de::IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
+        while a.next_entry::<de::IgnoredAny, de::IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
 }
 
 fn value_to_opt_string(v: &Value) -> Option<String> {
@@ -148,6 +230,8 @@ mod tests {
         m: BTreeMap<String, u32>,
         #[serde(default, deserialize_with = "lenient_opt_u64")]
         n: Option<u64>,
+        #[serde(default, deserialize_with = "lenient_opt_string")]
+        s: Option<String>,
     }
 
     fn t(v: Value) -> T {
@@ -186,6 +270,15 @@ mod tests {
         assert!(t(json!({"m": null})).m.is_empty());
         assert_eq!(t(json!({"m": {"a": 1}})).m["a"], 1);
         assert!(serde_json::from_value::<T>(json!({"m": [1]})).is_err());
+    }
+
+    #[test]
+    fn optional_strings_from_any_scalar() {
+        assert_eq!(t(json!({"s": "x"})).s.as_deref(), Some("x"));
+        assert_eq!(t(json!({"s": 90})).s.as_deref(), Some("90"));
+        assert_eq!(t(json!({"s": ""})).s, None);
+        assert_eq!(t(json!({"s": null})).s, None);
+        assert_eq!(t(json!({"s": [1]})).s, None);
     }
 
     #[test]

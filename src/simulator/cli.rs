@@ -9,7 +9,7 @@ use secrecy::SecretString;
 
 use super::knobs::{
     DelNonMember, DisabledUser, EmptyGroup, ErrorForm, ExistingUser, GroupCase, Knobs, NoGroups,
-    NoMatchBody, TimestampZone, UnknownGroup,
+    NoMatchBody, RemovedUser, TimestampZone, UnknownGroup,
 };
 use super::state::{DEFAULT_PATH, SimState};
 use super::store::Store;
@@ -79,6 +79,9 @@ pub struct KnobFlags {
     /// `batchadd` on a disabled user.
     #[arg(long, value_enum)]
     pub batchadd_disabled: Option<DisabledUser>,
+    /// `batchadd` on a removed or deleted user.
+    #[arg(long, value_enum)]
+    pub batchadd_removed: Option<RemovedUser>,
     /// Group-name comparison.
     #[arg(long, value_enum)]
     pub group_case: Option<GroupCase>,
@@ -124,6 +127,7 @@ impl KnobFlags {
         set!(
             batchadd_existing,
             batchadd_disabled,
+            batchadd_removed,
             group_case,
             unknown_group,
             empty_group

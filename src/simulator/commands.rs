@@ -5,7 +5,7 @@
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
-use super::knobs::{DelNonMember, DisabledUser, ErrorForm, ExistingUser, Knobs};
+use super::knobs::{DelNonMember, DisabledUser, ErrorForm, ExistingUser, Knobs, RemovedUser};
 use super::read::{flag, num};
 use super::store::Store;
 
@@ -115,6 +115,20 @@ fn batch_add(store: &mut Store, knobs: &Knobs, data: &Value, now: Timestamp) -> 
     };
     if let Some(f) = too_big(items.len(), knobs) {
         return f;
+    }
+    if knobs.batchadd_removed == RemovedUser::Fail {
+        let named = |i: &Value| {
+            i.get("username")
+                .and_then(Value::as_str)
+                .map(str::to_lowercase)
+        };
+        if let Some(gone) = items
+            .iter()
+            .filter_map(named)
+            .find(|u| store.removed.contains(u))
+        {
+            return fail(format!("{gone} was removed from this company"));
+        }
     }
     let mut errors = vec![];
     for item in items {

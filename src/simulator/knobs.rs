@@ -14,7 +14,7 @@ pub enum ExistingUser {
     Replace,
     /// Leave the user alone, answer `OK`.
     Ignore,
-    /// Leave the user alone, answer `WARN` "<user> already exists".
+    /// Leave the user alone, answer `WARN` `"<user> already exists"`.
     Warn,
 }
 
@@ -27,6 +27,17 @@ pub enum DisabledUser {
     StayDisabled,
     /// Update fields and re-enable the user.
     Reenable,
+}
+
+/// `batchadd` naming a user who was removed from the company or deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum RemovedUser {
+    /// A new invited user with a new id (default).
+    #[default]
+    Recreate,
+    /// `FAIL` for the whole request, nothing applied.
+    Fail,
 }
 
 /// How group names compare.
@@ -47,7 +58,7 @@ pub enum UnknownGroup {
     /// Created implicitly (default).
     #[default]
     Create,
-    /// Not created: `WARN` "group <g> does not exist" for that user.
+    /// Not created: `WARN` `"group <g> does not exist"` for that user.
     Warn,
 }
 
@@ -69,7 +80,7 @@ pub enum DelNonMember {
     /// Silent `OK` (default).
     #[default]
     Ok,
-    /// `WARN` "<user> is not a member of <g>".
+    /// `WARN` `"<user> is not a member of <g>"`.
     Warn,
 }
 
@@ -145,6 +156,8 @@ pub struct Knobs {
     pub batchadd_existing: ExistingUser,
     /// `batchadd` on a disabled user.
     pub batchadd_disabled: DisabledUser,
+    /// `batchadd` on a removed or deleted user.
+    pub batchadd_removed: RemovedUser,
     /// Group-name comparison.
     pub group_case: GroupCase,
     /// Unknown group on `add`.
@@ -178,6 +191,7 @@ impl Default for Knobs {
             page_cap: None,
             batchadd_existing: ExistingUser::default(),
             batchadd_disabled: DisabledUser::default(),
+            batchadd_removed: RemovedUser::default(),
             group_case: GroupCase::default(),
             unknown_group: UnknownGroup::default(),
             empty_group: EmptyGroup::default(),

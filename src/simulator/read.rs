@@ -1,12 +1,13 @@
 //! `getuserdata` as the simulator answers it: filters, zero-based paging with `total`/`count`,
 //! ids as numeric strings, `groups` absent when empty, empty maps as `[]`, zone-less timestamps.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::LazyLock;
 
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde_json::{Value, json};
 
 use super::knobs::{Knobs, NoGroups, NoMatchBody, TimestampZone};
 use super::store::{SimUser, Store};
@@ -15,13 +16,25 @@ use super::store::{SimUser, Store};
 static EASTERN: LazyLock<TimeZone> =
     LazyLock::new(|| TimeZone::posix("EST5EDT,M3.2.0,M11.1.0").unwrap_or(TimeZone::UTC));
 
-/// Renders a timestamp as `YYYY-MM-DD HH:MM:SS` in the knob's zone, without the zone.
-pub(crate) fn format_ts(ts: Timestamp, zone: TimestampZone) -> String {
-    let tz = match zone {
+fn zone(zone: TimestampZone) -> TimeZone {
+    match zone {
         TimestampZone::UsEastern => EASTERN.clone(),
         TimestampZone::Utc => TimeZone::UTC,
-    };
-    ts.to_zoned(tz).strftime("%Y-%m-%d %H:%M:%S").to_string()
+    }
+}
+
+/// Renders a timestamp as `YYYY-MM-DD HH:MM:SS` in `tz`, without the zone.
+fn format_in(ts: Timestamp, tz: &TimeZone) -> String {
+    let d = tz.to_datetime(ts);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+        d.year(),
+        d.month(),
+        d.day(),
+        d.hour(),
+        d.minute(),
+        d.second()
+    )
 }
 
 /// Reads a number sent as a number or a numeric string.
@@ -43,8 +56,8 @@ pub(crate) fn flag(v: Option<&Value>) -> Option<bool> {
     }
 }
 
-/// Answers `getuserdata` with `data` (object or absent).
-pub(crate) fn get_user_data(store: &Store, knobs: &Knobs, data: &Value) -> Value {
+/// Answers `getuserdata` with `data` (object or absent), as the JSON bytes to send.
+pub(crate) fn get_user_data(store: &Store, knobs: &Knobs, data: &Value) -> Vec<u8> {
     let username = data
         .get("username")
         .and_then(Value::as_str)
@@ -72,10 +85,11 @@ pub(crate) fn get_user_data(store: &Store, knobs: &Knobs, data: &Value) -> Value
         None => store.users.values().filter(|u| matches(u)).count(),
     };
     if total == 0 {
-        return match knobs.no_match_body {
+        let body = match knobs.no_match_body {
             NoMatchBody::UsersOnly => json!({"Users": []}),
             NoMatchBody::WithCounts => json!({"total": 0, "count": 0, "Users": [], "Groups": []}),
         };
+        return body.to_string().into_bytes();
     }
     let page: Vec<&SimUser> = match (&username, page_size) {
         (Some(n), _) => store.user(n).into_iter().filter(|u| matches(u)).collect(),
@@ -87,11 +101,8 @@ pub(crate) fn get_user_data(store: &Store, knobs: &Knobs, data: &Value) -> Value
             .collect(),
         (None, None) => store.users_by_id().filter(|u| matches(u)).collect(),
     };
-    let paged = page_size.is_some();
-    let mut users = Map::new();
     let mut groups: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for u in &page {
-        users.insert(u.id.to_string(), user_json(u, knobs));
         for g in &u.groups {
             groups
                 .entry(g.as_str())
@@ -100,74 +111,110 @@ pub(crate) fn get_user_data(store: &Store, knobs: &Knobs, data: &Value) -> Value
         }
     }
     for (name, members) in &store.groups {
-        if members.is_empty() || !paged {
+        if members.is_empty() {
             groups.entry(name.as_str()).or_default();
         }
     }
-    let groups_json = if groups.is_empty() {
-        json!([])
-    } else {
-        Value::Object(
-            groups
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), json!(v)))
+    let tz = zone(knobs.timestamp_zone);
+    let out = PageOut {
+        total,
+        count: page.len(),
+        users: MapOrList(
+            page.iter()
+                .map(|u| (u.id, UserOut::new(u, knobs, &tz)))
                 .collect(),
-        )
+        ),
+        groups: MapOrList(groups.into_iter().collect()),
     };
-    let users_json = if users.is_empty() {
-        json!([])
-    } else {
-        Value::Object(users)
-    };
-    json!({"total": total, "count": page.len(), "Users": users_json, "Groups": groups_json})
+    serde_json::to_vec(&out).unwrap_or_default()
 }
 
-fn user_json(u: &SimUser, knobs: &Knobs) -> Value {
-    let zone = knobs.timestamp_zone;
-    let created = format_ts(u.created, zone);
-    let last_login = u.last_login.map(|t| format_ts(t, zone)).unwrap_or_default();
-    let active = !u.neverloggedin;
-    let counter = |n: u64| if active { json!(n) } else { Value::Null };
-    let mut m = Map::new();
-    m.insert("username".into(), json!(u.username));
-    m.insert("fullname".into(), json!(u.fullname));
-    m.insert("mpstrength".into(), json!(if active { "90" } else { "0" }));
-    m.insert("created".into(), json!(created));
-    m.insert(
-        "last_pw_change".into(),
-        json!(if active {
-            created.clone()
-        } else {
-            String::new()
-        }),
-    );
-    m.insert("last_login".into(), json!(last_login));
-    m.insert("neverloggedin".into(), json!(u.neverloggedin));
-    m.insert("disabled".into(), json!(u.disabled));
-    m.insert("admin".into(), json!(u.admin));
-    m.insert(
-        "totalscore".into(),
-        if active { json!("71") } else { Value::Null },
-    );
-    m.insert("duousername".into(), Value::Null);
-    m.insert("sites".into(), counter(0));
-    m.insert("notes".into(), counter(0));
-    m.insert("formfills".into(), counter(0));
-    m.insert("applications".into(), counter(0));
-    m.insert("attachments".into(), counter(0));
-    m.insert(
-        "password_reset_required".into(),
-        json!(u.password_reset_required),
-    );
-    if let Some(mfa) = &u.multifactor {
-        m.insert("multifactor".into(), json!(mfa));
+/// A map serialized PHP-style: `[]` when empty.
+struct MapOrList<K, V>(Vec<(K, V)>);
+
+impl<K: std::fmt::Display, V: Serialize> Serialize for MapOrList<K, V> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        if self.0.is_empty() {
+            return s.serialize_seq(Some(0))?.end();
+        }
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            m.serialize_entry(&k.to_string(), v)?;
+        }
+        m.end()
     }
-    if !u.groups.is_empty() {
-        m.insert("groups".into(), json!(u.groups));
-    } else if knobs.no_groups == NoGroups::EmptyList {
-        m.insert("groups".into(), json!([]));
+}
+
+#[derive(Serialize)]
+struct PageOut<'a> {
+    total: usize,
+    count: usize,
+    #[serde(rename = "Users")]
+    users: MapOrList<u64, UserOut<'a>>,
+    #[serde(rename = "Groups")]
+    groups: MapOrList<&'a str, Vec<&'a str>>,
+}
+
+/// One user as the recordings show it (counters `null` and `last_login` `""` until the first
+/// login; `groups` absent or `[]` per knob when none).
+#[derive(Serialize)]
+struct UserOut<'a> {
+    username: &'a str,
+    fullname: &'a str,
+    mpstrength: &'static str,
+    created: String,
+    last_pw_change: String,
+    last_login: String,
+    neverloggedin: bool,
+    disabled: bool,
+    admin: bool,
+    totalscore: Option<&'static str>,
+    duousername: Option<&'static str>,
+    sites: Option<u64>,
+    notes: Option<u64>,
+    formfills: Option<u64>,
+    applications: Option<u64>,
+    attachments: Option<u64>,
+    password_reset_required: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    multifactor: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    groups: Option<&'a BTreeSet<String>>,
+}
+
+impl<'a> UserOut<'a> {
+    fn new(u: &'a SimUser, knobs: &Knobs, tz: &TimeZone) -> Self {
+        let active = !u.neverloggedin;
+        let created = format_in(u.created, tz);
+        let counter = active.then_some(0);
+        Self {
+            username: &u.username,
+            fullname: &u.fullname,
+            mpstrength: if active { "90" } else { "0" },
+            last_pw_change: if active {
+                created.clone()
+            } else {
+                String::new()
+            },
+            created,
+            last_login: u.last_login.map(|t| format_in(t, tz)).unwrap_or_default(),
+            neverloggedin: u.neverloggedin,
+            disabled: u.disabled,
+            admin: u.admin,
+            totalscore: active.then_some("71"),
+            duousername: None,
+            sites: counter,
+            notes: counter,
+            formfills: counter,
+            applications: counter,
+            attachments: counter,
+            password_reset_required: u.password_reset_required,
+            multifactor: u.multifactor.as_deref(),
+            groups: (!u.groups.is_empty() || knobs.no_groups == NoGroups::EmptyList)
+                .then_some(&u.groups),
+        }
     }
-    Value::Object(m)
 }
 
 #[cfg(test)]
@@ -178,13 +225,16 @@ mod tests {
     fn eastern_and_utc_timestamps_are_zone_less() {
         let ts: Timestamp = "2024-03-01T13:10:11Z".parse().unwrap();
         assert_eq!(
-            format_ts(ts, TimestampZone::UsEastern),
+            format_in(ts, &zone(TimestampZone::UsEastern)),
             "2024-03-01 08:10:11"
         );
-        assert_eq!(format_ts(ts, TimestampZone::Utc), "2024-03-01 13:10:11");
+        assert_eq!(
+            format_in(ts, &zone(TimestampZone::Utc)),
+            "2024-03-01 13:10:11"
+        );
         let summer: Timestamp = "2024-07-01T12:00:00Z".parse().unwrap();
         assert_eq!(
-            format_ts(summer, TimestampZone::UsEastern),
+            format_in(summer, &zone(TimestampZone::UsEastern)),
             "2024-07-01 08:00:00"
         );
     }

@@ -170,20 +170,20 @@ pub(crate) async fn api(
         );
     }
 
-    let (body, outcome) = {
+    let (bytes, outcome) = {
         let mut w = state.world();
         let World { store, knobs, .. } = &mut *w;
-        let body = if write {
-            commands::apply(store, knobs, &command, &data, Timestamp::now())
+        let (bytes, outcome) = if write {
+            let body = commands::apply(store, knobs, &command, &data, Timestamp::now());
+            let outcome = match body.get("status").and_then(Value::as_str) {
+                Some("OK") => Outcome::Ok,
+                Some("WARN") => Outcome::Warn,
+                Some("success") => Outcome::Success,
+                _ => Outcome::Fail,
+            };
+            (serde_json::to_vec(&body).unwrap_or_default(), outcome)
         } else {
-            read::get_user_data(store, knobs, &data)
-        };
-        let outcome = match body.get("status").and_then(Value::as_str) {
-            None => Outcome::Data,
-            Some("OK") => Outcome::Ok,
-            Some("WARN") => Outcome::Warn,
-            Some("success") => Outcome::Success,
-            Some(_) => Outcome::Fail,
+            (read::get_user_data(store, knobs, &data), Outcome::Data)
         };
         let outcome = match fault {
             Some(Fault::DropAfterApply) => Outcome::Dropped,
@@ -193,20 +193,17 @@ pub(crate) async fn api(
             _ => outcome,
         };
         call.record(&mut w, outcome);
-        (body, outcome)
+        (bytes, outcome)
     };
     match outcome {
         Outcome::Dropped => drop_connection(kill).await,
         Outcome::Empty => reply(StatusCode::OK, Body::empty()),
         Outcome::Truncated => {
-            let mut bytes = serde_json::to_vec(&body).unwrap_or_default();
+            let mut bytes = bytes;
             bytes.truncate(bytes.len() / 2);
             reply(StatusCode::OK, bytes)
         }
-        _ => reply(
-            StatusCode::OK,
-            serde_json::to_vec(&body).unwrap_or_default(),
-        ),
+        _ => reply(StatusCode::OK, bytes),
     }
 }
 

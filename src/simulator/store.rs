@@ -95,6 +95,9 @@ pub struct Store {
     /// Next id to hand out.
     #[serde(default)]
     pub next_id: u64,
+    /// Lower-cased usernames removed from the company or deleted (for `batchadd_removed`).
+    #[serde(default)]
+    pub removed: BTreeSet<String>,
     /// Id → lower-cased username, for paging in id order.
     #[serde(skip)]
     ids: BTreeMap<u64, String>,
@@ -134,6 +137,7 @@ impl Store {
     /// Creates a user (invited, enabled) and returns its key. Stable, non-dense ids.
     pub fn create(&mut self, username: &str, now: Timestamp) -> String {
         let key = username.to_lowercase();
+        self.removed.remove(&key);
         self.next_id = self.next_id.max(FIRST_ID);
         let id = self.next_id;
         let step = 1 + key
@@ -160,9 +164,10 @@ impl Store {
         key
     }
 
-    /// Removes a user and its memberships.
+    /// Removes a user and its memberships, remembering the username.
     pub fn remove(&mut self, key: &str, knobs: &Knobs) -> Option<SimUser> {
         let user = self.users.remove(key)?;
+        self.removed.insert(key.to_string());
         self.ids.remove(&user.id);
         for g in &user.groups {
             self.drop_member(g, key, knobs);

@@ -452,3 +452,45 @@ async fn injected_faults_apply_or_not_as_documented() {
         "an HTML page from the edge applies nothing"
     );
 }
+
+#[tokio::test]
+async fn batchadd_on_a_removed_user_recreates_or_fails_per_knob() {
+    use super::knobs::RemovedUser;
+    for (knob, status, exists) in [
+        (RemovedUser::Recreate, "OK", true),
+        (RemovedUser::Fail, "FAIL", false),
+    ] {
+        let s = sim(Knobs {
+            batchadd_removed: knob,
+            ..Knobs::default()
+        });
+        seed(&s, &[("a@x.io", &[])]);
+        let old_id = s.store().user("a@x.io").unwrap().id;
+        assert_eq!(
+            call(
+                &s,
+                "deluser",
+                json!({"username": "a@x.io", "deleteaction": 1})
+            )
+            .await["status"],
+            "OK"
+        );
+        let r = call(
+            &s,
+            "batchadd",
+            json!([{"username": "A@x.io"}, {"username": "b@x.io"}]),
+        )
+        .await;
+        assert_eq!(r["status"], status, "{knob:?}: {r}");
+        let store = s.store();
+        assert_eq!(store.user("a@x.io").is_some(), exists, "{knob:?}");
+        assert_eq!(
+            store.user("b@x.io").is_some(),
+            exists,
+            "{knob:?}: FAIL applies nothing"
+        );
+        if let Some(u) = store.user("a@x.io") {
+            assert_ne!(u.id, old_id, "a new id");
+        }
+    }
+}

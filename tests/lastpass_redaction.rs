@@ -1,0 +1,117 @@
+//! The provhash never appears in logs (TRACE, every crate, every thread), errors, their
+//! sources, or Debug output. Its own test binary, so the global subscriber sees everything and
+//! no other test races it.
+
+mod contract_support;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use contract_support::{PROVHASH, start};
+use lastpass_operator::lastpass::{ApiError, Batch, Client, DeleteAction, NewUser, UserUpdate};
+use lastpass_operator::simulator::{Fault, Knobs, PendingFault};
+
+#[derive(Clone, Default)]
+struct Buf(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Buf {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn provhash_never_appears_in_logs_errors_or_debug() {
+    let buf = Buf::default();
+    let writer = buf.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    tracing::subscriber::set_global_default(subscriber).unwrap();
+
+    let sim = start(Knobs::default()).await;
+    let lp = sim.client();
+    let mut texts = vec![
+        format!("{:?}", lp.config()),
+        format!("{lp:?}"),
+        format!("{:?}", sim.state),
+    ];
+    let ann = NewUser {
+        username: "ann@example.com".into(),
+        groups: vec!["Eng".into()],
+        ..Default::default()
+    };
+    lp.execute(&Batch::Add(vec![ann])).await.unwrap();
+    lp.observe().await.unwrap();
+    let mut errors: Vec<ApiError> = vec![];
+    let gone = Batch::Delete {
+        username: "ghost@example.com".into(),
+        action: DeleteAction::Delete,
+    };
+    errors.push(lp.execute(&gone).await.unwrap_err());
+    sim.state.push_fault(PendingFault {
+        fault: Fault::DropAfterApply,
+        command: Some("updateuser".into()),
+    });
+    let update = Batch::Update(UserUpdate {
+        username: "ann@example.com".into(),
+        fullname: None,
+    });
+    errors.push(lp.execute(&update).await.unwrap_err());
+    let mut bad = sim.config();
+    bad.provhash = format!("{PROVHASH}-old").into();
+    errors.push(Client::new(bad).unwrap().observe().await.unwrap_err());
+    sim.state
+        .set_knobs(Knobs::default().throttle_every(1, Some(0)));
+    errors.push(lp.observe().await.unwrap_err());
+    sim.state.set_knobs(Knobs::default());
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut refused = sim.config();
+    refused.endpoint = format!("http://{}/enterpriseapi.php", closed.local_addr().unwrap());
+    drop(closed);
+    errors.push(Client::new(refused).unwrap().observe().await.unwrap_err());
+    let mut invalid = sim.config();
+    invalid.endpoint = "not a url".into();
+    errors.push(Client::new(invalid).unwrap_err());
+    for e in &errors {
+        texts.push(e.to_string());
+        texts.push(format!("{e:?}"));
+        let mut source = std::error::Error::source(e);
+        while let Some(s) = source {
+            texts.push(s.to_string());
+            texts.push(format!("{s:?}"));
+            source = s.source();
+        }
+    }
+    let logs = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.contains("LastPass replied"),
+        "the capture works: {logs}"
+    );
+    assert!(logs.contains("simulator answered"), "{logs}");
+    assert!(logs.contains("TRACE"), "TRACE level is captured: {logs}");
+    assert!(!logs.contains(PROVHASH), "provhash in logs");
+    for t in texts {
+        assert!(!t.contains(PROVHASH), "provhash in {t}");
+    }
+    assert_eq!(
+        errors
+            .iter()
+            .map(ApiError::metric_label)
+            .collect::<Vec<_>>(),
+        [
+            "failed",
+            "outcome_unknown",
+            "unauthorized",
+            "throttled",
+            "unavailable",
+            "config"
+        ]
+    );
+}
