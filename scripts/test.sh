@@ -25,6 +25,15 @@ else
 fi
 command -v kubectl >/dev/null || { log "kubectl is required by the cluster tests"; exit 1; }
 
+# The LDAP tests run a real slapd (Debian's), and fail in CI without it.
+if ! command -v slapd >/dev/null && [ ! -x /usr/sbin/slapd ]; then
+  log "installing slapd and ldap-utils for the LDAP tests"
+  as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+  as_root apt-get update -q >/dev/null
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+    slapd ldap-utils openssl >/dev/null
+fi
+
 # Cluster tests must not skip under this command.
 export CI="${CI:-true}"
 if cargo nextest --version >/dev/null 2>&1; then
