@@ -45,8 +45,10 @@ export KUBECACHEDIR=$work/kube-cache
 
 # ---------------------------------------------------------------------------------------------
 # 1. lint
-NAMESPACED=(--set 'watchNamespaces={team-a,team-b}')
-ALL_ON=(--set serviceMonitor.enabled=true --set pdb.enabled=true --set networkPolicy.enabled=true)
+# Leader election (and two replicas) on, to check the Lease RBAC the complete product needs.
+LEADER=(--set leaderElection.enabled=true --set replicaCount=2)
+NAMESPACED=(--set 'watchNamespaces={team-a,team-b}' "${LEADER[@]}")
+ALL_ON=(--set serviceMonitor.enabled=true --set pdb.enabled=true --set networkPolicy.enabled=true "${LEADER[@]}")
 CONFINED=(--set 'rbac.secrets.namespaces={lpo-creds}')
 lint() {
   local what=$1; shift
@@ -136,7 +138,7 @@ log "ok: values shape the output (namespaces, Secrets confinement, PDB API versi
 refuse "an unknown value" "additional properties" --set bogus=1
 refuse "an unknown nested value" "additional properties" --set metrics.bogus=1
 refuse "logging.format=xml" "/logging/format" --set logging.format=xml
-refuse "leader election off with 2 replicas" "replicaCount" --set leaderElection.enabled=false
+refuse "leader election off with 2 replicas" "replicaCount" --set leaderElection.enabled=false --set replicaCount=2
 refuse "a Secrets namespace it does not watch" "not in watchNamespaces" "${NAMESPACED[@]}" --set 'rbac.secrets.namespaces={kube-system}'
 
 # ---------------------------------------------------------------------------------------------

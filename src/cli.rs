@@ -25,6 +25,10 @@ pub enum Command {
         /// Write one `<plural>.<group>.yaml` file per CRD into this directory instead.
         #[arg(long)]
         out_dir: Option<PathBuf>,
+        /// Leave out the CEL rules (`x-kubernetes-validations`), for API servers older than
+        /// 1.25 that refuse them; the operator then reports those problems in status.
+        #[arg(long)]
+        without_cel: bool,
     },
     /// Run the LastPass Enterprise API simulator as a server.
     Simulator(crate::simulator::cli::SimulatorArgs),
@@ -44,12 +48,30 @@ pub struct NotImplemented(pub &'static str);
 /// Runs one parsed command line; the exit code says what `plan` found.
 pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Crds { out_dir: None } => {
+        Command::Crds {
+            out_dir: None,
+            without_cel: true,
+        } => {
+            let yaml = crate::crd::crds_yaml_without_cel()?;
+            std::io::stdout().lock().write_all(yaml.as_bytes())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Crds {
+            out_dir: Some(_),
+            without_cel: true,
+        } => anyhow::bail!("--without-cel is for printing; crds/ always carries the CEL rules"),
+        Command::Crds {
+            out_dir: None,
+            without_cel: false,
+        } => {
             let yaml = crate::crd::crds_yaml()?;
             std::io::stdout().lock().write_all(yaml.as_bytes())?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Crds { out_dir: Some(dir) } => {
+        Command::Crds {
+            out_dir: Some(dir),
+            without_cel: false,
+        } => {
             std::fs::create_dir_all(&dir)?;
             for (name, yaml) in crate::crd::crd_files()? {
                 std::fs::write(dir.join(name), yaml)?;

@@ -43,6 +43,8 @@ pub struct Options {
     pub instance: Option<String>,
     /// Timing settings.
     pub settings: Settings,
+    /// Set to true once every cache has been listed (for `/readyz`).
+    pub ready: Option<tokio::sync::watch::Sender<bool>>,
 }
 
 fn api<K>(client: &Client, namespace: &Option<String>) -> Api<K>
@@ -138,6 +140,16 @@ pub async fn run(
         .run(integration::reconcile, user::error_policy, ctx.clone())
         .for_each(|_| future::ready(()));
     info!("controllers started");
+    if let Some(ready) = options.ready.clone() {
+        let c = ctx.clone();
+        tokio::spawn(async move {
+            let _ = c.users.wait_until_ready().await;
+            let _ = c.groups.wait_until_ready().await;
+            let _ = c.integrations.wait_until_ready().await;
+            let _ = c.namespaces.wait_until_ready().await;
+            let _ = ready.send(true);
+        });
+    }
     let background = async {
         tokio::select! {
             () = ns_reflector => {}

@@ -48,6 +48,34 @@ pub fn crds_yaml() -> Result<String, serde_saphyr::SerializeError> {
     Ok(out)
 }
 
+/// A CRD without its CEL rules, for API servers older than 1.25 (which refuse
+/// `x-kubernetes-validations` under server-side apply and drop it otherwise).
+pub fn without_cel(crd: &CustomResourceDefinition) -> CustomResourceDefinition {
+    fn strip(value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::Object(map) => {
+                map.remove("x-kubernetes-validations");
+                map.values_mut().for_each(strip);
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    let mut value = serde_json::to_value(crd).expect("CRDs serialize");
+    strip(&mut value);
+    serde_json::from_value(value).expect("a CRD without rules is still a CRD")
+}
+
+/// [`crds_yaml`] without the CEL rules (see [`without_cel`]).
+pub fn crds_yaml_without_cel() -> Result<String, serde_saphyr::SerializeError> {
+    let mut out = String::new();
+    for crd in all_crds() {
+        out.push_str("---\n");
+        out.push_str(&serde_saphyr::to_string(&without_cel(&crd))?);
+    }
+    Ok(out)
+}
+
 /// The files of `crds/`: one `(file name, YAML)` pair per CRD, named `<plural>.<group>.yaml`.
 pub fn crd_files() -> Result<Vec<(String, String)>, serde_saphyr::SerializeError> {
     all_crds()

@@ -172,27 +172,15 @@ async fn client_for(kubeconfig: &Path) -> Result<Client, String> {
 /// The operator's CRDs as the server can take them: CEL rules stripped below 1.25.
 pub fn crds_for_server(minor: u32) -> Vec<CustomResourceDefinition> {
     lastpass_operator::crd::all_crds()
-        .into_iter()
+        .iter()
         .map(|crd| {
             if minor >= 25 {
-                return crd;
+                crd.clone()
+            } else {
+                lastpass_operator::crd::without_cel(crd)
             }
-            let mut value = serde_json::to_value(&crd).expect("CRD serializes");
-            strip_key(&mut value, "x-kubernetes-validations");
-            serde_json::from_value(value).expect("CRD deserializes")
         })
         .collect()
-}
-
-fn strip_key(value: &mut serde_json::Value, key: &str) {
-    match value {
-        serde_json::Value::Object(map) => {
-            map.remove(key);
-            map.values_mut().for_each(|v| strip_key(v, key));
-        }
-        serde_json::Value::Array(items) => items.iter_mut().for_each(|v| strip_key(v, key)),
-        _ => {}
-    }
 }
 
 async fn install_crds(client: &Client, minor: u32) -> Result<(), String> {

@@ -39,6 +39,7 @@ impl Operator {
         let options = Options {
             namespace: Some(ns.name.clone()),
             instance: Some("test".into()),
+            ready: None,
             settings: Settings {
                 min_backoff: Duration::from_millis(500),
                 max_backoff: Duration::from_secs(2),
