@@ -23,6 +23,7 @@ pub mod crd;
 pub mod engine;
 pub mod lastpass;
 pub mod ldap;
+pub mod naming;
 pub mod simulator;
 pub mod source;
 pub mod telemetry;

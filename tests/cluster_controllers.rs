@@ -542,3 +542,70 @@ async fn groups_by_selector_and_deleting_an_authoritative_group_removes_its_memb
     op.stop().await;
     ns.cleanup().await;
 }
+
+#[tokio::test]
+async fn unmanaged_users_are_reported_then_adopted_without_lastpass_writes() {
+    let Some(cluster) = support::cluster() else {
+        return;
+    };
+    let ns = cluster.namespace().await;
+    let sim = simulator(Knobs::default()).await;
+    sim.state.seed(&[lastpass_operator::simulator::SeedUser {
+        username: "console.made@example.com".into(),
+        fullname: "Console Made".into(),
+        groups: vec!["Board".into()],
+        disabled: false,
+        admin: false,
+        active: true,
+        multifactor: None,
+    }]);
+    integration(&ns, &sim, json!({"unmanagedUsers": "Report"})).await;
+    let op = Operator::start(&ns);
+    let i = wait_integration(&ns, 30, |i| {
+        !i.status
+            .as_ref()
+            .map(|s| s.unmanaged_sample.is_empty())
+            .unwrap_or(true)
+    })
+    .await;
+    let st = i.status.unwrap();
+    assert_eq!(st.unmanaged_sample, ["console.made@example.com"]);
+    assert_eq!(st.counts.unwrap().unmanaged, 1);
+    assert!(
+        ns.api::<LastPassUser>()
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .is_empty(),
+        "Report adopts nobody"
+    );
+
+    let adopt = json!({"spec": {"sync": {"unmanagedUsers": "Adopt"}}});
+    ns.api::<DirectoryIntegration>()
+        .patch("acme", &PatchParams::default(), &Patch::Merge(&adopt))
+        .await
+        .unwrap();
+    let users = ns.api::<LastPassUser>();
+    let adopted = wait_for(Duration::from_secs(30), || async {
+        users
+            .list(&ListParams::default().labels("lastpass-operator.io/source=adopted"))
+            .await
+            .ok()?
+            .items
+            .into_iter()
+            .next()
+    })
+    .await
+    .expect("an adopted LastPassUser");
+    assert_eq!(adopted.spec.username, "console.made@example.com");
+    assert_eq!(adopted.spec.groups, ["Board"]);
+    let name = adopted.metadata.name.clone().unwrap();
+    wait_user(&ns, &name, 30, |u| is(u, UserPhase::Active, "True")).await;
+    assert!(
+        sim.state.calls().iter().all(|c| c.command == "getuserdata"),
+        "adopting writes nothing to LastPass"
+    );
+    op.stop().await;
+    ns.cleanup().await;
+}

@@ -248,6 +248,7 @@ pub async fn sync_once(
     }
     release_groups(ctx, &groups, &sync).await?;
     forget_used_passwords(ctx, &users, &sync).await;
+    super::adopt::adopt(ctx, integration, &sync).await;
     events::publish(ctx, integration, &users, &sync).await;
 
     let integration_status = sync.report.integration.clone();

@@ -8,6 +8,7 @@
 
 pub mod account_sync;
 pub mod accounts;
+pub mod adopt;
 pub mod context;
 pub mod error;
 pub mod events;

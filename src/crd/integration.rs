@@ -580,6 +580,11 @@ pub struct DirectoryIntegrationStatus {
     /// The last computed plan.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plan: Option<PlanSummary>,
+    /// Up to 20 LastPass users, not disabled, that no resource declares (under `Report` and
+    /// `Adopt`; `Ignore` reports none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 20))]
+    pub unmanaged_sample: Vec<String>,
     /// The SCIM endpoint and its token, when `spec.scim.enabled`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scim: Option<ScimStatus>,

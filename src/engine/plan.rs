@@ -142,15 +142,8 @@ impl Plan {
             .map(|d| format!("{}:{:?}", super::model::user_key(&d.username), d.action))
             .collect();
         items.sort();
-        format!("{:016x}", fnv1a(items.join("\n").as_bytes()))
+        format!("{:016x}", crate::naming::fnv1a(items.join("\n").as_bytes()))
     }
-}
-
-/// FNV-1a, 64 bits: stable across Rust releases (unlike `DefaultHasher`).
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, b| {
-        (hash ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
-    })
 }
 
 /// Groups the operator manages membership of: named by a LastPassGroup or in some user's

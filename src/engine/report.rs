@@ -476,6 +476,13 @@ fn integration_status(
         conditions: vec![ready, credentials, synced.clone(), blocked, seats],
         counts: Some(counts),
         plan: Some(plan_summary(&outcome.initial_plan)),
+        unmanaged_sample: outcome
+            .remaining
+            .unmanaged
+            .iter()
+            .take(SAMPLE_SIZE)
+            .cloned()
+            .collect(),
         last_sync_time: Some(now.clone()),
         ..DirectoryIntegrationStatus::default()
     }

@@ -18,11 +18,12 @@ use kube::api::ObjectMeta;
 
 use super::directory::Snapshot;
 use super::membership::{flatten, normalize_dn};
-use super::{INTEGRATION_LABEL, SOURCE_LDAP, naming};
+use super::{INTEGRATION_LABEL, SOURCE_LDAP};
 use crate::crd::{
     GroupPolicy, IntegrationRef, LastPassGroup, LastPassGroupSpec, LastPassUser, LastPassUserSpec,
     LdapSpec, SOURCE_LABEL,
 };
+use crate::naming;
 
 /// Whom the resources are for.
 #[derive(Debug, Clone, PartialEq, Eq)]

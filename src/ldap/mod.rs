@@ -11,7 +11,7 @@
 //! 4. [`directory`]: entries mapped to directory users and groups (attribute mapping,
 //!    disabled accounts); [`membership`] flattens nested groups, cycle-safe.
 //! 5. [`desired`]: a pure function from that snapshot to the desired resources, named by
-//!    [`naming`].
+//!    [`crate::naming`].
 //! 6. [`reconcile`]: a pure diff of desired against the resources in the cluster, touching
 //!    only resources of source `ldap` for this integration; [`apply`] carries it out.
 //! 7. [`status`]: `status.ldap` and the `LdapReachable` / `LdapSynced` conditions.
@@ -27,7 +27,6 @@ pub mod desired;
 pub mod directory;
 mod error;
 pub mod membership;
-pub mod naming;
 mod pull;
 pub mod reconcile;
 mod run;

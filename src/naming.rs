@@ -1,4 +1,5 @@
-//! Deterministic, DNS-safe resource names for pulled users and groups.
+//! Deterministic, DNS-safe resource names for users and groups the operator creates (LDAP
+//! pull, `Adopt`), and the stable hash behind them and behind plan ids.
 //!
 //! `<slug>-<hash>`: the slug makes `kubectl get` readable, the hash (FNV-1a 64 of the
 //! integration name and the lower-cased key) keeps names apart when slugs collide
@@ -8,7 +9,7 @@
 /// Longest slug kept before the hash.
 const MAX_SLUG: usize = 48;
 
-/// Name of the LastPassUser for `username` pulled by `integration`.
+/// Name of the LastPassUser for `username` created for `integration`.
 pub fn user_name(integration: &str, username: &str) -> String {
     name(integration, username)
 }
@@ -38,7 +39,8 @@ fn name(integration: &str, key: &str) -> String {
     }
 }
 
-fn fnv1a(bytes: &[u8]) -> u64 {
+/// FNV-1a, 64 bits: stable across Rust releases and runs (unlike `DefaultHasher`).
+pub fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
         (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
     })

@@ -1,0 +1,77 @@
+//! `unmanagedUsers: Adopt`: LastPassUser resources for LastPass users no resource declares,
+//! labelled `lastpass-operator.io/source: adopted`, in the integration's namespace. They
+//! declare what LastPass already has (name, groups), so adopting changes nothing in LastPass.
+
+use std::collections::BTreeMap;
+
+use kube::ResourceExt;
+use kube::api::{Api, PostParams};
+use tracing::{info, warn};
+
+use crate::crd::{
+    DirectoryIntegration, IntegrationRef, LastPassUser, LastPassUserSpec, SOURCE_LABEL,
+    UnmanagedUsers,
+};
+use crate::engine::account::AccountSync;
+use crate::naming;
+
+use super::context::Context;
+
+/// Label value of adopted resources.
+pub const SOURCE_ADOPTED: &str = "adopted";
+
+/// The LastPassUser that adopts `user` for `integration`.
+pub fn adopted_user(
+    integration: &DirectoryIntegration,
+    user: &crate::lastpass::User,
+) -> LastPassUser {
+    let spec = LastPassUserSpec {
+        integration_ref: IntegrationRef {
+            name: integration.name_any(),
+            namespace: None,
+        },
+        username: user.username.clone(),
+        full_name: (!user.fullname.is_empty()).then(|| user.fullname.clone()),
+        groups: user.groups.iter().cloned().collect(),
+        attributes: BTreeMap::new(),
+        suspended: user.disabled,
+        password_reset_required: user.password_reset_required,
+        initial_password: Default::default(),
+        deprovision_action: None,
+    };
+    let mut adopted = LastPassUser::new(
+        &naming::user_name(&integration.name_any(), &user.username),
+        spec,
+    );
+    adopted.metadata.namespace = integration.namespace();
+    adopted.metadata.labels = Some(BTreeMap::from([(
+        SOURCE_LABEL.to_string(),
+        SOURCE_ADOPTED.to_string(),
+    )]));
+    adopted
+}
+
+/// Creates the adopting resources of one sync (none in a dry run: the plan lists them).
+pub async fn adopt(ctx: &Context, integration: &DirectoryIntegration, sync: &AccountSync) {
+    if integration.spec.sync.unmanaged_users != UnmanagedUsers::Adopt || sync.outcome.dry_run {
+        return;
+    }
+    let Some(observed) = sync.outcome.observed.as_ref() else {
+        return;
+    };
+    let api: Api<LastPassUser> = Api::namespaced(
+        ctx.client.clone(),
+        &integration.namespace().unwrap_or_default(),
+    );
+    for username in &sync.outcome.remaining.unmanaged {
+        let Some(user) = observed.user(username) else {
+            continue;
+        };
+        let resource = adopted_user(integration, user);
+        match api.create(&PostParams::default(), &resource).await {
+            Ok(_) => info!(%username, name = %resource.name_any(), "adopted"),
+            Err(kube::Error::Api(e)) if e.code == 409 => {}
+            Err(e) => warn!(error = %e, %username, "cannot adopt a LastPass user"),
+        }
+    }
+}
