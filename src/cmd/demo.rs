@@ -50,6 +50,13 @@ pub struct DemoArgs {
     /// Simulated latency of each LastPass call, in milliseconds (production is ~300).
     #[arg(long, default_value_t = 20)]
     pub latency_ms: u64,
+    /// Run the real controllers against this cluster instead (KUBECONFIG is used when set).
+    /// The CRDs are installed and the examples applied in `--namespace`.
+    #[arg(long, env = "KUBECONFIG")]
+    pub kubeconfig: Option<std::path::PathBuf>,
+    /// Namespace of the cluster demo.
+    #[arg(long, default_value = "lastpass-demo")]
+    pub namespace: String,
 }
 
 fn heading(text: &str) {
@@ -274,6 +281,12 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let mut m = Manifests::default();
     for (name, text) in EXAMPLES {
         m.add_yaml(Path::new(name), text, NAMESPACE)?;
+    }
+    if let Some(kubeconfig) = &args.kubeconfig {
+        // The cluster demo: only the `acme` integration and its resources.
+        m.integrations
+            .retain(|i| i.metadata.name.as_deref() == Some("acme"));
+        return super::demo_cluster::run(kubeconfig, &args.namespace, m).await;
     }
     let provhash = "demo-provhash-not-a-secret";
     let state = SimState::builder(CID, SecretString::from(provhash))

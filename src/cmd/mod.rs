@@ -1,6 +1,7 @@
 //! The subcommands' implementations; `cli` parses, these run.
 
 pub mod demo;
+pub mod demo_cluster;
 pub mod plan;
 pub mod run;
 pub mod table;
