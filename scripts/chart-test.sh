@@ -112,9 +112,13 @@ for f in "$work"/*.yaml; do
 done
 log "ok: no '*' in RBAC; Deployment hardened, probed, limited; metrics and SCIM Services (5 renderings)"
 
-expect "$work/default.yaml" '.[] | select(.kind == "Deployment") | .spec.replicas == 2 and
-  (.spec.template.spec.containers[0].args | map(select(startswith("--namespace") or . == "--disable-leader-election")) | length == 0)' \
-  "default: 2 replicas, leader election on, all namespaces"
+expect "$work/default.yaml" '.[] | select(.kind == "Deployment") | .spec.replicas == 1 and
+  (.spec.template.spec.containers[0].args | map(select(startswith("--namespace"))) | length == 0) and
+  (.spec.template.spec.containers[0].args | index("--disable-leader-election") != null)' \
+  "default: 1 replica without leader election (not implemented yet), all namespaces"
+expect "$work/all-on.yaml" '.[] | select(.kind == "Deployment") | .spec.replicas == 2 and
+  (.spec.template.spec.containers[0].args | index("--disable-leader-election") == null)' \
+  "leader election on: 2 replicas, no --disable-leader-election"
 expect "$work/default.yaml" "[$ROLES | .[] | select(.kind == \"ClusterRole\") | .rules[] | select(.resources | index(\"secrets\"))] | length == 1" \
   "default (documented as broader): the ClusterRole grants Secrets"
 expect "$work/namespaced.yaml" '.[] | select(.kind == "Deployment") | .spec.template.spec.containers[0].args |
