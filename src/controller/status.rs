@@ -30,6 +30,11 @@ pub trait Status: Clone + PartialEq + Serialize {
     fn clear_times(&mut self);
     /// Sets the sync time of a written status.
     fn set_time(&mut self, now: &Time);
+    /// The part of the status the engine owns; other writers (the LDAP pull, the SCIM token
+    /// manager) own the rest under their own field managers.
+    fn owned(&self) -> Self {
+        self.clone()
+    }
 }
 
 impl Status for LastPassUserStatus {
@@ -78,6 +83,21 @@ impl Status for DirectoryIntegrationStatus {
         self.last_sync_time = None;
         self.next_sync_time = None;
     }
+    fn owned(&self) -> Self {
+        use crate::engine::conditions::types;
+        const OURS: [&str; 5] = [
+            types::READY,
+            types::CREDENTIALS_VALID,
+            types::SYNCED,
+            types::DEPROVISION_BLOCKED,
+            types::SEATS_EXHAUSTED,
+        ];
+        let mut mine = self.clone();
+        mine.ldap = None;
+        mine.scim = None;
+        mine.conditions.retain(|c| OURS.contains(&c.type_.as_str()));
+        mine
+    }
     fn set_time(&mut self, now: &Time) {
         self.last_sync_time = Some(now.clone());
     }
@@ -95,7 +115,7 @@ pub fn next_status<S: Status>(
     if let Some(cur) = current {
         let old_conditions = cur.clone().conditions_mut().clone();
         keep_transition_times(next.conditions_mut(), &old_conditions);
-        let (mut a, mut b) = (cur.clone(), next.clone());
+        let (mut a, mut b) = (cur.owned(), next.owned());
         a.clear_times();
         b.clear_times();
         if a == b {
@@ -206,4 +226,57 @@ where
     let mut all = obj.finalizers().to_vec();
     all.push(FINALIZER.to_string());
     set_finalizers(client, obj, all).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::conditions::{Reason, condition, types};
+
+    fn at(s: i64) -> Time {
+        Time(jiff::Timestamp::from_second(s).unwrap())
+    }
+
+    #[test]
+    fn a_status_that_only_differs_in_times_or_foreign_fields_is_not_written() {
+        let ours = DirectoryIntegrationStatus {
+            conditions: vec![condition(
+                types::READY,
+                true,
+                Reason::SyncSucceeded,
+                "",
+                Some(1),
+                &at(10),
+            )],
+            ..DirectoryIntegrationStatus::default()
+        };
+        let mut current = next_status(None, ours.clone(), Some(1), &at(10)).expect("first write");
+        // Another manager (the LDAP pull) added its condition and block.
+        current.conditions.push(condition(
+            "LdapReachable",
+            true,
+            Reason::Active,
+            "",
+            Some(1),
+            &at(11),
+        ));
+        current.ldap = Some(Default::default());
+        let mut later = ours.clone();
+        later.conditions[0].last_transition_time = at(50);
+        assert_eq!(next_status(Some(&current), later, Some(1), &at(50)), None);
+
+        let mut changed = ours;
+        changed.conditions[0] = condition(
+            types::READY,
+            false,
+            Reason::SyncFailed,
+            "boom",
+            Some(1),
+            &at(60),
+        );
+        let written = next_status(Some(&current), changed, Some(2), &at(60))
+            .expect("a real change is written");
+        assert_eq!(written.observed_generation, Some(2));
+        assert_eq!(written.last_sync_time, Some(at(60)));
+    }
 }
