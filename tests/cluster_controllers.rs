@@ -609,3 +609,61 @@ async fn unmanaged_users_are_reported_then_adopted_without_lastpass_writes() {
     op.stop().await;
     ns.cleanup().await;
 }
+
+#[tokio::test]
+async fn name_attribute_and_suspension_changes_reach_lastpass_once() {
+    let Some(cluster) = support::cluster() else {
+        return;
+    };
+    let ns = cluster.namespace().await;
+    let sim = simulator(Knobs::default()).await;
+    integration(&ns, &sim, json!({})).await;
+    let op = Operator::start(&ns);
+    create_user(
+        &ns,
+        &user(
+            "raj",
+            "raj@example.com",
+            json!({"fullName": "Raj", "attributes": {"department": "R&D"}}),
+        ),
+    )
+    .await;
+    let raj = wait_user(&ns, "raj", 30, |u| is(u, UserPhase::Invited, "True")).await;
+    let first_hash = raj
+        .status
+        .unwrap()
+        .attributes_hash
+        .expect("attributes recorded");
+    let patch = json!({"spec": {"fullName": "Raj Patel", "attributes": {"department": "Sales"}, "suspended": true}});
+    ns.api::<LastPassUser>()
+        .patch("raj", &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .unwrap();
+    let raj = wait_user(&ns, "raj", 30, |u| {
+        is(u, UserPhase::Suspended, "True")
+            && u.status.as_ref().and_then(|s| s.attributes_hash.clone()) != Some(first_hash.clone())
+    })
+    .await;
+    assert_eq!(
+        raj.status.unwrap().observed_generation,
+        raj.metadata.generation
+    );
+    let store = sim.state.store();
+    let stored = store.user("raj@example.com").unwrap();
+    assert_eq!(stored.fullname, "Raj Patel");
+    assert!(stored.disabled);
+    assert_eq!(
+        stored.attribs.get("department").map(String::as_str),
+        Some("Sales")
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        writes(&sim, "batchadd"),
+        2,
+        "create, then one attribute update"
+    );
+    assert_eq!(writes(&sim, "updateuser"), 1);
+    assert_eq!(writes(&sim, "disableuser"), 1);
+    op.stop().await;
+    ns.cleanup().await;
+}

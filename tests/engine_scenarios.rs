@@ -520,3 +520,45 @@ async fn bad_credentials_stop_the_sync_with_credentials_invalid() {
     assert!(!cond.message.contains("wrong"));
     assert_eq!(acct.state().calls().len(), 1, "no retry of an auth error");
 }
+
+#[tokio::test]
+async fn changed_attributes_are_sent_again_once_and_remembered() {
+    use lastpass_operator::engine::model::attributes_digest;
+    let acct = Account::start(knobs()).await;
+    let mut ann = user("ann@example.com").named("Ann Lee");
+    ann.attributes = [("department".to_string(), "R&D".to_string())].into();
+    let d = desired(vec![ann.clone()]);
+    let out = acct.sync(&d, budget(10)).await;
+    assert_eq!(
+        acct.calls("batchadd").len(),
+        1,
+        "created with its attributes, not sent twice"
+    );
+    let r = statuses(&d, &out);
+    let sent = r.users[&rref("ann@example.com")].attributes_hash.clone();
+    assert_eq!(sent, Some(attributes_digest(&ann.attributes)));
+
+    // The next sync knows what was sent (from status): nothing to do.
+    ann.attributes_sent = sent;
+    acct.state().clear_calls();
+    acct.sync(&desired(vec![ann.clone()]), budget(10)).await;
+    assert!(acct.writes().is_empty(), "{:?}", acct.writes());
+
+    // A changed attribute goes out with one batchadd for the existing user.
+    ann.attributes.insert("department".into(), "Sales".into());
+    let d = desired(vec![ann.clone()]);
+    let out = acct.sync(&d, budget(10)).await;
+    assert_eq!(acct.calls("batchadd").len(), 1);
+    let store = acct.state().store();
+    let stored = store.user("ann@example.com").unwrap();
+    assert_eq!(
+        stored.attribs.get("department").map(String::as_str),
+        Some("Sales")
+    );
+    assert_eq!(store.users.len(), 1, "no second account");
+    let r = statuses(&d, &out);
+    assert_eq!(
+        r.users[&rref("ann@example.com")].attributes_hash,
+        Some(attributes_digest(&ann.attributes))
+    );
+}

@@ -244,10 +244,24 @@ fn print_sync(
     }
 }
 
+/// Writes the statuses of a sync back onto the resources, as the controllers do in a cluster
+/// (the next sync reads them: e.g. which attributes were already sent).
+fn write_back(m: &mut Manifests, sync: &AccountSync) {
+    for u in m.users.iter_mut() {
+        if let Some(st) = sync
+            .report
+            .users
+            .get(&crate::engine::desire::resource_ref(u))
+        {
+            u.status = Some(st.clone());
+        }
+    }
+}
+
 async fn run_sync(
     client: &Client,
     integration: &DirectoryIntegration,
-    m: &Manifests,
+    m: &mut Manifests,
     passwords: BTreeMap<String, SecretString>,
 ) -> (AccountSync, std::time::Duration) {
     let t = Instant::now();
@@ -260,7 +274,9 @@ async fn run_sync(
         passwords,
     )
     .await;
-    (s, t.elapsed())
+    let took = t.elapsed();
+    write_back(m, &s);
+    (s, took)
 }
 
 fn seed(username: &str, fullname: &str, groups: &[&str]) -> SeedUser {
@@ -335,7 +351,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         );
     }
     let before = sim.state.calls().len();
-    let (first, took) = run_sync(&client, &acme, &m, passwords).await;
+    let (first, took) = run_sync(&client, &acme, &mut m, passwords).await;
     print_sync("sync 1", &sim.state, before, &first, took);
 
     heading(
@@ -358,7 +374,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         },
     );
     let before = sim.state.calls().len();
-    let (second, took) = run_sync(&client, &acme, &m, BTreeMap::new()).await;
+    let (second, took) = run_sync(&client, &acme, &mut m, BTreeMap::new()).await;
     print_sync(
         "sync 2 (drift corrected)",
         &sim.state,
@@ -367,7 +383,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         took,
     );
     let before = sim.state.calls().len();
-    let (steady, took) = run_sync(&client, &acme, &m, BTreeMap::new()).await;
+    let (steady, took) = run_sync(&client, &acme, &mut m, BTreeMap::new()).await;
     print_sync(
         "sync 3 (steady state: reads only)",
         &sim.state,
@@ -399,7 +415,13 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let mut config = client_config(&preview, "87654321", SecretString::from(provhash));
     config.endpoint = preview_sim.url.clone();
     let preview_client = Client::new(config)?;
-    let (dry, _) = run_sync(&preview_client, &preview, &preview_users, BTreeMap::new()).await;
+    let (dry, _) = run_sync(
+        &preview_client,
+        &preview,
+        &mut preview_users,
+        BTreeMap::new(),
+    )
+    .await;
     let plan = dry.report.integration.plan.clone().unwrap_or_default();
     println!(
         "status.plan: id {}, creates {}, updates {}, groupChanges {}, deprovisions {}",
@@ -435,7 +457,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         }
     }
     let before = sim.state.calls().len();
-    let (blocked, took) = run_sync(&client, &strict, &m, BTreeMap::new()).await;
+    let (blocked, took) = run_sync(&client, &strict, &mut m, BTreeMap::new()).await;
     print_sync("sync 4", &sim.state, before, &blocked, took);
     let cond = blocked
         .report
@@ -458,7 +480,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         .annotations_mut()
         .insert(APPROVE_PLAN_ANNOTATION.into(), plan_id);
     let before = sim.state.calls().len();
-    let (approved, took) = run_sync(&client, &strict, &m, BTreeMap::new()).await;
+    let (approved, took) = run_sync(&client, &strict, &mut m, BTreeMap::new()).await;
     print_sync("sync 5 (approved)", &sim.state, before, &approved, took);
     println!(
         "released finalizers: {}",

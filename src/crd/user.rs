@@ -107,6 +107,10 @@ pub struct LastPassUserStatus {
     /// Second-factor method LastPass reports, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub multifactor: Option<String>,
+    /// Digest of the `spec.attributes` last sent to LastPass (LastPass does not report
+    /// attributes back; a different digest means they are sent again).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attributes_hash: Option<String>,
     /// Name of the Secret with the generated initial password, while it exists.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub initial_password_secret: Option<String>,

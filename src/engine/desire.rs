@@ -177,6 +177,7 @@ pub fn desire<'a>(
                     full_name: user.spec.full_name.clone(),
                     groups: user.spec.groups.iter().cloned().collect(),
                     attributes: user.spec.attributes.clone(),
+                    attributes_sent: user.status.as_ref().and_then(|s| s.attributes_hash.clone()),
                     suspended: user.spec.suspended,
                     password_reset_required: user.spec.password_reset_required,
                     resource: rref,

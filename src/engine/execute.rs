@@ -99,6 +99,19 @@ pub fn batches(plan: &Plan, passwords: &BTreeMap<UserKey, SecretString>) -> Vec<
                 .collect(),
         ));
     }
+    if !plan.attribute_updates.is_empty() {
+        out.push(Batch::Add(
+            plan.attribute_updates
+                .iter()
+                .map(|u| NewUser {
+                    username: u.username.clone(),
+                    fullname: u.full_name.clone(),
+                    attributes: u.attributes.clone(),
+                    ..NewUser::default()
+                })
+                .collect(),
+        ));
+    }
     if !plan.enables.is_empty() {
         out.push(Batch::Enable(plan.enables.clone()));
     }

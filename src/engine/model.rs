@@ -34,6 +34,9 @@ pub struct DesiredUser {
     pub groups: BTreeSet<String>,
     /// Custom attributes, sent with `batchadd`.
     pub attributes: BTreeMap<String, String>,
+    /// Digest of the attributes last sent to LastPass (from the user's status): LastPass does
+    /// not report attributes back, so this is how a change of `spec.attributes` is noticed.
+    pub attributes_sent: Option<String>,
     /// Disabled on purpose.
     pub suspended: bool,
     /// Sent as `password_reset_required` with `batchadd`.
@@ -82,3 +85,9 @@ pub type ObservedUser = crate::lastpass::User;
 
 /// A snapshot of the whole account, read with paged `getuserdata`.
 pub type Observed = crate::lastpass::Snapshot;
+
+/// Digest of a set of attributes, as kept in `status.attributesHash`.
+pub fn attributes_digest(attributes: &BTreeMap<String, String>) -> String {
+    let text: Vec<String> = attributes.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    format!("{:016x}", crate::naming::fnv1a(text.join("\n").as_bytes()))
+}

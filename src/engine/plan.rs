@@ -51,6 +51,18 @@ pub struct UpdateUser {
     pub full_name: String,
 }
 
+/// Attributes (and name) sent again with `batchadd` to an existing user: LastPass updates
+/// existing users on `batchadd`, and has no other command for attributes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AttributeUpdate {
+    /// Username as LastPass knows it.
+    pub username: String,
+    /// Display name, if declared.
+    pub full_name: Option<String>,
+    /// The attributes to send.
+    pub attributes: BTreeMap<String, String>,
+}
+
 /// Membership changes of one user, for `batchchangegrp`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GroupChange {
@@ -92,6 +104,8 @@ pub struct Plan {
     pub creates: Vec<CreateUser>,
     /// Display names to change.
     pub updates: Vec<UpdateUser>,
+    /// Attributes to send again (changed since last sent).
+    pub attribute_updates: Vec<AttributeUpdate>,
     /// Users to disable (`suspended: true`), new ones included.
     pub disables: Vec<String>,
     /// Users to enable again.
@@ -119,6 +133,7 @@ impl Plan {
     pub fn write_count(&self) -> usize {
         self.creates.len()
             + self.updates.len()
+            + self.attribute_updates.len()
             + self.disables.len()
             + self.enables.len()
             + self.membership_changes()
@@ -210,6 +225,15 @@ pub fn plan(desired: &Desired, observed: &Observed, policy: &Policy) -> Plan {
             out.updates.push(UpdateUser {
                 username: seen.username.clone(),
                 full_name: name.clone(),
+            });
+        }
+        let digest = super::model::attributes_digest(&user.attributes);
+        let never_had = user.attributes.is_empty() && user.attributes_sent.is_none();
+        if !never_had && user.attributes_sent.as_deref() != Some(digest.as_str()) {
+            out.attribute_updates.push(AttributeUpdate {
+                username: seen.username.clone(),
+                full_name: user.full_name.clone(),
+                attributes: user.attributes.clone(),
             });
         }
         match (user.suspended, seen.disabled) {

@@ -26,6 +26,7 @@ fn want(username: &str, groups: &[&str]) -> DesiredUser {
         full_name: None,
         groups: set(groups),
         attributes: BTreeMap::new(),
+        attributes_sent: None,
         suspended: false,
         password_reset_required: true,
         resource: rref(username.split('@').next().unwrap()),

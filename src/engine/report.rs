@@ -48,6 +48,11 @@ pub fn plan_items(plan: &Plan) -> Vec<PlanItem> {
     );
     items.extend(plan.enables.iter().map(|u| item("Enable", u, None)));
     items.extend(plan.disables.iter().map(|u| item("Suspend", u, None)));
+    items.extend(
+        plan.attribute_updates
+            .iter()
+            .map(|u| item("UpdateAttributes", &u.username, None)),
+    );
     items.extend(plan.updates.iter().map(|u| {
         item(
             "Update",
@@ -80,7 +85,10 @@ pub fn plan_summary(plan: &Plan) -> PlanSummary {
     PlanSummary {
         id: plan.id(),
         creates: plan.creates.len() as i64,
-        updates: (plan.updates.len() + plan.disables.len() + plan.enables.len()) as i64,
+        updates: (plan.updates.len()
+            + plan.attribute_updates.len()
+            + plan.disables.len()
+            + plan.enables.len()) as i64,
         group_changes: plan.membership_changes() as i64,
         deprovisions: plan.deprovisions.len() as i64,
         sample: plan_items(plan).into_iter().take(SAMPLE_SIZE).collect(),
@@ -205,6 +213,7 @@ pub fn report(desire: &Desire, outcome: &SyncOutcome, now: &Time) -> Report {
                 .unwrap_or_default(),
             last_login: seen.and_then(last_login),
             multifactor: seen.and_then(|u| u.multifactor.clone()),
+            attributes_hash: attributes_hash(want, seen.is_some(), &outcome.remaining),
             conditions: vec![
                 condition(types::READY, ready, reason, message, None, now),
                 synced.clone(),
@@ -342,10 +351,31 @@ pub fn report(desire: &Desire, outcome: &SyncOutcome, now: &Time) -> Report {
     out
 }
 
+/// The digest to record: the declared one once LastPass has the user and no attribute update
+/// is left; the previous one otherwise.
+fn attributes_hash(
+    want: &super::model::DesiredUser,
+    exists: bool,
+    remaining: &Plan,
+) -> Option<String> {
+    let pending = remaining
+        .attribute_updates
+        .iter()
+        .any(|u| user_key(&u.username) == user_key(&want.username));
+    if exists && !pending {
+        Some(super::model::attributes_digest(&want.attributes))
+    } else {
+        want.attributes_sent.clone()
+    }
+}
+
 fn pending_user_keys(plan: &Plan) -> BTreeMap<String, &'static str> {
     let mut out = BTreeMap::new();
     for u in &plan.updates {
         out.insert(user_key(&u.username), "fullName");
+    }
+    for u in &plan.attribute_updates {
+        out.insert(user_key(&u.username), "attributes");
     }
     for u in plan.disables.iter().chain(&plan.enables) {
         out.insert(user_key(u), "suspended");

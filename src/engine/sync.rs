@@ -74,6 +74,9 @@ pub async fn sync<L: LastPass>(lastpass: &L, input: &SyncInput) -> SyncOutcome {
     };
     // Users LastPass refused in this sync: not retried until the next one.
     let mut refused: BTreeSet<UserKey> = BTreeSet::new();
+    // Users whose attributes went out with a `batchadd` in this sync (LastPass never reports
+    // attributes back, so a re-observation cannot confirm them).
+    let mut attributes_sent: BTreeSet<UserKey> = BTreeSet::new();
     for round in 0..MAX_ROUNDS {
         let snapshot = match lastpass.observe().await {
             Ok(s) => s,
@@ -85,6 +88,9 @@ pub async fn sync<L: LastPass>(lastpass: &L, input: &SyncInput) -> SyncOutcome {
         out.observations += 1;
         let mut current = plan(&input.desired, &snapshot, &input.policy);
         current.drop_users(&refused);
+        current
+            .attribute_updates
+            .retain(|u| !attributes_sent.contains(&user_key(&u.username)));
         let guarded = guard(&current, &input.guards);
         if round == 0 {
             out.initial_plan = current.clone();
@@ -106,6 +112,12 @@ pub async fn sync<L: LastPass>(lastpass: &L, input: &SyncInput) -> SyncOutcome {
             *out.write_calls.entry(*command).or_default() += n;
         }
         refused.extend(done.failed_users());
+        attributes_sent.extend(
+            done.applied
+                .iter()
+                .filter(|a| a.command == CommandKind::BatchAdd)
+                .map(|a| user_key(&a.username)),
+        );
         out.seats_exhausted |= done.seats_exhausted;
         out.applied.extend(done.applied);
         out.failures.extend(done.failures);
@@ -130,6 +142,7 @@ impl Plan {
         let keep = |name: &str| !users.contains(&user_key(name));
         self.creates.retain(|c| keep(&c.username));
         self.updates.retain(|u| keep(&u.username));
+        self.attribute_updates.retain(|u| keep(&u.username));
         self.disables.retain(|u| keep(u));
         self.enables.retain(|u| keep(u));
         self.group_changes.retain(|c| keep(&c.username));

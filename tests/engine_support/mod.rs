@@ -126,6 +126,7 @@ pub fn user(username: &str) -> DesiredUser {
         full_name: None,
         groups: Default::default(),
         attributes: Default::default(),
+        attributes_sent: None,
         suspended: false,
         password_reset_required: true,
         resource: rref(username),
