@@ -562,3 +562,25 @@ async fn changed_attributes_are_sent_again_once_and_remembered() {
         Some(attributes_digest(&ann.attributes))
     );
 }
+
+#[tokio::test]
+async fn two_accounts_stay_isolated_when_one_is_throttled() {
+    let storm = Account::start(knobs().throttle_every(2, None)).await;
+    let calm = Account::start(knobs()).await;
+    let a = desired((0..20).map(|i| user(&format!("a{i}@x.io"))).collect());
+    let b = desired((0..20).map(|i| user(&format!("b{i}@y.io"))).collect());
+    let (out_a, out_b) = tokio::join!(storm.sync(&a, budget(10)), calm.sync(&b, budget(10)));
+    assert!(out_a.succeeded() && out_b.succeeded());
+    let a_users: Vec<String> = storm.state().store().users.keys().cloned().collect();
+    let b_users: Vec<String> = calm.state().store().users.keys().cloned().collect();
+    assert!(a_users.iter().all(|u| u.ends_with("@x.io")) && a_users.len() == 20);
+    assert!(b_users.iter().all(|u| u.ends_with("@y.io")) && b_users.len() == 20);
+    let calm_throttled = calm
+        .state()
+        .calls()
+        .iter()
+        .filter(|c| format!("{:?}", c.outcome) == "Throttled")
+        .count();
+    assert_eq!(calm_throttled, 0, "the calm account never saw the storm");
+    assert_eq!(calm.state().calls().len(), 3, "observe, batchadd, observe");
+}
