@@ -111,7 +111,8 @@ pub async fn run(kubeconfig: &Path, namespace: &str, manifests: Manifests) -> an
         .create(&PostParams::default(), &ns)
         .await
     {
-        Ok(_) | Err(kube::Error::Api(_)) => {}
+        Ok(_) => {}
+        Err(kube::Error::Api(e)) if e.code == 409 => {} // already there
         Err(e) => return Err(e.into()),
     }
 
