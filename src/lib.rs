@@ -9,6 +9,8 @@
 //!   classification, rate limiting, retries.
 //! - [`simulator`]: a faithful stand-in for the LastPass Enterprise API, used by tests, the
 //!   demo and the benchmark.
+//! - [`scim`]: the SCIM 2.0 server identity providers push users and groups to, and its
+//!   rotating bearer tokens.
 //! - [`cli`]: the subcommands the thin `main.rs` dispatches to.
 
 pub mod cli;
@@ -18,6 +20,7 @@ pub mod cli;
 pub mod crd;
 pub mod engine;
 pub mod lastpass;
+pub mod scim;
 pub mod simulator;
 
 /// Installs the process-wide rustls crypto provider (ring).

@@ -1,0 +1,244 @@
+//! `/Users`: list (filter, paging), get, create, replace (PUT), patch, delete.
+
+use std::collections::{BTreeMap, HashMap};
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use kube::ResourceExt;
+use kube::api::{Api, DeleteParams, Patch, PatchParams, Preconditions};
+use serde_json::{Value, json};
+
+use super::errors::Error;
+use super::filter::ScimFilter;
+use super::mapping::{self, UserFields};
+use super::router::{Endpoint, ListQuery, if_match, json_body, list_response, scim};
+use super::{patch, store};
+use crate::crd::{IntegrationRef, LastPassGroup, LastPassUser, LastPassUserSpec};
+
+/// `GET /Users`.
+pub async fn list(
+    ep: Endpoint,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Response, Error> {
+    let q = ListQuery::from_params(&params)?;
+    let filter = q.filter.as_deref().map(ScimFilter::parse).transpose()?;
+    let url = ep.users_url();
+    let all: Vec<Value> = store::scim_users(&ep)
+        .await?
+        .iter()
+        .map(|u| mapping::user_to_scim(u, &url))
+        .filter(|v| filter.as_ref().is_none_or(|f| f.matches(v)))
+        .collect();
+    Ok(list_response(all, &q))
+}
+
+/// `GET /Users/{id}`.
+pub async fn get(
+    ep: Endpoint,
+    Path(params): Path<HashMap<String, String>>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Response, Error> {
+    let q = ListQuery::from_params(&query)?;
+    let u = store::find_user(&ep, &id(&params)).await?;
+    Ok(scim(
+        StatusCode::OK,
+        &q.project(mapping::user_to_scim(&u, &ep.users_url())),
+    ))
+}
+
+fn id(params: &HashMap<String, String>) -> String {
+    params.get("id").cloned().unwrap_or_default()
+}
+
+fn now() -> String {
+    jiff::Timestamp::now().to_string()
+}
+
+/// `POST /Users`: 201 with the user; 409 `uniqueness` when the userName is taken.
+pub async fn create(ep: Endpoint, headers: HeaderMap, body: Bytes) -> Result<Response, Error> {
+    let doc = json_body(&headers, &body)?;
+    let f = mapping::user_fields(&doc)?;
+    store::check_username_free(&ep, &f.username, None).await?;
+    let scim_id = store::new_id();
+    let stamp = now();
+    let build = |name: String| {
+        let mut u = LastPassUser::new(
+            &name,
+            LastPassUserSpec {
+                integration_ref: IntegrationRef {
+                    name: ep.integration.clone(),
+                    namespace: None,
+                },
+                username: f.username.clone(),
+                full_name: f.full_name.clone(),
+                groups: Vec::new(),
+                attributes: BTreeMap::new(),
+                suspended: f.suspended,
+                password_reset_required: true,
+                initial_password: Default::default(),
+                deprovision_action: None,
+            },
+        );
+        u.metadata.namespace = Some(ep.namespace.clone());
+        u.metadata.labels = Some(mapping::labels(&ep.integration, &scim_id));
+        u.metadata.annotations = Some(annotations(&f, &stamp));
+        u
+    };
+    let u: LastPassUser = store::create_named(&ep, &f.username, "scim-user", build, || {
+        store::check_username_free(&ep, &f.username, None)
+    })
+    .await?;
+    tracing::info!(namespace = %ep.namespace, integration = %ep.integration, user = %u.name_any(), "SCIM created a LastPassUser");
+    Ok(scim(
+        StatusCode::CREATED,
+        &mapping::user_to_scim(&u, &ep.users_url()),
+    ))
+}
+
+fn annotations(f: &UserFields, stamp: &str) -> BTreeMap<String, String> {
+    let mut a = BTreeMap::from([
+        (
+            mapping::ATTRIBUTES_ANNOTATION.to_string(),
+            f.attributes.clone(),
+        ),
+        (
+            mapping::LAST_MODIFIED_ANNOTATION.to_string(),
+            stamp.to_string(),
+        ),
+    ]);
+    if let Some(ext) = &f.external_id {
+        a.insert(mapping::EXTERNAL_ID_ANNOTATION.to_string(), ext.clone());
+    }
+    a
+}
+
+/// Writes the SCIM document `doc` onto the existing user `u` (PUT and PATCH end here).
+async fn write(
+    ep: &Endpoint,
+    u: &LastPassUser,
+    doc: &Value,
+    version: Option<String>,
+) -> Result<Response, Error> {
+    let f = mapping::user_fields(doc)?;
+    if !f.username.eq_ignore_ascii_case(&u.spec.username) {
+        return Err(Error::Mutability(format!(
+            "userName is immutable: {} cannot become {}; LastPass does not support username changes, so create a new user and delete this one",
+            u.spec.username, f.username
+        )));
+    }
+    let mut meta = json!({
+        "annotations": {
+            mapping::ATTRIBUTES_ANNOTATION: f.attributes,
+            mapping::LAST_MODIFIED_ANNOTATION: now(),
+            mapping::EXTERNAL_ID_ANNOTATION: f.external_id,
+        }
+    });
+    if let Some(v) = &version {
+        meta["resourceVersion"] = json!(v);
+    }
+    let body = json!({
+        "metadata": meta,
+        "spec": {"fullName": f.full_name, "suspended": f.suspended},
+    });
+    let name = u.name_any();
+    let updated = Api::<LastPassUser>::namespaced(ep.client.clone(), &ep.namespace)
+        .patch(&name, &PatchParams::default(), &Patch::Merge(&body))
+        .await
+        .map_err(|e| {
+            store::precondition(
+                Error::kube(format!("update LastPassUser {}/{name}", ep.namespace), e),
+                version.as_deref(),
+            )
+        })?;
+    Ok(scim(
+        StatusCode::OK,
+        &mapping::user_to_scim(&updated, &ep.users_url()),
+    ))
+}
+
+/// `PUT /Users/{id}`: replaces the user's attributes (Okta's profile updates and
+/// `active: false`).
+pub async fn replace(
+    ep: Endpoint,
+    Path(params): Path<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Error> {
+    let doc = json_body(&headers, &body)?;
+    let u = store::find_user(&ep, &id(&params)).await?;
+    write(&ep, &u, &doc, if_match(&headers)).await
+}
+
+/// `PATCH /Users/{id}`: RFC 7644 PATCH with the providers' dialects; answers 200 with the user.
+pub async fn patch(
+    ep: Endpoint,
+    Path(params): Path<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Error> {
+    let ops = patch::operations(&json_body(&headers, &body)?)?;
+    let u = store::find_user(&ep, &id(&params)).await?;
+    let mut doc = mapping::user_to_scim(&u, &ep.users_url());
+    patch::apply(&mut doc, &ops)?;
+    write(&ep, &u, &doc, if_match(&headers)).await
+}
+
+/// `DELETE /Users/{id}`: deletes the resource (its finalizer deprovisions per policy, under
+/// the deletion budget) and drops the user from the endpoint's groups. 204.
+pub async fn delete(
+    ep: Endpoint,
+    Path(params): Path<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Response, Error> {
+    let u = store::find_user(&ep, &id(&params)).await?;
+    let name = u.name_any();
+    let version = if_match(&headers);
+    let dp = DeleteParams {
+        preconditions: Some(Preconditions {
+            uid: u.metadata.uid.clone(),
+            resource_version: version.clone(),
+        }),
+        ..Default::default()
+    };
+    Api::<LastPassUser>::namespaced(ep.client.clone(), &ep.namespace)
+        .delete(&name, &dp)
+        .await
+        .map_err(|e| {
+            store::precondition(
+                Error::kube(format!("delete LastPassUser {}/{name}", ep.namespace), e),
+                version.as_deref(),
+            )
+        })?;
+    tracing::info!(namespace = %ep.namespace, integration = %ep.integration, user = %name, "SCIM deleted a LastPassUser");
+    let groups: Api<LastPassGroup> = Api::namespaced(ep.client.clone(), &ep.namespace);
+    for g in store::scim_groups(&ep).await? {
+        if g.spec
+            .members
+            .iter()
+            .any(|m| m.eq_ignore_ascii_case(&u.spec.username))
+        {
+            let members: Vec<&String> = g
+                .spec
+                .members
+                .iter()
+                .filter(|m| !m.eq_ignore_ascii_case(&u.spec.username))
+                .collect();
+            let body = json!({
+                "metadata": {"resourceVersion": g.metadata.resource_version},
+                "spec": {"members": members},
+            });
+            groups
+                .patch(&g.name_any(), &PatchParams::default(), &Patch::Merge(&body))
+                .await
+                .map_err(|e| {
+                    Error::kube(
+                        format!("remove {name} from LastPassGroup {}", g.name_any()),
+                        e,
+                    )
+                })?;
+        }
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
