@@ -294,13 +294,10 @@ pub fn user_to_scim(u: &LastPassUser, users_url: &str) -> Value {
         if get_ci(&o, "displayName").is_none() {
             o.insert("displayName".into(), json!(full));
         }
-        match o.get_mut("name") {
-            Some(Value::Object(n)) => {
-                n.entry("formatted").or_insert_with(|| json!(full));
-            }
-            _ => {
-                o.insert("name".into(), json!({"formatted": full}));
-            }
+        // Only when the IdP sent no name: a synthesised `formatted` next to given/family
+        // names would win over a later PATCH of `name.familyName`.
+        if !matches!(o.get("name"), Some(Value::Object(_))) {
+            o.insert("name".into(), json!({"formatted": full}));
         }
     }
     if get_ci(&o, "emails").is_none() {
@@ -533,7 +530,10 @@ mod tests {
         assert_eq!(s["id"], "id1");
         assert_eq!(s["externalId"], "e1");
         assert_eq!(s["title"], "T");
-        assert_eq!(s["name"]["formatted"], "A B");
+        assert!(
+            s["name"].get("formatted").is_none(),
+            "not synthesised next to given/family"
+        );
         assert_eq!(s["active"], true);
         assert_eq!(s["schemas"][1], ENTERPRISE_SCHEMA);
         assert_eq!(
