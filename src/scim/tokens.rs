@@ -94,6 +94,9 @@ pub async fn reconcile_tokens(
     di: &DirectoryIntegration,
     now: jiff::Timestamp,
 ) -> Result<Duration, Error> {
+    // Whole seconds: status timestamps (metav1.Time) have no fraction, and a steady
+    // reconcile must compare equal to what it wrote.
+    let now = jiff::Timestamp::from_second(now.as_second()).unwrap_or(now);
     let (every, overlap) = rotation(di)?;
     if !di.spec.scim.as_ref().is_some_and(|s| s.enabled) {
         return Ok(every);
