@@ -21,7 +21,7 @@ use serde_json::json;
 
 use super::auth::mint;
 use super::errors::Error;
-use crate::crd::{DirectoryIntegration, ScimStatus, TokenRotation, parse_duration};
+use crate::crd::{DirectoryIntegration, ScimStatus, parse_duration};
 
 /// Key of the current token in the Secret.
 pub const TOKEN_KEY: &str = "token";
@@ -53,7 +53,7 @@ pub fn rotation(di: &DirectoryIntegration) -> Result<(Duration, Duration), Error
         .scim
         .as_ref()
         .map(|s| s.token_rotation.clone())
-        .unwrap_or_else(TokenRotation::default);
+        .unwrap_or_default();
     let every = parse_duration("spec.scim.tokenRotation.every", &r.every)?;
     let overlap = parse_duration("spec.scim.tokenRotation.overlap", &r.overlap)?;
     if every.is_zero() {
