@@ -699,3 +699,46 @@ async fn discovery_endpoints_and_disabled_integrations() {
     }
     s.stop().await;
 }
+
+#[tokio::test]
+async fn concurrent_member_adds_are_not_lost() {
+    let Some(cluster) = support::cluster() else {
+        return;
+    };
+    let s = ScimServer::start(cluster).await;
+    let mut ids = Vec::new();
+    for i in 0..8 {
+        let (st, v) = s
+            .call(
+                "POST",
+                "/Users",
+                Some(new_user(&format!("m{i}@example.com"), "M", "N")),
+            )
+            .await;
+        assert_eq!(st, 201);
+        ids.push(v["id"].as_str().unwrap().to_string());
+    }
+    let (st, g) = s
+        .call("POST", "/Groups", Some(json!({"displayName": "Busy"})))
+        .await;
+    assert_eq!(st, 201);
+    let path = format!("/Groups/{}", g["id"].as_str().unwrap());
+    // Entra sends membership changes of one group in parallel.
+    let adds = ids.iter().map(|id| {
+        s.call(
+            "PATCH",
+            &path,
+            Some(
+                json!({"Operations": [{"op": "Add", "path": "members", "value": [{"value": id}]}]}),
+            ),
+        )
+    });
+    for (st, body) in futures::future::join_all(adds).await {
+        assert_eq!(st, 200, "{body}");
+    }
+    let mut members = s.groups().await[0].spec.members.clone();
+    members.sort();
+    let want: Vec<String> = (0..8).map(|i| format!("m{i}@example.com")).collect();
+    assert_eq!(members, want, "every concurrent add is kept");
+    s.stop().await;
+}

@@ -68,7 +68,7 @@ pub enum Error {
     #[error("{0}")]
     NotImplemented(&'static str),
     /// The Kubernetes API failed.
-    #[error("{action} failed: {source}")]
+    #[error("{action} failed: {}", kube_message(source))]
     Kube {
         /// What was being done, e.g. `create LastPassUser`.
         action: String,
@@ -81,6 +81,14 @@ pub enum Error {
     Duration(#[from] crate::crd::InvalidDuration),
 }
 
+/// The API server's own message when there is one (kube's Display adds a Debug dump).
+fn kube_message(e: &kube::Error) -> String {
+    match e {
+        kube::Error::Api(s) => format!("{} ({})", s.message, s.reason),
+        other => other.to_string(),
+    }
+}
+
 impl Error {
     /// Wraps a kube error with the step that failed.
     pub fn kube(action: impl Into<String>, source: kube::Error) -> Self {
@@ -88,6 +96,12 @@ impl Error {
             action: action.into(),
             source,
         }
+    }
+
+    /// Whether the API server refused a write for a stale resourceVersion (the caller may
+    /// re-read and retry).
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, Error::Kube { source: kube::Error::Api(s), .. } if s.code == 409)
     }
 
     /// HTTP status of the error.

@@ -19,6 +19,7 @@ use super::errors::Error;
 use super::filter::ScimFilter;
 use super::mapping::{self, GroupFields};
 use super::router::{Endpoint, ListQuery, if_match, json_body, list_response, scim};
+use super::users::{RETRIES, conflict_pause};
 use super::{patch, store};
 use crate::crd::{GroupPolicy, IntegrationRef, LastPassGroup, LastPassGroupSpec};
 
@@ -170,9 +171,9 @@ async fn write(
             mapping::LAST_MODIFIED_ANNOTATION: now(),
             mapping::EXTERNAL_ID_ANNOTATION: f.external_id,
         }});
-        if let Some(v) = &version {
-            meta["resourceVersion"] = json!(v);
-        }
+        // Always conditional: a concurrent write makes this a conflict, and the handler
+        // re-reads and re-applies instead of losing the other write.
+        meta["resourceVersion"] = json!(version.clone().or(g.metadata.resource_version.clone()));
         let body = json!({"metadata": meta, "spec": {"members": members}});
         api.patch(&name, &PatchParams::default(), &Patch::Merge(&body))
             .await
@@ -188,7 +189,7 @@ async fn write(
         let dp = DeleteParams {
             preconditions: Some(Preconditions {
                 uid: g.metadata.uid.clone(),
-                resource_version: version.clone(),
+                resource_version: version.clone().or(g.metadata.resource_version.clone()),
             }),
             ..Default::default()
         };
@@ -225,8 +226,18 @@ pub async fn replace(
     body: Bytes,
 ) -> Result<Response, Error> {
     let doc = json_body(&headers, &body)?;
-    let g = store::find_group(&ep, &id(&params)).await?;
-    write(&ep, &g, &doc, if_match(&headers)).await
+    let version = if_match(&headers);
+    let mut attempt = 0;
+    loop {
+        let g = store::find_group(&ep, &id(&params)).await?;
+        match write(&ep, &g, &doc, version.clone()).await {
+            Err(e) if e.is_conflict() && version.is_none() && attempt < RETRIES => {
+                attempt += 1;
+                conflict_pause(attempt).await;
+            }
+            other => return other,
+        }
+    }
 }
 
 /// `PATCH /Groups/{id}`: member add/remove in every provider's form, rename.
@@ -237,10 +248,20 @@ pub async fn patch(
     body: Bytes,
 ) -> Result<Response, Error> {
     let ops = patch::operations(&json_body(&headers, &body)?)?;
-    let g = store::find_group(&ep, &id(&params)).await?;
-    let mut doc = to_scim(&ep, &g, true).await?;
-    patch::apply(&mut doc, &ops)?;
-    write(&ep, &g, &doc, if_match(&headers)).await
+    let version = if_match(&headers);
+    let mut attempt = 0;
+    loop {
+        let g = store::find_group(&ep, &id(&params)).await?;
+        let mut doc = to_scim(&ep, &g, true).await?;
+        patch::apply(&mut doc, &ops)?;
+        match write(&ep, &g, &doc, version.clone()).await {
+            Err(e) if e.is_conflict() && version.is_none() && attempt < RETRIES => {
+                attempt += 1;
+                conflict_pause(attempt).await;
+            }
+            other => return other,
+        }
+    }
 }
 
 /// `DELETE /Groups/{id}`: 204.

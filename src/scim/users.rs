@@ -48,6 +48,15 @@ pub async fn get(
     ))
 }
 
+/// Re-reads and re-applies after a concurrent write this many times.
+pub(crate) const RETRIES: u32 = 30;
+
+/// A short random pause before re-reading after a conflict, so racing writers spread out.
+pub(crate) async fn conflict_pause(attempt: u32) {
+    let ms = rand::random_range(5..=20 + 10 * u64::from(attempt.min(10)));
+    tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+}
+
 fn id(params: &HashMap<String, String>) -> String {
     params.get("id").cloned().unwrap_or_default()
 }
@@ -135,9 +144,9 @@ async fn write(
             mapping::EXTERNAL_ID_ANNOTATION: f.external_id,
         }
     });
-    if let Some(v) = &version {
-        meta["resourceVersion"] = json!(v);
-    }
+    // Always conditional: a concurrent write makes this a conflict, and the handler re-reads
+    // and re-applies instead of losing the other write.
+    meta["resourceVersion"] = json!(version.clone().or(u.metadata.resource_version.clone()));
     let body = json!({
         "metadata": meta,
         "spec": {"fullName": f.full_name, "suspended": f.suspended},
@@ -167,8 +176,18 @@ pub async fn replace(
     body: Bytes,
 ) -> Result<Response, Error> {
     let doc = json_body(&headers, &body)?;
-    let u = store::find_user(&ep, &id(&params)).await?;
-    write(&ep, &u, &doc, if_match(&headers)).await
+    let version = if_match(&headers);
+    let mut attempt = 0;
+    loop {
+        let u = store::find_user(&ep, &id(&params)).await?;
+        match write(&ep, &u, &doc, version.clone()).await {
+            Err(e) if e.is_conflict() && version.is_none() && attempt < RETRIES => {
+                attempt += 1;
+                conflict_pause(attempt).await;
+            }
+            other => return other,
+        }
+    }
 }
 
 /// `PATCH /Users/{id}`: RFC 7644 PATCH with the providers' dialects; answers 200 with the user.
@@ -179,10 +198,20 @@ pub async fn patch(
     body: Bytes,
 ) -> Result<Response, Error> {
     let ops = patch::operations(&json_body(&headers, &body)?)?;
-    let u = store::find_user(&ep, &id(&params)).await?;
-    let mut doc = mapping::user_to_scim(&u, &ep.users_url());
-    patch::apply(&mut doc, &ops)?;
-    write(&ep, &u, &doc, if_match(&headers)).await
+    let version = if_match(&headers);
+    let mut attempt = 0;
+    loop {
+        let u = store::find_user(&ep, &id(&params)).await?;
+        let mut doc = mapping::user_to_scim(&u, &ep.users_url());
+        patch::apply(&mut doc, &ops)?;
+        match write(&ep, &u, &doc, version.clone()).await {
+            Err(e) if e.is_conflict() && version.is_none() && attempt < RETRIES => {
+                attempt += 1;
+                conflict_pause(attempt).await;
+            }
+            other => return other,
+        }
+    }
 }
 
 /// `DELETE /Users/{id}`: deletes the resource (its finalizer deprovisions per policy, under
@@ -212,33 +241,56 @@ pub async fn delete(
             )
         })?;
     tracing::info!(namespace = %ep.namespace, integration = %ep.integration, user = %name, "SCIM deleted a LastPassUser");
-    let groups: Api<LastPassGroup> = Api::namespaced(ep.client.clone(), &ep.namespace);
-    for g in store::scim_groups(&ep).await? {
-        if g.spec
+    drop_from_groups(&ep, &u.spec.username).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Removes `username` from every group of the endpoint (a deleted user leaves its groups),
+/// re-reading on conflicts.
+async fn drop_from_groups(ep: &Endpoint, username: &str) -> Result<(), Error> {
+    let api: Api<LastPassGroup> = Api::namespaced(ep.client.clone(), &ep.namespace);
+    for mut g in store::scim_groups(ep).await? {
+        let mut attempt = 0;
+        while g
+            .spec
             .members
             .iter()
-            .any(|m| m.eq_ignore_ascii_case(&u.spec.username))
+            .any(|m| m.eq_ignore_ascii_case(username))
         {
             let members: Vec<&String> = g
                 .spec
                 .members
                 .iter()
-                .filter(|m| !m.eq_ignore_ascii_case(&u.spec.username))
+                .filter(|m| !m.eq_ignore_ascii_case(username))
                 .collect();
             let body = json!({
                 "metadata": {"resourceVersion": g.metadata.resource_version},
                 "spec": {"members": members},
             });
-            groups
-                .patch(&g.name_any(), &PatchParams::default(), &Patch::Merge(&body))
+            let name = g.name_any();
+            match api
+                .patch(&name, &PatchParams::default(), &Patch::Merge(&body))
                 .await
-                .map_err(|e| {
-                    Error::kube(
-                        format!("remove {name} from LastPassGroup {}", g.name_any()),
+            {
+                Ok(_) => break,
+                Err(kube::Error::Api(s)) if s.code == 409 && attempt < RETRIES => {
+                    attempt += 1;
+                    conflict_pause(attempt).await;
+                    g = api.get(&name).await.map_err(|e| {
+                        Error::kube(format!("read LastPassGroup {}/{name}", ep.namespace), e)
+                    })?;
+                }
+                Err(e) => {
+                    return Err(Error::kube(
+                        format!(
+                            "remove {username} from LastPassGroup {}/{name}",
+                            ep.namespace
+                        ),
                         e,
-                    )
-                })?;
+                    ));
+                }
+            }
         }
     }
-    Ok(StatusCode::NO_CONTENT.into_response())
+    Ok(())
 }
