@@ -636,6 +636,12 @@ async fn paging_filters_and_bad_requests() {
         )
         .await;
     assert_eq!((st, err["scimType"].clone()), (400, json!("invalidSyntax")));
+    for m in ["GET", "POST"] {
+        let (st, err) = s.call(m, "/Me", None).await;
+        assert_eq!((st, err["status"].clone()), (501, json!("501")));
+    }
+    let (st, _) = s.call("POST", "/Bulk", Some(json!({}))).await;
+    assert_eq!(st, 501);
     let (st, err) = s.call("GET", "/Nothing", None).await;
     assert_eq!((st, err["status"].clone()), (404, json!("404")));
     s.stop().await;
@@ -740,5 +746,45 @@ async fn concurrent_member_adds_are_not_lost() {
     members.sort();
     let want: Vec<String> = (0..8).map(|i| format!("m{i}@example.com")).collect();
     assert_eq!(members, want, "every concurrent add is kept");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn search_by_post() {
+    let Some(cluster) = support::cluster() else {
+        return;
+    };
+    let s = ScimServer::start(cluster).await;
+    for u in ["a@example.com", "b@example.com"] {
+        assert_eq!(
+            s.call("POST", "/Users", Some(new_user(u, "A", "B")))
+                .await
+                .0,
+            201
+        );
+    }
+    let (st, list) = s
+        .call(
+            "POST",
+            "/Users/.search",
+            Some(json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+                        "filter": "userName sw \"b\"", "attributes": ["userName"], "startIndex": 1, "count": 10})),
+        )
+        .await;
+    assert_eq!(st, 200, "{list}");
+    assert_eq!(list["totalResults"], json!(1));
+    assert_eq!(list["Resources"][0]["userName"], "b@example.com");
+    assert!(
+        list["Resources"][0].get("name").is_none(),
+        "attributes applied"
+    );
+    let (st, err) = s
+        .call(
+            "POST",
+            "/Groups/.search",
+            Some(json!({"filter": "displayName eq"})),
+        )
+        .await;
+    assert_eq!((st, err["scimType"].clone()), (400, json!("invalidFilter")));
     s.stop().await;
 }

@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use super::errors::Error;
 use super::filter::ScimFilter;
 use super::mapping::{self, GroupFields};
-use super::router::{Endpoint, ListQuery, if_match, json_body, list_response, scim};
+use super::router::{Endpoint, ListQuery, if_match, json_body, list_response, scim, search_params};
 use super::users::{RETRIES, conflict_pause};
 use super::{patch, store};
 use crate::crd::{GroupPolicy, IntegrationRef, LastPassGroup, LastPassGroupSpec};
@@ -29,6 +29,11 @@ fn id(params: &HashMap<String, String>) -> String {
 
 fn now() -> String {
     jiff::Timestamp::now().to_string()
+}
+
+/// `POST /Groups/.search`: the same query as `GET /Groups`, in a SearchRequest body.
+pub async fn search(ep: Endpoint, headers: HeaderMap, body: Bytes) -> Result<Response, Error> {
+    list(ep, Query(search_params(&headers, &body)?)).await
 }
 
 /// `GET /Groups`.

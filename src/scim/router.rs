@@ -9,7 +9,7 @@ use axum::extract::{FromRequestParts, Path};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{any, get, post};
 use k8s_openapi::api::core::v1::Secret;
 use kube::Api;
 use serde_json::Value;
@@ -34,6 +34,8 @@ pub fn router(ctx: Arc<Context>) -> Router {
                 .patch(users::patch)
                 .delete(users::delete),
         )
+        .route(&format!("{base}/Users/.search"), post(users::search))
+        .route(&format!("{base}/Groups/.search"), post(groups::search))
         .route(
             &format!("{base}/Groups"),
             get(groups::list).post(groups::create),
@@ -59,6 +61,15 @@ pub fn router(ctx: Arc<Context>) -> Router {
         )
         .route(&format!("{base}/Schemas"), get(discovery::schemas))
         .route(&format!("{base}/Schemas/{{id}}"), get(discovery::schema))
+        // RFC 7644 §3.11 and §3.7: optional, and answered 501 when not supported.
+        .route(
+            &format!("{base}/Me"),
+            any(|| async { Error::NotImplemented("/Me is not supported: use /Users/{id}") }),
+        )
+        .route(
+            &format!("{base}/Bulk"),
+            any(|| async { Error::NotImplemented("bulk operations are not supported") }),
+        )
         .fallback(|uri: axum::http::Uri| async move { Error::NoRoute(uri.path().to_string()) })
         .with_state(ctx)
 }
@@ -306,6 +317,30 @@ impl ListQuery {
         }
         v
     }
+}
+
+/// The parameters of a `POST /.search` body (RFC 7644 §3.4.3) as query parameters.
+pub fn search_params(headers: &HeaderMap, body: &[u8]) -> Result<HashMap<String, String>, Error> {
+    let Value::Object(o) = json_body(headers, body)? else {
+        return Err(Error::InvalidSyntax(
+            "a SearchRequest must be a JSON object".into(),
+        ));
+    };
+    let mut params = HashMap::new();
+    for (k, v) in o {
+        let text = match v {
+            Value::String(s) => s,
+            Value::Number(n) => n.to_string(),
+            Value::Array(items) => items
+                .iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(","),
+            _ => continue,
+        };
+        params.insert(k, text);
+    }
+    Ok(params)
 }
 
 /// A `ListResponse` for one page of `all` (already filtered and ordered).

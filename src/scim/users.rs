@@ -13,9 +13,14 @@ use serde_json::{Value, json};
 use super::errors::Error;
 use super::filter::ScimFilter;
 use super::mapping::{self, UserFields};
-use super::router::{Endpoint, ListQuery, if_match, json_body, list_response, scim};
+use super::router::{Endpoint, ListQuery, if_match, json_body, list_response, scim, search_params};
 use super::{patch, store};
 use crate::crd::{IntegrationRef, LastPassGroup, LastPassUser, LastPassUserSpec};
+
+/// `POST /Users/.search`: the same query as `GET /Users`, in a SearchRequest body.
+pub async fn search(ep: Endpoint, headers: HeaderMap, body: Bytes) -> Result<Response, Error> {
+    list(ep, Query(search_params(&headers, &body)?)).await
+}
 
 /// `GET /Users`.
 pub async fn list(
