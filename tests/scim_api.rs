@@ -640,6 +640,8 @@ async fn paging_filters_and_bad_requests() {
         let (st, err) = s.call(m, "/Me", None).await;
         assert_eq!((st, err["status"].clone()), (501, json!("501")));
     }
+    let (st, err) = s.call("DELETE", "/Users", None).await;
+    assert_eq!((st, err["status"].clone()), (405, json!("405")));
     let (st, _) = s.call("POST", "/Bulk", Some(json!({}))).await;
     assert_eq!(st, 501);
     let (st, err) = s.call("GET", "/Nothing", None).await;

@@ -64,6 +64,9 @@ pub enum Error {
         /// The current ETag.
         current: String,
     },
+    /// A method this path does not take.
+    #[error("method {0} is not allowed here")]
+    MethodNotAllowed(String),
     /// A method the endpoint does not support.
     #[error("{0}")]
     NotImplemented(&'static str),
@@ -120,6 +123,7 @@ impl Error {
             Error::Uniqueness(_) => StatusCode::CONFLICT,
             Error::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
             Error::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
+            Error::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Error::Kube { source, .. } => match source {
                 kube::Error::Api(s) if s.code == 409 => StatusCode::CONFLICT,
                 kube::Error::Api(s) if s.code == 422 || s.code == 400 => StatusCode::BAD_REQUEST,
@@ -161,6 +165,7 @@ impl Error {
             Error::Uniqueness(_) => "uniqueness",
             Error::PreconditionFailed { .. } => "precondition_failed",
             Error::NotImplemented(_) => "not_implemented",
+            Error::MethodNotAllowed(_) => "method_not_allowed",
             Error::Kube { .. } => "kube",
             Error::Duration(_) => "duration",
         }

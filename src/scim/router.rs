@@ -71,6 +71,9 @@ pub fn router(ctx: Arc<Context>) -> Router {
             any(|| async { Error::NotImplemented("bulk operations are not supported") }),
         )
         .fallback(|uri: axum::http::Uri| async move { Error::NoRoute(uri.path().to_string()) })
+        .method_not_allowed_fallback(|m: axum::http::Method| async move {
+            Error::MethodNotAllowed(m.to_string())
+        })
         .with_state(ctx)
 }
 
