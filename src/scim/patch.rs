@@ -622,6 +622,29 @@ mod tests {
         assert_eq!(d["displayName"], "Engineering");
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(1000))]
+        /// Any op, path and value: an error or a document, never a panic.
+        #[test]
+        fn arbitrary_operations_never_panic(
+            op in "(add|Replace|remove|REMOVE|move)",
+            path in proptest::option::of(r#"[a-zA-Z\[\]\. "=:0-9]{0,40}"#),
+            value in proptest::option::of(proptest::prop_oneof![
+                proptest::prelude::Just(json!(null)),
+                proptest::prelude::Just(json!("x")),
+                proptest::prelude::Just(json!(false)),
+                proptest::prelude::Just(json!([{"value": "a"}, "b"])),
+                proptest::prelude::Just(json!({"name.givenName": "n", "emails": 1, "urn:x:User": {"a": 1}})),
+            ]),
+        ) {
+            let mut d = json!({"userName": "a@x.io", "emails": "not-a-list", "name": 3,
+                               "members": [{"value": "a"}, 7]});
+            let ops = vec![Operation { op, path, value }];
+            let _ = apply(&mut d, &ops);
+            proptest::prop_assert!(d.is_object());
+        }
+    }
+
     #[test]
     fn bad_patches_are_refused() {
         let mut d = user();

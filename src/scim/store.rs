@@ -334,3 +334,28 @@ pub fn precondition(e: Error, if_match: Option<&str>) -> Error {
         _ => e,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_uuids_and_label_values() {
+        let a = new_id();
+        assert_eq!(a.len(), 36);
+        assert_eq!(&a[14..15], "4", "version 4");
+        assert!(is_label_value(&a));
+        assert_ne!(a, new_id());
+    }
+
+    #[test]
+    fn selectors_select_source_integration_and_id() {
+        assert_eq!(
+            selector("acme", Some("abc")),
+            "lastpass-operator.io/source=scim,lastpass-operator.io/scim-integration=acme,lastpass-operator.io/scim-id=abc"
+        );
+        // An id that cannot be a label value is never put in a selector.
+        assert!(!selector("acme", Some("a,b=c")).contains("scim-id"));
+        assert!(!is_label_value("-a") && !is_label_value("") && !is_label_value(&"a".repeat(64)));
+    }
+}
