@@ -90,8 +90,14 @@ async fn tokens_never_reach_the_logs() {
         "TRACE logs were captured"
     );
     assert!(text.len() > 1000, "TRACE logs were captured: {text}");
+    use base64::Engine as _;
     for t in [&token, &previous, &s.token] {
         assert!(!text.contains(t.as_str()), "a token appears in the logs");
+        let encoded = base64::engine::general_purpose::STANDARD.encode(t.as_bytes());
+        assert!(
+            !text.contains(&encoded),
+            "a Secret's data appears in the logs"
+        );
     }
     s.stop().await;
 }
