@@ -74,7 +74,23 @@ pub fn router(ctx: Arc<Context>) -> Router {
         .method_not_allowed_fallback(|m: axum::http::Method| async move {
             Error::MethodNotAllowed(m.to_string())
         })
+        .layer(axum::middleware::from_fn(log_request))
         .with_state(ctx)
+}
+
+/// Logs each request's method, path, status and duration (never its headers or body).
+async fn log_request(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let (method, path) = (req.method().clone(), req.uri().path().to_string());
+    let started = std::time::Instant::now();
+    let resp = next.run(req).await;
+    tracing::debug!(
+        %method,
+        %path,
+        status = resp.status().as_u16(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "SCIM request"
+    );
+    resp
 }
 
 /// One authorised request's integration.
@@ -110,6 +126,13 @@ impl FromRequestParts<Arc<Context>> for Endpoint {
             .map_err(|_| Error::NoRoute(parts.uri.path().to_string()))?;
         let namespace = params.get("namespace").cloned().unwrap_or_default();
         let integration = params.get("integration").cloned().unwrap_or_default();
+        // A token must be presented before anything about the integration is revealed.
+        let presented = auth::bearer(
+            parts
+                .headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok()),
+        )?;
         let no_endpoint = || Error::NoEndpoint {
             namespace: namespace.clone(),
             integration: integration.clone(),
@@ -127,12 +150,6 @@ impl FromRequestParts<Arc<Context>> for Endpoint {
         if !di.spec.scim.as_ref().is_some_and(|s| s.enabled) {
             return Err(no_endpoint());
         }
-        let presented = auth::bearer(
-            parts
-                .headers
-                .get(header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok()),
-        )?;
         let sname = tokens::secret_name(&integration);
         let secret = Api::<Secret>::namespaced(ctx.client.clone(), &namespace)
             .get_opt(&sname)
