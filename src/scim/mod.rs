@@ -13,9 +13,11 @@
 //! - [`filter`]: filter parsing (via `scim_v2`) and evaluation; [`patch`]: PATCH and its
 //!   dialects; [`mapping`]: SCIM JSON ⇄ resources;
 //! - [`auth`]: bearer tokens, constant-time; [`tokens`]: minting and rotation;
+//!   [`bench`]: throughput and latency over loopback (`bench scim`);
 //!   [`errors`]: [`Error`] as SCIM error bodies.
 
 pub mod auth;
+pub mod bench;
 pub mod discovery;
 pub mod errors;
 pub mod filter;
