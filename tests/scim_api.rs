@@ -9,7 +9,9 @@ use kube::api::PostParams;
 use lastpass_operator::crd::{
     IntegrationRef, LastPassGroup, LastPassGroupSpec, LastPassUser, LastPassUserSpec, SOURCE_LABEL,
 };
-use lastpass_operator::scim::mapping::{ID_LABEL, INTEGRATION_LABEL};
+use lastpass_operator::scim::mapping::{
+    ID_LABEL, INTEGRATION_LABEL, USERNAME_HASH_LABEL, username_hash,
+};
 use scim_common::{ScimServer, contains, integration};
 use serde_json::{Value, json};
 
@@ -89,6 +91,10 @@ async fn users_create_get_filter_replace_patch_delete() {
     assert_eq!(u.labels()[SOURCE_LABEL], "scim");
     assert_eq!(u.labels()[INTEGRATION_LABEL], "acme");
     assert_eq!(u.labels()[ID_LABEL], id);
+    assert_eq!(
+        u.labels()[USERNAME_HASH_LABEL],
+        username_hash("jane.doe@example.com")
+    );
     assert_eq!(u.spec.integration_ref.name, "acme");
     assert_eq!(u.spec.username, "Jane.Doe@Example.com");
     assert_eq!(u.spec.full_name.as_deref(), Some("Jane Doe"));

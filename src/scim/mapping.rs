@@ -4,6 +4,7 @@
 //! |---|---|
 //! | `id` | label `lastpass-operator.io/scim-id` (minted at create; kept across a group rename); `metadata.uid` when the label is missing |
 //! | `externalId` | annotation `lastpass-operator.io/scim-external-id` |
+//! | `userName` (lookups) | label `lastpass-operator.io/scim-username-hash` (FNV-1a of the lower-case userName) |
 //! | `userName` | `spec.username` (immutable: a change is 400 `mutability`) |
 //! | `name.formatted`, else `name.givenName name.familyName`, else `displayName` | `spec.fullName` |
 //! | `active: false` (bool or `"False"`) | `spec.suspended: true` |
@@ -29,6 +30,9 @@ pub const SOURCE_SCIM: &str = "scim";
 pub const INTEGRATION_LABEL: &str = "lastpass-operator.io/scim-integration";
 /// Label holding the SCIM `id`.
 pub const ID_LABEL: &str = "lastpass-operator.io/scim-id";
+/// Label on SCIM users holding a hash of the lower-case userName, so `userName eq` lookups
+/// (which every IdP makes before a create) select one resource instead of listing all.
+pub const USERNAME_HASH_LABEL: &str = "lastpass-operator.io/scim-username-hash";
 /// Annotation holding the IdP's `externalId`.
 pub const EXTERNAL_ID_ANNOTATION: &str = "lastpass-operator.io/scim-external-id";
 /// Annotation holding the SCIM attributes that have no field in the spec (JSON).
@@ -419,6 +423,16 @@ pub fn integration_label_value(name: &str) -> String {
     candidate_name(&base, name, 1)
 }
 
+/// 64-bit FNV-1a of the lower-case userName, as 16 hex digits (a label value).
+pub fn username_hash(username: &str) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in username.to_lowercase().bytes() {
+        hash ^= u64::from(b);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{hash:016x}")
+}
+
 /// The labels every SCIM resource carries.
 pub fn labels(integration: &str, id: &str) -> BTreeMap<String, String> {
     BTreeMap::from([
@@ -543,6 +557,13 @@ mod tests {
         assert_eq!(s["meta"]["resourceType"], "User");
         assert_eq!(s["emails"][0]["value"], "a@x.io");
         assert_eq!(user_fields(&s).unwrap().full_name, f.full_name);
+    }
+
+    #[test]
+    fn username_hash_ignores_case() {
+        assert_eq!(username_hash("Jane@X.io"), username_hash("jane@x.io"));
+        assert_ne!(username_hash("jane@x.io"), username_hash("jane@x.org"));
+        assert_eq!(username_hash("a@b.c").len(), 16);
     }
 
     #[test]

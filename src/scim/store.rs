@@ -86,17 +86,35 @@ where
         + std::fmt::Debug,
     <K as Resource>::DynamicType: Default,
 {
-    let api: Api<K> = Api::namespaced(ep.client.clone(), &ep.namespace);
-    let list = api
-        .list(&ListParams::default().labels(&selector(&ep.integration, id)))
-        .await
-        .map_err(|e| Error::kube(format!("list {what} in {}", ep.namespace), e))?;
-    Ok(live(list.items))
+    list_selected(ep, &selector(&ep.integration, id), what).await
+}
+
+async fn list_selected<K>(ep: &Endpoint, selector: &str, what: &str) -> Result<Vec<K>, Error>
+where
+    K: Resource<Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug,
+    <K as Resource>::DynamicType: Default,
+{
+    Ok(live(raw_list(ep, selector, what).await?))
 }
 
 /// The endpoint's users (SCIM-sourced, this integration, not being deleted), oldest first.
 pub async fn scim_users(ep: &Endpoint) -> Result<Vec<LastPassUser>, Error> {
     list_labelled(ep, None, "LastPassUsers").await
+}
+
+/// The endpoint's users whose userName hash label matches `username` (callers still compare
+/// the userName itself: a hash may collide).
+pub async fn scim_users_named(ep: &Endpoint, username: &str) -> Result<Vec<LastPassUser>, Error> {
+    let sel = format!(
+        "{},{}={}",
+        selector(&ep.integration, None),
+        mapping::USERNAME_HASH_LABEL,
+        mapping::username_hash(username)
+    );
+    list_selected(ep, &sel, "LastPassUsers").await
 }
 
 /// The endpoint's groups, oldest first.
@@ -148,6 +166,24 @@ fn source_of(meta: &kube::api::ObjectMeta) -> &str {
         .map_or("git", String::as_str)
 }
 
+/// Selects resources that are not SCIM's (`!=` also matches resources without the label).
+const OTHER_SOURCES: &str = "lastpass-operator.io/source!=scim";
+
+async fn raw_list<K>(ep: &Endpoint, selector: &str, what: &str) -> Result<Vec<K>, Error>
+where
+    K: Resource<Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug,
+    <K as Resource>::DynamicType: Default,
+{
+    Api::<K>::namespaced(ep.client.clone(), &ep.namespace)
+        .list(&ListParams::default().labels(selector))
+        .await
+        .map(|l| l.items)
+        .map_err(|e| Error::kube(format!("list {what} in {}", ep.namespace), e))
+}
+
 /// 409 `uniqueness` when a resource of this integration (any source) already declares
 /// `username`, other than the SCIM user `except`.
 pub async fn check_username_free(
@@ -155,12 +191,17 @@ pub async fn check_username_free(
     username: &str,
     except: Option<&str>,
 ) -> Result<(), Error> {
-    let api: Api<LastPassUser> = Api::namespaced(ep.client.clone(), &ep.namespace);
-    let all = api
-        .list(&ListParams::default())
-        .await
-        .map_err(|e| Error::kube(format!("list LastPassUsers in {}", ep.namespace), e))?;
-    for u in all.items {
+    // Two narrow lists instead of the whole namespace: resources of other sources, and this
+    // endpoint's users with the same userName hash (those being deleted included).
+    let mine = format!(
+        "{},{}={}",
+        selector(&ep.integration, None),
+        mapping::USERNAME_HASH_LABEL,
+        mapping::username_hash(username)
+    );
+    let mut all: Vec<LastPassUser> = raw_list(ep, OTHER_SOURCES, "LastPassUsers").await?;
+    all.extend(raw_list(ep, &mine, "LastPassUsers").await?);
+    for u in all {
         let own_ns = u.namespace().unwrap_or_default();
         if !refers_to(
             &u.spec.integration_ref,
@@ -201,12 +242,9 @@ pub async fn check_group_name_free(
     name: &str,
     except: Option<&str>,
 ) -> Result<(), Error> {
-    let api: Api<LastPassGroup> = Api::namespaced(ep.client.clone(), &ep.namespace);
-    let all = api
-        .list(&ListParams::default())
-        .await
-        .map_err(|e| Error::kube(format!("list LastPassGroups in {}", ep.namespace), e))?;
-    for g in all.items {
+    let mut all: Vec<LastPassGroup> = raw_list(ep, OTHER_SOURCES, "LastPassGroups").await?;
+    all.extend(raw_list(ep, &selector(&ep.integration, None), "LastPassGroups").await?);
+    for g in all {
         let own_ns = g.namespace().unwrap_or_default();
         if !refers_to(
             &g.spec.integration_ref,

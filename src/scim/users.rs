@@ -30,8 +30,12 @@ pub async fn list(
     let q = ListQuery::from_params(&params)?;
     let filter = q.filter.as_deref().map(ScimFilter::parse).transpose()?;
     let url = ep.users_url();
-    let all: Vec<Value> = store::scim_users(&ep)
-        .await?
+    // The lookup every IdP makes: select by the userName hash label, then filter exactly.
+    let candidates = match filter.as_ref().and_then(|f| f.simple_eq()) {
+        Some((attr, v)) if attr == "username" => store::scim_users_named(&ep, v).await?,
+        _ => store::scim_users(&ep).await?,
+    };
+    let all: Vec<Value> = candidates
         .iter()
         .map(|u| mapping::user_to_scim(u, &url))
         .filter(|v| filter.as_ref().is_none_or(|f| f.matches(v)))
@@ -96,7 +100,12 @@ pub async fn create(ep: Endpoint, headers: HeaderMap, body: Bytes) -> Result<Res
             },
         );
         u.metadata.namespace = Some(ep.namespace.clone());
-        u.metadata.labels = Some(mapping::labels(&ep.integration, &scim_id));
+        let mut labels = mapping::labels(&ep.integration, &scim_id);
+        labels.insert(
+            mapping::USERNAME_HASH_LABEL.to_string(),
+            mapping::username_hash(&f.username),
+        );
+        u.metadata.labels = Some(labels);
         u.metadata.annotations = Some(annotations(&f, &stamp));
         u
     };
