@@ -294,15 +294,12 @@ pub fn user_to_scim(u: &LastPassUser, users_url: &str) -> Value {
     }
     o.insert("userName".into(), json!(u.spec.username));
     o.insert("active".into(), json!(!u.spec.suspended));
-    if let Some(full) = &u.spec.full_name {
-        if get_ci(&o, "displayName").is_none() {
-            o.insert("displayName".into(), json!(full));
-        }
-        // Only when the IdP sent no name: a synthesised `formatted` next to given/family
-        // names would win over a later PATCH of `name.familyName`.
-        if !matches!(o.get("name"), Some(Value::Object(_))) {
-            o.insert("name".into(), json!({"formatted": full}));
-        }
+    // `displayName` is the last source of fullName, so showing fullName there never shadows
+    // a later PATCH of `name.*`; a synthesised `name.formatted` would.
+    if let Some(full) = &u.spec.full_name
+        && get_ci(&o, "displayName").is_none()
+    {
+        o.insert("displayName".into(), json!(full));
     }
     if get_ci(&o, "emails").is_none() {
         o.insert(
@@ -501,6 +498,36 @@ mod tests {
         ] {
             assert!(user_fields(&doc).is_err(), "{doc}");
         }
+    }
+
+    #[test]
+    fn a_displayname_patch_is_not_shadowed() {
+        // Created with displayName only; GET, then PATCH displayName: the new name wins.
+        let f = user_fields(&json!({"userName": "a@x.io", "displayName": "Annie"})).unwrap();
+        let mut u = LastPassUser::new(
+            "a",
+            LastPassUserSpec {
+                integration_ref: IntegrationRef::default(),
+                username: f.username,
+                full_name: f.full_name,
+                groups: vec![],
+                attributes: Default::default(),
+                suspended: false,
+                password_reset_required: true,
+                initial_password: Default::default(),
+                deprovision_action: None,
+            },
+        );
+        u.metadata.annotations = Some(BTreeMap::from([(
+            ATTRIBUTES_ANNOTATION.to_string(),
+            f.attributes,
+        )]));
+        let mut doc = user_to_scim(&u, "u");
+        doc["displayName"] = json!("Anne");
+        assert_eq!(
+            user_fields(&doc).unwrap().full_name.as_deref(),
+            Some("Anne")
+        );
     }
 
     #[test]
