@@ -11,6 +11,8 @@
 //!   directory into LastPassUser / LastPassGroup resources of source `ldap`.
 //! - [`simulator`]: a faithful stand-in for the LastPass Enterprise API, used by tests, the
 //!   demo and the benchmark.
+//! - [`scim`]: the SCIM 2.0 server identity providers push users and groups to, and its
+//!   rotating bearer tokens.
 //! - [`cli`]: the subcommands the thin `main.rs` dispatches to.
 
 pub mod cli;
@@ -24,6 +26,7 @@ pub mod engine;
 pub mod lastpass;
 pub mod ldap;
 pub mod naming;
+pub mod scim;
 pub mod simulator;
 pub mod source;
 pub mod telemetry;

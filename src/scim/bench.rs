@@ -1,0 +1,197 @@
+//! `bench scim`: POST and `GET /Users?filter=userName eq "…"` throughput and latency over
+//! loopback HTTP against a real API server, for the `bench` subcommand.
+//!
+//! Creates the integration `scim-bench` (SCIM on) in the given namespace, mints its token,
+//! serves the router on 127.0.0.1:0, then POSTs `users` users with `concurrency` requests in
+//! flight and looks up `lookups` of them by userName. The caller owns the namespace and cleans
+//! it up.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use kube::Client;
+use kube::api::{Api, PostParams};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Serialize;
+use serde_json::json;
+
+use super::errors::Error;
+use super::{Context, serve, tokens};
+use crate::crd::DirectoryIntegration;
+
+/// What to measure.
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    /// Users to create by POST.
+    pub users: usize,
+    /// Requests in flight at once.
+    pub concurrency: usize,
+    /// `userName eq` lookups after the creates.
+    pub lookups: usize,
+}
+
+/// Latency and throughput of one kind of request.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Stats {
+    /// Requests sent.
+    pub requests: usize,
+    /// Requests that did not get the expected status.
+    pub errors: usize,
+    /// Requests per second over the whole phase.
+    pub per_second: f64,
+    /// Median latency, milliseconds.
+    pub p50_ms: f64,
+    /// 99th percentile latency, milliseconds.
+    pub p99_ms: f64,
+}
+
+/// The result of [`run`].
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct BenchReport {
+    /// Users in the endpoint at the end.
+    pub users: usize,
+    /// Requests in flight at once.
+    pub concurrency: usize,
+    /// `POST /Users`.
+    pub post: Stats,
+    /// `GET /Users?filter=userName eq "…"`.
+    pub lookup: Stats,
+}
+
+fn stats(mut lat: Vec<Duration>, errors: usize, wall: Duration) -> Stats {
+    lat.sort();
+    let pick = |q: f64| {
+        if lat.is_empty() {
+            0.0
+        } else {
+            let i = ((lat.len() as f64 * q).ceil() as usize).clamp(1, lat.len()) - 1;
+            lat[i].as_secs_f64() * 1000.0
+        }
+    };
+    Stats {
+        requests: lat.len(),
+        errors,
+        per_second: lat.len() as f64 / wall.as_secs_f64().max(1e-9),
+        p50_ms: pick(0.50),
+        p99_ms: pick(0.99),
+    }
+}
+
+/// Runs the benchmark in `namespace` (which must exist).
+pub async fn run(
+    client: Client,
+    namespace: &str,
+    opts: &BenchOptions,
+) -> Result<BenchReport, Error> {
+    let name = "scim-bench";
+    let di: DirectoryIntegration = serde_json::from_value(json!({
+        "apiVersion": "lastpass-operator.io/v1alpha1", "kind": "DirectoryIntegration",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {"lastpass": {"credentialsSecretRef": {"name": "unused"}}, "scim": {"enabled": true}}
+    }))
+    .map_err(|e| Error::InvalidValue(e.to_string()))?;
+    let di = Api::<DirectoryIntegration>::namespaced(client.clone(), namespace)
+        .create(&PostParams::default(), &di)
+        .await
+        .map_err(|e| Error::kube("create the bench DirectoryIntegration", e))?;
+    tokens::reconcile_tokens(client.clone(), &di, jiff::Timestamp::now()).await?;
+    let secret = Api::<k8s_openapi::api::core::v1::Secret>::namespaced(client.clone(), namespace)
+        .get(&tokens::secret_name(name))
+        .await
+        .map_err(|e| Error::kube("read the bench token", e))?;
+    let token = SecretString::from(
+        secret
+            .data
+            .and_then(|d| d.get(tokens::TOKEN_KEY).cloned())
+            .map(|b| String::from_utf8_lossy(&b.0).into_owned())
+            .unwrap_or_default(),
+    );
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| Error::InvalidValue(format!("bind 127.0.0.1:0: {e}")))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| Error::InvalidValue(e.to_string()))?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(serve(listener, Arc::new(Context::new(client)), async {
+        let _ = stopped.await;
+    }));
+    let base = format!("http://{addr}{}", tokens::endpoint_path(namespace, name));
+    let http = reqwest::Client::new();
+    let c = opts.concurrency.max(1);
+
+    let send = |req: reqwest::RequestBuilder, want: u16| {
+        let req = req.bearer_auth(token.expose_secret());
+        async move {
+            let t = Instant::now();
+            let ok = match req.send().await {
+                Ok(r) => r.status().as_u16() == want && r.bytes().await.is_ok(),
+                Err(_) => false,
+            };
+            (t.elapsed(), ok)
+        }
+    };
+
+    let started = Instant::now();
+    let results: Vec<(Duration, bool)> = futures::stream::iter(0..opts.users)
+        .map(|i| {
+            let body = json!({"userName": format!("bench{i}@example.com"),
+                              "name": {"givenName": "Bench", "familyName": format!("{i}")}});
+            send(
+                http.post(format!("{base}/Users"))
+                    .header("content-type", "application/scim+json")
+                    .body(body.to_string()),
+                201,
+            )
+        })
+        .buffer_unordered(c)
+        .collect()
+        .await;
+    let post = summarise(results, started.elapsed());
+
+    let started = Instant::now();
+    let n = opts.users.max(1);
+    let results: Vec<(Duration, bool)> = futures::stream::iter(0..opts.lookups)
+        .map(|i| {
+            // `userName eq "benchN@example.com"`, percent-encoded.
+            let filter = format!(
+                "userName%20eq%20%22bench{}%40example.com%22",
+                (i * 7919) % n
+            );
+            send(http.get(format!("{base}/Users?filter={filter}")), 200)
+        })
+        .buffer_unordered(c)
+        .collect()
+        .await;
+    let lookup = summarise(results, started.elapsed());
+    let _ = stop.send(());
+    let _ = server.await;
+    Ok(BenchReport {
+        users: opts.users,
+        concurrency: c,
+        post,
+        lookup,
+    })
+}
+
+fn summarise(results: Vec<(Duration, bool)>, wall: Duration) -> Stats {
+    let errors = results.iter().filter(|(_, ok)| !ok).count();
+    stats(results.into_iter().map(|(d, _)| d).collect(), errors, wall)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles() {
+        let lat: Vec<Duration> = (1..=100).map(Duration::from_millis).collect();
+        let s = stats(lat, 0, Duration::from_secs(2));
+        assert_eq!((s.p50_ms, s.p99_ms, s.per_second), (50.0, 99.0, 50.0));
+        assert_eq!(stats(vec![], 0, Duration::from_secs(1)).p99_ms, 0.0);
+    }
+}

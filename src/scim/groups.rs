@@ -1,0 +1,299 @@
+//! `/Groups`: list (filter, paging, `excludedAttributes=members`), get, create, replace,
+//! patch, delete.
+//!
+//! A `displayName` change is a rename: `spec.groupName` is immutable, so a new LastPassGroup
+//! (same SCIM id, new name) is created and the old one deleted; the engine then moves the
+//! members in LastPass. The IdP keeps the same id throughout.
+
+use std::collections::{BTreeMap, HashMap};
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use kube::ResourceExt;
+use kube::api::{Api, DeleteParams, Patch, PatchParams, Preconditions};
+use serde_json::{Value, json};
+
+use super::errors::Error;
+use super::filter::ScimFilter;
+use super::mapping::{self, GroupFields};
+use super::router::{Endpoint, ListQuery, if_match, json_body, list_response, scim, search_params};
+use super::users::{RETRIES, conflict_pause};
+use super::{patch, store};
+use crate::crd::{GroupPolicy, IntegrationRef, LastPassGroup, LastPassGroupSpec};
+
+fn id(params: &HashMap<String, String>) -> String {
+    params.get("id").cloned().unwrap_or_default()
+}
+
+fn now() -> String {
+    jiff::Timestamp::now().to_string()
+}
+
+/// `POST /Groups/.search`: the same query as `GET /Groups`, in a SearchRequest body.
+pub async fn search(ep: Endpoint, headers: HeaderMap, body: Bytes) -> Result<Response, Error> {
+    list(ep, Query(search_params(&headers, &body)?)).await
+}
+
+/// `GET /Groups`.
+pub async fn list(
+    ep: Endpoint,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Response, Error> {
+    let q = ListQuery::from_params(&params)?;
+    let filter = q.filter.as_deref().map(ScimFilter::parse).transpose()?;
+    // Members are resolved only when asked for, or when the filter may look at them.
+    let need_members = q.wants("members")
+        || q.filter
+            .as_deref()
+            .is_some_and(|f| f.to_ascii_lowercase().contains("members"));
+    let members = if need_members {
+        Some(store::members_by_username(&store::scim_users(&ep).await?))
+    } else {
+        None
+    };
+    let (groups_url, users_url) = (ep.groups_url(), ep.users_url());
+    let all: Vec<Value> = store::scim_groups(&ep)
+        .await?
+        .iter()
+        .map(|g| mapping::group_to_scim(g, &groups_url, &users_url, members.as_ref()))
+        .filter(|v| filter.as_ref().is_none_or(|f| f.matches(v)))
+        .collect();
+    Ok(list_response(all, &q))
+}
+
+async fn to_scim(ep: &Endpoint, g: &LastPassGroup, with_members: bool) -> Result<Value, Error> {
+    let members = if with_members {
+        Some(store::members_by_username(&store::scim_users(ep).await?))
+    } else {
+        None
+    };
+    Ok(mapping::group_to_scim(
+        g,
+        &ep.groups_url(),
+        &ep.users_url(),
+        members.as_ref(),
+    ))
+}
+
+/// `GET /Groups/{id}`.
+pub async fn get(
+    ep: Endpoint,
+    Path(params): Path<HashMap<String, String>>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Response, Error> {
+    let q = ListQuery::from_params(&query)?;
+    let g = store::find_group(&ep, &id(&params)).await?;
+    let v = to_scim(&ep, &g, q.wants("members")).await?;
+    Ok(scim(StatusCode::OK, &q.project(v)))
+}
+
+fn annotations(f: &GroupFields, stamp: &str) -> BTreeMap<String, String> {
+    let mut a = BTreeMap::from([
+        (
+            mapping::ATTRIBUTES_ANNOTATION.to_string(),
+            f.attributes.clone(),
+        ),
+        (
+            mapping::LAST_MODIFIED_ANNOTATION.to_string(),
+            stamp.to_string(),
+        ),
+    ]);
+    if let Some(ext) = &f.external_id {
+        a.insert(mapping::EXTERNAL_ID_ANNOTATION.to_string(), ext.clone());
+    }
+    a
+}
+
+async fn create_group(
+    ep: &Endpoint,
+    f: &GroupFields,
+    members: Vec<String>,
+    scim_id: &str,
+) -> Result<LastPassGroup, Error> {
+    let stamp = now();
+    let build = |name: String| {
+        let mut g = LastPassGroup::new(
+            &name,
+            LastPassGroupSpec {
+                integration_ref: IntegrationRef {
+                    name: ep.integration.clone(),
+                    namespace: None,
+                },
+                group_name: f.group_name.clone(),
+                members: members.clone(),
+                member_selector: None,
+                policy: GroupPolicy::Authoritative,
+            },
+        );
+        g.metadata.namespace = Some(ep.namespace.clone());
+        g.metadata.labels = Some(mapping::labels(&ep.integration, scim_id));
+        g.metadata.annotations = Some(annotations(f, &stamp));
+        g
+    };
+    store::create_named(ep, &f.group_name, "scim-group", build, || {
+        store::check_group_name_free(ep, &f.group_name, Some(scim_id))
+    })
+    .await
+}
+
+/// `POST /Groups`: 201; 409 `uniqueness` when a group of this integration has the name.
+pub async fn create(ep: Endpoint, headers: HeaderMap, body: Bytes) -> Result<Response, Error> {
+    let doc = json_body(&headers, &body)?;
+    let f = mapping::group_fields(&doc)?;
+    store::check_group_name_free(&ep, &f.group_name, None).await?;
+    let users = store::scim_users(&ep).await?;
+    let members = store::usernames_of(&f.member_ids, &users)?;
+    let g = create_group(&ep, &f, members, &store::new_id()).await?;
+    tracing::info!(namespace = %ep.namespace, integration = %ep.integration, group = %g.name_any(), "SCIM created a LastPassGroup");
+    let v = mapping::group_to_scim(
+        &g,
+        &ep.groups_url(),
+        &ep.users_url(),
+        Some(&store::members_by_username(&users)),
+    );
+    Ok(scim(StatusCode::CREATED, &v))
+}
+
+/// Writes the SCIM document onto the group (PUT and PATCH end here); renames when the
+/// `displayName` changed.
+async fn write(
+    ep: &Endpoint,
+    g: &LastPassGroup,
+    doc: &Value,
+    version: Option<String>,
+) -> Result<Response, Error> {
+    let f = mapping::group_fields(doc)?;
+    let users = store::scim_users(ep).await?;
+    let members = store::usernames_of(&f.member_ids, &users)?;
+    let scim_id = mapping::scim_id(&g.metadata);
+    let api: Api<LastPassGroup> = Api::namespaced(ep.client.clone(), &ep.namespace);
+    let name = g.name_any();
+    let updated = if f.group_name == g.spec.group_name {
+        let mut meta = json!({"annotations": {
+            mapping::ATTRIBUTES_ANNOTATION: f.attributes,
+            mapping::LAST_MODIFIED_ANNOTATION: now(),
+            mapping::EXTERNAL_ID_ANNOTATION: f.external_id,
+        }});
+        // Always conditional: a concurrent write makes this a conflict, and the handler
+        // re-reads and re-applies instead of losing the other write.
+        meta["resourceVersion"] = json!(version.clone().or(g.metadata.resource_version.clone()));
+        let body = json!({"metadata": meta, "spec": {"members": members}});
+        api.patch(&name, &PatchParams::default(), &Patch::Merge(&body))
+            .await
+            .map_err(|e| {
+                store::precondition(
+                    Error::kube(format!("update LastPassGroup {}/{name}", ep.namespace), e),
+                    version.as_deref(),
+                )
+            })?
+    } else {
+        store::check_group_name_free(ep, &f.group_name, Some(&scim_id)).await?;
+        let renamed = create_group(ep, &f, members, &scim_id).await?;
+        let dp = DeleteParams {
+            preconditions: Some(Preconditions {
+                uid: g.metadata.uid.clone(),
+                resource_version: version.clone().or(g.metadata.resource_version.clone()),
+            }),
+            ..Default::default()
+        };
+        if let Err(e) = api.delete(&name, &dp).await {
+            // Undo the new group, so the IdP's retry starts from the same state.
+            let _ = api
+                .delete(&renamed.name_any(), &DeleteParams::default())
+                .await;
+            return Err(store::precondition(
+                Error::kube(
+                    format!("delete renamed LastPassGroup {}/{name}", ep.namespace),
+                    e,
+                ),
+                version.as_deref(),
+            ));
+        }
+        tracing::info!(namespace = %ep.namespace, integration = %ep.integration, from = %name, to = %renamed.name_any(), "SCIM renamed a group");
+        renamed
+    };
+    let v = mapping::group_to_scim(
+        &updated,
+        &ep.groups_url(),
+        &ep.users_url(),
+        Some(&store::members_by_username(&users)),
+    );
+    Ok(scim(StatusCode::OK, &v))
+}
+
+/// `PUT /Groups/{id}`.
+pub async fn replace(
+    ep: Endpoint,
+    Path(params): Path<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Error> {
+    let doc = json_body(&headers, &body)?;
+    let version = if_match(&headers);
+    let mut attempt = 0;
+    loop {
+        let g = store::find_group(&ep, &id(&params)).await?;
+        match write(&ep, &g, &doc, version.clone()).await {
+            Err(e) if e.is_conflict() && version.is_none() && attempt < RETRIES => {
+                attempt += 1;
+                conflict_pause(attempt).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// `PATCH /Groups/{id}`: member add/remove in every provider's form, rename.
+pub async fn patch(
+    ep: Endpoint,
+    Path(params): Path<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Error> {
+    let ops = patch::operations(&json_body(&headers, &body)?)?;
+    let version = if_match(&headers);
+    let mut attempt = 0;
+    loop {
+        let g = store::find_group(&ep, &id(&params)).await?;
+        let mut doc = to_scim(&ep, &g, true).await?;
+        patch::apply(&mut doc, &ops)?;
+        match write(&ep, &g, &doc, version.clone()).await {
+            Err(e) if e.is_conflict() && version.is_none() && attempt < RETRIES => {
+                attempt += 1;
+                conflict_pause(attempt).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// `DELETE /Groups/{id}`: 204.
+pub async fn delete(
+    ep: Endpoint,
+    Path(params): Path<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Response, Error> {
+    let g = store::find_group(&ep, &id(&params)).await?;
+    let name = g.name_any();
+    let version = if_match(&headers);
+    let dp = DeleteParams {
+        preconditions: Some(Preconditions {
+            uid: g.metadata.uid.clone(),
+            resource_version: version.clone(),
+        }),
+        ..Default::default()
+    };
+    Api::<LastPassGroup>::namespaced(ep.client.clone(), &ep.namespace)
+        .delete(&name, &dp)
+        .await
+        .map_err(|e| {
+            store::precondition(
+                Error::kube(format!("delete LastPassGroup {}/{name}", ep.namespace), e),
+                version.as_deref(),
+            )
+        })?;
+    tracing::info!(namespace = %ep.namespace, integration = %ep.integration, group = %name, "SCIM deleted a LastPassGroup");
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

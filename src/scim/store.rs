@@ -1,0 +1,399 @@
+//! The Kubernetes side of the SCIM server: which resources belong to an endpoint, lookups by
+//! SCIM id, uniqueness of `userName` / group `displayName` across every source, and creation
+//! under a deterministic, DNS-safe name with collision handling.
+//!
+//! Resources of another source, or of another integration, are never returned for writing:
+//! every write goes through [`find_user`] / [`find_group`], which select on the
+//! `lastpass-operator.io/source: scim` and integration labels.
+
+use std::collections::BTreeMap;
+
+use kube::api::{Api, ListParams, PostParams};
+use kube::{Resource, ResourceExt};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::errors::Error;
+use super::mapping::{self, ID_LABEL, INTEGRATION_LABEL, Member, SOURCE_SCIM};
+use super::router::Endpoint;
+use crate::crd::{IntegrationRef, LastPassGroup, LastPassUser, SOURCE_LABEL};
+
+/// A fresh SCIM id: 128 random bits as a UUID (version 4) string.
+pub fn new_id() -> String {
+    let mut b: [u8; 16] = rand::random();
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
+/// Label selector of an endpoint's resources (and of one id).
+pub fn selector(integration: &str, id: Option<&str>) -> String {
+    let mut s = format!(
+        "{SOURCE_LABEL}={SOURCE_SCIM},{INTEGRATION_LABEL}={}",
+        mapping::integration_label_value(integration)
+    );
+    if let Some(id) = id.filter(|id| is_label_value(id)) {
+        s.push_str(&format!(",{ID_LABEL}={id}"));
+    }
+    s
+}
+
+fn is_label_value(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        && s.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && s.ends_with(|c: char| c.is_ascii_alphanumeric())
+}
+
+/// Whether a reference points at `ns/name` from a resource in `own_ns`.
+pub fn refers_to(r: &IntegrationRef, own_ns: &str, ns: &str, name: &str) -> bool {
+    r.name == name && r.namespace.as_deref().unwrap_or(own_ns) == ns
+}
+
+fn live<K: Resource>(items: Vec<K>) -> Vec<K> {
+    let mut items: Vec<K> = items
+        .into_iter()
+        .filter(|k| k.meta().deletion_timestamp.is_none())
+        .collect();
+    items.sort_by(|a, b| {
+        (
+            a.meta().creation_timestamp.as_ref().map(|t| t.0),
+            a.meta().name.as_deref(),
+        )
+            .cmp(&(
+                b.meta().creation_timestamp.as_ref().map(|t| t.0),
+                b.meta().name.as_deref(),
+            ))
+    });
+    items
+}
+
+async fn list_labelled<K>(ep: &Endpoint, id: Option<&str>, what: &str) -> Result<Vec<K>, Error>
+where
+    K: Resource<Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug,
+    <K as Resource>::DynamicType: Default,
+{
+    list_selected(ep, &selector(&ep.integration, id), what).await
+}
+
+async fn list_selected<K>(ep: &Endpoint, selector: &str, what: &str) -> Result<Vec<K>, Error>
+where
+    K: Resource<Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug,
+    <K as Resource>::DynamicType: Default,
+{
+    Ok(live(raw_list(ep, selector, what).await?))
+}
+
+/// The endpoint's users (SCIM-sourced, this integration, not being deleted), oldest first.
+pub async fn scim_users(ep: &Endpoint) -> Result<Vec<LastPassUser>, Error> {
+    list_labelled(ep, None, "LastPassUsers").await
+}
+
+/// The endpoint's users whose userName hash label matches `username` (callers still compare
+/// the userName itself: a hash may collide).
+pub async fn scim_users_named(ep: &Endpoint, username: &str) -> Result<Vec<LastPassUser>, Error> {
+    let sel = format!(
+        "{},{}={}",
+        selector(&ep.integration, None),
+        mapping::USERNAME_HASH_LABEL,
+        mapping::username_hash(username)
+    );
+    list_selected(ep, &sel, "LastPassUsers").await
+}
+
+/// The endpoint's groups, oldest first.
+pub async fn scim_groups(ep: &Endpoint) -> Result<Vec<LastPassGroup>, Error> {
+    list_labelled(ep, None, "LastPassGroups").await
+}
+
+async fn find<K>(ep: &Endpoint, id: &str, kind: &'static str) -> Result<K, Error>
+where
+    K: Resource<Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug,
+    <K as Resource>::DynamicType: Default,
+{
+    let not_found = || Error::NotFound {
+        kind,
+        id: id.to_string(),
+    };
+    if !is_label_value(id) {
+        return Err(not_found());
+    }
+    let mut hits: Vec<K> = list_labelled(ep, Some(id), kind).await?;
+    if hits.is_empty() {
+        // Resources labelled `source: scim` by hand have no id label: their id is the uid.
+        hits = list_labelled::<K>(ep, None, kind)
+            .await?
+            .into_iter()
+            .filter(|k| mapping::scim_id(k.meta()) == id)
+            .collect();
+    }
+    hits.into_iter().next().ok_or_else(not_found)
+}
+
+/// The endpoint's user with this SCIM id, or 404.
+pub async fn find_user(ep: &Endpoint, id: &str) -> Result<LastPassUser, Error> {
+    find(ep, id, "User").await
+}
+
+/// The endpoint's group with this SCIM id, or 404.
+pub async fn find_group(ep: &Endpoint, id: &str) -> Result<LastPassGroup, Error> {
+    find(ep, id, "Group").await
+}
+
+fn source_of(meta: &kube::api::ObjectMeta) -> &str {
+    meta.labels
+        .as_ref()
+        .and_then(|l| l.get(SOURCE_LABEL))
+        .map_or("git", String::as_str)
+}
+
+/// Selects resources that are not SCIM's (`!=` also matches resources without the label).
+const OTHER_SOURCES: &str = "lastpass-operator.io/source!=scim";
+
+async fn raw_list<K>(ep: &Endpoint, selector: &str, what: &str) -> Result<Vec<K>, Error>
+where
+    K: Resource<Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug,
+    <K as Resource>::DynamicType: Default,
+{
+    Api::<K>::namespaced(ep.client.clone(), &ep.namespace)
+        .list(&ListParams::default().labels(selector))
+        .await
+        .map(|l| l.items)
+        .map_err(|e| Error::kube(format!("list {what} in {}", ep.namespace), e))
+}
+
+/// 409 `uniqueness` when a resource of this integration (any source) already declares
+/// `username`, other than the SCIM user `except`.
+pub async fn check_username_free(
+    ep: &Endpoint,
+    username: &str,
+    except: Option<&str>,
+) -> Result<(), Error> {
+    // Two narrow lists instead of the whole namespace: resources of other sources, and this
+    // endpoint's users with the same userName hash (those being deleted included).
+    let mine = format!(
+        "{},{}={}",
+        selector(&ep.integration, None),
+        mapping::USERNAME_HASH_LABEL,
+        mapping::username_hash(username)
+    );
+    let mut all: Vec<LastPassUser> = raw_list(ep, OTHER_SOURCES, "LastPassUsers").await?;
+    all.extend(raw_list(ep, &mine, "LastPassUsers").await?);
+    for u in all {
+        let own_ns = u.namespace().unwrap_or_default();
+        if !refers_to(
+            &u.spec.integration_ref,
+            &own_ns,
+            &ep.namespace,
+            &ep.integration,
+        ) || !u.spec.username.eq_ignore_ascii_case(username)
+        {
+            continue;
+        }
+        let id = mapping::scim_id(&u.metadata);
+        let mine = source_of(&u.metadata) == SOURCE_SCIM
+            && u.labels().get(INTEGRATION_LABEL).map(String::as_str)
+                == Some(mapping::integration_label_value(&ep.integration).as_str());
+        if mine && except == Some(id.as_str()) {
+            continue;
+        }
+        return Err(Error::Uniqueness(if !mine {
+            format!(
+                "userName {username} is already declared by LastPassUser {}/{} (source: {}); the SCIM endpoint does not touch resources of other sources",
+                ep.namespace,
+                u.name_any(),
+                source_of(&u.metadata)
+            )
+        } else if u.metadata.deletion_timestamp.is_some() {
+            format!("userName {username} is being deprovisioned (id {id}); retry once it is gone")
+        } else {
+            format!("userName {username} already exists (id {id})")
+        }));
+    }
+    Ok(())
+}
+
+/// 409 `uniqueness` when a group of this integration already has `name` (any case), other
+/// than the SCIM group `except`.
+pub async fn check_group_name_free(
+    ep: &Endpoint,
+    name: &str,
+    except: Option<&str>,
+) -> Result<(), Error> {
+    let mut all: Vec<LastPassGroup> = raw_list(ep, OTHER_SOURCES, "LastPassGroups").await?;
+    all.extend(raw_list(ep, &selector(&ep.integration, None), "LastPassGroups").await?);
+    for g in all {
+        let own_ns = g.namespace().unwrap_or_default();
+        if !refers_to(
+            &g.spec.integration_ref,
+            &own_ns,
+            &ep.namespace,
+            &ep.integration,
+        ) || !g.spec.group_name.eq_ignore_ascii_case(name)
+            || g.metadata.deletion_timestamp.is_some()
+        {
+            continue;
+        }
+        let id = mapping::scim_id(&g.metadata);
+        let mine = source_of(&g.metadata) == SOURCE_SCIM;
+        if mine && except == Some(id.as_str()) {
+            continue;
+        }
+        return Err(Error::Uniqueness(if mine {
+            format!("group displayName {name} already exists (id {id})")
+        } else {
+            format!(
+                "group {name} is already declared by LastPassGroup {}/{} (source: {}); the SCIM endpoint does not touch resources of other sources",
+                ep.namespace,
+                g.name_any(),
+                source_of(&g.metadata)
+            )
+        }));
+    }
+    Ok(())
+}
+
+/// Creates `build(name)` under the first free candidate name derived from `display`.
+/// `recheck` runs after a name collision, so two racing creates of one userName do not both
+/// succeed under different names.
+pub async fn create_named<K, F, R, Fut>(
+    ep: &Endpoint,
+    display: &str,
+    fallback: &str,
+    build: F,
+    recheck: R,
+) -> Result<K, Error>
+where
+    K: Resource<Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + DeserializeOwned
+        + Serialize
+        + std::fmt::Debug,
+    <K as Resource>::DynamicType: Default,
+    F: Fn(String) -> K,
+    R: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<(), Error>>,
+{
+    let api: Api<K> = Api::namespaced(ep.client.clone(), &ep.namespace);
+    let base = mapping::resource_name(display, fallback);
+    let kind = K::kind(&Default::default()).to_string();
+    for attempt in 0..8 {
+        let name = mapping::candidate_name(&base, display, attempt);
+        match api
+            .create(&PostParams::default(), &build(name.clone()))
+            .await
+        {
+            Ok(k) => return Ok(k),
+            Err(kube::Error::Api(s)) if s.code == 409 => {
+                recheck().await?;
+            }
+            Err(e) => {
+                return Err(Error::kube(
+                    format!("create {kind} {}/{name}", ep.namespace),
+                    e,
+                ));
+            }
+        }
+    }
+    Err(Error::Uniqueness(format!(
+        "no free {kind} name for {display:?} in {} after 8 attempts",
+        ep.namespace
+    )))
+}
+
+/// Usernames (lower case) of the endpoint's users, with their SCIM ids.
+pub fn members_by_username(users: &[LastPassUser]) -> BTreeMap<String, Member> {
+    users
+        .iter()
+        .map(|u| {
+            (
+                u.spec.username.to_lowercase(),
+                Member {
+                    id: mapping::scim_id(&u.metadata),
+                    username: u.spec.username.clone(),
+                },
+            )
+        })
+        .collect()
+}
+
+/// The usernames of these SCIM user ids, in order; an id that is not a user of the endpoint is
+/// 400 `invalidValue`.
+pub fn usernames_of(ids: &[String], users: &[LastPassUser]) -> Result<Vec<String>, Error> {
+    let by_id: BTreeMap<String, &str> = users
+        .iter()
+        .map(|u| (mapping::scim_id(&u.metadata), u.spec.username.as_str()))
+        .collect();
+    ids.iter()
+        .map(|id| {
+            by_id.get(id).map(|u| u.to_string()).ok_or_else(|| {
+                Error::InvalidValue(format!(
+                    "member {id} is not a user of this SCIM endpoint; provision the user first"
+                ))
+            })
+        })
+        .collect()
+}
+
+/// Kube's 409 on a write that carried an `If-Match` version is a 412 for SCIM.
+pub fn precondition(e: Error, if_match: Option<&str>) -> Error {
+    match (&e, if_match) {
+        (
+            Error::Kube {
+                source: kube::Error::Api(s),
+                ..
+            },
+            Some(v),
+        ) if s.code == 409 => Error::PreconditionFailed {
+            current: format!("not W/\"{v}\""),
+        },
+        _ => e,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_uuids_and_label_values() {
+        let a = new_id();
+        assert_eq!(a.len(), 36);
+        assert_eq!(&a[14..15], "4", "version 4");
+        assert!(is_label_value(&a));
+        assert_ne!(a, new_id());
+    }
+
+    #[test]
+    fn selectors_select_source_integration_and_id() {
+        assert_eq!(
+            selector("acme", Some("abc")),
+            "lastpass-operator.io/source=scim,lastpass-operator.io/scim-integration=acme,lastpass-operator.io/scim-id=abc"
+        );
+        // An id that cannot be a label value is never put in a selector.
+        assert!(!selector("acme", Some("a,b=c")).contains("scim-id"));
+        assert!(!is_label_value("-a") && !is_label_value("") && !is_label_value(&"a".repeat(64)));
+    }
+}

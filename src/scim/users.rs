@@ -1,0 +1,310 @@
+//! `/Users`: list (filter, paging), get, create, replace (PUT), patch, delete.
+
+use std::collections::{BTreeMap, HashMap};
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use kube::ResourceExt;
+use kube::api::{Api, DeleteParams, Patch, PatchParams, Preconditions};
+use serde_json::{Value, json};
+
+use super::errors::Error;
+use super::filter::ScimFilter;
+use super::mapping::{self, UserFields};
+use super::router::{Endpoint, ListQuery, if_match, json_body, list_response, scim, search_params};
+use super::{patch, store};
+use crate::crd::{IntegrationRef, LastPassGroup, LastPassUser, LastPassUserSpec};
+
+/// `POST /Users/.search`: the same query as `GET /Users`, in a SearchRequest body.
+pub async fn search(ep: Endpoint, headers: HeaderMap, body: Bytes) -> Result<Response, Error> {
+    list(ep, Query(search_params(&headers, &body)?)).await
+}
+
+/// `GET /Users`.
+pub async fn list(
+    ep: Endpoint,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Response, Error> {
+    let q = ListQuery::from_params(&params)?;
+    let filter = q.filter.as_deref().map(ScimFilter::parse).transpose()?;
+    let url = ep.users_url();
+    // The lookup every IdP makes: select by the userName hash label, then filter exactly.
+    let candidates = match filter.as_ref().and_then(|f| f.simple_eq()) {
+        Some((attr, v)) if attr == "username" => store::scim_users_named(&ep, v).await?,
+        _ => store::scim_users(&ep).await?,
+    };
+    let all: Vec<Value> = candidates
+        .iter()
+        .map(|u| mapping::user_to_scim(u, &url))
+        .filter(|v| filter.as_ref().is_none_or(|f| f.matches(v)))
+        .collect();
+    Ok(list_response(all, &q))
+}
+
+/// `GET /Users/{id}`.
+pub async fn get(
+    ep: Endpoint,
+    Path(params): Path<HashMap<String, String>>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Response, Error> {
+    let q = ListQuery::from_params(&query)?;
+    let u = store::find_user(&ep, &id(&params)).await?;
+    Ok(scim(
+        StatusCode::OK,
+        &q.project(mapping::user_to_scim(&u, &ep.users_url())),
+    ))
+}
+
+/// Re-reads and re-applies after a concurrent write this many times.
+pub(crate) const RETRIES: u32 = 30;
+
+/// A short random pause before re-reading after a conflict, so racing writers spread out.
+pub(crate) async fn conflict_pause(attempt: u32) {
+    let ms = rand::random_range(5..=20 + 10 * u64::from(attempt.min(10)));
+    tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+}
+
+fn id(params: &HashMap<String, String>) -> String {
+    params.get("id").cloned().unwrap_or_default()
+}
+
+fn now() -> String {
+    jiff::Timestamp::now().to_string()
+}
+
+/// `POST /Users`: 201 with the user; 409 `uniqueness` when the userName is taken.
+pub async fn create(ep: Endpoint, headers: HeaderMap, body: Bytes) -> Result<Response, Error> {
+    let doc = json_body(&headers, &body)?;
+    let f = mapping::user_fields(&doc)?;
+    store::check_username_free(&ep, &f.username, None).await?;
+    let scim_id = store::new_id();
+    let stamp = now();
+    let build = |name: String| {
+        let mut u = LastPassUser::new(
+            &name,
+            LastPassUserSpec {
+                integration_ref: IntegrationRef {
+                    name: ep.integration.clone(),
+                    namespace: None,
+                },
+                username: f.username.clone(),
+                full_name: f.full_name.clone(),
+                groups: Vec::new(),
+                attributes: BTreeMap::new(),
+                suspended: f.suspended,
+                password_reset_required: true,
+                initial_password: Default::default(),
+                deprovision_action: None,
+            },
+        );
+        u.metadata.namespace = Some(ep.namespace.clone());
+        let mut labels = mapping::labels(&ep.integration, &scim_id);
+        labels.insert(
+            mapping::USERNAME_HASH_LABEL.to_string(),
+            mapping::username_hash(&f.username),
+        );
+        u.metadata.labels = Some(labels);
+        u.metadata.annotations = Some(annotations(&f, &stamp));
+        u
+    };
+    let u: LastPassUser = store::create_named(&ep, &f.username, "scim-user", build, || {
+        store::check_username_free(&ep, &f.username, None)
+    })
+    .await?;
+    tracing::info!(namespace = %ep.namespace, integration = %ep.integration, user = %u.name_any(), "SCIM created a LastPassUser");
+    Ok(scim(
+        StatusCode::CREATED,
+        &mapping::user_to_scim(&u, &ep.users_url()),
+    ))
+}
+
+fn annotations(f: &UserFields, stamp: &str) -> BTreeMap<String, String> {
+    let mut a = BTreeMap::from([
+        (
+            mapping::ATTRIBUTES_ANNOTATION.to_string(),
+            f.attributes.clone(),
+        ),
+        (
+            mapping::LAST_MODIFIED_ANNOTATION.to_string(),
+            stamp.to_string(),
+        ),
+    ]);
+    if let Some(ext) = &f.external_id {
+        a.insert(mapping::EXTERNAL_ID_ANNOTATION.to_string(), ext.clone());
+    }
+    a
+}
+
+/// Writes the SCIM document `doc` onto the existing user `u` (PUT and PATCH end here).
+async fn write(
+    ep: &Endpoint,
+    u: &LastPassUser,
+    doc: &Value,
+    version: Option<String>,
+) -> Result<Response, Error> {
+    let f = mapping::user_fields(doc)?;
+    if !f.username.eq_ignore_ascii_case(&u.spec.username) {
+        return Err(Error::Mutability(format!(
+            "userName is immutable: {} cannot become {}; LastPass does not support username changes, so create a new user and delete this one",
+            u.spec.username, f.username
+        )));
+    }
+    let mut meta = json!({
+        "annotations": {
+            mapping::ATTRIBUTES_ANNOTATION: f.attributes,
+            mapping::LAST_MODIFIED_ANNOTATION: now(),
+            mapping::EXTERNAL_ID_ANNOTATION: f.external_id,
+        }
+    });
+    // Always conditional: a concurrent write makes this a conflict, and the handler re-reads
+    // and re-applies instead of losing the other write.
+    meta["resourceVersion"] = json!(version.clone().or(u.metadata.resource_version.clone()));
+    let body = json!({
+        "metadata": meta,
+        "spec": {"fullName": f.full_name, "suspended": f.suspended},
+    });
+    let name = u.name_any();
+    let updated = Api::<LastPassUser>::namespaced(ep.client.clone(), &ep.namespace)
+        .patch(&name, &PatchParams::default(), &Patch::Merge(&body))
+        .await
+        .map_err(|e| {
+            store::precondition(
+                Error::kube(format!("update LastPassUser {}/{name}", ep.namespace), e),
+                version.as_deref(),
+            )
+        })?;
+    Ok(scim(
+        StatusCode::OK,
+        &mapping::user_to_scim(&updated, &ep.users_url()),
+    ))
+}
+
+/// `PUT /Users/{id}`: replaces the user's attributes (Okta's profile updates and
+/// `active: false`).
+pub async fn replace(
+    ep: Endpoint,
+    Path(params): Path<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Error> {
+    let doc = json_body(&headers, &body)?;
+    let version = if_match(&headers);
+    let mut attempt = 0;
+    loop {
+        let u = store::find_user(&ep, &id(&params)).await?;
+        match write(&ep, &u, &doc, version.clone()).await {
+            Err(e) if e.is_conflict() && version.is_none() && attempt < RETRIES => {
+                attempt += 1;
+                conflict_pause(attempt).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// `PATCH /Users/{id}`: RFC 7644 PATCH with the providers' dialects; answers 200 with the user.
+pub async fn patch(
+    ep: Endpoint,
+    Path(params): Path<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Error> {
+    let ops = patch::operations(&json_body(&headers, &body)?)?;
+    let version = if_match(&headers);
+    let mut attempt = 0;
+    loop {
+        let u = store::find_user(&ep, &id(&params)).await?;
+        let mut doc = mapping::user_to_scim(&u, &ep.users_url());
+        patch::apply(&mut doc, &ops)?;
+        match write(&ep, &u, &doc, version.clone()).await {
+            Err(e) if e.is_conflict() && version.is_none() && attempt < RETRIES => {
+                attempt += 1;
+                conflict_pause(attempt).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// `DELETE /Users/{id}`: deletes the resource (its finalizer deprovisions per policy, under
+/// the deletion budget) and drops the user from the endpoint's groups. 204.
+pub async fn delete(
+    ep: Endpoint,
+    Path(params): Path<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Response, Error> {
+    let u = store::find_user(&ep, &id(&params)).await?;
+    let name = u.name_any();
+    let version = if_match(&headers);
+    let dp = DeleteParams {
+        preconditions: Some(Preconditions {
+            uid: u.metadata.uid.clone(),
+            resource_version: version.clone(),
+        }),
+        ..Default::default()
+    };
+    Api::<LastPassUser>::namespaced(ep.client.clone(), &ep.namespace)
+        .delete(&name, &dp)
+        .await
+        .map_err(|e| {
+            store::precondition(
+                Error::kube(format!("delete LastPassUser {}/{name}", ep.namespace), e),
+                version.as_deref(),
+            )
+        })?;
+    tracing::info!(namespace = %ep.namespace, integration = %ep.integration, user = %name, "SCIM deleted a LastPassUser");
+    drop_from_groups(&ep, &u.spec.username).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Removes `username` from every group of the endpoint (a deleted user leaves its groups),
+/// re-reading on conflicts.
+async fn drop_from_groups(ep: &Endpoint, username: &str) -> Result<(), Error> {
+    let api: Api<LastPassGroup> = Api::namespaced(ep.client.clone(), &ep.namespace);
+    for mut g in store::scim_groups(ep).await? {
+        let mut attempt = 0;
+        while g
+            .spec
+            .members
+            .iter()
+            .any(|m| m.eq_ignore_ascii_case(username))
+        {
+            let members: Vec<&String> = g
+                .spec
+                .members
+                .iter()
+                .filter(|m| !m.eq_ignore_ascii_case(username))
+                .collect();
+            let body = json!({
+                "metadata": {"resourceVersion": g.metadata.resource_version},
+                "spec": {"members": members},
+            });
+            let name = g.name_any();
+            match api
+                .patch(&name, &PatchParams::default(), &Patch::Merge(&body))
+                .await
+            {
+                Ok(_) => break,
+                Err(kube::Error::Api(s)) if s.code == 409 && attempt < RETRIES => {
+                    attempt += 1;
+                    conflict_pause(attempt).await;
+                    g = api.get(&name).await.map_err(|e| {
+                        Error::kube(format!("read LastPassGroup {}/{name}", ep.namespace), e)
+                    })?;
+                }
+                Err(e) => {
+                    return Err(Error::kube(
+                        format!(
+                            "remove {username} from LastPassGroup {}/{name}",
+                            ep.namespace
+                        ),
+                        e,
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,169 @@
+//! Bearer tokens on a real API server: minting into the owned Secret, rotation with overlap,
+//! `status.scim` and `TokenReady` by server-side apply, 401s, and tokens never in the logs.
+
+mod scim_common;
+mod support;
+
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Secret;
+use kube::ResourceExt;
+use kube::api::PostParams;
+use lastpass_operator::crd::DirectoryIntegration;
+use lastpass_operator::scim::{self, tokens};
+use scim_common::{INTEGRATION, ScimServer, token_of};
+
+fn hours(h: i64) -> jiff::SignedDuration {
+    jiff::SignedDuration::from_hours(h)
+}
+
+#[tokio::test]
+async fn missing_wrong_previous_and_expired_tokens() {
+    let Some(cluster) = support::cluster() else {
+        return;
+    };
+    let s = ScimServer::start(cluster).await;
+
+    // Missing and wrong: 401 with WWW-Authenticate and a SCIM body.
+    let (st, h, body) = s.raw(None, "GET", "/Users", None).await;
+    assert_eq!(st, 401, "{body}");
+    assert!(
+        h["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Bearer")
+    );
+    assert_eq!(body["status"], "401");
+    let (st, _) = s
+        .call_as(Some("not-the-token"), "GET", "/Users", None)
+        .await;
+    assert_eq!(st, 401);
+    let basic = s
+        .http
+        .get(format!("{}/Users", s.base))
+        .basic_auth("user", Some(&s.token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(basic.status().as_u16(), 401, "Basic auth is not accepted");
+    let (st, _) = s.call("GET", "/Users", None).await;
+    assert_eq!(st, 200);
+
+    // Rotation: a first token minted long ago, rotated 200 h ago (its overlap of 24 h is
+    // over), then rotated now-ish (the previous one is within its overlap).
+    let api = s.ns.api::<DirectoryIntegration>();
+    let secrets = s.ns.api::<Secret>();
+    let di = api
+        .create(
+            &PostParams::default(),
+            &scim_common::integration("rot", true),
+        )
+        .await
+        .unwrap();
+    let now = jiff::Timestamp::now();
+    let next = scim::reconcile_tokens(s.ns.client.clone(), &di, now - hours(1000))
+        .await
+        .unwrap();
+    assert_eq!(
+        next,
+        Duration::from_secs(720 * 3600),
+        "a full period from the mint"
+    );
+    let (a, prev) = token_of(&s.ns, "rot").await;
+    assert!(prev.is_none());
+    let rot_url = s.base.replace(&format!("/{INTEGRATION}"), "/rot") + "/Users";
+    let (st, _) = s.call_as(Some(&a), "GET", &rot_url, None).await;
+    assert_eq!(st, 200, "first token");
+    let (st, _) = s.call_as(Some(&s.token), "GET", &rot_url, None).await;
+    assert_eq!(st, 401, "another integration's token");
+
+    // Same instant again: nothing changes.
+    let again = scim::reconcile_tokens(s.ns.client.clone(), &di, now - hours(1000))
+        .await
+        .unwrap();
+    assert_eq!(again, next);
+    assert_eq!(token_of(&s.ns, "rot").await.0, a);
+
+    scim::reconcile_tokens(s.ns.client.clone(), &di, now - hours(200))
+        .await
+        .unwrap();
+    let (b, prev) = token_of(&s.ns, "rot").await;
+    assert_ne!(a, b);
+    assert_eq!(prev.as_deref(), Some(a.as_str()), "kept under `previous`");
+    let (st, _) = s.call_as(Some(&a), "GET", &rot_url, None).await;
+    assert_eq!(st, 401, "previous token after its overlap");
+    let (st, _) = s.call_as(Some(&b), "GET", &rot_url, None).await;
+    assert_eq!(st, 200);
+
+    let t3 = jiff::Timestamp::from_second((now - hours(200) + hours(721)).as_second()).unwrap();
+    scim::reconcile_tokens(s.ns.client.clone(), &di, t3)
+        .await
+        .unwrap();
+    let (c, prev) = token_of(&s.ns, "rot").await;
+    assert_eq!(prev.as_deref(), Some(b.as_str()));
+    for (t, want) in [(&a, 401), (&b, 200), (&c, 200)] {
+        let (st, _) = s.call_as(Some(t), "GET", &rot_url, None).await;
+        assert_eq!(st, want);
+    }
+
+    // Once the overlap is over the previous token leaves the Secret.
+    let next = scim::reconcile_tokens(s.ns.client.clone(), &di, t3 + hours(25))
+        .await
+        .unwrap();
+    assert_eq!(token_of(&s.ns, "rot").await, (c.clone(), None));
+    assert_eq!(next, Duration::from_secs((720 - 25) * 3600));
+
+    // The Secret is owned by the integration; status says where and when, without tokens.
+    let secret = secrets.get("rot-scim-token").await.unwrap();
+    let owner = &secret.owner_references()[0];
+    assert_eq!(
+        (owner.kind.as_str(), owner.name.as_str()),
+        ("DirectoryIntegration", "rot")
+    );
+    assert_eq!(owner.controller, Some(true));
+    let di = api.get("rot").await.unwrap();
+    let status = di.status.clone().unwrap();
+    let sc = status.scim.clone().unwrap();
+    assert_eq!(
+        sc.endpoint.as_deref(),
+        Some(format!("/scim/v2/{}/rot", s.ns.name).as_str())
+    );
+    assert_eq!(sc.token_secret_name.as_deref(), Some("rot-scim-token"));
+    assert_eq!(sc.token_rotated_at.unwrap().0, t3);
+    assert_eq!(sc.token_expires_at.unwrap().0, t3 + hours(720));
+    let ready = status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == tokens::TOKEN_READY)
+        .unwrap();
+    assert_eq!(ready.status, "True");
+    let whole = serde_json::to_string(&di).unwrap();
+    for t in [&a, &b, &c] {
+        assert!(!whole.contains(t.as_str()), "no token in the integration");
+    }
+    let managers: Vec<String> = di
+        .metadata
+        .managed_fields
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|m| m.manager)
+        .collect();
+    assert!(
+        managers.iter().any(|m| m == tokens::FIELD_MANAGER),
+        "{managers:?}"
+    );
+
+    // A disabled integration: nothing minted.
+    let off = api
+        .create(
+            &PostParams::default(),
+            &scim_common::integration("off", false),
+        )
+        .await
+        .unwrap();
+    scim::reconcile_tokens(s.ns.client.clone(), &off, now)
+        .await
+        .unwrap();
+    assert!(secrets.get_opt("off-scim-token").await.unwrap().is_none());
+    s.stop().await;
+}

@@ -1,0 +1,36 @@
+//! `bench scim` on the real API server: a small run must create every user and find each one.
+//! `SCIM_BENCH_USERS` / `SCIM_BENCH_CONCURRENCY` make it a real measurement (the report is
+//! printed as JSON).
+
+mod support;
+
+use lastpass_operator::scim::bench::{BenchOptions, run};
+
+#[tokio::test]
+async fn bench_scim_creates_and_finds_every_user() {
+    let Some(cluster) = support::cluster() else {
+        return;
+    };
+    let ns = cluster.namespace().await;
+    let env = |k: &str, d: usize| {
+        std::env::var(k)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(d)
+    };
+    let users = env("SCIM_BENCH_USERS", 40);
+    let opts = BenchOptions {
+        users,
+        concurrency: env("SCIM_BENCH_CONCURRENCY", 4),
+        lookups: env("SCIM_BENCH_LOOKUPS", users),
+    };
+    let report = run(ns.client.clone(), &ns.name, &opts).await.unwrap();
+    println!("{}", serde_json::to_string_pretty(&report).unwrap());
+    assert_eq!((report.post.requests, report.post.errors), (users, 0));
+    assert_eq!(
+        (report.lookup.requests, report.lookup.errors),
+        (opts.lookups, 0)
+    );
+    assert!(report.post.p99_ms >= report.post.p50_ms && report.post.per_second > 0.0);
+    ns.cleanup().await;
+}

@@ -1,0 +1,180 @@
+//! A SCIM server under test: a fresh namespace on the real API server, a DirectoryIntegration
+//! with SCIM enabled, its token minted by `reconcile_tokens`, and `scim::serve` on
+//! 127.0.0.1:0 over real HTTP.
+
+#![allow(dead_code)] // each test binary uses a different part
+
+use std::sync::Arc;
+
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{ListParams, PostParams};
+use lastpass_operator::crd::{DirectoryIntegration, LastPassGroup, LastPassUser};
+use lastpass_operator::scim::{self, Context};
+use serde_json::{Value, json};
+
+use crate::support::{TestCluster, TestNamespace};
+
+/// Name of the integration every SCIM test uses.
+pub const INTEGRATION: &str = "acme";
+
+pub struct ScimServer {
+    pub ns: TestNamespace,
+    /// `http://127.0.0.1:<port>/scim/v2/<ns>/acme`.
+    pub base: String,
+    /// The current token.
+    pub token: String,
+    pub http: reqwest::Client,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+/// A DirectoryIntegration with SCIM on (or off).
+pub fn integration(name: &str, enabled: bool) -> DirectoryIntegration {
+    serde_json::from_value(json!({
+        "apiVersion": "lastpass-operator.io/v1alpha1",
+        "kind": "DirectoryIntegration",
+        "metadata": {"name": name},
+        "spec": {
+            "lastpass": {"credentialsSecretRef": {"name": "lastpass-api"}},
+            "scim": {"enabled": enabled, "tokenRotation": {"every": "720h", "overlap": "24h"}}
+        }
+    }))
+    .expect("integration literal")
+}
+
+/// Reads the current token of an integration.
+pub async fn token_of(ns: &TestNamespace, integration: &str) -> (String, Option<String>) {
+    let s = ns
+        .api::<Secret>()
+        .get(&format!("{integration}-scim-token"))
+        .await
+        .expect("token Secret");
+    let data = s.data.unwrap_or_default();
+    let get = |k: &str| data.get(k).map(|b| String::from_utf8(b.0.clone()).unwrap());
+    (get("token").expect("token key"), get("previous"))
+}
+
+impl ScimServer {
+    pub async fn start(cluster: &TestCluster) -> Self {
+        let ns = cluster.namespace().await;
+        let di = ns
+            .api::<DirectoryIntegration>()
+            .create(&PostParams::default(), &integration(INTEGRATION, true))
+            .await
+            .expect("create integration");
+        scim::reconcile_tokens(ns.client.clone(), &di, jiff::Timestamp::now())
+            .await
+            .expect("mint token");
+        let (token, _) = token_of(&ns, INTEGRATION).await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let ctx = Arc::new(Context::new(ns.client.clone()));
+        tokio::spawn(async move {
+            scim::serve(listener, ctx, async {
+                let _ = rx.await;
+            })
+            .await
+            .expect("serve");
+        });
+        ScimServer {
+            base: format!("http://{addr}/scim/v2/{}/{INTEGRATION}", ns.name),
+            ns,
+            token,
+            http: reqwest::Client::new(),
+            shutdown: Some(tx),
+        }
+    }
+
+    /// One request with the current token; returns (status, JSON body or Null).
+    pub async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        self.call_as(Some(&self.token), method, path, body).await
+    }
+
+    /// One request with the given token (or none).
+    pub async fn call_as(
+        &self,
+        token: Option<&str>,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let (status, _, body) = self.raw(token, method, path, body).await;
+        (status, body)
+    }
+
+    /// One request; returns (status, headers, body).
+    pub async fn raw(
+        &self,
+        token: Option<&str>,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, reqwest::header::HeaderMap, Value) {
+        let url = if path.starts_with("http") {
+            path.to_string()
+        } else {
+            format!("{}{path}", self.base)
+        };
+        let mut req = self
+            .http
+            .request(method.parse().expect("method"), &url)
+            .header("accept", "application/scim+json");
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req
+                .header("content-type", "application/scim+json")
+                .body(b.to_string());
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.expect("body");
+        let json = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{method} {path}: {e}: {text}"))
+        };
+        (status, headers, json)
+    }
+
+    pub async fn users(&self) -> Vec<LastPassUser> {
+        self.ns
+            .api::<LastPassUser>()
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+    }
+
+    pub async fn groups(&self) -> Vec<LastPassGroup> {
+        self.ns
+            .api::<LastPassGroup>()
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        self.ns.cleanup().await;
+    }
+}
+
+/// Whether `actual` contains `expected`: objects key by key (keys case-sensitive), arrays
+/// element-wise (each expected element matches some actual element), scalars equal.
+pub fn contains(actual: &Value, expected: &Value) -> bool {
+    match (actual, expected) {
+        (Value::Object(a), Value::Object(e)) => e
+            .iter()
+            .all(|(k, ev)| a.get(k).is_some_and(|av| contains(av, ev))),
+        (Value::Array(a), Value::Array(e)) => {
+            e.iter().all(|ev| a.iter().any(|av| contains(av, ev)))
+        }
+        (a, e) => a == e,
+    }
+}
