@@ -667,3 +667,36 @@ async fn name_attribute_and_suspension_changes_reach_lastpass_once() {
     op.stop().await;
     ns.cleanup().await;
 }
+
+#[tokio::test]
+async fn the_integration_controller_mints_the_scim_token() {
+    let Some(cluster) = support::cluster() else {
+        return;
+    };
+    let ns = cluster.namespace().await;
+    let sim = simulator(Knobs::default()).await;
+    integration(&ns, &sim, json!({})).await;
+    let scim = json!({"spec": {"scim": {"enabled": true, "tokenRotation": {"every": "720h", "overlap": "24h"}}}});
+    ns.api::<DirectoryIntegration>()
+        .patch("acme", &PatchParams::default(), &Patch::Merge(&scim))
+        .await
+        .unwrap();
+    let op = Operator::start(&ns);
+    let i = wait_integration(&ns, 30, |i| {
+        condition(i, "TokenReady").is_some_and(|c| c.0 == "True")
+    })
+    .await;
+    let st = i.status.unwrap().scim.expect("status.scim");
+    assert_eq!(st.token_secret_name.as_deref(), Some("acme-scim-token"));
+    let secret = ns
+        .api::<Secret>()
+        .get("acme-scim-token")
+        .await
+        .expect("token Secret");
+    assert!(secret.data.unwrap().contains_key("token"));
+    // The engine's own conditions live beside the token manager's.
+    let i = wait_integration(&ns, 30, |i| condition(i, "Ready").is_some()).await;
+    assert!(condition(&i, "TokenReady").is_some());
+    op.stop().await;
+    ns.cleanup().await;
+}

@@ -14,7 +14,8 @@ pub struct RunArgs {
     /// Address of `/healthz` and `/readyz` (Prometheus `/metrics` lands with the operations issue).
     #[arg(long, default_value = "0.0.0.0:8080")]
     pub metrics_addr: std::net::SocketAddr,
-    /// Address of the SCIM server (not served yet: lands with the SCIM issue).
+    /// Address of the SCIM 2.0 server (`/scim/v2/<namespace>/<integration>/`), plain HTTP:
+    /// put TLS in front (an ingress).
     #[arg(long, default_value = "0.0.0.0:8443")]
     pub scim_addr: std::net::SocketAddr,
     /// Run without leader election (one replica only). Leader election is not implemented yet,
@@ -110,13 +111,20 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         }
     };
     let controllers = crate::controller::run(client.clone(), options, stopped());
+    let scim_listener = tokio::net::TcpListener::bind(args.scim_addr).await?;
+    tracing::info!(addr = %args.scim_addr, "SCIM server listening at /scim/v2/<namespace>/<integration>/");
+    let scim = crate::scim::serve(
+        scim_listener,
+        std::sync::Arc::new(crate::scim::Context::new(client.clone())),
+        stopped(),
+    );
     let ldap = crate::ldap::run(client, namespace.into_iter().collect(), stopped());
     let signal = async {
         shutdown_signal().await;
         let _ = tx.send(true);
     };
     tokio::select! {
-        _ = async { tokio::join!(controllers, ldap, signal) } => Ok(()),
+        (_, _, scim, _) = async { tokio::join!(controllers, ldap, scim, signal) } => Ok(scim?),
         r = probes => r,
     }
 }

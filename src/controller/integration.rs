@@ -4,6 +4,7 @@
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
+use std::time::Duration;
 
 use kube::ResourceExt;
 use kube::runtime::controller::Action;
@@ -22,7 +23,8 @@ fn fingerprint(i: &DirectoryIntegration) -> u64 {
     h.finish()
 }
 
-/// Reconciles one DirectoryIntegration.
+/// Reconciles one DirectoryIntegration: wakes its account on a spec or annotation change,
+/// and keeps its SCIM bearer token minted and rotated when `spec.scim.enabled`.
 pub async fn reconcile(integration: Arc<DirectoryIntegration>, ctx: Ctx) -> Result<Action, Error> {
     let ns = integration
         .namespace()
@@ -32,5 +34,45 @@ pub async fn reconcile(integration: Arc<DirectoryIntegration>, ctx: Ctx) -> Resu
         ctx.accounts
             .wake(&ctx, ObjectRef::from_obj(integration.as_ref()));
     }
+    if integration.spec.scim.as_ref().is_some_and(|s| s.enabled) {
+        let now = jiff::Timestamp::now();
+        return match crate::scim::reconcile_tokens(ctx.client.clone(), &integration, now).await {
+            Ok(next) => Ok(Action::requeue(next.max(Duration::from_secs(1)))),
+            Err(e) => {
+                token_not_ready(&ctx, &integration, &e.to_string()).await;
+                Err(Error::Sync(format!("SCIM token: {e}")))
+            }
+        };
+    }
     Ok(Action::await_change())
+}
+
+/// `TokenReady=False` with the reason, under the SCIM token manager's field manager.
+async fn token_not_ready(
+    ctx: &super::context::Context,
+    integration: &DirectoryIntegration,
+    message: &str,
+) {
+    use kube::api::{Api, Patch, PatchParams};
+    let now = k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(jiff::Timestamp::now());
+    let api: Api<DirectoryIntegration> = Api::namespaced(
+        ctx.client.clone(),
+        &integration.namespace().unwrap_or_default(),
+    );
+    let body = serde_json::json!({
+        "apiVersion": "lastpass-operator.io/v1alpha1",
+        "kind": "DirectoryIntegration",
+        "status": {"conditions": [{
+            "type": crate::scim::tokens::TOKEN_READY, "status": "False", "reason": "TokenError",
+            "message": message, "lastTransitionTime": now,
+            "observedGeneration": integration.metadata.generation,
+        }]},
+    });
+    let params = PatchParams::apply(crate::scim::tokens::FIELD_MANAGER).force();
+    if let Err(e) = api
+        .patch_status(&integration.name_any(), &params, &Patch::Apply(&body))
+        .await
+    {
+        tracing::warn!(error = %e, "cannot write TokenReady=False");
+    }
 }

@@ -85,6 +85,7 @@ impl Status for DirectoryIntegrationStatus {
     }
     fn owned(&self) -> Self {
         use crate::engine::conditions::types;
+        // TokenReady belongs to the SCIM token manager, LdapReachable/LdapSynced to the pull.
         const OURS: [&str; 5] = [
             types::READY,
             types::CREDENTIALS_VALID,
