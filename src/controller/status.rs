@@ -37,15 +37,28 @@ pub trait Status: Clone + PartialEq + Serialize {
     }
 }
 
+/// Sets `observedGeneration` on a status and on each of its conditions.
+fn stamp_generation(
+    observed: &mut Option<i64>,
+    conditions: &mut [Condition],
+    generation: Option<i64>,
+) {
+    *observed = generation;
+    conditions
+        .iter_mut()
+        .for_each(|c| c.observed_generation = generation);
+}
+
 impl Status for LastPassUserStatus {
     fn conditions_mut(&mut self) -> &mut Vec<Condition> {
         &mut self.conditions
     }
     fn set_generation(&mut self, generation: Option<i64>) {
-        self.observed_generation = generation;
-        self.conditions
-            .iter_mut()
-            .for_each(|c| c.observed_generation = generation);
+        stamp_generation(
+            &mut self.observed_generation,
+            &mut self.conditions,
+            generation,
+        );
     }
     fn clear_times(&mut self) {
         self.last_sync_time = None;
@@ -60,10 +73,11 @@ impl Status for LastPassGroupStatus {
         &mut self.conditions
     }
     fn set_generation(&mut self, generation: Option<i64>) {
-        self.observed_generation = generation;
-        self.conditions
-            .iter_mut()
-            .for_each(|c| c.observed_generation = generation);
+        stamp_generation(
+            &mut self.observed_generation,
+            &mut self.conditions,
+            generation,
+        );
     }
     fn clear_times(&mut self) {}
     fn set_time(&mut self, _: &Time) {}
@@ -74,10 +88,11 @@ impl Status for DirectoryIntegrationStatus {
         &mut self.conditions
     }
     fn set_generation(&mut self, generation: Option<i64>) {
-        self.observed_generation = generation;
-        self.conditions
-            .iter_mut()
-            .for_each(|c| c.observed_generation = generation);
+        stamp_generation(
+            &mut self.observed_generation,
+            &mut self.conditions,
+            generation,
+        );
     }
     fn clear_times(&mut self) {
         self.last_sync_time = None;

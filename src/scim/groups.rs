@@ -19,17 +19,9 @@ use super::errors::Error;
 use super::filter::ScimFilter;
 use super::mapping::{self, GroupFields};
 use super::router::{Endpoint, ListQuery, if_match, json_body, list_response, scim, search_params};
-use super::users::{RETRIES, conflict_pause};
+use super::writes::{self, id, now, retry_conflicts};
 use super::{patch, store};
 use crate::crd::{GroupPolicy, IntegrationRef, LastPassGroup, LastPassGroupSpec};
-
-fn id(params: &HashMap<String, String>) -> String {
-    params.get("id").cloned().unwrap_or_default()
-}
-
-fn now() -> String {
-    jiff::Timestamp::now().to_string()
-}
 
 /// `POST /Groups/.search`: the same query as `GET /Groups`, in a SearchRequest body.
 pub async fn search(ep: Endpoint, headers: HeaderMap, body: Bytes) -> Result<Response, Error> {
@@ -232,17 +224,11 @@ pub async fn replace(
 ) -> Result<Response, Error> {
     let doc = json_body(&headers, &body)?;
     let version = if_match(&headers);
-    let mut attempt = 0;
-    loop {
+    retry_conflicts(version.as_deref(), || async {
         let g = store::find_group(&ep, &id(&params)).await?;
-        match write(&ep, &g, &doc, version.clone()).await {
-            Err(e) if e.is_conflict() && version.is_none() && attempt < RETRIES => {
-                attempt += 1;
-                conflict_pause(attempt).await;
-            }
-            other => return other,
-        }
-    }
+        write(&ep, &g, &doc, version.clone()).await
+    })
+    .await
 }
 
 /// `PATCH /Groups/{id}`: member add/remove in every provider's form, rename.
@@ -254,19 +240,13 @@ pub async fn patch(
 ) -> Result<Response, Error> {
     let ops = patch::operations(&json_body(&headers, &body)?)?;
     let version = if_match(&headers);
-    let mut attempt = 0;
-    loop {
+    retry_conflicts(version.as_deref(), || async {
         let g = store::find_group(&ep, &id(&params)).await?;
         let mut doc = to_scim(&ep, &g, true).await?;
         patch::apply(&mut doc, &ops)?;
-        match write(&ep, &g, &doc, version.clone()).await {
-            Err(e) if e.is_conflict() && version.is_none() && attempt < RETRIES => {
-                attempt += 1;
-                conflict_pause(attempt).await;
-            }
-            other => return other,
-        }
-    }
+        write(&ep, &g, &doc, version.clone()).await
+    })
+    .await
 }
 
 /// `DELETE /Groups/{id}`: 204.
@@ -277,23 +257,7 @@ pub async fn delete(
 ) -> Result<Response, Error> {
     let g = store::find_group(&ep, &id(&params)).await?;
     let name = g.name_any();
-    let version = if_match(&headers);
-    let dp = DeleteParams {
-        preconditions: Some(Preconditions {
-            uid: g.metadata.uid.clone(),
-            resource_version: version.clone(),
-        }),
-        ..Default::default()
-    };
-    Api::<LastPassGroup>::namespaced(ep.client.clone(), &ep.namespace)
-        .delete(&name, &dp)
-        .await
-        .map_err(|e| {
-            store::precondition(
-                Error::kube(format!("delete LastPassGroup {}/{name}", ep.namespace), e),
-                version.as_deref(),
-            )
-        })?;
+    writes::delete(&ep, &g, if_match(&headers)).await?;
     tracing::info!(namespace = %ep.namespace, integration = %ep.integration, group = %name, "SCIM deleted a LastPassGroup");
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -28,6 +28,7 @@ pub mod router;
 pub mod store;
 pub mod tokens;
 pub mod users;
+pub mod writes;
 
 use std::future::Future;
 use std::sync::Arc;

@@ -7,13 +7,14 @@ use axum::extract::{Path, Query};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use kube::ResourceExt;
-use kube::api::{Api, DeleteParams, Patch, PatchParams, Preconditions};
+use kube::api::{Api, Patch, PatchParams};
 use serde_json::{Value, json};
 
 use super::errors::Error;
 use super::filter::ScimFilter;
 use super::mapping::{self, UserFields};
 use super::router::{Endpoint, ListQuery, if_match, json_body, list_response, scim, search_params};
+use super::writes::{self, RETRIES, conflict_pause, id, now, retry_conflicts};
 use super::{patch, store};
 use crate::crd::{IntegrationRef, LastPassGroup, LastPassUser, LastPassUserSpec};
 
@@ -55,23 +56,6 @@ pub async fn get(
         StatusCode::OK,
         &q.project(mapping::user_to_scim(&u, &ep.users_url())),
     ))
-}
-
-/// Re-reads and re-applies after a concurrent write this many times.
-pub(crate) const RETRIES: u32 = 30;
-
-/// A short random pause before re-reading after a conflict, so racing writers spread out.
-pub(crate) async fn conflict_pause(attempt: u32) {
-    let ms = rand::random_range(5..=20 + 10 * u64::from(attempt.min(10)));
-    tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
-}
-
-fn id(params: &HashMap<String, String>) -> String {
-    params.get("id").cloned().unwrap_or_default()
-}
-
-fn now() -> String {
-    jiff::Timestamp::now().to_string()
 }
 
 /// `POST /Users`: 201 with the user; 409 `uniqueness` when the userName is taken.
@@ -191,17 +175,11 @@ pub async fn replace(
 ) -> Result<Response, Error> {
     let doc = json_body(&headers, &body)?;
     let version = if_match(&headers);
-    let mut attempt = 0;
-    loop {
+    retry_conflicts(version.as_deref(), || async {
         let u = store::find_user(&ep, &id(&params)).await?;
-        match write(&ep, &u, &doc, version.clone()).await {
-            Err(e) if e.is_conflict() && version.is_none() && attempt < RETRIES => {
-                attempt += 1;
-                conflict_pause(attempt).await;
-            }
-            other => return other,
-        }
-    }
+        write(&ep, &u, &doc, version.clone()).await
+    })
+    .await
 }
 
 /// `PATCH /Users/{id}`: RFC 7644 PATCH with the providers' dialects; answers 200 with the user.
@@ -213,19 +191,13 @@ pub async fn patch(
 ) -> Result<Response, Error> {
     let ops = patch::operations(&json_body(&headers, &body)?)?;
     let version = if_match(&headers);
-    let mut attempt = 0;
-    loop {
+    retry_conflicts(version.as_deref(), || async {
         let u = store::find_user(&ep, &id(&params)).await?;
         let mut doc = mapping::user_to_scim(&u, &ep.users_url());
         patch::apply(&mut doc, &ops)?;
-        match write(&ep, &u, &doc, version.clone()).await {
-            Err(e) if e.is_conflict() && version.is_none() && attempt < RETRIES => {
-                attempt += 1;
-                conflict_pause(attempt).await;
-            }
-            other => return other,
-        }
-    }
+        write(&ep, &u, &doc, version.clone()).await
+    })
+    .await
 }
 
 /// `DELETE /Users/{id}`: deletes the resource (its finalizer deprovisions per policy, under
@@ -237,23 +209,7 @@ pub async fn delete(
 ) -> Result<Response, Error> {
     let u = store::find_user(&ep, &id(&params)).await?;
     let name = u.name_any();
-    let version = if_match(&headers);
-    let dp = DeleteParams {
-        preconditions: Some(Preconditions {
-            uid: u.metadata.uid.clone(),
-            resource_version: version.clone(),
-        }),
-        ..Default::default()
-    };
-    Api::<LastPassUser>::namespaced(ep.client.clone(), &ep.namespace)
-        .delete(&name, &dp)
-        .await
-        .map_err(|e| {
-            store::precondition(
-                Error::kube(format!("delete LastPassUser {}/{name}", ep.namespace), e),
-                version.as_deref(),
-            )
-        })?;
+    writes::delete(&ep, &u, if_match(&headers)).await?;
     tracing::info!(namespace = %ep.namespace, integration = %ep.integration, user = %name, "SCIM deleted a LastPassUser");
     drop_from_groups(&ep, &u.spec.username).await?;
     Ok(StatusCode::NO_CONTENT.into_response())

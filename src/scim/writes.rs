@@ -1,0 +1,86 @@
+//! The write habits shared by `/Users` and `/Groups`: re-read and re-apply after a concurrent
+//! write, and conditional deletes that honour `If-Match`.
+
+use std::collections::HashMap;
+use std::future::Future;
+
+use axum::response::Response;
+use k8s_openapi::NamespaceResourceScope;
+use kube::api::{Api, DeleteParams, Preconditions};
+use kube::{Resource, ResourceExt};
+use serde::de::DeserializeOwned;
+
+use super::errors::Error;
+use super::router::Endpoint;
+use super::store;
+
+/// Re-reads and re-applies after a concurrent write this many times.
+pub const RETRIES: u32 = 30;
+
+/// A short random pause before re-reading after a conflict, so racing writers spread out.
+pub async fn conflict_pause(attempt: u32) {
+    let ms = rand::random_range(5..=20 + 10 * u64::from(attempt.min(10)));
+    tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+}
+
+/// Runs `write` (which reads the resource afresh each time) until it succeeds or fails with
+/// something other than a conflict. A request with `If-Match` is never retried: its 409 is the
+/// client's 412.
+pub async fn retry_conflicts<F, Fut>(version: Option<&str>, mut write: F) -> Result<Response, Error>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Response, Error>>,
+{
+    let mut attempt = 0;
+    loop {
+        match write().await {
+            Err(e) if e.is_conflict() && version.is_none() && attempt < RETRIES => {
+                attempt += 1;
+                conflict_pause(attempt).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Deletes `obj`, on condition that it is still the same object (uid) and, with `If-Match`,
+/// the same version.
+pub async fn delete<K>(ep: &Endpoint, obj: &K, version: Option<String>) -> Result<(), Error>
+where
+    K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug,
+{
+    let name = obj.name_any();
+    let dp = DeleteParams {
+        preconditions: Some(Preconditions {
+            uid: obj.meta().uid.clone(),
+            resource_version: version.clone(),
+        }),
+        ..Default::default()
+    };
+    Api::<K>::namespaced(ep.client.clone(), &ep.namespace)
+        .delete(&name, &dp)
+        .await
+        .map_err(|e| {
+            store::precondition(
+                Error::kube(
+                    format!("delete {} {}/{name}", K::kind(&()), ep.namespace),
+                    e,
+                ),
+                version.as_deref(),
+            )
+        })?;
+    Ok(())
+}
+
+/// The `{id}` of the request path.
+pub fn id(params: &HashMap<String, String>) -> String {
+    params.get("id").cloned().unwrap_or_default()
+}
+
+/// `meta.lastModified` of a write made now.
+pub fn now() -> String {
+    jiff::Timestamp::now().to_string()
+}
