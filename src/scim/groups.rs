@@ -19,6 +19,7 @@ use super::errors::Error;
 use super::filter::ScimFilter;
 use super::mapping::{self, GroupFields};
 use super::router::{Endpoint, ListQuery, if_match, json_body, list_response, scim, search_params};
+use super::store::Read;
 use super::writes::{self, id, now, retry_conflicts};
 use super::{patch, store};
 use crate::crd::{GroupPolicy, IntegrationRef, LastPassGroup, LastPassGroupSpec};
@@ -41,7 +42,9 @@ pub async fn list(
             .as_deref()
             .is_some_and(|f| f.to_ascii_lowercase().contains("members"));
     let members = if need_members {
-        Some(store::members_by_username(&store::scim_users(&ep).await?))
+        Some(store::members_by_username(
+            &store::scim_users(&ep, Read::Fresh).await?,
+        ))
     } else {
         None
     };
@@ -57,7 +60,9 @@ pub async fn list(
 
 async fn to_scim(ep: &Endpoint, g: &LastPassGroup, with_members: bool) -> Result<Value, Error> {
     let members = if with_members {
-        Some(store::members_by_username(&store::scim_users(ep).await?))
+        Some(store::members_by_username(
+            &store::scim_users(ep, Read::Fresh).await?,
+        ))
     } else {
         None
     };
@@ -135,7 +140,7 @@ pub async fn create(ep: Endpoint, headers: HeaderMap, body: Bytes) -> Result<Res
     let doc = json_body(&headers, &body)?;
     let f = mapping::group_fields(&doc)?;
     store::check_group_name_free(&ep, &f.group_name, None).await?;
-    let users = store::scim_users(&ep).await?;
+    let users = store::scim_users(&ep, Read::Fresh).await?;
     let members = store::usernames_of(&f.member_ids, &users)?;
     let g = create_group(&ep, &f, members, &store::new_id()).await?;
     tracing::info!(namespace = %ep.namespace, integration = %ep.integration, group = %g.name_any(), "SCIM created a LastPassGroup");
@@ -157,7 +162,7 @@ async fn write(
     version: Option<String>,
 ) -> Result<Response, Error> {
     let f = mapping::group_fields(doc)?;
-    let users = store::scim_users(ep).await?;
+    let users = store::scim_users(ep, Read::Fresh).await?;
     let members = store::usernames_of(&f.member_ids, &users)?;
     let scim_id = mapping::scim_id(&g.metadata);
     let api: Api<LastPassGroup> = Api::namespaced(ep.client.clone(), &ep.namespace);

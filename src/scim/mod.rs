@@ -18,6 +18,7 @@
 
 pub mod auth;
 pub mod bench;
+pub mod consistency;
 pub mod discovery;
 pub mod errors;
 pub mod filter;
@@ -45,6 +46,8 @@ pub struct Context {
     /// External base URL of the SCIM server (e.g. `https://scim.example.com`), used in
     /// `meta.location`. Without it, `http(s)://<Host header>` is used.
     pub public_url: Option<String>,
+    /// This replica's own writes, for read-your-writes on cached reads.
+    pub written: std::sync::Arc<consistency::Written>,
 }
 
 impl Context {
@@ -53,6 +56,7 @@ impl Context {
         Self {
             client,
             public_url: None,
+            written: Default::default(),
         }
     }
 

@@ -103,6 +103,8 @@ pub struct Endpoint {
     pub url: String,
     /// The Kubernetes client.
     pub client: kube::Client,
+    /// This replica's own writes (see [`super::consistency`]).
+    pub written: Arc<super::consistency::Written>,
 }
 
 impl Endpoint {
@@ -180,6 +182,7 @@ impl FromRequestParts<Arc<Context>> for Endpoint {
             namespace,
             integration,
             client: ctx.client.clone(),
+            written: ctx.written.clone(),
         })
     }
 }

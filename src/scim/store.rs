@@ -13,6 +13,7 @@ use kube::{Resource, ResourceExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+pub use super::consistency::Read;
 use super::errors::Error;
 use super::mapping::{self, ID_LABEL, INTEGRATION_LABEL, Member, SOURCE_SCIM};
 use super::router::Endpoint;
@@ -78,7 +79,12 @@ fn live<K: Resource>(items: Vec<K>) -> Vec<K> {
     items
 }
 
-async fn list_labelled<K>(ep: &Endpoint, id: Option<&str>, what: &str) -> Result<Vec<K>, Error>
+async fn list_labelled<K>(
+    ep: &Endpoint,
+    id: Option<&str>,
+    what: &str,
+    read: Read,
+) -> Result<Vec<K>, Error>
 where
     K: Resource<Scope = k8s_openapi::NamespaceResourceScope>
         + Clone
@@ -86,10 +92,15 @@ where
         + std::fmt::Debug,
     <K as Resource>::DynamicType: Default,
 {
-    list_selected(ep, &selector(&ep.integration, id), what).await
+    list_selected(ep, &selector(&ep.integration, id), what, read).await
 }
 
-async fn list_selected<K>(ep: &Endpoint, selector: &str, what: &str) -> Result<Vec<K>, Error>
+async fn list_selected<K>(
+    ep: &Endpoint,
+    selector: &str,
+    what: &str,
+    read: Read,
+) -> Result<Vec<K>, Error>
 where
     K: Resource<Scope = k8s_openapi::NamespaceResourceScope>
         + Clone
@@ -97,16 +108,17 @@ where
         + std::fmt::Debug,
     <K as Resource>::DynamicType: Default,
 {
-    Ok(live(raw_list(ep, selector, what).await?))
+    Ok(live(raw_list(ep, selector, what, read).await?))
 }
 
 /// The endpoint's users (SCIM-sourced, this integration, not being deleted), oldest first.
-pub async fn scim_users(ep: &Endpoint) -> Result<Vec<LastPassUser>, Error> {
-    list_labelled(ep, None, "LastPassUsers").await
+pub async fn scim_users(ep: &Endpoint, read: Read) -> Result<Vec<LastPassUser>, Error> {
+    list_labelled(ep, None, "LastPassUsers", read).await
 }
 
 /// The endpoint's users whose userName hash label matches `username` (callers still compare
-/// the userName itself: a hash may collide).
+/// the userName itself: a hash may collide). A cached read: this is the lookup an identity
+/// provider makes before every create, and a create re-checks freshly on a name collision.
 pub async fn scim_users_named(ep: &Endpoint, username: &str) -> Result<Vec<LastPassUser>, Error> {
     let sel = format!(
         "{},{}={}",
@@ -114,15 +126,15 @@ pub async fn scim_users_named(ep: &Endpoint, username: &str) -> Result<Vec<LastP
         mapping::USERNAME_HASH_LABEL,
         mapping::username_hash(username)
     );
-    list_selected(ep, &sel, "LastPassUsers").await
+    list_selected(ep, &sel, "LastPassUsers", Read::Cached).await
 }
 
 /// The endpoint's groups, oldest first.
 pub async fn scim_groups(ep: &Endpoint) -> Result<Vec<LastPassGroup>, Error> {
-    list_labelled(ep, None, "LastPassGroups").await
+    list_labelled(ep, None, "LastPassGroups", Read::Fresh).await
 }
 
-async fn find<K>(ep: &Endpoint, id: &str, kind: &'static str) -> Result<K, Error>
+async fn find<K>(ep: &Endpoint, id: &str, kind: &'static str, read: Read) -> Result<K, Error>
 where
     K: Resource<Scope = k8s_openapi::NamespaceResourceScope>
         + Clone
@@ -137,10 +149,14 @@ where
     if !is_label_value(id) {
         return Err(not_found());
     }
-    let mut hits: Vec<K> = list_labelled(ep, Some(id), kind).await?;
+    let mut hits: Vec<K> = list_labelled(ep, Some(id), kind, read).await?;
+    if hits.is_empty() && read == Read::Cached {
+        // Not in the cache: perhaps created a moment ago. Never a false 404.
+        hits = list_labelled(ep, Some(id), kind, Read::Fresh).await?;
+    }
     if hits.is_empty() {
         // Resources labelled `source: scim` by hand have no id label: their id is the uid.
-        hits = list_labelled::<K>(ep, None, kind)
+        hits = list_labelled::<K>(ep, None, kind, Read::Fresh)
             .await?
             .into_iter()
             .filter(|k| mapping::scim_id(k.meta()) == id)
@@ -149,14 +165,15 @@ where
     hits.into_iter().next().ok_or_else(not_found)
 }
 
-/// The endpoint's user with this SCIM id, or 404.
-pub async fn find_user(ep: &Endpoint, id: &str) -> Result<LastPassUser, Error> {
-    find(ep, id, "User").await
+/// The endpoint's user with this SCIM id, or 404 (`Cached` falls back to a fresh read before
+/// answering 404).
+pub async fn find_user(ep: &Endpoint, id: &str, read: Read) -> Result<LastPassUser, Error> {
+    find(ep, id, "User", read).await
 }
 
 /// The endpoint's group with this SCIM id, or 404.
 pub async fn find_group(ep: &Endpoint, id: &str) -> Result<LastPassGroup, Error> {
-    find(ep, id, "Group").await
+    find(ep, id, "Group", Read::Fresh).await
 }
 
 fn source_of(meta: &kube::api::ObjectMeta) -> &str {
@@ -169,7 +186,7 @@ fn source_of(meta: &kube::api::ObjectMeta) -> &str {
 /// Selects resources that are not SCIM's (`!=` also matches resources without the label).
 const OTHER_SOURCES: &str = "lastpass-operator.io/source!=scim";
 
-async fn raw_list<K>(ep: &Endpoint, selector: &str, what: &str) -> Result<Vec<K>, Error>
+async fn raw_list<K>(ep: &Endpoint, selector: &str, what: &str, read: Read) -> Result<Vec<K>, Error>
 where
     K: Resource<Scope = k8s_openapi::NamespaceResourceScope>
         + Clone
@@ -177,19 +194,26 @@ where
         + std::fmt::Debug,
     <K as Resource>::DynamicType: Default,
 {
+    let params = ep.written.params(
+        &K::kind(&Default::default()),
+        ListParams::default().labels(selector),
+        read,
+    );
     Api::<K>::namespaced(ep.client.clone(), &ep.namespace)
-        .list(&ListParams::default().labels(selector))
+        .list(&params)
         .await
         .map(|l| l.items)
         .map_err(|e| Error::kube(format!("list {what} in {}", ep.namespace), e))
 }
 
 /// 409 `uniqueness` when a resource of this integration (any source) already declares
-/// `username`, other than the SCIM user `except`.
+/// `username`, other than the SCIM user `except`. A `Cached` check is a pre-check only: the
+/// create that follows re-checks `Fresh` when its name is taken.
 pub async fn check_username_free(
     ep: &Endpoint,
     username: &str,
     except: Option<&str>,
+    read: Read,
 ) -> Result<(), Error> {
     // Two narrow lists instead of the whole namespace: resources of other sources, and this
     // endpoint's users with the same userName hash (those being deleted included).
@@ -199,8 +223,8 @@ pub async fn check_username_free(
         mapping::USERNAME_HASH_LABEL,
         mapping::username_hash(username)
     );
-    let mut all: Vec<LastPassUser> = raw_list(ep, OTHER_SOURCES, "LastPassUsers").await?;
-    all.extend(raw_list(ep, &mine, "LastPassUsers").await?);
+    let mut all: Vec<LastPassUser> = raw_list(ep, OTHER_SOURCES, "LastPassUsers", read).await?;
+    all.extend(raw_list(ep, &mine, "LastPassUsers", read).await?);
     for u in all {
         let own_ns = u.namespace().unwrap_or_default();
         if !refers_to(
@@ -242,8 +266,17 @@ pub async fn check_group_name_free(
     name: &str,
     except: Option<&str>,
 ) -> Result<(), Error> {
-    let mut all: Vec<LastPassGroup> = raw_list(ep, OTHER_SOURCES, "LastPassGroups").await?;
-    all.extend(raw_list(ep, &selector(&ep.integration, None), "LastPassGroups").await?);
+    let mut all: Vec<LastPassGroup> =
+        raw_list(ep, OTHER_SOURCES, "LastPassGroups", Read::Fresh).await?;
+    all.extend(
+        raw_list(
+            ep,
+            &selector(&ep.integration, None),
+            "LastPassGroups",
+            Read::Fresh,
+        )
+        .await?,
+    );
     for g in all {
         let own_ns = g.namespace().unwrap_or_default();
         if !refers_to(
@@ -305,7 +338,10 @@ where
             .create(&PostParams::default(), &build(name.clone()))
             .await
         {
-            Ok(k) => return Ok(k),
+            Ok(k) => {
+                ep.written.wrote(&kind, k.meta());
+                return Ok(k);
+            }
             Err(kube::Error::Api(s)) if s.code == 409 => {
                 recheck().await?;
             }

@@ -14,6 +14,7 @@ use super::errors::Error;
 use super::filter::ScimFilter;
 use super::mapping::{self, UserFields};
 use super::router::{Endpoint, ListQuery, if_match, json_body, list_response, scim, search_params};
+use super::store::Read;
 use super::writes::{self, RETRIES, conflict_pause, id, now, retry_conflicts};
 use super::{patch, store};
 use crate::crd::{IntegrationRef, LastPassGroup, LastPassUser, LastPassUserSpec};
@@ -34,7 +35,7 @@ pub async fn list(
     // The lookup every IdP makes: select by the userName hash label, then filter exactly.
     let candidates = match filter.as_ref().and_then(|f| f.simple_eq()) {
         Some((attr, v)) if attr == "username" => store::scim_users_named(&ep, v).await?,
-        _ => store::scim_users(&ep).await?,
+        _ => store::scim_users(&ep, Read::Cached).await?,
     };
     let all: Vec<Value> = candidates
         .iter()
@@ -51,7 +52,7 @@ pub async fn get(
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Response, Error> {
     let q = ListQuery::from_params(&query)?;
-    let u = store::find_user(&ep, &id(&params)).await?;
+    let u = store::find_user(&ep, &id(&params), Read::Cached).await?;
     Ok(scim(
         StatusCode::OK,
         &q.project(mapping::user_to_scim(&u, &ep.users_url())),
@@ -62,7 +63,7 @@ pub async fn get(
 pub async fn create(ep: Endpoint, headers: HeaderMap, body: Bytes) -> Result<Response, Error> {
     let doc = json_body(&headers, &body)?;
     let f = mapping::user_fields(&doc)?;
-    store::check_username_free(&ep, &f.username, None).await?;
+    store::check_username_free(&ep, &f.username, None, Read::Cached).await?;
     let scim_id = store::new_id();
     let stamp = now();
     let build = |name: String| {
@@ -94,7 +95,7 @@ pub async fn create(ep: Endpoint, headers: HeaderMap, body: Bytes) -> Result<Res
         u
     };
     let u: LastPassUser = store::create_named(&ep, &f.username, "scim-user", build, || {
-        store::check_username_free(&ep, &f.username, None)
+        store::check_username_free(&ep, &f.username, None, Read::Fresh)
     })
     .await?;
     tracing::info!(namespace = %ep.namespace, integration = %ep.integration, user = %u.name_any(), "SCIM created a LastPassUser");
@@ -159,6 +160,7 @@ async fn write(
                 version.as_deref(),
             )
         })?;
+    ep.written.wrote("LastPassUser", &updated.metadata);
     Ok(scim(
         StatusCode::OK,
         &mapping::user_to_scim(&updated, &ep.users_url()),
@@ -176,7 +178,7 @@ pub async fn replace(
     let doc = json_body(&headers, &body)?;
     let version = if_match(&headers);
     retry_conflicts(version.as_deref(), || async {
-        let u = store::find_user(&ep, &id(&params)).await?;
+        let u = store::find_user(&ep, &id(&params), Read::Fresh).await?;
         write(&ep, &u, &doc, version.clone()).await
     })
     .await
@@ -192,7 +194,7 @@ pub async fn patch(
     let ops = patch::operations(&json_body(&headers, &body)?)?;
     let version = if_match(&headers);
     retry_conflicts(version.as_deref(), || async {
-        let u = store::find_user(&ep, &id(&params)).await?;
+        let u = store::find_user(&ep, &id(&params), Read::Fresh).await?;
         let mut doc = mapping::user_to_scim(&u, &ep.users_url());
         patch::apply(&mut doc, &ops)?;
         write(&ep, &u, &doc, version.clone()).await
@@ -207,7 +209,7 @@ pub async fn delete(
     Path(params): Path<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Result<Response, Error> {
-    let u = store::find_user(&ep, &id(&params)).await?;
+    let u = store::find_user(&ep, &id(&params), Read::Fresh).await?;
     let name = u.name_any();
     writes::delete(&ep, &u, if_match(&headers)).await?;
     tracing::info!(namespace = %ep.namespace, integration = %ep.integration, user = %name, "SCIM deleted a LastPassUser");

@@ -60,7 +60,7 @@ where
         }),
         ..Default::default()
     };
-    Api::<K>::namespaced(ep.client.clone(), &ep.namespace)
+    let gone = Api::<K>::namespaced(ep.client.clone(), &ep.namespace)
         .delete(&name, &dp)
         .await
         .map_err(|e| {
@@ -72,6 +72,12 @@ where
                 version.as_deref(),
             )
         })?;
+    // Kept by a finalizer, the deletion is a new version of the object; removed at once, its
+    // version is unknown.
+    gone.either(
+        |kept| ep.written.wrote(&K::kind(&()), kept.meta()),
+        |_| ep.written.wrote_unknown(&K::kind(&())),
+    );
     Ok(())
 }
 
