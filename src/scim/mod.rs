@@ -27,6 +27,7 @@ pub mod mapping;
 pub mod patch;
 pub mod router;
 pub mod store;
+pub mod tls;
 pub mod tokens;
 pub mod users;
 pub mod writes;
@@ -66,6 +67,17 @@ impl Context {
         self.public_url = Some(url.into().trim_end_matches('/').to_string());
         self
     }
+}
+
+/// Serves the SCIM router over TLS (see [`tls`]) until `shutdown` completes (then drains).
+pub async fn serve_tls(
+    listener: tls::TlsListener,
+    ctx: Arc<Context>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(ctx))
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 /// Serves the SCIM router on `listener` until `shutdown` completes (then drains).
