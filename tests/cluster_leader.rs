@@ -88,6 +88,15 @@ async fn only_the_leader_writes_and_the_follower_takes_over_when_it_dies() {
         .await;
     }
     assert_eq!(holder(&ns.client, &ns.name).await.as_deref(), Some("op-a"));
+    let leader_ready = support::wait_for(Duration::from_secs(10), || async {
+        (a.get("/readyz").await?.0 == 200).then_some(())
+    })
+    .await;
+    assert!(
+        leader_ready.is_some(),
+        "leader never ready: {:?}",
+        a.get("/readyz").await
+    );
     assert_eq!(a.metric("lastpass_operator_leader").await, 1.0);
     assert_eq!(b.metric("lastpass_operator_leader").await, 0.0);
     assert!(a.metric("lastpass_operator_lastpass_requests_total").await > 0.0);

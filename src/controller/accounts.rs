@@ -128,7 +128,7 @@ async fn run(
         // Plan only on complete caches: a half-listed set of users could look like removals.
         let _ = context.users.wait_until_ready().await;
         let _ = context.groups.wait_until_ready().await;
-        let _ = context.namespaces.wait_until_ready().await;
+        let _ = super::stores::wait_ready(&context.namespaces).await;
         let Some(integration) = context.integrations.get(&key) else {
             info!("integration gone; account task ends (nobody is deprovisioned)");
             return;

@@ -185,7 +185,8 @@ pub async fn run(
             let _ = c.users.wait_until_ready().await;
             let _ = c.groups.wait_until_ready().await;
             let _ = c.integrations.wait_until_ready().await;
-            let _ = c.namespaces.wait_until_ready().await;
+            let _ = stores::wait_ready(&c.namespaces).await;
+            info!("caches synced");
             let _ = ready.send(true);
         });
     }

@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use kube::Resource;
+use kube::runtime::reflector::store::WriterDropped;
 use kube::runtime::reflector::{ObjectRef, Store};
 
 /// The stores of one kind, one per watched namespace (a single store when watching all).
@@ -35,12 +36,30 @@ where
 
     /// Waits until every store has been listed once. Returns early (like
     /// [`Store::wait_until_ready`]) if a store's writer was dropped.
-    pub async fn wait_until_ready(
-        &self,
-    ) -> Result<(), kube::runtime::reflector::store::WriterDropped> {
+    pub async fn wait_until_ready(&self) -> Result<(), WriterDropped> {
         for s in &self.stores {
-            s.wait_until_ready().await?;
+            wait_ready(s).await?;
         }
         Ok(())
     }
 }
+
+/// [`Store::wait_until_ready`] that works with several waiters.
+///
+/// kube-runtime 5 waits on a `futures` oneshot that keeps only the last waiter's waker: when
+/// two tasks wait at once (the readiness task and an account task), the first is never woken
+/// and `/readyz` stayed 503 for good. Polling again every 200 ms re-registers the waker and
+/// sees the memoized value once anyone received it.
+pub async fn wait_ready<K>(store: &Store<K>) -> Result<(), WriterDropped>
+where
+    K: Resource + Clone + 'static,
+    K::DynamicType: Eq + std::hash::Hash + Clone,
+{
+    loop {
+        if let Ok(r) = tokio::time::timeout(RECHECK, store.wait_until_ready()).await {
+            return r;
+        }
+    }
+}
+
+const RECHECK: std::time::Duration = std::time::Duration::from_millis(200);

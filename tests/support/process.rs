@@ -25,6 +25,14 @@ pub struct OperatorProcess {
     pub log: PathBuf,
 }
 
+/// The binary under test: `LASTPASS_OPERATOR_TEST_BIN` when set (a copy taken right after the
+/// build, for machines where several checkouts share one target directory), else Cargo's.
+pub fn binary() -> PathBuf {
+    std::env::var_os("LASTPASS_OPERATOR_TEST_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_lastpass-operator")))
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -41,7 +49,7 @@ impl OperatorProcess {
             std::process::id()
         ));
         let file = std::fs::File::create(&log).expect("log file");
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_lastpass-operator"));
+        let mut cmd = Command::new(binary());
         cmd.arg("run")
             .arg("--metrics-addr")
             .arg(format!("127.0.0.1:{metrics_port}"))
