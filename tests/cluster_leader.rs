@@ -240,3 +240,51 @@ async fn sigterm_mid_sync_finishes_the_call_in_flight_writes_statuses_and_hands_
     assert_eq!(b.wait_exit(Duration::from_secs(20)).await, Some(0));
     ns.cleanup().await;
 }
+
+#[tokio::test]
+async fn a_leader_that_loses_its_lease_stops_writing_and_exits_non_zero() {
+    let Some(cluster) = support::cluster() else {
+        return;
+    };
+    let ns = cluster.namespace().await;
+    let sim = simulator(Knobs::default()).await;
+    integration(&ns, &sim, json!({})).await;
+    let mut a = OperatorProcess::start(cluster, "op-a", &ns.name, &[&ns.name]);
+    assert!(
+        wait_holder(&ns.client, &ns.name, "op-a", Duration::from_secs(30))
+            .await
+            .is_some(),
+        "op-a never led:\n{}",
+        dump(&[&a]).await
+    );
+    create_user(&ns, &user("u0", "u0@example.com", json!({}))).await;
+    wait_user(&ns, "u0", 60, |u| is(u, UserPhase::Invited, "True")).await;
+
+    // Someone else takes the Lease (a split brain, a clock jump, a manual edit).
+    let now = k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime(jiff::Timestamp::now());
+    let patch = json!({"spec": {"holderIdentity": "intruder", "renewTime": now, "leaseDurationSeconds": 15}});
+    kube::Api::<k8s_openapi::api::coordination::v1::Lease>::namespaced(ns.client.clone(), &ns.name)
+        .patch(
+            support::process::LEASE,
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(&patch),
+        )
+        .await
+        .expect("steal the Lease");
+    let stolen = Instant::now();
+    let code = a.wait_exit(Duration::from_secs(10)).await;
+    assert_eq!(code, Some(1), "exit non-zero at once:\n{}", a.logs());
+    assert!(
+        stolen.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        stolen.elapsed()
+    );
+    assert!(a.logs().contains("lost leadership"), "{}", a.logs());
+
+    // Nothing more reaches LastPass from it.
+    let calls = sim.state.calls().len();
+    create_user(&ns, &user("u1", "u1@example.com", json!({}))).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(sim.state.calls().len(), calls);
+    ns.cleanup().await;
+}
