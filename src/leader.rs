@@ -4,8 +4,9 @@
 //! Built on [`kube_lease_manager`] 0.13 (targets kube 5; kube-leader-election does not build
 //! with it). Its manager takes the Lease when it is free or expired and renews it `grace`
 //! seconds before it expires (Server-Side Apply and strategic-merge patches: verbs `get`,
-//! `create` and `patch`). A follower sleeps until the holder's lease would expire, so it takes
-//! over at most one lease duration (15 s) after the last renewal — at once after a release.
+//! `create` and `patch`). A follower sleeps until the holder's lease would expire, then takes
+//! it: at most one lease duration (15 s) after the last renewal, whether the holder released it
+//! (clean shutdown) or died.
 //!
 //! The manager only notices a lost lease when it next renews. A watchdog therefore re-reads the
 //! Lease every [`WATCHDOG_PERIOD`] and reports the leadership lost as soon as another identity
@@ -24,13 +25,14 @@ use tracing::{info, warn};
 
 /// Lease duration of DESIGN.md: how long a lease stays valid after its last renewal.
 pub const LEASE_DURATION: Duration = Duration::from_secs(15);
-/// The holder renews this long before its lease expires.
-pub const RENEW_BEFORE_EXPIRY: Duration = Duration::from_secs(5);
+/// The holder renews this long before its lease expires (8 s after the last renewal), which
+/// leaves the renewal 3 s before the watchdog gives up.
+pub const RENEW_BEFORE_EXPIRY: Duration = Duration::from_secs(7);
 /// How often the watchdog re-reads the Lease.
 pub const WATCHDOG_PERIOD: Duration = Duration::from_secs(2);
-/// The holder gives up once less than this is left of its lease without a renewal: well before
-/// any follower may take over.
-pub const SAFETY_MARGIN: Duration = Duration::from_secs(3);
+/// The holder gives up once less than this is left of its lease without a renewal (11 s after
+/// it): even seen one watchdog period late, before any follower may take over (15 s).
+pub const SAFETY_MARGIN: Duration = Duration::from_secs(4);
 
 /// Where the Lease lives and who this process is.
 #[derive(Clone, Debug)]
@@ -188,8 +190,9 @@ impl Elector {
         }
     }
 
-    /// Stops competing and frees the Lease if this process holds it, so a follower takes over
-    /// at once instead of after the lease duration.
+    /// Stops competing and frees the Lease if this process holds it: the follower then finds it
+    /// free at its next check (at the latest when the old lease would have expired) instead of
+    /// having to force an expired lock.
     pub async fn release(self) {
         self.task.abort();
         let _ = self.task.await;
@@ -257,14 +260,14 @@ mod tests {
                 Err(Lost::TakenBy("you".into())),
             ),
             ("released", lease(None, t0), at(1), Err(Lost::Released)),
-            // 15 s lease - 3 s margin: give up at 12 s, before a follower may take it at 15 s.
+            // 15 s lease - 4 s margin: give up at 11 s, before a follower may take it at 15 s.
             (
                 "renewal overdue",
                 lease(Some("me"), t0),
-                at(12),
+                at(11),
                 Err(Lost::RenewalOverdue),
             ),
-            ("just in time", lease(Some("me"), t0), at(11), Ok(())),
+            ("just in time", lease(Some("me"), t0), at(10), Ok(())),
         ];
         for (why, l, now, want) in cases {
             assert_eq!(check(&l, "me", now), want, "{why}");

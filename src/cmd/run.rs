@@ -7,9 +7,9 @@
 //! Shutdown (SIGTERM or Ctrl-C): the write gate closes ([`crate::lastpass::gate`]), so the
 //! LastPass write in flight completes and no other starts; running account syncs re-read the
 //! account and write their statuses (`Synced=False`, reason `Interrupted`) within
-//! `shutdown_grace` (20 s) or are abandoned; then the Lease is released so a follower takes over
-//! at once. On loss of leadership the gate closes and the process exits non-zero at once:
-//! Kubernetes restarts it as a follower.
+//! `shutdown_grace` (20 s) or are abandoned; then the Lease is released (a follower takes it at
+//! its next check, within the lease duration). On loss of leadership the gate closes and the
+//! process exits non-zero at once: Kubernetes restarts it as a follower.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
