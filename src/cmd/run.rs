@@ -217,6 +217,12 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         e.release().await;
     }
     let _ = scim.await;
+    if work_done {
+        // Not asked to stop: the controllers ended on their own (a watch that cannot recover).
+        anyhow::bail!(
+            "the controllers stopped unexpectedly; exiting so that Kubernetes restarts the pod"
+        );
+    }
     tracing::info!("stopped");
     Ok(())
 }
