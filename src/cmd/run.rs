@@ -232,6 +232,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn namespace_is_repeatable_and_comma_separated() {
+        use clap::Parser;
+        let cli = crate::cli::Cli::try_parse_from([
+            "lastpass-operator",
+            "run",
+            "--namespace",
+            "a,b",
+            "--namespace=c",
+        ])
+        .unwrap();
+        let crate::cli::Command::Run(args) = cli.command else {
+            panic!("not run")
+        };
+        assert_eq!(args.namespace, ["a", "b", "c"]);
+        assert!(
+            !args.disable_leader_election,
+            "leader election is on by default"
+        );
+        assert_eq!(args.lease_name, "lastpass-operator");
+    }
+
+    #[test]
     fn namespaces_are_trimmed_and_deduplicated() {
         let given = ["a".to_string(), " b".into(), "".into(), "a".into()];
         assert_eq!(namespaces(&given), ["a", "b"]);
