@@ -24,7 +24,9 @@ RUN mkdir -p src \
  && rm -rf src
 
 # 2. The operator itself. Touch the sources so cargo does not take the stubs' artifacts as fresh.
+#    examples/ is compiled in (`demo` embeds it with include_str!).
 COPY src ./src
+COPY examples ./examples
 RUN find src -name '*.rs' -exec touch {} + \
  && cargo build --locked --release --bin lastpass-operator \
  && install -D -m 0755 target/release/lastpass-operator /out/lastpass-operator \

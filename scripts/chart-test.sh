@@ -112,10 +112,22 @@ for f in "$work"/*.yaml; do
 done
 log "ok: no '*' in RBAC; Deployment hardened, probed, limited; metrics and SCIM Services (5 renderings)"
 
-expect "$work/default.yaml" '.[] | select(.kind == "Deployment") | .spec.replicas == 1 and
+expect "$work/default.yaml" '.[] | select(.kind == "Deployment") | .spec.replicas == 2 and
   (.spec.template.spec.containers[0].args | map(select(startswith("--namespace"))) | length == 0) and
+  (.spec.template.spec.containers[0].args | index("--disable-leader-election") == null) and
+  (.spec.template.spec.containers[0].args | index("--lease-name=lpo-lastpass-operator") != null) and
+  ([.spec.template.spec.containers[0].env[].name] | index("POD_NAME") != null and index("POD_NAMESPACE") != null)' \
+  "default: 2 replicas, leader election on the release's Lease, identity from the downward API, all namespaces"
+expect "$work/default.yaml" '[.[] | select(.kind == "PodDisruptionBudget") | .spec.minAvailable] == [1]' \
+  "default: a PodDisruptionBudget keeps one of the two replicas"
+expect "$work/default.yaml" "[$ROLES | .[] | select(.metadata.name | endswith(\"-leader-election\")) | .rules[] | select(.resourceNames) | {n: .resourceNames, v: .verbs}] == [{\"n\": [\"lpo-lastpass-operator\"], \"v\": [\"get\", \"patch\"]}]" \
+  "Lease RBAC: get and patch on the release's Lease only"
+render "$work/single.yaml" lpo lpo-system --set leaderElection.enabled=false --set replicaCount=1 --set pdb.enabled=false
+expect "$work/single.yaml" '.[] | select(.kind == "Deployment") | .spec.replicas == 1 and
   (.spec.template.spec.containers[0].args | index("--disable-leader-election") != null)' \
-  "default: 1 replica without leader election (not implemented yet), all namespaces"
+  "leaderElection.enabled=false: 1 replica with --disable-leader-election"
+expect "$work/single.yaml" "[$ROLES | .[] | select(.metadata.name | endswith(\"-leader-election\"))] | length == 0" \
+  "leaderElection.enabled=false: no Lease Role"
 expect "$work/all-on.yaml" '.[] | select(.kind == "Deployment") | .spec.replicas == 2 and
   (.spec.template.spec.containers[0].args | index("--disable-leader-election") == null)' \
   "leader election on: 2 replicas, no --disable-leader-election"
@@ -227,7 +239,9 @@ can yes $CW create events -n team-c
 can yes $CW list namespaces -A
 can yes $CW watch namespaces -A
 can yes $CW create leases.coordination.k8s.io -n lpo-system
-for verb in get update; do can yes $CW "$verb" leases.coordination.k8s.io/lastpass-operator -n lpo-system; done
+for verb in get patch; do can yes $CW "$verb" leases.coordination.k8s.io/lpo-lastpass-operator -n lpo-system; done
+for verb in update delete list watch; do can no $CW "$verb" leases.coordination.k8s.io/lpo-lastpass-operator -n lpo-system; done
+can no $CW patch leases.coordination.k8s.io/lastpass-operator -n lpo-system     # another release's Lease
 can yes $CW get secrets -n kube-system    # the documented cost of rbac.secrets.namespaces: []
 can no $CW create directoryintegrations.lastpass-operator.io -n team-c
 can no $CW delete directoryintegrations.lastpass-operator.io -n team-c
@@ -235,7 +249,8 @@ can no $CW update lastpassusers.lastpass-operator.io --subresource=status -n tea
 can no $CW delete customresourcedefinitions.apiextensions.k8s.io -A
 can no $CW update customresourcedefinitions.apiextensions.k8s.io -A
 can no $CW get leases.coordination.k8s.io/kube-controller-manager -n lpo-system
-can no $CW update leases.coordination.k8s.io/lastpass-operator -n kube-system
+can no $CW patch leases.coordination.k8s.io/kube-controller-manager -n kube-system
+can no $CW patch leases.coordination.k8s.io/lpo-lastpass-operator -n kube-system
 can no $CW create leases.coordination.k8s.io -n kube-system
 can no $CW get configmaps -n lpo-system
 can no $CW list pods -A
@@ -257,7 +272,8 @@ for ns in team-a team-b; do
 done
 can yes $NS list namespaces -A
 can yes $NS create leases.coordination.k8s.io -n lpo-teams-system
-for verb in get update; do can yes $NS "$verb" leases.coordination.k8s.io/lastpass-operator -n lpo-teams-system; done
+for verb in get patch; do can yes $NS "$verb" leases.coordination.k8s.io/lpo-teams-lastpass-operator -n lpo-teams-system; done
+can no $NS update leases.coordination.k8s.io/lpo-teams-lastpass-operator -n lpo-teams-system
 can no $NS list lastpassusers.lastpass-operator.io -A
 can no $NS list lastpassusers.lastpass-operator.io -n team-c
 can no $NS patch lastpassusers.lastpass-operator.io --subresource=status -n team-c
@@ -267,7 +283,8 @@ can no $NS get secrets -n kube-system
 can no $NS get secrets -n lpo-teams-system
 can no $NS list secrets -A
 can no $NS watch secrets -A
-can no $NS get leases.coordination.k8s.io/lastpass-operator -n lpo-system
+can no $NS get leases.coordination.k8s.io/lpo-lastpass-operator -n lpo-system
+can no $NS patch leases.coordination.k8s.io/lpo-teams-lastpass-operator -n team-a
 can no $NS '*' '*'
 can no $NS '*' '*' -n team-a
 log "ok: namespaced ServiceAccount ($NS): team-a and team-b only"

@@ -2,7 +2,9 @@
 # End to end with the real binary: `lastpass-operator simulator` as LastPass, `lastpass-operator
 # run` against a real API server (the envtest server, or LASTPASS_OPERATOR_TEST_KUBECONFIG),
 # `kubectl apply` of the examples, `kubectl wait --for=condition=Ready lpu --all`, then a deleted
-# user must show up deactivated in the simulator.
+# user must show up deactivated in the simulator. Then operations: leader election on (the Lease
+# is held), /readyz, /metrics checked by `promtool check metrics`, the idle memory, and SIGTERM:
+# a clean exit (code 0) that releases the Lease.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 log() { printf '[e2e] %s\n' "$*" >&2; }
@@ -19,7 +21,8 @@ cleanup() {
 trap cleanup EXIT
 
 cargo build -q --locked
-bin=target/debug/lastpass-operator
+# LASTPASS_OPERATOR_TEST_BIN: a copy of the binary, when several checkouts share a target dir.
+bin=${LASTPASS_OPERATOR_TEST_BIN:-${CARGO_TARGET_DIR:-target}/debug/lastpass-operator}
 [ -x "$bin" ] || fail "no binary at $bin"
 
 if [ -n "${LASTPASS_OPERATOR_TEST_KUBECONFIG:-}" ]; then
@@ -48,10 +51,14 @@ kubectl apply -n "$ns" -f examples/00-credentials.yaml -f examples/10-users.yaml
 kubectl patch -n "$ns" secret lastpass-api --type merge -p '{"stringData":{"provhash":"e2e-provhash"}}' >/dev/null
 kubectl patch -n "$ns" lpdi acme --type merge -p "{\"spec\":{\"lastpass\":{\"endpoint\":\"$endpoint\"},\"sync\":{\"debounce\":\"1s\"}}}" >/dev/null
 
-log "start the operator"
-RUST_LOG=info "$bin" run --disable-leader-election --namespace "$ns" --metrics-addr 127.0.0.1:0 \
+log "start the operator (leader election on, Lease in $ns)"
+mport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+sport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+POD_NAME=e2e-operator POD_NAMESPACE=$ns RUST_LOG=info "$bin" run --namespace "$ns" \
+  --metrics-addr "127.0.0.1:$mport" --scim-addr "127.0.0.1:$sport" \
   --log-format text >"$work/operator.log" 2>&1 &
-pids+=($!)
+op=$!
+pids+=($op)
 
 if ! kubectl wait -n "$ns" --for=condition=Ready lpu --all --timeout=120s; then
   kubectl get lpu,lpdi -n "$ns" -o yaml >&2 || true
@@ -73,4 +80,43 @@ PY
 batchadds=$(curl -sf "http://127.0.0.1:$port/__admin/calls" | python3 -c 'import json,sys; print(sum(1 for c in json.load(sys.stdin) if c["command"]=="batchadd"))')
 log "batchadd calls: $batchadds"
 [ "$batchadds" -ge 1 ] || fail "no batchadd was made"
+
+log "operations: Lease, /readyz, /metrics"
+holder=$(kubectl get lease -n "$ns" lastpass-operator -o jsonpath='{.spec.holderIdentity}')
+[ "$holder" = e2e-operator ] || fail "the Lease is held by '$holder', not e2e-operator"
+curl -sf "http://127.0.0.1:$mport/healthz" >/dev/null || fail "/healthz"
+curl -sf "http://127.0.0.1:$mport/readyz" >/dev/null || fail "/readyz: $(curl -s "http://127.0.0.1:$mport/readyz")"
+curl -sf "http://127.0.0.1:$mport/metrics" >"$work/metrics.txt" || fail "/metrics"
+if ! command -v promtool >/dev/null; then
+  log "installing promtool (Debian package prometheus)"
+  if [ "$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi
+  $sudo apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq \
+    --no-install-recommends prometheus >/dev/null || fail "cannot install promtool"
+fi
+promtool --version 2>&1 | head -1 >&2
+promtool check metrics <"$work/metrics.txt" || fail "promtool check metrics rejected /metrics"
+for m in lastpass_requests_total lastpass_request_duration_seconds_bucket sync_duration_seconds_count \
+  users deprovisions_pending deprovisions_blocked drift_corrections_total leader; do
+  grep -q "^lastpass_operator_$m[{ ]" "$work/metrics.txt" || fail "metric lastpass_operator_$m missing"
+done
+grep -q '^lastpass_operator_leader 1$' "$work/metrics.txt" || fail "leader gauge is not 1"
+log "promtool check metrics: ok ($(grep -c '^# TYPE' "$work/metrics.txt") metric families)"
+
+sleep 5 # idle: nothing left to do
+rss=$(awk '/VmRSS/ {print $2" "$3}' "/proc/$op/status")
+hwm=$(awk '/VmHWM/ {print $2" "$3}' "/proc/$op/status")
+log "memory of the idle operator (debug build): VmRSS $rss, peak VmHWM $hwm"
+
+log "SIGTERM: clean exit, Lease released"
+kill -TERM "$op"
+code=""
+for _ in $(seq 250); do
+  if ! kill -0 "$op" 2>/dev/null; then wait "$op" && code=0 || code=$?; break; fi
+  sleep 0.1
+done
+[ -n "$code" ] || fail "the operator did not exit within 25 s of SIGTERM"
+[ "$code" = 0 ] || { tail -n 20 "$work/operator.log" >&2; fail "exit code $code after SIGTERM"; }
+holder=$(kubectl get lease -n "$ns" lastpass-operator -o jsonpath='{.spec.holderIdentity}')
+[ -z "$holder" ] || fail "the Lease is still held by $holder after shutdown"
+log "exited 0, Lease released"
 log "passed"

@@ -13,6 +13,7 @@
 //!   demo and the benchmark.
 //! - [`scim`]: the SCIM 2.0 server identity providers push users and groups to, and its
 //!   rotating bearer tokens.
+//! - [`leader`]: leader election on a Lease, so one replica writes to LastPass.
 //! - [`cli`]: the subcommands the thin `main.rs` dispatches to.
 
 pub mod cli;
@@ -25,6 +26,7 @@ pub mod crd;
 pub mod engine;
 pub mod lastpass;
 pub mod ldap;
+pub mod leader;
 pub mod naming;
 pub mod scim;
 pub mod simulator;

@@ -150,7 +150,7 @@ pub async fn run(kubeconfig: &Path, namespace: &str, manifests: Manifests) -> an
     );
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let options = Options {
-        namespace: Some(namespace.to_string()),
+        namespaces: vec![namespace.to_string()],
         instance: Some("demo".into()),
         settings: Settings::default(),
         ready: None,

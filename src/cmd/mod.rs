@@ -3,5 +3,6 @@
 pub mod demo;
 pub mod demo_cluster;
 pub mod plan;
+pub mod probes;
 pub mod run;
 pub mod table;

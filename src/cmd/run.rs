@@ -1,27 +1,55 @@
-//! `lastpass-operator run`: the controllers (and the LDAP pull) against the cluster of the
-//! kubeconfig or the in-cluster config, until SIGTERM or Ctrl-C.
+//! `lastpass-operator run`: the controllers, the LDAP pull, the SCIM server and the operations
+//! endpoint, against the cluster of the kubeconfig or the in-cluster config, until SIGTERM.
+//!
+//! Every replica serves SCIM and the operations endpoint; only the leader (see
+//! [`crate::leader`]) runs the controllers and the LDAP pull, so only it writes to LastPass.
+//!
+//! Shutdown (SIGTERM or Ctrl-C): the write gate closes ([`crate::lastpass::gate`]), so the
+//! LastPass write in flight completes and no other starts; running account syncs re-read the
+//! account and write their statuses (`Synced=False`, reason `Interrupted`) within
+//! `shutdown_grace` (20 s) or are abandoned; then the Lease is released (a follower takes it at
+//! its next check, within the lease duration). On loss of leadership the gate closes and the
+//! process exits non-zero at once: Kubernetes restarts it as a follower.
 
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use anyhow::Context as _;
+
+use super::probes::{self, Readiness};
 use crate::controller::{Options, Settings};
-use crate::telemetry::{LogFormat, init};
+use crate::leader::{Elector, LeaderConfig, default_identity};
+use crate::telemetry::{LogFormat, init, metrics};
 
 /// Options of `run`.
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
-    /// Watch only this namespace (all namespaces when absent). Watching several namespaces is
-    /// not supported yet: give one, or none for all.
-    #[arg(long)]
+    /// Watch only these namespaces (repeat the flag or separate with commas; all namespaces
+    /// when absent). Each namespace gets its own watch per kind.
+    #[arg(long, value_delimiter = ',', env = "LASTPASS_OPERATOR_NAMESPACES")]
     pub namespace: Vec<String>,
-    /// Address of `/healthz` and `/readyz` (Prometheus `/metrics` lands with the operations issue).
+    /// Address of `/metrics`, `/healthz` and `/readyz`.
     #[arg(long, default_value = "0.0.0.0:8080")]
     pub metrics_addr: std::net::SocketAddr,
     /// Address of the SCIM 2.0 server (`/scim/v2/<namespace>/<integration>/`), plain HTTP:
     /// put TLS in front (an ingress).
     #[arg(long, default_value = "0.0.0.0:8443")]
     pub scim_addr: std::net::SocketAddr,
-    /// Run without leader election (one replica only). Leader election is not implemented yet,
-    /// so this flag is required for now.
-    #[arg(long)]
+    /// Run without leader election: only for a single replica (two replicas without it would
+    /// both write to LastPass).
+    #[arg(long, env = "LASTPASS_OPERATOR_DISABLE_LEADER_ELECTION")]
     pub disable_leader_election: bool,
+    /// Name of the leader election Lease (the chart sets `<release>-lastpass-operator`).
+    #[arg(
+        long,
+        default_value = "lastpass-operator",
+        env = "LASTPASS_OPERATOR_LEASE_NAME"
+    )]
+    pub lease_name: String,
+    /// Namespace of the Lease (default: the pod's namespace, else the kubeconfig's).
+    #[arg(long, env = "POD_NAMESPACE")]
+    pub lease_namespace: Option<String>,
     /// Log format.
     #[arg(long, value_enum, default_value_t = LogFormat::Json, env = "LASTPASS_OPERATOR_LOG_FORMAT")]
     pub log_format: LogFormat,
@@ -50,81 +78,184 @@ async fn shutdown_signal() {
     tracing::info!("shutdown requested");
 }
 
-/// Serves `/healthz` (the process runs) and `/readyz` (the caches are filled).
-async fn serve_probes(
-    addr: std::net::SocketAddr,
-    ready: tokio::sync::watch::Receiver<bool>,
-) -> anyhow::Result<()> {
-    use axum::http::StatusCode;
-    use axum::routing::get;
-    let router = axum::Router::new()
-        .route("/healthz", get(|| async { "ok" }))
-        .route(
-            "/readyz",
-            get(move || {
-                let ready = *ready.borrow();
-                async move {
-                    if ready {
-                        (StatusCode::OK, "ready")
-                    } else {
-                        (StatusCode::SERVICE_UNAVAILABLE, "caches not synced")
-                    }
-                }
-            }),
-        );
-    let listener = tokio::net::TcpListener::bind(addr).await?;
-    tracing::info!(%addr, "probes listening");
-    axum::serve(listener, router).await?;
-    Ok(())
+/// The watched namespaces: trimmed, without empties and duplicates, in the given order.
+pub fn namespaces(given: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for n in given.iter().map(|n| n.trim()).filter(|n| !n.is_empty()) {
+        if !out.iter().any(|o| o == n) {
+            out.push(n.to_string());
+        }
+    }
+    out
 }
 
-/// Runs the operator.
+/// Runs the operator until SIGTERM (then `Ok`) or a loss of leadership (then an error, so the
+/// process exits non-zero and is restarted as a follower).
 pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     init(args.log_format, &args.log_level);
-    if !args.disable_leader_election {
-        anyhow::bail!(
-            "leader election is not implemented yet: run a single replica with --disable-leader-election \
-             (two replicas without it would both write to LastPass)"
-        );
-    }
-    if args.namespace.len() > 1 {
-        anyhow::bail!(
-            "watching several namespaces ({}) is not supported yet: give one --namespace, or none for all",
-            args.namespace.join(", ")
-        );
-    }
-    let namespace = args.namespace.first().cloned();
-    let client = kube::Client::try_default().await?;
-    let (ready_tx, ready_rx) = tokio::sync::watch::channel(false);
-    let probes = serve_probes(args.metrics_addr, ready_rx);
-    let options = Options {
-        ready: Some(ready_tx),
-        namespace: namespace.clone(),
-        instance: std::env::var("POD_NAME").ok(),
-        settings: Settings::default(),
-    };
-    let (tx, rx) = tokio::sync::watch::channel(false);
+    let namespaces = namespaces(&args.namespace);
+    let client = kube::Client::try_default()
+        .await
+        .context("no Kubernetes configuration: set KUBECONFIG or run in a pod")?;
+    let readiness = Arc::new(Readiness::default());
+    let listener = tokio::net::TcpListener::bind(args.metrics_addr)
+        .await
+        .with_context(|| format!("binding --metrics-addr {}", args.metrics_addr))?;
+    tracing::info!(addr = %args.metrics_addr, "serving /metrics, /healthz, /readyz");
+    tokio::spawn(probes::serve(listener, readiness.clone()));
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let stopped = move || {
-        let mut rx = rx.clone();
+        let mut rx = stop_rx.clone();
         async move {
             let _ = rx.wait_for(|s| *s).await;
         }
     };
-    let controllers = crate::controller::run(client.clone(), options, stopped());
-    let scim_listener = tokio::net::TcpListener::bind(args.scim_addr).await?;
+    let scim_listener = tokio::net::TcpListener::bind(args.scim_addr)
+        .await
+        .with_context(|| format!("binding --scim-addr {}", args.scim_addr))?;
     tracing::info!(addr = %args.scim_addr, "SCIM server listening at /scim/v2/<namespace>/<integration>/");
-    let scim = crate::scim::serve(
+    let scim = tokio::spawn(crate::scim::serve(
         scim_listener,
-        std::sync::Arc::new(crate::scim::Context::new(client.clone())),
+        Arc::new(crate::scim::Context::new(client.clone())),
         stopped(),
-    );
-    let ldap = crate::ldap::run(client, namespace.into_iter().collect(), stopped());
-    let signal = async {
-        shutdown_signal().await;
-        let _ = tx.send(true);
+    ));
+    let signal = shutdown_signal();
+    tokio::pin!(signal);
+
+    let elector = if args.disable_leader_election {
+        tracing::warn!("leader election disabled: run a single replica only");
+        readiness.api_reachable.store(true, Ordering::Release);
+        None
+    } else {
+        let config = LeaderConfig {
+            lease_name: args.lease_name.clone(),
+            namespace: args
+                .lease_namespace
+                .clone()
+                .unwrap_or_else(|| client.default_namespace().to_string()),
+            identity: default_identity(),
+        };
+        let mut elector = Elector::start(client.clone(), config).await?;
+        readiness.api_reachable.store(true, Ordering::Release);
+        tokio::select! {
+            () = elector.leading() => Some(elector),
+            () = &mut signal => {
+                let _ = stop_tx.send(true);
+                elector.release().await;
+                let _ = scim.await;
+                tracing::info!("stopped as a follower");
+                return Ok(());
+            }
+        }
     };
-    tokio::select! {
-        (_, _, scim, _) = async { tokio::join!(controllers, ldap, scim, signal) } => Ok(scim?),
-        r = probes => r,
+
+    metrics::global().leader.set(1);
+    readiness.leading.store(true, Ordering::Release);
+    let (ready_tx, mut ready_rx) = tokio::sync::watch::channel(false);
+    let r = readiness.clone();
+    tokio::spawn(async move {
+        if ready_rx.wait_for(|s| *s).await.is_ok() {
+            r.caches_synced.store(true, Ordering::Release);
+        }
+    });
+    let settings = Settings::default();
+    let grace = settings.shutdown_grace;
+    let options = Options {
+        ready: Some(ready_tx),
+        namespaces: namespaces.clone(),
+        instance: std::env::var("POD_NAME").ok(),
+        settings,
+    };
+    let controllers = tokio::spawn(crate::controller::run(client.clone(), options, stopped()));
+    let stop_controllers = controllers.abort_handle();
+    // The LDAP pull is not `spawn`ed (its future is not `Send` for every lifetime); it runs
+    // here, next to the controllers.
+    let ldap = crate::ldap::run(client, namespaces, stopped());
+    let work = async move {
+        let _ = controllers.await;
+        ldap.await;
+    };
+    tokio::pin!(work);
+
+    let mut work_done = false;
+    let lost = {
+        let lost = async {
+            match &elector {
+                Some(e) => e.lost().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            () = &mut signal => None,
+            l = lost => Some(l),
+            () = &mut work => {
+                work_done = true;
+                None
+            }
+        }
+    };
+    crate::lastpass::gate::close();
+    let _ = stop_tx.send(true);
+    metrics::global().leader.set(0);
+    if let Some(lost) = lost {
+        // Another replica may lead already: stop at once, write nothing more.
+        stop_controllers.abort();
+        anyhow::bail!(
+            "lost leadership ({lost}); stopped writing to LastPass; exiting so that Kubernetes \
+             restarts this pod as a follower"
+        );
+    }
+    if !work_done
+        && tokio::time::timeout(grace + Duration::from_secs(5), &mut work)
+            .await
+            .is_err()
+    {
+        tracing::warn!("controllers did not stop in time; exiting anyway");
+    }
+    if let Some(e) = elector {
+        e.release().await;
+    }
+    let _ = scim.await;
+    if work_done {
+        // Not asked to stop: the controllers ended on their own (a watch that cannot recover).
+        anyhow::bail!(
+            "the controllers stopped unexpectedly; exiting so that Kubernetes restarts the pod"
+        );
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn namespace_is_repeatable_and_comma_separated() {
+        use clap::Parser;
+        let cli = crate::cli::Cli::try_parse_from([
+            "lastpass-operator",
+            "run",
+            "--namespace",
+            "a,b",
+            "--namespace=c",
+        ])
+        .unwrap();
+        let crate::cli::Command::Run(args) = cli.command else {
+            panic!("not run")
+        };
+        assert_eq!(args.namespace, ["a", "b", "c"]);
+        assert!(
+            !args.disable_leader_election,
+            "leader election is on by default"
+        );
+        assert_eq!(args.lease_name, "lastpass-operator");
+    }
+
+    #[test]
+    fn namespaces_are_trimmed_and_deduplicated() {
+        let given = ["a".to_string(), " b".into(), "".into(), "a".into()];
+        assert_eq!(namespaces(&given), ["a", "b"]);
     }
 }

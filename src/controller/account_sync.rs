@@ -186,6 +186,7 @@ pub async fn sync_once(
         passwords,
     )
     .await;
+    super::sync_metrics::record(&key_of(integration).to_string(), &sync);
     info!(
         applied = sync.outcome.applied.len(),
         failures = sync.outcome.failures.len(),

@@ -14,6 +14,8 @@ use crate::crd::{DirectoryIntegration, parse_duration};
 
 use super::account_sync::sync_once;
 use super::context::Context;
+use super::error::Error;
+use crate::telemetry::metrics::OutcomeLabel;
 
 /// Longest wait a burst of changes can add before a plan (the debounce cap of DESIGN.md).
 pub const MAX_DEBOUNCE: Duration = Duration::from_secs(30);
@@ -24,9 +26,19 @@ struct Handle {
 }
 
 /// The registry of account tasks.
-#[derive(Default)]
 pub struct Accounts {
     tasks: Mutex<HashMap<ObjectRef<DirectoryIntegration>, Handle>>,
+    /// Set at shutdown: a task finishes the sync it is in (statuses included), then ends.
+    stopping: tokio::sync::watch::Sender<bool>,
+}
+
+impl Default for Accounts {
+    fn default() -> Self {
+        Self {
+            tasks: Mutex::default(),
+            stopping: tokio::sync::watch::channel(false).0,
+        }
+    }
 }
 
 impl Accounts {
@@ -37,17 +49,35 @@ impl Accounts {
         let handle = tasks.entry(key.clone()).or_insert_with(|| {
             let wake = Arc::new(Notify::new());
             let span = info_span!("account", integration = %key);
-            let task = tokio::spawn(run(Arc::downgrade(ctx), key, wake.clone()).instrument(span));
+            let stopping = self.stopping.subscribe();
+            let task = tokio::spawn(
+                run(Arc::downgrade(ctx), key, wake.clone(), stopping).instrument(span),
+            );
             Handle { wake, task }
         });
         handle.wake.notify_one();
     }
 
-    /// Stops every task (at shutdown).
-    pub fn stop_all(&self) {
-        let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
-        for (_, h) in tasks.drain() {
-            h.task.abort();
+    /// Stops every task at shutdown: a task between syncs ends at once; a task in a sync
+    /// finishes it (with the write gate closed, [`crate::lastpass::gate`], that means the write
+    /// in flight, one re-read and the statuses) and then ends. Tasks still running after
+    /// `grace` are aborted.
+    pub async fn drain(&self, grace: Duration) {
+        self.stopping.send_replace(true);
+        let handles: Vec<Handle> = {
+            let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
+            tasks.drain().map(|(_, h)| h).collect()
+        };
+        let deadline = Instant::now() + grace;
+        for h in handles {
+            let abort = h.task.abort_handle();
+            if tokio::time::timeout_at(deadline, h.task).await.is_err() {
+                warn!(
+                    ?grace,
+                    "account sync still running at the end of the grace period; abandoned"
+                );
+                abort.abort();
+            }
         }
     }
 }
@@ -63,9 +93,17 @@ fn durations(i: &DirectoryIntegration) -> (Duration, Duration) {
 }
 
 /// The account task: sync, then wait for the interval or a wake-up, debounced.
-async fn run(ctx: Weak<Context>, key: ObjectRef<DirectoryIntegration>, wake: Arc<Notify>) {
+async fn run(
+    ctx: Weak<Context>,
+    key: ObjectRef<DirectoryIntegration>,
+    wake: Arc<Notify>,
+    mut stopping: tokio::sync::watch::Receiver<bool>,
+) {
     let mut failures: u32 = 0;
     loop {
+        if *stopping.borrow() {
+            return;
+        }
         // Debounce: wait until changes stop arriving for `debounce`, at most MAX_DEBOUNCE.
         let Some(integration) = ctx.upgrade().and_then(|c| c.integrations.get(&key)) else {
             info!("integration gone; account task ends (nobody is deprovisioned)");
@@ -77,21 +115,38 @@ async fn run(ctx: Weak<Context>, key: ObjectRef<DirectoryIntegration>, wake: Arc
             let quiet = tokio::select! {
                 () = wake.notified() => false,
                 () = sleep(debounce) => true,
+                _ = stopping.wait_for(|s| *s) => return,
             };
             if quiet || Instant::now() >= deadline {
                 break;
             }
         }
         let Some(context) = ctx.upgrade() else { return };
+        if *stopping.borrow() || !crate::lastpass::gate::is_open() {
+            return;
+        }
         // Plan only on complete caches: a half-listed set of users could look like removals.
         let _ = context.users.wait_until_ready().await;
         let _ = context.groups.wait_until_ready().await;
-        let _ = context.namespaces.wait_until_ready().await;
+        let _ = super::stores::wait_ready(&context.namespaces).await;
         let Some(integration) = context.integrations.get(&key) else {
             info!("integration gone; account task ends (nobody is deprovisioned)");
             return;
         };
-        let wait = match sync_once(&context, &integration).await {
+        let started = Instant::now();
+        let result = sync_once(&context, &integration).await;
+        let outcome = result.as_ref().err().map_or("success", Error::metric_label);
+        let metrics = crate::telemetry::metrics::global();
+        metrics
+            .sync_duration
+            .get_or_create(&OutcomeLabel {
+                outcome: outcome.into(),
+            })
+            .observe(started.elapsed().as_secs_f64());
+        if result.is_err() {
+            metrics.reconcile_error("DirectoryIntegration", outcome);
+        }
+        let wait = match result {
             Ok(()) => {
                 failures = 0;
                 interval
@@ -113,6 +168,7 @@ async fn run(ctx: Weak<Context>, key: ObjectRef<DirectoryIntegration>, wake: Arc
         tokio::select! {
             () = wake.notified() => {}
             () = sleep_until(next) => {}
+            _ = stopping.wait_for(|s| *s) => return,
         }
     }
 }

@@ -12,6 +12,7 @@ use kube::runtime::reflector::Store;
 use crate::crd::{DirectoryIntegration, LastPassGroup, LastPassUser};
 
 use super::accounts::Accounts;
+use super::stores::Stores;
 
 /// Settings of the controllers.
 #[derive(Clone, Debug)]
@@ -22,6 +23,9 @@ pub struct Settings {
     pub max_backoff: Duration,
     /// Status writes in flight at once.
     pub write_concurrency: usize,
+    /// At shutdown, how long a running account sync may take to finish (its write in
+    /// flight, one re-read, the statuses) before it is abandoned.
+    pub shutdown_grace: Duration,
 }
 
 impl Default for Settings {
@@ -30,6 +34,7 @@ impl Default for Settings {
             min_backoff: Duration::from_secs(5),
             max_backoff: Duration::from_secs(300),
             write_concurrency: 16,
+            shutdown_grace: Duration::from_secs(20),
         }
     }
 }
@@ -41,11 +46,11 @@ pub struct Context {
     /// Publishes events.k8s.io/v1 Events.
     pub recorder: Recorder,
     /// Cache of LastPassUsers.
-    pub users: Store<LastPassUser>,
+    pub users: Stores<LastPassUser>,
     /// Cache of LastPassGroups.
-    pub groups: Store<LastPassGroup>,
+    pub groups: Stores<LastPassGroup>,
     /// Cache of DirectoryIntegrations.
-    pub integrations: Store<DirectoryIntegration>,
+    pub integrations: Stores<DirectoryIntegration>,
     /// Cache of Namespaces (labels, for `allowedNamespaces.from: Selector`).
     pub namespaces: Store<Namespace>,
     /// One account task per DirectoryIntegration.

@@ -15,13 +15,16 @@ pub mod events;
 pub mod group;
 pub mod integration;
 pub mod status;
+pub mod stores;
+pub mod sync_metrics;
 pub mod user;
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 
-use futures::{StreamExt, future};
+use futures::future::BoxFuture;
+use futures::{FutureExt, StreamExt, future};
 use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::api::Api;
 use kube::core::PartialObjectMeta;
@@ -34,12 +37,13 @@ use crate::crd::{DirectoryIntegration, LastPassGroup, LastPassUser};
 
 pub use context::{Context, Ctx, Settings};
 pub use error::Error;
+pub use stores::Stores;
 
 /// What the controllers watch and how.
 #[derive(Clone, Debug, Default)]
 pub struct Options {
-    /// Only this namespace (all namespaces when `None`).
-    pub namespace: Option<String>,
+    /// Only these namespaces (all namespaces when empty): one watch per namespace per kind.
+    pub namespaces: Vec<String>,
     /// Reporter instance of Events (the pod name).
     pub instance: Option<String>,
     /// Timing settings.
@@ -48,7 +52,7 @@ pub struct Options {
     pub ready: Option<tokio::sync::watch::Sender<bool>>,
 }
 
-fn api<K>(client: &Client, namespace: &Option<String>) -> Api<K>
+fn api<K>(client: &Client, namespace: Option<&str>) -> Api<K>
 where
     K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>,
 {
@@ -58,22 +62,40 @@ where
     }
 }
 
-/// Runs the controllers until `shutdown` completes.
+/// The watched scopes: each namespace of `options`, or `None` for all namespaces.
+fn scopes(options: &Options) -> Vec<Option<&str>> {
+    if options.namespaces.is_empty() {
+        vec![None]
+    } else {
+        options
+            .namespaces
+            .iter()
+            .map(|n| Some(n.as_str()))
+            .collect()
+    }
+}
+
+/// Runs the controllers until `shutdown` completes, then lets running account syncs finish
+/// (at most `settings.shutdown_grace`).
 pub async fn run(
     client: Client,
     options: Options,
     shutdown: impl Future<Output = ()> + Send + Sync + 'static,
 ) {
     let wc = watcher::Config::default();
-    let users = Controller::new(api::<LastPassUser>(&client, &options.namespace), wc.clone());
-    let groups = Controller::new(
-        api::<LastPassGroup>(&client, &options.namespace),
-        wc.clone(),
-    );
-    let integrations = Controller::new(
-        api::<DirectoryIntegration>(&client, &options.namespace),
-        wc.clone(),
-    );
+    let scopes = scopes(&options);
+    let users: Vec<_> = scopes
+        .iter()
+        .map(|ns| Controller::new(api::<LastPassUser>(&client, *ns), wc.clone()))
+        .collect();
+    let groups: Vec<_> = scopes
+        .iter()
+        .map(|ns| Controller::new(api::<LastPassGroup>(&client, *ns), wc.clone()))
+        .collect();
+    let integrations: Vec<_> = scopes
+        .iter()
+        .map(|ns| Controller::new(api::<DirectoryIntegration>(&client, *ns), wc.clone()))
+        .collect();
     let (namespaces, ns_writer) = reflector::store::<Namespace>();
     let ns_reflector = reflector(
         ns_writer,
@@ -90,9 +112,9 @@ pub async fn run(
     let ctx = Arc::new(Context {
         client: client.clone(),
         recorder: Recorder::new(client.clone(), reporter),
-        users: users.store(),
-        groups: groups.store(),
-        integrations: integrations.store(),
+        users: Stores::new(users.iter().map(Controller::store).collect()),
+        groups: Stores::new(groups.iter().map(Controller::store).collect()),
+        integrations: Stores::new(integrations.iter().map(Controller::store).collect()),
         namespaces,
         accounts: Default::default(),
         settings: options.settings.clone(),
@@ -100,26 +122,29 @@ pub async fn run(
     });
 
     // A changed Secret wakes the integrations that read it (fixing credentials recovers).
-    let secrets = api::<PartialObjectMeta<Secret>>(&client, &options.namespace);
-    let secret_ctx = ctx.clone();
-    let secret_watch = watcher(secrets, wc.clone())
-        .default_backoff()
-        .applied_objects()
-        .for_each(move |s| {
-            if let Ok(secret) = s {
-                let ns = secret.namespace().unwrap_or_default();
-                for i in secret_ctx.integrations.state() {
-                    if i.namespace().as_deref() == Some(ns.as_str())
-                        && i.spec.lastpass.credentials_secret_ref.name == secret.name_any()
-                    {
-                        secret_ctx
-                            .accounts
-                            .wake(&secret_ctx, account_sync::key_of(&i));
+    let secret_watches = scopes.iter().map(|ns| {
+        let secret_ctx = ctx.clone();
+        watcher(api::<PartialObjectMeta<Secret>>(&client, *ns), wc.clone())
+            .default_backoff()
+            .applied_objects()
+            .for_each(move |s| {
+                if let Ok(secret) = s {
+                    let ns = secret.namespace().unwrap_or_default();
+                    for i in secret_ctx.integrations.state() {
+                        if i.namespace().as_deref() == Some(ns.as_str())
+                            && i.spec.lastpass.credentials_secret_ref.name == secret.name_any()
+                        {
+                            secret_ctx
+                                .accounts
+                                .wake(&secret_ctx, account_sync::key_of(&i));
+                        }
                     }
                 }
-            }
-            future::ready(())
-        });
+                future::ready(())
+            })
+            .boxed()
+    });
+    let secret_watch = future::select_all(secret_watches);
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let stopped = move || {
@@ -128,40 +153,54 @@ pub async fn run(
             let _ = rx.wait_for(|s| *s).await;
         }
     };
-    let users = users
-        .graceful_shutdown_on(stopped())
-        .run(user::reconcile, user::error_policy, ctx.clone())
-        .for_each(|_| future::ready(()));
-    let groups = groups
-        .graceful_shutdown_on(stopped())
-        .run(group::reconcile, user::error_policy, ctx.clone())
-        .for_each(|_| future::ready(()));
-    let integrations = integrations
-        .graceful_shutdown_on(stopped())
-        .run(integration::reconcile, user::error_policy, ctx.clone())
-        .for_each(|_| future::ready(()));
-    info!("controllers started");
+    let mut controllers: Vec<BoxFuture<'static, ()>> = Vec::new();
+    for c in users {
+        controllers.push(
+            c.graceful_shutdown_on(stopped())
+                .run(user::reconcile, user::error_policy, ctx.clone())
+                .for_each(|_| future::ready(()))
+                .boxed(),
+        );
+    }
+    for c in groups {
+        controllers.push(
+            c.graceful_shutdown_on(stopped())
+                .run(group::reconcile, user::error_policy, ctx.clone())
+                .for_each(|_| future::ready(()))
+                .boxed(),
+        );
+    }
+    for c in integrations {
+        controllers.push(
+            c.graceful_shutdown_on(stopped())
+                .run(integration::reconcile, user::error_policy, ctx.clone())
+                .for_each(|_| future::ready(()))
+                .boxed(),
+        );
+    }
+    info!(namespaces = ?options.namespaces, "controllers started (no namespaces listed: all)");
     if let Some(ready) = options.ready.clone() {
         let c = ctx.clone();
         tokio::spawn(async move {
             let _ = c.users.wait_until_ready().await;
             let _ = c.groups.wait_until_ready().await;
             let _ = c.integrations.wait_until_ready().await;
-            let _ = c.namespaces.wait_until_ready().await;
+            let _ = stores::wait_ready(&c.namespaces).await;
+            info!("caches synced");
             let _ = ready.send(true);
         });
     }
     let background = async {
         tokio::select! {
             () = ns_reflector => {}
-            () = secret_watch => {}
+            _ = secret_watch => {}
         }
     };
     tokio::select! {
-        _ = future::join3(users, groups, integrations) => {}
+        _ = future::join_all(controllers) => {}
         () = background => {}
         () = async { shutdown.await; let _ = stop_tx.send(true); future::pending::<()>().await } => {}
     }
-    ctx.accounts.stop_all();
+    ctx.accounts.drain(ctx.settings.shutdown_grace).await;
     info!("controllers stopped");
 }

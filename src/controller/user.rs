@@ -108,7 +108,11 @@ pub async fn reconcile(user: Arc<LastPassUser>, ctx: Ctx) -> Result<Action, Erro
 }
 
 /// Requeues a failed reconcile after a delay chosen by the error.
-pub fn error_policy<K>(_obj: Arc<K>, error: &Error, _ctx: Ctx) -> Action {
+pub fn error_policy<K>(_obj: Arc<K>, error: &Error, _ctx: Ctx) -> Action
+where
+    K: kube::Resource<DynamicType = ()>,
+{
     warn!(error = %error, label = error.metric_label(), "reconcile failed");
+    crate::telemetry::metrics::global().reconcile_error(&K::kind(&()), error.metric_label());
     Action::requeue(error.requeue_after())
 }

@@ -210,7 +210,9 @@ pub async fn execute<L: LastPass>(
                     }));
             }
             Err(e) => {
-                *out.calls.entry(command).or_default() += 1;
+                if e.class() != ErrorClass::Interrupted {
+                    *out.calls.entry(command).or_default() += 1;
+                }
                 if e.class() == ErrorClass::Reobserve {
                     warn!(%command, "LastPass write outcome unknown; the account is re-read before anything else");
                 }

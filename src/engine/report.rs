@@ -111,6 +111,7 @@ fn error_reason(e: &ApiError) -> Reason {
         ErrorClass::Reobserve => Reason::OutcomeUnknown,
         ErrorClass::Retry => Reason::LastPassUnavailable,
         ErrorClass::Permanent => Reason::LastPassRejected,
+        ErrorClass::Interrupted => Reason::Interrupted,
     }
 }
 

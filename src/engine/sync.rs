@@ -122,15 +122,41 @@ pub async fn sync<L: LastPass>(lastpass: &L, input: &SyncInput) -> SyncOutcome {
         out.applied.extend(done.applied);
         out.failures.extend(done.failures);
         // An unknown outcome falls through: the next round re-reads the account and plans
-        // afresh. Anything else ends the sync.
-        if let Some(e) = done.stopped
-            && e.class() != ErrorClass::Reobserve
-        {
-            out.error = Some(e);
-            return out;
+        // afresh. An interruption (shutdown) re-reads once, so the statuses show what LastPass
+        // really holds. Anything else ends the sync.
+        match done.stopped {
+            Some(e) if e.class() == ErrorClass::Interrupted => {
+                reobserve(lastpass, input, &refused, &mut out).await;
+                out.error = Some(e);
+                return out;
+            }
+            Some(e) if e.class() != ErrorClass::Reobserve => {
+                out.error = Some(e);
+                return out;
+            }
+            _ => {}
         }
     }
     out
+}
+
+/// One last read after an interrupted round: `observed` and `remaining` then describe the
+/// account as it is, not as it was before the round's writes. A failed read keeps the older
+/// snapshot; the applied changes are still reported from LastPass's replies.
+async fn reobserve<L: LastPass>(
+    lastpass: &L,
+    input: &SyncInput,
+    refused: &BTreeSet<UserKey>,
+    out: &mut SyncOutcome,
+) {
+    if let Ok(snapshot) = lastpass.observe().await {
+        out.observations += 1;
+        let mut current = plan(&input.desired, &snapshot, &input.policy);
+        current.drop_users(refused);
+        out.blocked = guard(&current, &input.guards).blocked;
+        out.remaining = current;
+        out.observed = Some(snapshot);
+    }
 }
 
 impl Plan {

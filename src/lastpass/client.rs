@@ -179,6 +179,12 @@ impl Client {
             .into_iter()
             .filter(|c| !c.is_empty())
         {
+            // The gate is checked before each chunk, never during one: a chunk on the wire
+            // completes and its reply is read.
+            if !super::gate::is_open() {
+                warn!(%command, "write gate closed (shutdown or lost leadership); write not sent");
+                return Err(ApiError::Interrupted { command });
+            }
             report.calls += 1;
             match self.call(&Command::Write(chunk)).await? {
                 Answer::Reply(Reply::Success { unchanged }, _) => {
@@ -266,6 +272,8 @@ impl Client {
     ) -> Result<Answer, Again> {
         self.inner.limiter.until_ready().await;
         let write = command.is_write();
+        let started = std::time::Instant::now();
+        let metrics = crate::telemetry::metrics::global();
         let sent = self
             .inner
             .http
@@ -276,7 +284,10 @@ impl Client {
             .await;
         let response = match sent {
             Ok(r) => r,
-            Err(e) => return transport(command, e, write),
+            Err(e) => {
+                metrics.request(command.as_str(), "transport", started.elapsed());
+                return transport(command, e, write);
+            }
         };
         let status = response.status().as_u16();
         let retry_after = response
@@ -286,10 +297,19 @@ impl Client {
             .map(str::to_owned);
         let bytes = match response.bytes().await {
             Ok(b) => b,
-            Err(e) => return transport(command, e, write),
+            Err(e) => {
+                metrics.request(command.as_str(), "transport", started.elapsed());
+                return transport(command, e, write);
+            }
         };
         let targets: Vec<&str> = targets.iter().map(String::as_str).collect();
         let reply = classify(command, &targets, status, retry_after.as_deref(), &bytes);
+        let outcome = if status == 429 {
+            "throttled"
+        } else {
+            reply_label(&reply)
+        };
+        metrics.request(command.as_str(), outcome, started.elapsed());
         debug!(%command, attempt = n, status, bytes = bytes.len(), class = reply_label(&reply), "LastPass replied");
         match reply {
             Reply::Retryable {

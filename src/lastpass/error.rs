@@ -16,6 +16,9 @@ pub enum ErrorClass {
     Permanent,
     /// Credentials rejected: stop until the Secret changes.
     Auth,
+    /// The operator is shutting down (or lost leadership): nothing more is written; the next
+    /// leader re-reads the account and carries on.
+    Interrupted,
 }
 
 /// A failed LastPass API call.
@@ -85,6 +88,15 @@ pub enum ApiError {
         #[source]
         source: serde_json::Error,
     },
+    /// The write gate is closed (shutdown or loss of leadership); the write was not sent.
+    #[error(
+        "{command} not sent: the operator is shutting down or lost leadership; the next leader \
+         re-reads the account and carries on"
+    )]
+    Interrupted {
+        /// The write that was held back.
+        command: CommandKind,
+    },
     /// The client could not be built from its configuration.
     #[error("invalid LastPass client configuration: {reason}")]
     Config {
@@ -103,6 +115,7 @@ impl ApiError {
                 ErrorClass::Retry
             }
             Self::OutcomeUnknown { .. } => ErrorClass::Reobserve,
+            Self::Interrupted { .. } => ErrorClass::Interrupted,
         }
     }
 
@@ -116,6 +129,7 @@ impl ApiError {
             Self::OutcomeUnknown { .. } => "outcome_unknown",
             Self::Decode { .. } => "decode",
             Self::Config { .. } => "config",
+            Self::Interrupted { .. } => "interrupted",
         }
     }
 
@@ -127,7 +141,8 @@ impl ApiError {
             | Self::Throttled { command, .. }
             | Self::Unavailable { command, .. }
             | Self::OutcomeUnknown { command, .. }
-            | Self::Decode { command, .. } => Some(*command),
+            | Self::Decode { command, .. }
+            | Self::Interrupted { command } => Some(*command),
             Self::Config { .. } => None,
         }
     }

@@ -7,6 +7,7 @@
 //! - [`error`]: [`ApiError`] with [`ApiError::class`] and [`ApiError::metric_label`].
 //! - [`config`]: [`ClientConfig`] (the provhash is a redacting `SecretString`).
 //! - [`client`]: the HTTP [`Client`]: rate limiting, retries, batching.
+//! - [`gate`]: the process-wide write gate closed at shutdown.
 //!
 //! The engine talks to an account through the [`LastPass`] trait, implemented by [`Client`]
 //! for the real API and the simulator alike.
@@ -16,6 +17,7 @@ pub mod client;
 pub mod command;
 pub mod config;
 pub mod error;
+pub mod gate;
 pub mod reply;
 pub mod snapshot;
 mod wire;

@@ -18,6 +18,7 @@
 #![allow(dead_code)] // each test binary uses a different part of the support module
 
 pub mod operator;
+pub mod process;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

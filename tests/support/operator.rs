@@ -37,13 +37,14 @@ impl Operator {
         }
         let (tx, rx) = oneshot::channel::<()>();
         let options = Options {
-            namespace: Some(ns.name.clone()),
+            namespaces: vec![ns.name.clone()],
             instance: Some("test".into()),
             ready: None,
             settings: Settings {
                 min_backoff: Duration::from_millis(500),
                 max_backoff: Duration::from_secs(2),
                 write_concurrency: 8,
+                ..Settings::default()
             },
         };
         let task = tokio::spawn(lastpass_operator::controller::run(

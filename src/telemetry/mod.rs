@@ -1,4 +1,5 @@
-//! Logging: `tracing` with a JSON or text format and a level from flags or `RUST_LOG`.
+//! Logging (`tracing`, JSON or text, level from flags or `RUST_LOG`) and Prometheus
+//! [`metrics`].
 
 use tracing_subscriber::EnvFilter;
 
@@ -22,3 +23,5 @@ pub fn init(format: LogFormat, level: &str) {
         LogFormat::Text => builder.try_init(),
     };
 }
+
+pub mod metrics;

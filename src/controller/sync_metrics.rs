@@ -1,0 +1,170 @@
+//! What one account sync tells Prometheus: users by phase, pending and blocked deprovisions,
+//! drift corrections (see [`crate::telemetry::metrics`]).
+
+use std::collections::BTreeMap;
+
+use crate::crd::UserPhase;
+use crate::engine::account::AccountSync;
+use crate::engine::model::user_key;
+use crate::telemetry::metrics::{IntegrationLabel, IntegrationPhase, global};
+
+/// Every phase, so a phase that emptied shows 0 rather than its last value.
+const PHASES: [UserPhase; 6] = [
+    UserPhase::Pending,
+    UserPhase::Invited,
+    UserPhase::Active,
+    UserPhase::Suspended,
+    UserPhase::Deprovisioning,
+    UserPhase::Failed,
+];
+
+fn phase_name(p: UserPhase) -> &'static str {
+    match p {
+        UserPhase::Pending => "Pending",
+        UserPhase::Invited => "Invited",
+        UserPhase::Active => "Active",
+        UserPhase::Suspended => "Suspended",
+        UserPhase::Deprovisioning => "Deprovisioning",
+        UserPhase::Failed => "Failed",
+    }
+}
+
+/// Records the gauges and counters of one sync of `integration` (`<namespace>/<name>`).
+///
+/// A drift correction is an applied change to a user that was already in LastPass: anything
+/// but the invitation of a new user and the deprovisioning of a deleted one.
+pub fn record(integration: &str, sync: &AccountSync) {
+    let m = global();
+    let mut phases: BTreeMap<&'static str, i64> = BTreeMap::new();
+    for status in sync.report.users.values() {
+        if let Some(p) = status.phase {
+            *phases.entry(phase_name(p)).or_default() += 1;
+        }
+    }
+    for p in PHASES {
+        let name = phase_name(p);
+        m.users
+            .get_or_create(&IntegrationPhase {
+                integration: integration.into(),
+                phase: name.into(),
+            })
+            .set(phases.get(name).copied().unwrap_or(0));
+    }
+    let label = IntegrationLabel {
+        integration: integration.into(),
+    };
+    let remaining = &sync.outcome.remaining;
+    m.deprovisions_pending
+        .get_or_create(&label)
+        .set(i64::try_from(remaining.deprovisions.len()).unwrap_or(i64::MAX));
+    let blocked = sync.outcome.blocked.as_ref().map_or(0, |b| b.deprovisions);
+    m.deprovisions_blocked
+        .get_or_create(&label)
+        .set(i64::try_from(blocked).unwrap_or(i64::MAX));
+    let planned = &sync.outcome.initial_plan;
+    let lifecycle = |name: &str| {
+        let key = user_key(name);
+        planned.creates.iter().any(|c| user_key(&c.username) == key)
+            || planned
+                .deprovisions
+                .iter()
+                .any(|d| user_key(&d.username) == key)
+    };
+    let drift = sync
+        .outcome
+        .applied
+        .iter()
+        .filter(|a| !lifecycle(&a.username))
+        .count();
+    m.drift_corrections
+        .get_or_create(&label)
+        .inc_by(u64::try_from(drift).unwrap_or(u64::MAX));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crd::LastPassUserStatus;
+    use crate::engine::execute::Applied;
+    use crate::engine::guard::Blocked;
+    use crate::engine::model::ResourceRef;
+    use crate::engine::plan::{CreateUser, Deprovision};
+    use crate::lastpass::CommandKind;
+
+    fn r(name: &str) -> ResourceRef {
+        ResourceRef {
+            namespace: "ns".into(),
+            name: name.into(),
+        }
+    }
+
+    #[test]
+    fn one_sync_sets_phases_deprovisions_and_counts_only_drift() {
+        let mut sync = AccountSync {
+            desire: Default::default(),
+            outcome: Default::default(),
+            report: Default::default(),
+        };
+        for (name, phase) in [
+            ("a", UserPhase::Active),
+            ("b", UserPhase::Active),
+            ("c", UserPhase::Invited),
+        ] {
+            let status = LastPassUserStatus {
+                phase: Some(phase),
+                ..Default::default()
+            };
+            sync.report.users.insert(r(name), status);
+        }
+        sync.outcome.initial_plan.creates.push(CreateUser {
+            username: "c@x.io".into(),
+            full_name: None,
+            groups: Default::default(),
+            attributes: Default::default(),
+            password_reset_required: false,
+        });
+        let gone = Deprovision {
+            username: "d@x.io".into(),
+            action: Default::default(),
+            resource: r("d"),
+        };
+        sync.outcome.initial_plan.deprovisions.push(gone.clone());
+        sync.outcome.remaining.deprovisions.push(gone);
+        sync.outcome.blocked = Some(Blocked {
+            plan_id: "p".into(),
+            deprovisions: 7,
+            max_per_sync: 5,
+        });
+        let applied = |command, username: &str| Applied {
+            command,
+            username: username.into(),
+        };
+        sync.outcome.applied = vec![
+            applied(CommandKind::BatchAdd, "C@x.io"), // an invitation: not drift
+            applied(CommandKind::DelUser, "d@x.io"),  // a deprovision: not drift
+            applied(CommandKind::EnableUser, "a@x.io"), // drift put right
+            applied(CommandKind::BatchChangeGrp, "b@x.io"), // drift put right
+        ];
+        record("metrics-test/acme", &sync);
+
+        let m = global();
+        let phase = |p: &str| {
+            m.users
+                .get_or_create(&IntegrationPhase {
+                    integration: "metrics-test/acme".into(),
+                    phase: p.into(),
+                })
+                .get()
+        };
+        assert_eq!(
+            (phase("Active"), phase("Invited"), phase("Failed")),
+            (2, 1, 0)
+        );
+        let label = IntegrationLabel {
+            integration: "metrics-test/acme".into(),
+        };
+        assert_eq!(m.deprovisions_pending.get_or_create(&label).get(), 1);
+        assert_eq!(m.deprovisions_blocked.get_or_create(&label).get(), 7);
+        assert_eq!(m.drift_corrections.get_or_create(&label).get(), 2);
+    }
+}

@@ -1,0 +1,77 @@
+//! `run --namespace a --namespace b`: the controllers watch exactly the listed namespaces (one
+//! watch per namespace per kind) and leave every other namespace alone.
+
+mod support;
+
+use std::time::Duration;
+
+use lastpass_operator::controller::{Options, Settings};
+use lastpass_operator::crd::{LastPassUser, UserPhase};
+use lastpass_operator::simulator::Knobs;
+use serde_json::json;
+use support::operator::*;
+
+#[tokio::test]
+async fn two_watched_namespaces_are_served_and_a_third_is_ignored() {
+    let Some(cluster) = support::cluster() else {
+        return;
+    };
+    let watched = [cluster.namespace().await, cluster.namespace().await];
+    let ignored = cluster.namespace().await;
+    let sims = [
+        simulator(Knobs::default()).await,
+        simulator(Knobs::default()).await,
+        simulator(Knobs::default()).await,
+    ];
+    for (ns, sim) in watched.iter().chain([&ignored]).zip(&sims) {
+        integration(ns, sim, json!({})).await;
+        create_user(ns, &user("jane", "jane@example.com", json!({}))).await;
+    }
+
+    let (ready_tx, mut ready_rx) = tokio::sync::watch::channel(false);
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let options = Options {
+        namespaces: watched.iter().map(|ns| ns.name.clone()).collect(),
+        instance: Some("namespaces-test".into()),
+        ready: Some(ready_tx),
+        settings: Settings {
+            min_backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(2),
+            ..Settings::default()
+        },
+    };
+    let controllers = tokio::spawn(lastpass_operator::controller::run(
+        watched[0].client.clone(),
+        options,
+        async {
+            let _ = stop_rx.await;
+        },
+    ));
+    tokio::time::timeout(Duration::from_secs(30), ready_rx.wait_for(|r| *r))
+        .await
+        .expect("every per-namespace cache is listed (readiness)")
+        .expect("ready sender kept");
+
+    for ns in &watched {
+        wait_user(ns, "jane", 60, |u| is(u, UserPhase::Invited, "True")).await;
+    }
+    for sim in &sims[..2] {
+        assert!(sim.state.store().user("jane@example.com").is_some());
+    }
+    // Time for the ignored namespace to be (wrongly) served: nothing happens there.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(
+        sims[2].state.calls().is_empty(),
+        "{:?}",
+        sims[2].state.calls()
+    );
+    let untouched = ignored.api::<LastPassUser>().get("jane").await.unwrap();
+    assert!(untouched.status.is_none(), "{:?}", untouched.status);
+    assert!(untouched.metadata.finalizers.is_none());
+
+    let _ = stop_tx.send(());
+    let _ = tokio::time::timeout(Duration::from_secs(25), controllers).await;
+    for ns in watched.into_iter().chain([ignored]) {
+        ns.cleanup().await;
+    }
+}
