@@ -149,11 +149,22 @@ expect "$work/all-on-1.20.yaml" '.[] | select(.kind == "PodDisruptionBudget") | 
   "PodDisruptionBudget is policy/v1beta1 for Kubernetes 1.20"
 expect "$work/all-on.yaml" '.[] | select(.kind == "NetworkPolicy") | (.spec.ingress | map(.ports[].port) | sort) == ["metrics", "scim"]
   and (.spec.policyTypes | sort) == ["Egress", "Ingress"]' "NetworkPolicy: ingress to the metrics and SCIM ports only"
-log "ok: values shape the output (namespaces, Secrets confinement, PDB API version, NetworkPolicy)"
+expect "$work/default.yaml" '.[] | select(.kind == "Deployment") | .spec.template.spec as $p |
+  ($p.containers[0].args | map(select(startswith("--scim-tls"))) | length == 0) and
+  ($p.volumes | map(select(.secret)) | length == 0)' "default: SCIM plain HTTP (TLS in front), no Secret mounted"
+render "$work/scim-tls.yaml" lpo lpo-system --set scim.tls.secretName=scim-cert
+expect "$work/scim-tls.yaml" '.[] | select(.kind == "Deployment") | .spec.template.spec as $p | $p.containers[0] as $c |
+  ($c.args | index("--scim-tls-cert=/etc/lastpass-operator/scim-tls/tls.crt") != null) and
+  ($c.args | index("--scim-tls-key=/etc/lastpass-operator/scim-tls/tls.key") != null) and
+  ($c.volumeMounts | map(select(.name == "scim-tls" and .readOnly == true and .mountPath == "/etc/lastpass-operator/scim-tls")) | length == 1) and
+  ($p.volumes | map(select(.secret.secretName == "scim-cert")) | length == 1)' \
+  "scim.tls.secretName: the Secret mounted read-only and passed as --scim-tls-cert/--scim-tls-key"
+log "ok: values shape the output (namespaces, Secrets confinement, PDB API version, NetworkPolicy, SCIM TLS)"
 
 refuse "an unknown value" "additional properties" --set bogus=1
 refuse "an unknown nested value" "additional properties" --set metrics.bogus=1
 refuse "logging.format=xml" "/logging/format" --set logging.format=xml
+refuse "a SCIM TLS Secret name that is not a name" "/scim/tls/secretName" --set 'scim.tls.secretName=Not_A_Name'
 refuse "leader election off with 2 replicas" "replicaCount" --set leaderElection.enabled=false --set replicaCount=2
 refuse "a Secrets namespace it does not watch" "not in watchNamespaces" "${NAMESPACED[@]}" --set 'rbac.secrets.namespaces={kube-system}'
 

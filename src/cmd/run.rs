@@ -32,10 +32,25 @@ pub struct RunArgs {
     /// Address of `/metrics`, `/healthz` and `/readyz`.
     #[arg(long, default_value = "0.0.0.0:8080")]
     pub metrics_addr: std::net::SocketAddr,
-    /// Address of the SCIM 2.0 server (`/scim/v2/<namespace>/<integration>/`), plain HTTP:
-    /// put TLS in front (an ingress).
+    /// Address of the SCIM 2.0 server (`/scim/v2/<namespace>/<integration>/`): HTTPS with
+    /// `--scim-tls-cert`/`--scim-tls-key`, else plain HTTP for TLS terminated in front of it.
     #[arg(long, default_value = "0.0.0.0:8443")]
     pub scim_addr: std::net::SocketAddr,
+    /// PEM certificate chain of the SCIM server (e.g. `tls.crt` of a mounted
+    /// `kubernetes.io/tls` Secret); re-read when it changes.
+    #[arg(
+        long,
+        requires = "scim_tls_key",
+        env = "LASTPASS_OPERATOR_SCIM_TLS_CERT"
+    )]
+    pub scim_tls_cert: Option<std::path::PathBuf>,
+    /// PEM private key of the SCIM server (e.g. `tls.key`).
+    #[arg(
+        long,
+        requires = "scim_tls_cert",
+        env = "LASTPASS_OPERATOR_SCIM_TLS_KEY"
+    )]
+    pub scim_tls_key: Option<std::path::PathBuf>,
     /// Run without leader election: only for a single replica (two replicas without it would
     /// both write to LastPass).
     #[arg(long, env = "LASTPASS_OPERATOR_DISABLE_LEADER_ELECTION")]
@@ -114,12 +129,22 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let scim_listener = tokio::net::TcpListener::bind(args.scim_addr)
         .await
         .with_context(|| format!("binding --scim-addr {}", args.scim_addr))?;
-    tracing::info!(addr = %args.scim_addr, "SCIM server listening at /scim/v2/<namespace>/<integration>/");
-    let scim = tokio::spawn(crate::scim::serve(
-        scim_listener,
-        Arc::new(crate::scim::Context::new(client.clone())),
-        stopped(),
-    ));
+    let scim_ctx = Arc::new(crate::scim::Context::new(client.clone()));
+    let scim = match (&args.scim_tls_cert, &args.scim_tls_key) {
+        (Some(cert), Some(key)) => {
+            let files = crate::scim::tls::TlsFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+            };
+            let listener = crate::scim::tls::TlsListener::new(scim_listener, files)?;
+            tracing::info!(addr = %args.scim_addr, "SCIM server listening (HTTPS) at /scim/v2/<namespace>/<integration>/");
+            tokio::spawn(crate::scim::serve_tls(listener, scim_ctx, stopped()))
+        }
+        _ => {
+            tracing::info!(addr = %args.scim_addr, "SCIM server listening (plain HTTP: terminate TLS in front) at /scim/v2/<namespace>/<integration>/");
+            tokio::spawn(crate::scim::serve(scim_listener, scim_ctx, stopped()))
+        }
+    };
     let signal = shutdown_signal();
     tokio::pin!(signal);
 
@@ -251,6 +276,26 @@ mod tests {
             "leader election is on by default"
         );
         assert_eq!(args.lease_name, "lastpass-operator");
+    }
+
+    #[test]
+    fn scim_tls_needs_both_the_certificate_and_the_key() {
+        use clap::Parser;
+        let parse = |extra: &[&str]| {
+            let mut argv = vec!["lastpass-operator", "run"];
+            argv.extend_from_slice(extra);
+            crate::cli::Cli::try_parse_from(argv)
+        };
+        assert!(parse(&["--scim-tls-cert", "/c"]).is_err());
+        assert!(parse(&["--scim-tls-key", "/k"]).is_err());
+        let cli = parse(&["--scim-tls-cert", "/c", "--scim-tls-key", "/k"]).unwrap();
+        let crate::cli::Command::Run(args) = cli.command else {
+            panic!("not run")
+        };
+        assert_eq!(
+            (args.scim_tls_cert, args.scim_tls_key),
+            (Some("/c".into()), Some("/k".into()))
+        );
     }
 
     #[test]
