@@ -55,6 +55,22 @@ async fn lease_time(
         .0
 }
 
+/// Starts `op-a` watching the test namespace and waits until it holds the Lease.
+async fn first_leader(
+    cluster: &'static support::TestCluster,
+    ns: &support::TestNamespace,
+) -> OperatorProcess {
+    let a = OperatorProcess::start(cluster, "op-a", &ns.name, &[&ns.name]);
+    assert!(
+        wait_holder(&ns.client, &ns.name, "op-a", Duration::from_secs(30))
+            .await
+            .is_some(),
+        "op-a never led:\n{}",
+        dump(&[&a]).await
+    );
+    a
+}
+
 async fn dump(ops: &[&OperatorProcess]) -> String {
     ops.iter()
         .map(|o| format!("--- {} ---\n{}", o.name, o.logs()))
@@ -71,14 +87,7 @@ async fn only_the_leader_writes_and_the_follower_takes_over_when_it_dies() {
     let sim = simulator(Knobs::default()).await;
     integration(&ns, &sim, json!({})).await;
 
-    let mut a = OperatorProcess::start(cluster, "op-a", &ns.name, &[&ns.name]);
-    assert!(
-        wait_holder(&ns.client, &ns.name, "op-a", Duration::from_secs(30))
-            .await
-            .is_some(),
-        "op-a never led:\n{}",
-        dump(&[&a]).await
-    );
+    let mut a = first_leader(cluster, &ns).await;
     let b = OperatorProcess::start(cluster, "op-b", &ns.name, &[&ns.name]);
     // The follower is ready too (it serves SCIM), but does not lead.
     let ready = support::wait_for(Duration::from_secs(30), || async {
@@ -167,14 +176,7 @@ async fn sigterm_mid_sync_finishes_the_call_in_flight_writes_statuses_and_hands_
     let sim = simulator(Knobs::default()).await;
     // One user per batchadd, 2 s per call: 10 users take > 20 s, more than the grace period.
     integration(&ns, &sim, json!({"batchSize": 1})).await;
-    let mut a = OperatorProcess::start(cluster, "op-a", &ns.name, &[&ns.name]);
-    assert!(
-        wait_holder(&ns.client, &ns.name, "op-a", Duration::from_secs(30))
-            .await
-            .is_some(),
-        "op-a never led:\n{}",
-        dump(&[&a]).await
-    );
+    let mut a = first_leader(cluster, &ns).await;
     let mut b = OperatorProcess::start(cluster, "op-b", &ns.name, &[&ns.name]);
     sim.state.set_knobs(Knobs {
         latency_ms: 2000,
@@ -276,14 +278,7 @@ async fn a_leader_that_loses_its_lease_stops_writing_and_exits_non_zero() {
     let ns = cluster.namespace().await;
     let sim = simulator(Knobs::default()).await;
     integration(&ns, &sim, json!({})).await;
-    let mut a = OperatorProcess::start(cluster, "op-a", &ns.name, &[&ns.name]);
-    assert!(
-        wait_holder(&ns.client, &ns.name, "op-a", Duration::from_secs(30))
-            .await
-            .is_some(),
-        "op-a never led:\n{}",
-        dump(&[&a]).await
-    );
+    let mut a = first_leader(cluster, &ns).await;
     create_user(&ns, &user("u0", "u0@example.com", json!({}))).await;
     wait_user(&ns, "u0", 60, |u| is(u, UserPhase::Invited, "True")).await;
 

@@ -7,7 +7,7 @@ use std::process::Command;
 use std::sync::Arc;
 
 use lastpass_operator::scim::tls::{TlsFiles, TlsListener};
-use lastpass_operator::scim::{Context, serve_tls};
+use lastpass_operator::scim::{Context, serve};
 
 fn openssl(dir: &Path, args: &[&str]) {
     let out = Command::new("openssl")
@@ -65,7 +65,7 @@ async fn start(files: TlsFiles) -> std::net::SocketAddr {
     // No API server is needed: a request without a token is answered before any lookup.
     let config = kube::Config::new("http://127.0.0.1:9".parse().unwrap());
     let ctx = Arc::new(Context::new(kube::Client::try_from(config).unwrap()));
-    tokio::spawn(serve_tls(listener, ctx, std::future::pending()));
+    tokio::spawn(serve(listener, ctx, std::future::pending()));
     addr
 }
 

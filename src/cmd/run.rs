@@ -138,7 +138,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
             };
             let listener = crate::scim::tls::TlsListener::new(scim_listener, files)?;
             tracing::info!(addr = %args.scim_addr, "SCIM server listening (HTTPS) at /scim/v2/<namespace>/<integration>/");
-            tokio::spawn(crate::scim::serve_tls(listener, scim_ctx, stopped()))
+            tokio::spawn(crate::scim::serve(listener, scim_ctx, stopped()))
         }
         _ => {
             tracing::info!(addr = %args.scim_addr, "SCIM server listening (plain HTTP: terminate TLS in front) at /scim/v2/<namespace>/<integration>/");

@@ -69,23 +69,17 @@ impl Context {
     }
 }
 
-/// Serves the SCIM router over TLS (see [`tls`]) until `shutdown` completes (then drains).
-pub async fn serve_tls(
-    listener: tls::TlsListener,
+/// Serves the SCIM router on `listener` (a `TcpListener` for plain HTTP, or a
+/// [`tls::TlsListener`]) until `shutdown` completes (then drains).
+pub async fn serve<L>(
+    listener: L,
     ctx: Arc<Context>,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(listener, router(ctx))
-        .with_graceful_shutdown(shutdown)
-        .await
-}
-
-/// Serves the SCIM router on `listener` until `shutdown` completes (then drains).
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    ctx: Arc<Context>,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
+) -> std::io::Result<()>
+where
+    L: axum::serve::Listener,
+    L::Addr: std::fmt::Debug,
+{
     axum::serve(listener, router(ctx))
         .with_graceful_shutdown(shutdown)
         .await
