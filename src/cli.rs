@@ -37,7 +37,7 @@ pub enum Command {
     /// Run the embedded demo: the simulator plus the engine fed from `examples/`.
     Demo(crate::cmd::demo::DemoArgs),
     /// Measure convergence, API calls and memory at scale.
-    Bench,
+    Bench(crate::cmd::bench::BenchArgs),
 }
 
 /// Error of a subcommand whose issue has not landed yet: says so plainly, exits non-zero.
@@ -90,6 +90,8 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo(args) => crate::cmd::demo::run(args)
             .await
             .map(|()| ExitCode::SUCCESS),
-        Command::Bench => Err(NotImplemented("bench").into()),
+        Command::Bench(args) => crate::cmd::bench::run(args)
+            .await
+            .map(|()| ExitCode::SUCCESS),
     }
 }
