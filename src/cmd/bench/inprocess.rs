@@ -225,6 +225,8 @@ impl Run {
             ready_users,
             cpu_s,
             repeat: None,
+            status_write_s: None,
+            status_write_share: None,
         })
     }
 

@@ -5,11 +5,15 @@
 //!
 //! - [`world`]: the generated resources and each phase's changes.
 //! - [`inprocess`]: the simulator and the engine in this process (the default).
+//! - [`cluster`]: `--cluster`, the real controllers against an API server.
+//! - [`meter`]: counts the controllers' status writes in `--cluster`.
 //! - [`measure`]: RSS, CPU, calls by command, minimum calls and the lower bound on time.
 //! - [`report`]: the JSON object and the tables.
 
+pub mod cluster;
 pub mod inprocess;
 pub mod measure;
+pub mod meter;
 pub mod report;
 pub mod world;
 
@@ -58,9 +62,13 @@ pub struct BenchArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
-    /// Run the real controllers against an API server instead (not implemented yet).
+    /// Run the real controllers against the API server of `--kubeconfig` instead (initial load
+    /// and steady resync only; e.g. `eval "$(scripts/envtest.sh start /tmp/kas)"` first).
     #[arg(long)]
     pub cluster: bool,
+    /// Kubeconfig of `--cluster` (default: `KUBECONFIG`).
+    #[arg(long, env = "KUBECONFIG")]
+    pub kubeconfig: Option<std::path::PathBuf>,
     /// Run N = 1,000, 5,000, 10,000 and 20,000, each in a fresh process, and print the
     /// scaling table (`--users` is ignored).
     #[arg(long)]
@@ -117,12 +125,20 @@ pub enum BenchError {
     /// `--groups 0` or `--users 0`.
     #[error("--users and --groups must be at least 1, and --memberships-per-user at most --groups")]
     Shape,
-    /// `--cluster` has not landed.
+    /// `--cluster` without a kubeconfig.
     #[error(
-        "`bench --cluster` is not implemented yet: run `bench` without it (engine + simulator \
-         in process); see BENCHMARKS.md"
+        "`bench --cluster` needs an API server: set KUBECONFIG or --kubeconfig (for a local one: \
+         eval \"$(scripts/envtest.sh start /tmp/lastpass-bench-kas)\")"
     )]
-    ClusterNotImplemented,
+    NoKubeconfig,
+    /// A step against the cluster failed.
+    #[error("bench --cluster: {step}: {reason}")]
+    Cluster {
+        /// What was being done.
+        step: String,
+        /// The error.
+        reason: String,
+    },
 }
 
 impl BenchArgs {
@@ -167,15 +183,18 @@ impl BenchArgs {
         if let Some(r) = self.rps {
             a.extend(["--rps".into(), r.to_string()]);
         }
+        if self.cluster {
+            a.push("--cluster".into());
+        }
+        if let Some(k) = &self.kubeconfig {
+            a.extend(["--kubeconfig".into(), k.display().to_string()]);
+        }
         a
     }
 }
 
 /// Runs `bench` and prints its report on stdout.
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
-    if args.cluster {
-        return Err(BenchError::ClusterNotImplemented.into());
-    }
     if args.sweep {
         let runs = sweep(&args).await?;
         let text = match args.format {
@@ -185,7 +204,13 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         println!("{text}");
         return Ok(());
     }
-    let report = inprocess::run(&args.options(args.users)?).await?;
+    let options = args.options(args.users)?;
+    let report = if args.cluster {
+        let kubeconfig = args.kubeconfig.clone().ok_or(BenchError::NoKubeconfig)?;
+        cluster::run(&options, kubeconfig).await?
+    } else {
+        inprocess::run(&options).await?
+    };
     let text = match args.format {
         Format::Json => serde_json::to_string(&report)?,
         Format::Table => render_table(&report),

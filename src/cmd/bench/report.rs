@@ -74,6 +74,12 @@ pub struct PhaseReport {
     /// For `resync`: the same sync once more, right after (not timed, calls not counted).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repeat: Option<Repeat>,
+    /// `--cluster`: time with at least one status write in flight, in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_write_s: Option<f64>,
+    /// `--cluster`: `status_write_s` / `wall_s`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_write_share: Option<f64>,
 }
 
 /// One run of the benchmark: the JSON object `--format json` prints.
@@ -189,6 +195,15 @@ pub fn render_table(r: &BenchReport) -> String {
         &rows,
     ));
     for p in &r.phases {
+        if let (Some(busy), Some(share)) = (p.status_write_s, p.status_write_share) {
+            out.push_str(&format!(
+                "\n{}: status writes in flight {:.2} s of {:.2} s ({:.0} %)",
+                p.name,
+                busy,
+                p.wall_s,
+                share * 100.0
+            ));
+        }
         if let Some(rep) = p.repeat {
             out.push_str(&format!(
                 "\n{} repeated at once: {} write calls, {} status writes (by kind in {}: {:?})",
