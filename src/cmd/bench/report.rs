@@ -206,8 +206,15 @@ pub fn render_table(r: &BenchReport) -> String {
         }
         if let Some(rep) = p.repeat {
             out.push_str(&format!(
-                "\n{} repeated at once: {} write calls, {} status writes (by kind in {}: {:?})",
-                p.name, rep.write_calls, rep.status_writes, p.name, p.status_writes_by_kind
+                "\n{} repeated at once: {} write calls, {} status writes ({} itself: users {}, \
+                 groups {}, integration {})",
+                p.name,
+                rep.write_calls,
+                rep.status_writes,
+                p.name,
+                p.status_writes_by_kind.users,
+                p.status_writes_by_kind.groups,
+                p.status_writes_by_kind.integration
             ));
         }
     }
