@@ -40,11 +40,6 @@ pub enum Command {
     Bench(crate::cmd::bench::BenchArgs),
 }
 
-/// Error of a subcommand whose issue has not landed yet: says so plainly, exits non-zero.
-#[derive(Debug, thiserror::Error)]
-#[error("`lastpass-operator {0}` is not implemented yet; see the project's open issues")]
-pub struct NotImplemented(pub &'static str);
-
 /// Runs one parsed command line; the exit code says what `plan` found.
 pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
