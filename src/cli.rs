@@ -37,13 +37,8 @@ pub enum Command {
     /// Run the embedded demo: the simulator plus the engine fed from `examples/`.
     Demo(crate::cmd::demo::DemoArgs),
     /// Measure convergence, API calls and memory at scale.
-    Bench,
+    Bench(crate::cmd::bench::BenchArgs),
 }
-
-/// Error of a subcommand whose issue has not landed yet: says so plainly, exits non-zero.
-#[derive(Debug, thiserror::Error)]
-#[error("`lastpass-operator {0}` is not implemented yet; see the project's open issues")]
-pub struct NotImplemented(pub &'static str);
 
 /// Runs one parsed command line; the exit code says what `plan` found.
 pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -90,6 +85,8 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo(args) => crate::cmd::demo::run(args)
             .await
             .map(|()| ExitCode::SUCCESS),
-        Command::Bench => Err(NotImplemented("bench").into()),
+        Command::Bench(args) => crate::cmd::bench::run(args)
+            .await
+            .map(|()| ExitCode::SUCCESS),
     }
 }

@@ -22,13 +22,16 @@ use super::table::table;
 
 const FIELD_MANAGER: &str = "lastpass-operator-demo";
 
-async fn client(kubeconfig: &Path) -> anyhow::Result<Client> {
+/// A client for the cluster of `kubeconfig`.
+pub(crate) async fn client(kubeconfig: &Path) -> anyhow::Result<Client> {
     let raw = Kubeconfig::read_from(kubeconfig)?;
     let config = Config::from_custom_kubeconfig(raw, &KubeConfigOptions::default()).await?;
     Ok(Client::try_from(config)?)
 }
 
-async fn install_crds(client: &Client) -> anyhow::Result<()> {
+/// Installs the CRDs (without CEL rules below Kubernetes 1.25) and gives the server 2 s to
+/// serve them.
+pub(crate) async fn install_crds(client: &Client) -> anyhow::Result<()> {
     let version = client.apiserver_version().await?;
     let minor: u32 = version.minor.trim_end_matches('+').parse().unwrap_or(0);
     let api: Api<CustomResourceDefinition> = Api::all(client.clone());

@@ -1,5 +1,6 @@
 //! The subcommands' implementations; `cli` parses, these run.
 
+pub mod bench;
 pub mod demo;
 pub mod demo_cluster;
 pub mod plan;

@@ -1,7 +1,7 @@
 //! One sync of one account inside the cluster: credentials from the Secret, desired state from
 //! the caches, the engine, then statuses, finalizers, Events and owned Secrets.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use futures::{StreamExt, stream};
@@ -16,6 +16,7 @@ use tracing::{info, warn};
 
 use crate::crd::{DirectoryIntegration, InitialPassword, LastPassGroup, LastPassUser};
 use crate::engine::account::{AccountSync, client_config, sync_account};
+use crate::engine::desire::resource_ref;
 use crate::engine::model::{ResourceRef, user_key};
 use crate::engine::password;
 use crate::lastpass::Client;
@@ -152,11 +153,10 @@ async fn forget_used_passwords(ctx: &Context, users: &[Arc<LastPassUser>], sync:
     }
 }
 
-fn find<'a, K: Resource>(all: &'a [Arc<K>], r: &ResourceRef) -> Option<&'a Arc<K>> {
-    all.iter().find(|o| {
-        o.meta().name.as_deref() == Some(&r.name)
-            && o.meta().namespace.as_deref() == Some(&r.namespace)
-    })
+/// The resources by reference: one lookup per status instead of a scan of every resource
+/// (a scan made a sync of 10,000 users quadratic).
+fn index<K: Resource>(all: &[Arc<K>]) -> HashMap<ResourceRef, &Arc<K>> {
+    all.iter().map(|o| (resource_ref(o.as_ref()), o)).collect()
 }
 
 /// Syncs one account and writes back what happened.
@@ -195,9 +195,11 @@ pub async fn sync_once(
     );
 
     // Statuses, only where they changed.
+    let users_by_ref = index(&users);
+    let groups_by_ref = index(&groups);
     let mut writes = Vec::new();
     for (r, status) in &sync.report.users {
-        if let Some(u) = find(&users, r) {
+        if let Some(&u) = users_by_ref.get(r) {
             let generation = u.metadata.generation;
             if let Some(mut next) = next_status(u.status.as_ref(), status.clone(), generation, &now)
             {
@@ -212,7 +214,7 @@ pub async fn sync_once(
         }
     }
     for (r, status) in &sync.report.groups {
-        if let Some(g) = find(&groups, r)
+        if let Some(&g) = groups_by_ref.get(r)
             && let Some(next) = next_status(
                 g.status.as_ref(),
                 status.clone(),
@@ -243,7 +245,7 @@ pub async fn sync_once(
 
     // Finalizers of users whose deprovisioning is complete (or never needed).
     for r in sync.report.release.iter() {
-        if let Some(u) = find(&users, r) {
+        if let Some(&u) = users_by_ref.get(r) {
             remove_finalizer(&ctx.client, u.as_ref()).await?;
         }
     }

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use futures::{StreamExt, stream};
 use kube::Resource;
 use kube::runtime::events::{Event, EventType};
 use tracing::debug;
@@ -48,6 +49,15 @@ fn reason_of(command: CommandKind) -> (&'static str, &'static str) {
     }
 }
 
+/// One user's Event, owned (no lifetime parameter: see `publish`).
+struct PerUser {
+    user: Arc<LastPassUser>,
+    type_: EventType,
+    reason: &'static str,
+    action: &'static str,
+    note: String,
+}
+
 /// Events of one sync: each applied change and failure on its user, and the account-level
 /// outcomes (dry-run plan, blocked deprovisions, sync errors) on the integration.
 pub async fn publish(
@@ -73,18 +83,22 @@ pub async fn publish(
         })
         .map(|u| (user_key(&u.spec.username), u))
         .collect();
+    // One Event per change, sent `write_concurrency` at a time: one after the other, 10,000
+    // invitations kept the next sync waiting for minutes.
+    // Owned items: the account task is spawned, and borrowed ones trip a higher-ranked
+    // lifetime check on its future.
+    let mut per_user: Vec<PerUser> = Vec::new();
     for applied in &sync.outcome.applied {
         if let Some(u) = by_key.get(&user_key(&applied.username)) {
             let (reason, note) = reason_of(applied.command);
-            emit(
-                ctx,
-                u.as_ref(),
-                EventType::Normal,
+            let action = applied.command.as_str();
+            per_user.push(PerUser {
+                user: Arc::clone(u),
+                type_: EventType::Normal,
                 reason,
-                applied.command.as_str(),
-                note.to_string(),
-            )
-            .await;
+                action,
+                note: note.to_string(),
+            });
         }
     }
     for failure in &sync.outcome.failures {
@@ -93,17 +107,24 @@ pub async fn publish(
             .as_deref()
             .and_then(|n| by_key.get(&user_key(n)))
         {
-            emit(
-                ctx,
-                u.as_ref(),
-                EventType::Warning,
-                "LastPassRejected",
-                failure.command.as_str(),
-                format!("LastPass refused {}: {}", failure.command, failure.message),
-            )
-            .await;
+            let note = format!("LastPass refused {}: {}", failure.command, failure.message);
+            let action = failure.command.as_str();
+            per_user.push(PerUser {
+                user: Arc::clone(u),
+                type_: EventType::Warning,
+                reason: "LastPassRejected",
+                action,
+                note,
+            });
         }
     }
+    stream::iter(per_user)
+        .map(|e: PerUser| async move {
+            emit(ctx, e.user.as_ref(), e.type_, e.reason, e.action, e.note).await
+        })
+        .buffer_unordered(ctx.settings.write_concurrency.max(1))
+        .collect::<Vec<()>>()
+        .await;
     if let Some(b) = &sync.outcome.blocked {
         emit(
             ctx,

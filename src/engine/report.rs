@@ -296,14 +296,18 @@ pub fn report(desire: &Desire, outcome: &SyncOutcome, now: &Time) -> Report {
         );
     }
 
+    // Members per group in one pass over the account (a pass per group was most of a
+    // steady resync's CPU at 10,000 users and 200 groups).
+    let mut member_counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for u in observed.iter().flat_map(|o| o.users.values()) {
+        for g in &u.groups {
+            *member_counts.entry(g.as_str()).or_default() += 1;
+        }
+    }
     for group in desire.desired.groups.values() {
-        let members = observed
-            .map(|o| {
-                o.users
-                    .values()
-                    .filter(|u| u.groups.contains(&group.name))
-                    .count()
-            })
+        let members = member_counts
+            .get(group.name.as_str())
+            .copied()
             .unwrap_or_default();
         let missing: Vec<String> = group
             .members

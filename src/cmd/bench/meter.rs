@@ -1,0 +1,155 @@
+//! A tower layer for the controllers' Kubernetes client that counts status writes (`PATCH` of
+//! a `/status` subresource) and the time during which at least one was in flight, so
+//! `bench --cluster` can say what share of the run went to writing statuses.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use axum::http::{Method, Request};
+
+use super::report::StatusWrites;
+
+/// Counters of status writes; clones share them.
+#[derive(Clone, Debug, Default)]
+pub struct StatusMeter {
+    inner: Arc<Mutex<Counters>>,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    writes: usize,
+    by_kind: StatusWrites,
+    in_flight: usize,
+    busy_since: Option<Instant>,
+    busy: Duration,
+    last_end: Option<Instant>,
+}
+
+/// A reading of the meter.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Reading {
+    /// Status writes started so far.
+    pub writes: usize,
+    /// The same, by kind of resource.
+    pub by_kind: StatusWrites,
+    /// Time with at least one status write in flight (the union of their intervals).
+    pub busy: Duration,
+    /// When the last status write ended.
+    pub last_end: Option<Instant>,
+    /// Status writes in flight now.
+    pub in_flight: usize,
+}
+
+impl StatusMeter {
+    /// The counters now.
+    pub fn read(&self) -> Reading {
+        let c = self.lock();
+        let open = c.busy_since.map(|t| t.elapsed()).unwrap_or_default();
+        Reading {
+            writes: c.writes,
+            by_kind: c.by_kind,
+            busy: c.busy + open,
+            last_end: c.last_end,
+            in_flight: c.in_flight,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Counters> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn start(&self, path: &str) -> InFlight {
+        let mut c = self.lock();
+        c.writes += 1;
+        if path.contains("/lastpassusers/") {
+            c.by_kind.users += 1;
+        } else if path.contains("/lastpassgroups/") {
+            c.by_kind.groups += 1;
+        } else if path.contains("/directoryintegrations/") {
+            c.by_kind.integration += 1;
+        }
+        c.in_flight += 1;
+        if c.in_flight == 1 {
+            c.busy_since = Some(Instant::now());
+        }
+        InFlight(self.clone())
+    }
+}
+
+/// One status write in flight; dropping it ends it.
+struct InFlight(StatusMeter);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let mut c = self.0.lock();
+        c.in_flight = c.in_flight.saturating_sub(1);
+        let now = Instant::now();
+        c.last_end = Some(now);
+        if c.in_flight == 0
+            && let Some(since) = c.busy_since.take()
+        {
+            c.busy += now - since;
+        }
+    }
+}
+
+/// The service the layer wraps around kube's HTTP stack.
+pub struct Metered<S> {
+    inner: S,
+    meter: StatusMeter,
+}
+
+impl<S> Metered<S> {
+    /// Wraps `inner`, counting into `meter`.
+    pub fn new(inner: S, meter: StatusMeter) -> Self {
+        Self { inner, meter }
+    }
+}
+
+impl<S, B> tower::Service<Request<B>> for Metered<S>
+where
+    S: tower::Service<Request<B>>,
+    S::Future: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<S::Response, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<B>) -> Self::Future {
+        let status_write = req.method() == Method::PATCH && req.uri().path().ends_with("/status");
+        let guard = status_write.then(|| self.meter.start(req.uri().path()));
+        let fut = self.inner.call(req);
+        Box::pin(async move {
+            let out = fut.await;
+            drop(guard);
+            out
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overlapping_writes_count_once_in_busy_time() {
+        let m = StatusMeter::default();
+        let a = m.start("/apis/x/v1/namespaces/n/lastpassusers/a/status");
+        let b = m.start("/apis/x/v1/namespaces/n/directoryintegrations/i/status");
+        std::thread::sleep(Duration::from_millis(20));
+        drop(a);
+        drop(b);
+        let r = m.read();
+        assert_eq!(r.writes, 2);
+        assert_eq!((r.by_kind.users, r.by_kind.integration), (1, 1));
+        assert_eq!(r.in_flight, 0);
+        assert!(r.busy >= Duration::from_millis(20) && r.busy < Duration::from_millis(200));
+    }
+}
