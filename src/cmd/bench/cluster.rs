@@ -142,7 +142,7 @@ pub async fn run(opts: &Options, kubeconfig: PathBuf) -> Result<BenchReport, Ben
     let controllers = tokio::spawn(crate::controller::run(
         metered,
         ControllerOptions {
-            namespace: Some(ns.clone()),
+            namespaces: vec![ns.clone()],
             instance: Some("bench".into()),
             settings: Settings::default(),
             ready: None,
