@@ -106,13 +106,7 @@ pub async fn run(opts: &Options, kubeconfig: PathBuf) -> Result<BenchReport, Ben
     lpdi.metadata.namespace = Some(ns.clone());
     lpdi.metadata.generation = None;
     let client_cfg = client_config(&lpdi, CID, SecretString::from(PROVHASH));
-    let limits = Limits {
-        batch: client_cfg.max_batch,
-        page_size: client_cfg.page_size,
-        rps: f64::from(client_cfg.rate_limit.requests_per_second.get()),
-        latency_s: opts.latency_ms as f64 / 1000.0,
-        writes_in_flight: 1,
-    };
+    let limits = Limits::of(&client_cfg, opts.latency_ms);
     let secret: Secret = serde_json::from_value(json!({
         "metadata": {"name": "bench-api", "namespace": ns},
         "stringData": {"cid": CID, "provhash": PROVHASH},

@@ -134,13 +134,7 @@ impl Run {
         };
         let integration = integration(&settings).map_err(BenchError::Integration)?;
         let config = client_config(&integration, CID, SecretString::from(PROVHASH));
-        let limits = Limits {
-            batch: config.max_batch,
-            page_size: config.page_size,
-            rps: f64::from(config.rate_limit.requests_per_second.get()),
-            latency_s: opts.latency_ms as f64 / 1000.0,
-            writes_in_flight: 1,
-        };
+        let limits = Limits::of(&config, opts.latency_ms);
         Ok(Self {
             shape: opts.shape,
             sim,

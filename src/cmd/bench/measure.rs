@@ -63,6 +63,19 @@ pub struct Limits {
     pub writes_in_flight: usize,
 }
 
+impl Limits {
+    /// The limits a client with `config` works under, with `latency_ms` per call.
+    pub fn of(config: &crate::lastpass::ClientConfig, latency_ms: u64) -> Self {
+        Self {
+            batch: config.max_batch,
+            page_size: config.page_size,
+            rps: f64::from(config.rate_limit.requests_per_second.get()),
+            latency_s: latency_ms as f64 / 1000.0,
+            writes_in_flight: 1,
+        }
+    }
+}
+
 /// Pages of one full read of an account of `users` users (an empty account is one page).
 pub fn read_pages(users: usize, page_size: usize) -> usize {
     users.div_ceil(page_size.max(1)).max(1)
