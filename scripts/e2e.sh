@@ -54,8 +54,19 @@ kubectl patch -n "$ns" lpdi acme --type merge -p "{\"spec\":{\"lastpass\":{\"end
 log "start the operator (leader election on, Lease in $ns)"
 mport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 sport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+# SCIM over HTTPS from certificate files, as the chart mounts a kubernetes.io/tls Secret.
+if ! command -v openssl >/dev/null; then
+  log "installing openssl"
+  if [ "$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi
+  $sudo apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq \
+    --no-install-recommends openssl >/dev/null || fail "cannot install openssl"
+fi
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=e2e-scim \
+  -addext subjectAltName=IP:127.0.0.1 -addext basicConstraints=critical,CA:FALSE \
+  -keyout "$work/tls.key" -out "$work/tls.crt" 2>/dev/null || fail "openssl could not make a certificate"
 POD_NAME=e2e-operator POD_NAMESPACE=$ns RUST_LOG=info "$bin" run --namespace "$ns" \
   --metrics-addr "127.0.0.1:$mport" --scim-addr "127.0.0.1:$sport" \
+  --scim-tls-cert "$work/tls.crt" --scim-tls-key "$work/tls.key" \
   --log-format text >"$work/operator.log" 2>&1 &
 op=$!
 pids+=($op)
@@ -87,6 +98,12 @@ holder=$(kubectl get lease -n "$ns" lastpass-operator -o jsonpath='{.spec.holder
 curl -sf "http://127.0.0.1:$mport/healthz" >/dev/null || fail "/healthz"
 curl -sf "http://127.0.0.1:$mport/readyz" >/dev/null || fail "/readyz: $(curl -s "http://127.0.0.1:$mport/readyz")"
 curl -sf "http://127.0.0.1:$mport/metrics" >"$work/metrics.txt" || fail "/metrics"
+code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$work/tls.crt" \
+  "https://127.0.0.1:$sport/scim/v2/$ns/acme/ServiceProviderConfig")
+[ "$code" = 401 ] || fail "SCIM over HTTPS without a token answered $code, not 401"
+curl -s -o /dev/null "http://127.0.0.1:$sport/scim/v2/$ns/acme/Users" 2>/dev/null &&
+  fail "SCIM answered plain HTTP on its TLS port"
+log "SCIM over HTTPS (--scim-tls-cert/--scim-tls-key): 401 without a token, plain HTTP refused"
 if ! command -v promtool >/dev/null; then
   log "installing promtool (Debian package prometheus)"
   if [ "$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi
