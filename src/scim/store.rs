@@ -19,6 +19,24 @@ use super::mapping::{self, ID_LABEL, INTEGRATION_LABEL, Member, SOURCE_SCIM};
 use super::router::Endpoint;
 use crate::crd::{IntegrationRef, LastPassGroup, LastPassUser, SOURCE_LABEL};
 
+/// The kinds the SCIM server reads and writes (`LastPassUser`, `LastPassGroup`): namespaced,
+/// decodable resources.
+pub trait Kind:
+    Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
+    + Clone
+    + DeserializeOwned
+    + std::fmt::Debug
+{
+}
+
+impl<K> Kind for K where
+    K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug
+{
+}
+
 /// A fresh SCIM id: 128 random bits as a UUID (version 4) string.
 pub fn new_id() -> String {
     let mut b: [u8; 16] = rand::random();
@@ -86,11 +104,7 @@ async fn list_labelled<K>(
     read: Read,
 ) -> Result<Vec<K>, Error>
 where
-    K: Resource<Scope = k8s_openapi::NamespaceResourceScope>
-        + Clone
-        + DeserializeOwned
-        + std::fmt::Debug,
-    <K as Resource>::DynamicType: Default,
+    K: Kind,
 {
     list_selected(ep, &selector(&ep.integration, id), what, read).await
 }
@@ -102,11 +116,7 @@ async fn list_selected<K>(
     read: Read,
 ) -> Result<Vec<K>, Error>
 where
-    K: Resource<Scope = k8s_openapi::NamespaceResourceScope>
-        + Clone
-        + DeserializeOwned
-        + std::fmt::Debug,
-    <K as Resource>::DynamicType: Default,
+    K: Kind,
 {
     Ok(live(raw_list(ep, selector, what, read).await?))
 }
@@ -136,11 +146,7 @@ pub async fn scim_groups(ep: &Endpoint) -> Result<Vec<LastPassGroup>, Error> {
 
 async fn find<K>(ep: &Endpoint, id: &str, kind: &'static str, read: Read) -> Result<K, Error>
 where
-    K: Resource<Scope = k8s_openapi::NamespaceResourceScope>
-        + Clone
-        + DeserializeOwned
-        + std::fmt::Debug,
-    <K as Resource>::DynamicType: Default,
+    K: Kind,
 {
     let not_found = || Error::NotFound {
         kind,
@@ -188,11 +194,7 @@ const OTHER_SOURCES: &str = "lastpass-operator.io/source!=scim";
 
 async fn raw_list<K>(ep: &Endpoint, selector: &str, what: &str, read: Read) -> Result<Vec<K>, Error>
 where
-    K: Resource<Scope = k8s_openapi::NamespaceResourceScope>
-        + Clone
-        + DeserializeOwned
-        + std::fmt::Debug,
-    <K as Resource>::DynamicType: Default,
+    K: Kind,
 {
     let params = ep.written.params(
         &K::kind(&Default::default()),
@@ -319,12 +321,7 @@ pub async fn create_named<K, F, R, Fut>(
     recheck: R,
 ) -> Result<K, Error>
 where
-    K: Resource<Scope = k8s_openapi::NamespaceResourceScope>
-        + Clone
-        + DeserializeOwned
-        + Serialize
-        + std::fmt::Debug,
-    <K as Resource>::DynamicType: Default,
+    K: Kind + Serialize,
     F: Fn(String) -> K,
     R: Fn() -> Fut,
     Fut: std::future::Future<Output = Result<(), Error>>,

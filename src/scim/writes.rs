@@ -5,10 +5,8 @@ use std::collections::HashMap;
 use std::future::Future;
 
 use axum::response::Response;
-use k8s_openapi::NamespaceResourceScope;
+use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, Preconditions};
-use kube::{Resource, ResourceExt};
-use serde::de::DeserializeOwned;
 
 use super::errors::Error;
 use super::router::Endpoint;
@@ -47,10 +45,7 @@ where
 /// the same version.
 pub async fn delete<K>(ep: &Endpoint, obj: &K, version: Option<String>) -> Result<(), Error>
 where
-    K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
-        + Clone
-        + DeserializeOwned
-        + std::fmt::Debug,
+    K: store::Kind,
 {
     let name = obj.name_any();
     let dp = DeleteParams {
