@@ -54,13 +54,9 @@ async fn wait_integration(
 
 #[tokio::test]
 async fn users_are_invited_become_active_and_get_events() {
-    let Some(cluster) = support::cluster() else {
+    let Some((ns, sim, op)) = account_with_operator(json!({})).await else {
         return;
     };
-    let ns = cluster.namespace().await;
-    let sim = simulator(Knobs::default()).await;
-    integration(&ns, &sim, json!({})).await;
-    let op = Operator::start(&ns);
     create_user(
         &ns,
         &user(
@@ -118,13 +114,9 @@ async fn users_are_invited_become_active_and_get_events() {
 
 #[tokio::test]
 async fn a_steady_resync_writes_nothing_anywhere() {
-    let Some(cluster) = support::cluster() else {
+    let Some((ns, sim, op)) = account_with_operator(json!({"interval": "1s"})).await else {
         return;
     };
-    let ns = cluster.namespace().await;
-    let sim = simulator(Knobs::default()).await;
-    integration(&ns, &sim, json!({"interval": "1s"})).await;
-    let op = Operator::start(&ns);
     create_user(
         &ns,
         &user("jane", "jane@example.com", json!({"groups": ["Eng"]})),
@@ -173,13 +165,9 @@ async fn a_steady_resync_writes_nothing_anywhere() {
 
 #[tokio::test]
 async fn deleting_a_user_deactivates_it_and_releases_the_finalizer() {
-    let Some(cluster) = support::cluster() else {
+    let Some((ns, sim, op)) = account_with_operator(json!({})).await else {
         return;
     };
-    let ns = cluster.namespace().await;
-    let sim = simulator(Knobs::default()).await;
-    integration(&ns, &sim, json!({})).await;
-    let op = Operator::start(&ns);
     create_user(&ns, &user("jane", "jane@example.com", json!({}))).await;
     create_user(
         &ns,
@@ -220,13 +208,9 @@ async fn deleting_a_user_deactivates_it_and_releases_the_finalizer() {
 
 #[tokio::test]
 async fn missing_integrations_and_conflicts_are_reported_without_lastpass_calls() {
-    let Some(cluster) = support::cluster() else {
+    let Some((ns, sim, op)) = account_with_operator(json!({})).await else {
         return;
     };
-    let ns = cluster.namespace().await;
-    let sim = simulator(Knobs::default()).await;
-    integration(&ns, &sim, json!({})).await;
-    let op = Operator::start(&ns);
     let mut orphan = user("orphan", "orphan@example.com", json!({}));
     orphan.spec.integration_ref.name = "nope".into();
     create_user(&ns, &orphan).await;
@@ -258,13 +242,11 @@ async fn missing_integrations_and_conflicts_are_reported_without_lastpass_calls(
 
 #[tokio::test]
 async fn the_deletion_budget_blocks_until_the_plan_is_approved() {
-    let Some(cluster) = support::cluster() else {
+    let Some((ns, sim, op)) =
+        account_with_operator(json!({"deprovision": {"maxPerSync": 1}})).await
+    else {
         return;
     };
-    let ns = cluster.namespace().await;
-    let sim = simulator(Knobs::default()).await;
-    integration(&ns, &sim, json!({"deprovision": {"maxPerSync": 1}})).await;
-    let op = Operator::start(&ns);
     for n in ["a", "b", "c"] {
         create_user(&ns, &user(n, &format!("{n}@example.com"), json!({}))).await;
     }
@@ -318,13 +300,9 @@ async fn the_deletion_budget_blocks_until_the_plan_is_approved() {
 
 #[tokio::test]
 async fn a_dry_run_plans_in_status_and_events_and_writes_nothing() {
-    let Some(cluster) = support::cluster() else {
+    let Some((ns, sim, op)) = account_with_operator(json!({"dryRun": true})).await else {
         return;
     };
-    let ns = cluster.namespace().await;
-    let sim = simulator(Knobs::default()).await;
-    integration(&ns, &sim, json!({"dryRun": true})).await;
-    let op = Operator::start(&ns);
     create_user(&ns, &user("jane", "jane@example.com", json!({}))).await;
     create_user(&ns, &user("raj", "raj@example.com", json!({}))).await;
     let i = wait_integration(&ns, 30, |i| {
@@ -405,13 +383,9 @@ async fn invalid_credentials_are_reported_and_fixing_the_secret_recovers() {
 
 #[tokio::test]
 async fn generated_initial_passwords_live_in_an_owned_secret_until_first_login() {
-    let Some(cluster) = support::cluster() else {
+    let Some((ns, sim, op)) = account_with_operator(json!({})).await else {
         return;
     };
-    let ns = cluster.namespace().await;
-    let sim = simulator(Knobs::default()).await;
-    integration(&ns, &sim, json!({})).await;
-    let op = Operator::start(&ns);
     create_user(
         &ns,
         &user(
@@ -460,13 +434,9 @@ async fn generated_initial_passwords_live_in_an_owned_secret_until_first_login()
 
 #[tokio::test]
 async fn a_restarted_operator_repeats_nothing() {
-    let Some(cluster) = support::cluster() else {
+    let Some((ns, sim, op)) = account_with_operator(json!({})).await else {
         return;
     };
-    let ns = cluster.namespace().await;
-    let sim = simulator(Knobs::default()).await;
-    integration(&ns, &sim, json!({})).await;
-    let op = Operator::start(&ns);
     create_user(
         &ns,
         &user("jane", "jane@example.com", json!({"groups": ["Eng"]})),
@@ -489,13 +459,9 @@ async fn a_restarted_operator_repeats_nothing() {
 
 #[tokio::test]
 async fn groups_by_selector_and_deleting_an_authoritative_group_removes_its_members() {
-    let Some(cluster) = support::cluster() else {
+    let Some((ns, sim, op)) = account_with_operator(json!({})).await else {
         return;
     };
-    let ns = cluster.namespace().await;
-    let sim = simulator(Knobs::default()).await;
-    integration(&ns, &sim, json!({})).await;
-    let op = Operator::start(&ns);
     let mut jane = user("jane", "jane@example.com", json!({}));
     jane.metadata.labels = Some([("team".to_string(), "eng".to_string())].into());
     create_user(&ns, &jane).await;
@@ -612,13 +578,9 @@ async fn unmanaged_users_are_reported_then_adopted_without_lastpass_writes() {
 
 #[tokio::test]
 async fn name_attribute_and_suspension_changes_reach_lastpass_once() {
-    let Some(cluster) = support::cluster() else {
+    let Some((ns, sim, op)) = account_with_operator(json!({})).await else {
         return;
     };
-    let ns = cluster.namespace().await;
-    let sim = simulator(Knobs::default()).await;
-    integration(&ns, &sim, json!({})).await;
-    let op = Operator::start(&ns);
     create_user(
         &ns,
         &user(

@@ -82,6 +82,19 @@ impl Drop for Operator {
     }
 }
 
+/// The usual start of a controller test: a fresh namespace, a simulated account, its
+/// integration `acme` (`sync` merged into `spec.sync`) and the controllers running. `None`
+/// when no cluster is available (outside CI the test then passes vacuously, loudly).
+pub async fn account_with_operator(
+    sync: serde_json::Value,
+) -> Option<(TestNamespace, RunningSimulator, Operator)> {
+    let ns = super::cluster()?.namespace().await;
+    let sim = simulator(Knobs::default()).await;
+    integration(&ns, &sim, sync).await;
+    let op = Operator::start(&ns);
+    Some((ns, sim, op))
+}
+
 /// Starts a simulated LastPass account.
 pub async fn simulator(knobs: Knobs) -> RunningSimulator {
     let state = SimState::builder(CID, SecretString::from(PROVHASH))
