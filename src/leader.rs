@@ -165,27 +165,32 @@ impl Elector {
     pub async fn lost(&self) -> Lost {
         let mut leading = self.leading.clone();
         let mut tick = tokio::time::interval(WATCHDOG_PERIOD);
-        let mut last_good = tokio::time::Instant::now();
+        // Leadership is only trusted until the Lease's own renewTime + duration − margin, as of
+        // the last good read: a read that hangs or fails cannot stretch it (a follower may take
+        // the Lease at renewTime + duration, whatever this process manages to read).
+        let mut valid_until = tokio::time::Instant::now() + (LEASE_DURATION - SAFETY_MARGIN);
         loop {
             tokio::select! {
                 _ = leading.wait_for(|l| !*l) => return Lost::Released,
+                () = tokio::time::sleep_until(valid_until) => return Lost::RenewalOverdue,
                 _ = tick.tick() => {}
             }
-            match self.api.get_opt(&self.config.lease_name).await {
-                Ok(Some(lease)) => {
-                    match check(&lease, &self.config.identity, jiff::Timestamp::now()) {
-                        Ok(()) => last_good = tokio::time::Instant::now(),
+            let read =
+                tokio::time::timeout(WATCHDOG_PERIOD, self.api.get_opt(&self.config.lease_name));
+            match read.await {
+                Ok(Ok(Some(lease))) => {
+                    let now = jiff::Timestamp::now();
+                    match check(&lease, &self.config.identity, now) {
+                        Ok(until) => {
+                            let left = now.duration_until(until).unsigned_abs();
+                            valid_until = tokio::time::Instant::now() + left;
+                        }
                         Err(lost) => return lost,
                     }
                 }
-                Ok(None) => return Lost::Released,
-                Err(e) => {
-                    warn!(error = %e, "leader watchdog cannot read the Lease");
-                    // Unknown: the lease may still be ours, but only for so long.
-                    if last_good.elapsed() + SAFETY_MARGIN >= LEASE_DURATION {
-                        return Lost::RenewalOverdue;
-                    }
-                }
+                Ok(Ok(None)) => return Lost::Released,
+                Ok(Err(e)) => warn!(error = %e, "leader watchdog cannot read the Lease"),
+                Err(_) => warn!("leader watchdog: reading the Lease timed out"),
             }
         }
     }
@@ -205,8 +210,9 @@ impl Elector {
     }
 }
 
-/// Whether `lease` is still held by `identity` with enough time left (see [`SAFETY_MARGIN`]).
-pub fn check(lease: &Lease, identity: &str, now: jiff::Timestamp) -> Result<(), Lost> {
+/// Whether `lease` is still held by `identity` with enough time left (see [`SAFETY_MARGIN`]);
+/// if so, until when this process may act as the leader without a newer read.
+pub fn check(lease: &Lease, identity: &str, now: jiff::Timestamp) -> Result<jiff::Timestamp, Lost> {
     let spec = lease.spec.clone().unwrap_or_default();
     match spec.holder_identity.as_deref() {
         None | Some("") => return Err(Lost::Released),
@@ -226,7 +232,7 @@ pub fn check(lease: &Lease, identity: &str, now: jiff::Timestamp) -> Result<(), 
     if now >= until {
         return Err(Lost::RenewalOverdue);
     }
-    Ok(())
+    Ok(until)
 }
 
 #[cfg(test)]
@@ -269,8 +275,9 @@ mod tests {
             ),
             ("just in time", lease(Some("me"), t0), at(10), Ok(())),
         ];
+        assert_eq!(check(&lease(Some("me"), t0), "me", at(5)), Ok(at(11)));
         for (why, l, now, want) in cases {
-            assert_eq!(check(&l, "me", now), want, "{why}");
+            assert_eq!(check(&l, "me", now).map(|_| ()), want, "{why}");
         }
     }
 }

@@ -143,6 +143,33 @@ async fn a_bad_key_is_a_start_up_error_naming_the_file_not_its_content() {
     );
     assert!(!msg.contains("c2VjcmV0"), "{msg}");
 
+    // A key pasted on one line (a common values-file mistake): the parser's own message would
+    // quote the line, that is the key.
+    std::fs::write(
+        dir.join("one-line.key"),
+        "-----BEGIN PRIVATE KEY-----c2VjcmV0LWtleS1tYXRlcmlhbA==\n-----END PRIVATE KEY-----\n",
+    )
+    .unwrap();
+    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let err = TlsListener::new(
+        tcp,
+        TlsFiles {
+            cert: dir.join("a.crt"),
+            key: dir.join("one-line.key"),
+        },
+    )
+    .err()
+    .expect("a one-line key must be refused");
+    let msg = format!("{err} {err:?}");
+    assert!(msg.contains("one-line.key"), "{msg}");
+    // Neither as text nor as the byte list the parser's messages print.
+    let as_bytes = format!("{:?}", "c2VjcmV0".as_bytes());
+    let as_bytes = as_bytes.trim_matches(['[', ']']);
+    assert!(
+        !msg.contains("c2VjcmV0") && !msg.contains(as_bytes),
+        "the key leaked: {msg}"
+    );
+
     // A key that does not belong to the certificate.
     self_signed(&dir, "b");
     let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -168,7 +168,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
             () = &mut signal => {
                 let _ = stop_tx.send(true);
                 elector.release().await;
-                let _ = scim.await;
+                drain_scim(scim).await;
                 tracing::info!("stopped as a follower");
                 return Ok(());
             }
@@ -238,10 +238,12 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     {
         tracing::warn!("controllers did not stop in time; exiting anyway");
     }
+    // Nothing of ours may touch LastPass or statuses once the Lease is free.
+    stop_controllers.abort();
     if let Some(e) = elector {
         e.release().await;
     }
-    let _ = scim.await;
+    drain_scim(scim).await;
     if work_done {
         // Not asked to stop: the controllers ended on their own (a watch that cannot recover).
         anyhow::bail!(
@@ -250,6 +252,16 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Gives in-flight SCIM requests a short drain: a slow client does not hold the pod.
+async fn drain_scim(scim: tokio::task::JoinHandle<std::io::Result<()>>) {
+    if tokio::time::timeout(Duration::from_secs(5), scim)
+        .await
+        .is_err()
+    {
+        tracing::warn!("SCIM requests still open after 5 s; exiting anyway");
+    }
 }
 
 #[cfg(test)]

@@ -236,6 +236,9 @@ impl Client {
         })
         .retry(backoff)
         .sleep(tokio::time::sleep)
+        // A write is not sent again once the gate closed (shutdown, lost leadership): a
+        // retryable reply means it was not applied, and another replica may lead by now.
+        .when(|_: &Again| !command.is_write() || super::gate::is_open())
         .adjust(|again: &Again, delay| {
             delay.map(|d| again.retry_after.unwrap_or_else(|| full_jitter(d)))
         })
@@ -246,7 +249,10 @@ impl Client {
         .await;
         let attempts = attempts.load(Ordering::Relaxed);
         result.map_err(|again| {
-            if again.throttled {
+            if command.is_write() && !super::gate::is_open() {
+                warn!(%command, reason = %again.reason, "write gate closed; the write is not retried");
+                ApiError::Interrupted { command }
+            } else if again.throttled {
                 ApiError::Throttled {
                     command,
                     attempts,

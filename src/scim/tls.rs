@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use rustls::ServerConfig;
-use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::pem::{self, PemObject};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
@@ -20,6 +20,10 @@ use tokio_rustls::server::TlsStream;
 
 /// How long a client may take to finish its handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Handshakes in progress at once; beyond it, accepting waits (a flood of clients that never
+/// finish their handshake cannot exhaust tasks and file descriptors).
+const MAX_HANDSHAKES: usize = 256;
 
 /// Why the certificate or key could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -72,7 +76,7 @@ impl TlsFiles {
             .and_then(|it| it.collect::<Result<_, _>>())
             .map_err(|e| TlsError::Certificate {
                 path: self.cert.clone(),
-                reason: e.to_string(),
+                reason: pem_reason(&e),
             })?;
         if certs.is_empty() {
             return Err(TlsError::Certificate {
@@ -80,10 +84,9 @@ impl TlsFiles {
                 reason: "no certificate in the file".into(),
             });
         }
-        // The key's own error text never includes the key material.
         let key = PrivateKeyDer::from_pem_file(&self.key).map_err(|e| TlsError::Key {
             path: self.key.clone(),
-            reason: e.to_string(),
+            reason: pem_reason(&e),
         })?;
         let mut config =
             ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
@@ -101,6 +104,17 @@ impl TlsFiles {
     fn modified(&self) -> Option<(SystemTime, SystemTime)> {
         let m = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
         Some((m(&self.cert)?, m(&self.key)?))
+    }
+}
+
+/// What is wrong with a PEM file, without quoting it: the parser's own messages print the
+/// offending bytes, which for a key file is the key.
+fn pem_reason(e: &pem::Error) -> String {
+    match e {
+        pem::Error::Io(io) => format!("cannot be read: {io}"),
+        pem::Error::NoItemsFound => "no PEM item of the expected type in the file".into(),
+        pem::Error::SectionTooLarge => "a PEM section is too large".into(),
+        _ => "malformed PEM (a BEGIN/END line or the base64 body is broken; literal \\n instead of line breaks?)".into(),
     }
 }
 
@@ -133,8 +147,14 @@ async fn accept_loop(
     tx: mpsc::Sender<(TlsStream<TcpStream>, std::net::SocketAddr)>,
 ) {
     let mut seen = files.modified();
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_HANDSHAKES));
     loop {
-        let (stream, peer) = match tcp.accept().await {
+        let accepted = tokio::select! {
+            // The server dropped the listener: stop accepting and free the port.
+            () = tx.closed() => return,
+            a = tcp.accept() => a,
+        };
+        let (stream, peer) = match accepted {
             Ok(c) => c,
             Err(e) => {
                 tracing::warn!(error = %e, "SCIM TLS: accept failed");
@@ -142,9 +162,9 @@ async fn accept_loop(
                 continue;
             }
         };
-        if tx.is_closed() {
+        let Ok(slot) = slots.clone().acquire_owned().await else {
             return;
-        }
+        };
         let now = files.modified();
         if now != seen {
             seen = now;
@@ -159,6 +179,7 @@ async fn accept_loop(
         let acceptor = TlsAcceptor::from(config.clone());
         let tx = tx.clone();
         tokio::spawn(async move {
+            let _slot = slot;
             match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
                 Ok(Ok(tls)) => {
                     let _ = tx.send((tls, peer)).await;

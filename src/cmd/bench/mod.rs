@@ -6,6 +6,7 @@
 //! - [`world`]: the generated resources and each phase's changes.
 //! - [`inprocess`]: the simulator and the engine in this process (the default).
 //! - [`cluster`]: `--cluster`, the real controllers against an API server.
+//! - [`scim`]: `--scim`, the SCIM server's POST and lookup throughput against an API server.
 //! - [`meter`]: counts the controllers' status writes in `--cluster`.
 //! - [`measure`]: RSS, CPU, calls by command, minimum calls and the lower bound on time.
 //! - [`report`]: the JSON object and the tables.
@@ -15,6 +16,7 @@ pub mod inprocess;
 pub mod measure;
 pub mod meter;
 pub mod report;
+pub mod scim;
 pub mod world;
 
 use std::io::Write;
@@ -66,7 +68,14 @@ pub struct BenchArgs {
     /// and steady resync only; e.g. `eval "$(scripts/envtest.sh start /tmp/kas)"` first).
     #[arg(long)]
     pub cluster: bool,
-    /// Kubeconfig of `--cluster` (default: `KUBECONFIG`).
+    /// Measure the SCIM server instead: `--users` POSTs and as many `userName eq` lookups,
+    /// `--concurrency` in flight, against the API server of `--kubeconfig`.
+    #[arg(long, conflicts_with_all = ["cluster", "sweep"])]
+    pub scim: bool,
+    /// Requests in flight at once with `--scim`.
+    #[arg(long, default_value_t = 8, requires = "scim")]
+    pub concurrency: usize,
+    /// Kubeconfig of `--cluster` and `--scim` (default: `KUBECONFIG`).
     #[arg(long, env = "KUBECONFIG")]
     pub kubeconfig: Option<std::path::PathBuf>,
     /// Run N = 1,000, 5,000, 10,000 and 20,000, each in a fresh process, and print the
@@ -125,9 +134,9 @@ pub enum BenchError {
     /// `--groups 0` or `--users 0`.
     #[error("--users and --groups must be at least 1, and --memberships-per-user at most --groups")]
     Shape,
-    /// `--cluster` without a kubeconfig.
+    /// `--cluster` or `--scim` without a kubeconfig.
     #[error(
-        "`bench --cluster` needs an API server: set KUBECONFIG or --kubeconfig (for a local one: \
+        "`bench --cluster` and `bench --scim` need an API server: set KUBECONFIG or --kubeconfig (for a local one: \
          eval \"$(scripts/envtest.sh start /tmp/lastpass-bench-kas)\")"
     )]
     NoKubeconfig,
@@ -200,6 +209,16 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         let text = match args.format {
             Format::Json => serde_json::to_string_pretty(&runs)?,
             Format::Table => render_sweep(&runs),
+        };
+        println!("{text}");
+        return Ok(());
+    }
+    if args.scim {
+        let kubeconfig = args.kubeconfig.clone().ok_or(BenchError::NoKubeconfig)?;
+        let report = scim::run(&kubeconfig, args.users, args.concurrency).await?;
+        let text = match args.format {
+            Format::Json => serde_json::to_string(&report)?,
+            Format::Table => scim::render(&report),
         };
         println!("{text}");
         return Ok(());
