@@ -152,6 +152,8 @@ expect "$work/all-on.yaml" '.[] | select(.kind == "NetworkPolicy") | (.spec.ingr
 expect "$work/default.yaml" '.[] | select(.kind == "Deployment") | .spec.template.spec as $p |
   ($p.containers[0].args | map(select(startswith("--scim-tls"))) | length == 0) and
   ($p.volumes | map(select(.secret)) | length == 0)' "default: SCIM plain HTTP (TLS in front), no Secret mounted"
+expect "$work/default.yaml" '.[] | select(.kind == "Service" and .spec.ports[0].name == "scim") | .spec.sessionAffinity == "ClientIP"' \
+  "SCIM Service: ClientIP affinity (a provider reads its own writes on one replica)"
 render "$work/scim-tls.yaml" lpo lpo-system --set scim.tls.secretName=scim-cert
 expect "$work/scim-tls.yaml" '.[] | select(.kind == "Deployment") | .spec.template.spec as $p | $p.containers[0] as $c |
   ($c.args | index("--scim-tls-cert=/etc/lastpass-operator/scim-tls/tls.crt") != null) and

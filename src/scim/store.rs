@@ -196,14 +196,19 @@ async fn raw_list<K>(ep: &Endpoint, selector: &str, what: &str, read: Read) -> R
 where
     K: Kind,
 {
-    let params = ep.written.params(
-        &K::kind(&Default::default()),
-        ListParams::default().labels(selector),
-        read,
-    );
-    Api::<K>::namespaced(ep.client.clone(), &ep.namespace)
-        .list(&params)
-        .await
+    let api = Api::<K>::namespaced(ep.client.clone(), &ep.namespace);
+    let fresh = ListParams::default().labels(selector);
+    let params = ep.written.params(&K::kind(&()), fresh.clone(), read);
+    let listed = match api.list(&params).await {
+        // A watch cache lagging too far behind answers 504 ("Too large resource version"):
+        // read freshly instead of failing the request.
+        Err(e) if read == Read::Cached => {
+            tracing::debug!(error = %e, "cached list failed; reading freshly");
+            api.list(&fresh).await
+        }
+        other => other,
+    };
+    listed
         .map(|l| l.items)
         .map_err(|e| Error::kube(format!("list {what} in {}", ep.namespace), e))
 }
@@ -212,6 +217,22 @@ where
 /// `username`, other than the SCIM user `except`. A `Cached` check is a pre-check only: the
 /// create that follows re-checks `Fresh` when its name is taken.
 pub async fn check_username_free(
+    ep: &Endpoint,
+    username: &str,
+    except: Option<&str>,
+    read: Read,
+) -> Result<(), Error> {
+    match username_free(ep, username, except, read).await {
+        // A cached hit may be a user deleted a moment ago (through another replica): only a
+        // fresh read may refuse the name.
+        Err(Error::Uniqueness(_)) if read == Read::Cached => {
+            username_free(ep, username, except, Read::Fresh).await
+        }
+        other => other,
+    }
+}
+
+async fn username_free(
     ep: &Endpoint,
     username: &str,
     except: Option<&str>,
