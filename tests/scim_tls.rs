@@ -116,73 +116,55 @@ async fn serves_https_refuses_plain_http_and_reloads_a_renewed_certificate() {
     assert!(old.is_err(), "the old certificate is no longer served");
 }
 
+/// The start-up error of a listener on `cert` and `key` (Display and Debug).
+async fn refused(cert: &Path, key: &Path) -> String {
+    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let files = TlsFiles {
+        cert: cert.to_path_buf(),
+        key: key.to_path_buf(),
+    };
+    let err = TlsListener::new(tcp, files)
+        .err()
+        .unwrap_or_else(|| panic!("{} must be refused", key.display()));
+    format!("{err} {err:?}")
+}
+
 #[tokio::test]
 async fn a_bad_key_is_a_start_up_error_naming_the_file_not_its_content() {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let dir = tempdir();
     self_signed(&dir, "a");
-    std::fs::write(
-        dir.join("bad.key"),
-        "-----BEGIN SECRET-----\nc2VjcmV0LWtleS1tYXRlcmlhbA==\n-----END SECRET-----\n",
-    )
-    .unwrap();
-    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let err = TlsListener::new(
-        tcp,
-        TlsFiles {
-            cert: dir.join("a.crt"),
-            key: dir.join("bad.key"),
-        },
-    )
-    .err()
-    .expect("a key file without a private key must be refused");
-    let msg = err.to_string();
-    assert!(
-        msg.contains("bad.key") && msg.contains("private key"),
-        "{msg}"
-    );
-    assert!(!msg.contains("c2VjcmV0"), "{msg}");
-
-    // A key pasted on one line (a common values-file mistake): the parser's own message would
-    // quote the line, that is the key.
-    std::fs::write(
-        dir.join("one-line.key"),
-        "-----BEGIN PRIVATE KEY-----c2VjcmV0LWtleS1tYXRlcmlhbA==\n-----END PRIVATE KEY-----\n",
-    )
-    .unwrap();
-    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let err = TlsListener::new(
-        tcp,
-        TlsFiles {
-            cert: dir.join("a.crt"),
-            key: dir.join("one-line.key"),
-        },
-    )
-    .err()
-    .expect("a one-line key must be refused");
-    let msg = format!("{err} {err:?}");
-    assert!(msg.contains("one-line.key"), "{msg}");
-    // Neither as text nor as the byte list the parser's messages print.
-    let as_bytes = format!("{:?}", "c2VjcmV0".as_bytes());
-    let as_bytes = as_bytes.trim_matches(['[', ']']);
-    assert!(
-        !msg.contains("c2VjcmV0") && !msg.contains(as_bytes),
-        "the key leaked: {msg}"
-    );
-
+    // Not a private key; and one pasted on one line (a common values-file mistake), whose
+    // parser message would quote the line, that is the key, as a byte list.
+    for (file, content, says) in [
+        (
+            "bad.key",
+            "-----BEGIN SECRET-----\nc2VjcmV0LWtleS1tYXRlcmlhbA==\n-----END SECRET-----\n",
+            "no PEM item",
+        ),
+        (
+            "one-line.key",
+            "-----BEGIN PRIVATE KEY-----c2VjcmV0LWtleS1tYXRlcmlhbA==\n-----END PRIVATE KEY-----\n",
+            "malformed PEM",
+        ),
+    ] {
+        std::fs::write(dir.join(file), content).unwrap();
+        let msg = refused(&dir.join("a.crt"), &dir.join(file)).await;
+        assert!(
+            msg.contains(file) && msg.contains("private key") && msg.contains(says),
+            "{msg}"
+        );
+        let as_bytes = format!("{:?}", "c2VjcmV0".as_bytes());
+        let as_bytes = as_bytes.trim_matches(['[', ']']);
+        assert!(
+            !msg.contains("c2VjcmV0") && !msg.contains(as_bytes),
+            "the key leaked: {msg}"
+        );
+    }
     // A key that does not belong to the certificate.
     self_signed(&dir, "b");
-    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let err = TlsListener::new(
-        tcp,
-        TlsFiles {
-            cert: dir.join("a.crt"),
-            key: dir.join("b.key"),
-        },
-    )
-    .err()
-    .expect("a mismatched pair must be refused");
-    assert!(err.to_string().contains("cannot serve TLS"), "{err}");
+    let msg = refused(&dir.join("a.crt"), &dir.join("b.key")).await;
+    assert!(msg.contains("cannot serve TLS"), "{msg}");
 }
 
 fn tempdir() -> std::path::PathBuf {
