@@ -233,8 +233,10 @@ pub fn report(desire: &Desire, outcome: &SyncOutcome, now: &Time) -> Report {
             Refusal::DeleteNotAllowed { resource, .. } => (resource, r),
         })
         .collect();
+    let finished: std::collections::HashSet<&ResourceRef> =
+        outcome.remaining.finished.iter().collect();
     for leaving in desire.desired.leaving.values() {
-        if outcome.remaining.finished.contains(&leaving.resource) {
+        if finished.contains(&leaving.resource) {
             continue;
         }
         let (reason, message) = if refused.contains_key(&leaving.resource) {
