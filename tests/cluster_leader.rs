@@ -80,12 +80,9 @@ async fn dump(ops: &[&OperatorProcess]) -> String {
 
 #[tokio::test]
 async fn only_the_leader_writes_and_the_follower_takes_over_when_it_dies() {
-    let Some(cluster) = support::cluster() else {
+    let Some((cluster, ns, sim)) = account(json!({})).await else {
         return;
     };
-    let ns = cluster.namespace().await;
-    let sim = simulator(Knobs::default()).await;
-    integration(&ns, &sim, json!({})).await;
 
     let mut a = first_leader(cluster, &ns).await;
     let b = OperatorProcess::start(cluster, "op-b", &ns.name, &[&ns.name]);
@@ -272,12 +269,9 @@ async fn sigterm_mid_sync_finishes_the_call_in_flight_writes_statuses_and_hands_
 
 #[tokio::test]
 async fn a_leader_that_loses_its_lease_stops_writing_and_exits_non_zero() {
-    let Some(cluster) = support::cluster() else {
+    let Some((cluster, ns, sim)) = account(json!({})).await else {
         return;
     };
-    let ns = cluster.namespace().await;
-    let sim = simulator(Knobs::default()).await;
-    integration(&ns, &sim, json!({})).await;
     let mut a = first_leader(cluster, &ns).await;
     create_user(&ns, &user("u0", "u0@example.com", json!({}))).await;
     wait_user(&ns, "u0", 60, |u| is(u, UserPhase::Invited, "True")).await;

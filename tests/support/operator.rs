@@ -13,7 +13,7 @@ use secrecy::SecretString;
 use serde_json::json;
 use tokio::sync::oneshot;
 
-use super::{TestNamespace, wait_for};
+use super::{TestCluster, TestNamespace, wait_for};
 
 /// Account id of the simulated account.
 pub const CID: &str = "24681357";
@@ -88,11 +88,21 @@ impl Drop for Operator {
 pub async fn account_with_operator(
     sync: serde_json::Value,
 ) -> Option<(TestNamespace, RunningSimulator, Operator)> {
-    let ns = super::cluster()?.namespace().await;
-    let sim = simulator(Knobs::default()).await;
-    integration(&ns, &sim, sync).await;
+    let (_, ns, sim) = account(sync).await?;
     let op = Operator::start(&ns);
     Some((ns, sim, op))
+}
+
+/// A fresh namespace, a simulated account and its integration `acme` (`sync` merged into
+/// `spec.sync`), for tests that start the operator themselves; `None` without a cluster.
+pub async fn account(
+    sync: serde_json::Value,
+) -> Option<(&'static TestCluster, TestNamespace, RunningSimulator)> {
+    let cluster = super::cluster()?;
+    let ns = cluster.namespace().await;
+    let sim = simulator(Knobs::default()).await;
+    integration(&ns, &sim, sync).await;
+    Some((cluster, ns, sim))
 }
 
 /// Starts a simulated LastPass account.
