@@ -52,7 +52,32 @@ fn cluster_err(step: &str) -> impl FnOnce(kube::Error) -> BenchError + '_ {
     }
 }
 
-fn other_err(step: &str, e: impl std::fmt::Display) -> BenchError {
+/// A client configuration from the kubeconfig file of `--kubeconfig`.
+pub(super) async fn load_kubeconfig(path: &std::path::Path) -> Result<kube::Config, BenchError> {
+    let raw = kube::config::Kubeconfig::read_from(path)
+        .map_err(|e| other_err("reading the kubeconfig", e))?;
+    kube::Config::from_custom_kubeconfig(raw, &Default::default())
+        .await
+        .map_err(|e| other_err("loading the kubeconfig", e))
+}
+
+/// Installs the CRDs and creates a fresh namespace `<prefix>-<unix seconds>` for one run (left
+/// in place: the envtest server never finishes deleting a namespace).
+pub(super) async fn prepare(client: &Client, prefix: &str) -> Result<String, BenchError> {
+    crate::cmd::demo_cluster::install_crds(client)
+        .await
+        .map_err(|e| other_err("installing the CRDs", e))?;
+    let ns = format!("{prefix}-{}", jiff::Timestamp::now().as_second());
+    let namespace: Namespace = serde_json::from_value(json!({"metadata": {"name": ns}}))
+        .map_err(BenchError::Integration)?;
+    Api::<Namespace>::all(client.clone())
+        .create(&PostParams::default(), &namespace)
+        .await
+        .map_err(cluster_err("creating the namespace"))?;
+    Ok(ns)
+}
+
+pub(super) fn other_err(step: &str, e: impl std::fmt::Display) -> BenchError {
     BenchError::Cluster {
         step: step.to_string(),
         reason: e.to_string(),
@@ -63,11 +88,7 @@ fn other_err(step: &str, e: impl std::fmt::Display) -> BenchError {
 pub async fn run(opts: &Options, kubeconfig: PathBuf) -> Result<BenchReport, BenchError> {
     crate::install_crypto_provider();
     let cpu_start = cpu_seconds().unwrap_or_default();
-    let raw = kube::config::Kubeconfig::read_from(&kubeconfig)
-        .map_err(|e| other_err("reading the kubeconfig", e))?;
-    let config = kube::Config::from_custom_kubeconfig(raw, &Default::default())
-        .await
-        .map_err(|e| other_err("loading the kubeconfig", e))?;
+    let config = load_kubeconfig(&kubeconfig).await?;
     let plain = Client::try_from(config.clone()).map_err(cluster_err("building a client"))?;
     let meter = StatusMeter::default();
     let m = meter.clone();
@@ -78,17 +99,7 @@ pub async fn run(opts: &Options, kubeconfig: PathBuf) -> Result<BenchReport, Ben
         }))
         .build();
 
-    crate::cmd::demo_cluster::install_crds(&plain)
-        .await
-        .map_err(|e| other_err("installing the CRDs", e))?;
-    // A fresh namespace per run: the envtest server never finishes deleting one.
-    let ns = format!("lastpass-bench-{}", jiff::Timestamp::now().as_second());
-    let namespace: Namespace = serde_json::from_value(json!({"metadata": {"name": ns}}))
-        .map_err(BenchError::Integration)?;
-    Api::<Namespace>::all(plain.clone())
-        .create(&PostParams::default(), &namespace)
-        .await
-        .map_err(cluster_err("creating the namespace"))?;
+    let ns = prepare(&plain, "lastpass-bench").await?;
 
     let state = SimState::builder(CID, SecretString::from(PROVHASH))
         .knobs(Knobs::default().latency(opts.latency_ms, 0))

@@ -5,20 +5,11 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use k8s_openapi::api::core::v1::Namespace;
 use kube::Client;
-use kube::api::{Api, PostParams};
-use serde_json::json;
 
 use super::BenchError;
+use super::cluster::{load_kubeconfig, other_err, prepare};
 use crate::scim::bench::{BenchOptions, BenchReport, Stats};
-
-fn failed(step: &str) -> impl Fn(String) -> BenchError + '_ {
-    move |reason| BenchError::Cluster {
-        step: step.to_string(),
-        reason,
-    }
-}
 
 /// Creates `users` users through the SCIM endpoint, `concurrency` requests in flight, then
 /// looks each one up by `userName`.
@@ -28,25 +19,9 @@ pub async fn run(
     concurrency: usize,
 ) -> Result<BenchReport, BenchError> {
     crate::install_crypto_provider();
-    let raw = kube::config::Kubeconfig::read_from(kubeconfig)
-        .map_err(|e| failed("reading the kubeconfig")(e.to_string()))?;
-    let config = kube::Config::from_custom_kubeconfig(raw, &Default::default())
-        .await
-        .map_err(|e| failed("loading the kubeconfig")(e.to_string()))?;
-    let client =
-        Client::try_from(config).map_err(|e| failed("building a client")(e.to_string()))?;
-    crate::cmd::demo_cluster::install_crds(&client)
-        .await
-        .map_err(|e| failed("installing the CRDs")(e.to_string()))?;
-    // A fresh namespace per run, left in place (the API server of the tests never finishes
-    // deleting namespaces; delete it with kubectl on a real cluster).
-    let ns = format!("lastpass-bench-scim-{}", jiff::Timestamp::now().as_second());
-    let namespace: Namespace = serde_json::from_value(json!({"metadata": {"name": ns}}))
-        .map_err(BenchError::Integration)?;
-    Api::<Namespace>::all(client.clone())
-        .create(&PostParams::default(), &namespace)
-        .await
-        .map_err(|e| failed("creating the namespace")(e.to_string()))?;
+    let config = load_kubeconfig(kubeconfig).await?;
+    let client = Client::try_from(config).map_err(|e| other_err("building a client", e))?;
+    let ns = prepare(&client, "lastpass-bench-scim").await?;
     eprintln!("bench --scim: {users} users, {concurrency} in flight, namespace {ns}");
     let opts = BenchOptions {
         users,
@@ -55,7 +30,7 @@ pub async fn run(
     };
     crate::scim::bench::run(client, &ns, &opts)
         .await
-        .map_err(|e| failed("SCIM requests")(e.to_string()))
+        .map_err(|e| other_err("SCIM requests", e))
 }
 
 /// The report as aligned columns.
