@@ -155,7 +155,7 @@ async fn forget_used_passwords(ctx: &Context, users: &[Arc<LastPassUser>], sync:
 
 /// The resources by reference: one lookup per status instead of a scan of every resource
 /// (a scan made a sync of 10,000 users quadratic).
-fn index<K: Resource>(all: &[Arc<K>]) -> HashMap<ResourceRef, &Arc<K>> {
+fn index<K: Resource<DynamicType = ()>>(all: &[Arc<K>]) -> HashMap<ResourceRef, &Arc<K>> {
     all.iter().map(|o| (resource_ref(o.as_ref()), o)).collect()
 }
 

@@ -10,6 +10,7 @@ use tracing::debug;
 
 use crate::crd::{DirectoryIntegration, LastPassUser};
 use crate::engine::account::AccountSync;
+use crate::engine::desire::resource_ref;
 use crate::engine::model::user_key;
 use crate::lastpass::CommandKind;
 
@@ -66,20 +67,24 @@ pub async fn publish(
     users: &[Arc<LastPassUser>],
     sync: &AccountSync,
 ) {
+    // A user's Events go to the resource that owns the username in this integration, matched
+    // by kind, namespace and name: never to a same-named resource elsewhere.
     let by_key: BTreeMap<String, &Arc<LastPassUser>> = users
         .iter()
         .filter(|u| {
+            let me = resource_ref(u.as_ref());
+            let key = user_key(&u.spec.username);
             sync.desire
                 .desired
                 .users
-                .get(&user_key(&u.spec.username))
-                .is_some_and(|d| d.resource.name == u.metadata.name.clone().unwrap_or_default())
+                .get(&key)
+                .is_some_and(|d| d.resource == me)
                 || sync
                     .desire
                     .desired
                     .leaving
-                    .get(&user_key(&u.spec.username))
-                    .is_some_and(|d| d.resource.name == u.metadata.name.clone().unwrap_or_default())
+                    .get(&key)
+                    .is_some_and(|d| d.resource == me)
         })
         .map(|u| (user_key(&u.spec.username), u))
         .collect();

@@ -92,10 +92,7 @@ mod tests {
     use crate::lastpass::CommandKind;
 
     fn r(name: &str) -> ResourceRef {
-        ResourceRef {
-            namespace: "ns".into(),
-            name: name.into(),
-        }
+        ResourceRef::user("ns", name)
     }
 
     #[test]

@@ -26,6 +26,20 @@ pub const SOURCE_LABEL: &str = "lastpass-operator.io/source";
 /// Annotation on a DirectoryIntegration that releases exactly one blocked plan.
 pub const APPROVE_PLAN_ANNOTATION: &str = "lastpass-operator.io/approve-plan";
 
+/// Annotation on a DirectoryIntegration that drops exactly one held plan (or held LDAP pull):
+/// deleted resources of that plan are released without touching LastPass.
+pub const REJECT_PLAN_ANNOTATION: &str = "lastpass-operator.io/reject-plan";
+
+/// Annotation on a LastPassGroup made from a directory (SCIM, LDAP) that lets it become
+/// Authoritative over a LastPass group that already has members the operator does not manage.
+/// Directory sources never write or remove it.
+pub const TAKE_OVER_ANNOTATION: &str = "lastpass-operator.io/take-over";
+
+/// Annotation on a LastPassUser deleted after a person approved it (written by the LDAP pull
+/// when an approved pull deletes it): the id of that approval, so the engine's safeguard does
+/// not hold it a second time — trusted only when the integration's status records the id.
+pub const APPROVED_PLAN_ANNOTATION: &str = "lastpass-operator.io/approved-plan";
+
 /// Annotation on a DirectoryIntegration whose every new value asks for an immediate resync.
 pub const RESYNC_ANNOTATION: &str = "lastpass-operator.io/resync";
 

@@ -9,7 +9,8 @@ use kube::ResourceExt;
 use kube::core::{Selector, SelectorExt};
 
 use crate::crd::{
-    DirectoryIntegration, IntegrationRef, LastPassGroup, LastPassUser, NamespacesFrom,
+    APPROVED_PLAN_ANNOTATION, DirectoryIntegration, IntegrationRef, LastPassGroup, LastPassUser,
+    NamespacesFrom, SOURCE_LABEL, TAKE_OVER_ANNOTATION,
 };
 
 use super::model::{Desired, DesiredGroup, DesiredUser, Leaving, ResourceRef, user_key};
@@ -50,8 +51,9 @@ pub struct Desire {
 }
 
 /// The resource reference of an object.
-pub fn resource_ref<K: ResourceExt>(obj: &K) -> ResourceRef {
+pub fn resource_ref<K: ResourceExt + kube::Resource<DynamicType = ()>>(obj: &K) -> ResourceRef {
     ResourceRef {
+        kind: super::model::RefKind::of_kind(&K::kind(&())),
         namespace: obj.namespace().unwrap_or_default(),
         name: obj.name_any(),
     }
@@ -166,6 +168,10 @@ pub fn desire<'a>(
                     username: user.spec.username.clone(),
                     action: user.spec.deprovision_action.unwrap_or(default_action),
                     resource: rref,
+                    approved_plan: user
+                        .annotations()
+                        .get(APPROVED_PLAN_ANNOTATION)
+                        .map(|v| v.trim().to_string()),
                 },
             );
         } else {
@@ -243,6 +249,14 @@ pub fn desire<'a>(
                 members: BTreeSet::new(),
                 policy: group.spec.policy,
                 resource: rref,
+                from_directory: matches!(
+                    group.labels().get(SOURCE_LABEL).map(String::as_str),
+                    Some("scim" | "ldap")
+                ),
+                take_over: group
+                    .annotations()
+                    .get(TAKE_OVER_ANNOTATION)
+                    .is_some_and(|v| v.trim() == "true"),
             });
         entry.members.extend(members);
     }

@@ -14,13 +14,60 @@ pub fn user_key(username: &str) -> UserKey {
     username.trim().to_lowercase()
 }
 
-/// The Kubernetes resource behind a desired user or group (for status, Events, finalizers).
+/// The kind of a [`ResourceRef`]: a LastPassUser and a LastPassGroup may share a name, and
+/// their statuses and Events must never be confused.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RefKind {
+    /// A `LastPassUser`.
+    #[default]
+    User,
+    /// A `LastPassGroup`.
+    Group,
+    /// A `DirectoryIntegration`.
+    Integration,
+}
+
+impl RefKind {
+    /// The kind of a resource type, by its Kubernetes kind name.
+    pub fn of_kind(kind: &str) -> Self {
+        match kind {
+            "LastPassGroup" => Self::Group,
+            "DirectoryIntegration" => Self::Integration,
+            _ => Self::User,
+        }
+    }
+}
+
+/// The Kubernetes resource behind a desired user or group (for status, Events, finalizers):
+/// kind, namespace and name, so that same-named resources of different kinds stay apart.
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ResourceRef {
+    /// Kind of the resource.
+    pub kind: RefKind,
     /// Namespace of the resource.
     pub namespace: String,
     /// Name of the resource.
     pub name: String,
+}
+
+impl ResourceRef {
+    /// A LastPassUser's reference.
+    pub fn user(namespace: impl Into<String>, name: impl Into<String>) -> Self {
+        Self {
+            kind: RefKind::User,
+            namespace: namespace.into(),
+            name: name.into(),
+        }
+    }
+
+    /// A LastPassGroup's reference.
+    pub fn group(namespace: impl Into<String>, name: impl Into<String>) -> Self {
+        Self {
+            kind: RefKind::Group,
+            namespace: namespace.into(),
+            name: name.into(),
+        }
+    }
 }
 
 /// A user as declared by a LastPassUser.
@@ -56,6 +103,12 @@ pub struct DesiredGroup {
     pub policy: GroupPolicy,
     /// The resource it comes from.
     pub resource: ResourceRef,
+    /// Made by a directory (SCIM or LDAP source label), not by a person: such a group is not
+    /// Authoritative over a LastPass group with members the operator does not manage unless
+    /// `take_over` says so.
+    pub from_directory: bool,
+    /// The resource carries `lastpass-operator.io/take-over: "true"`.
+    pub take_over: bool,
 }
 
 /// A user whose resource is being deleted, with the resolved action.
@@ -67,6 +120,10 @@ pub struct Leaving {
     pub action: DeprovisionAction,
     /// The resource being deleted.
     pub resource: ResourceRef,
+    /// The held plan (or LDAP pull) id a person approved for this deletion, from the
+    /// resource's `lastpass-operator.io/approved-plan` annotation. Only a hint: the safeguard
+    /// trusts it only when the integration's status records that approval as consumed.
+    pub approved_plan: Option<String>,
 }
 
 /// Everything the resources of one integration declare.

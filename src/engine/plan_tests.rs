@@ -14,10 +14,7 @@ fn set(items: &[&str]) -> BTreeSet<String> {
 }
 
 fn rref(name: &str) -> ResourceRef {
-    ResourceRef {
-        namespace: "ns".into(),
-        name: name.into(),
-    }
+    ResourceRef::user("ns", name)
 }
 
 fn want(username: &str, groups: &[&str]) -> DesiredUser {
@@ -67,7 +64,8 @@ fn group(name: &str, members: &[&str], policy: GroupPolicy) -> DesiredGroup {
         name: name.into(),
         members: members.iter().map(|m| user_key(m)).collect(),
         policy,
-        resource: rref(&name.to_lowercase()),
+        resource: ResourceRef::group("ns", name.to_lowercase()),
+        ..DesiredGroup::default()
     }
 }
 
@@ -78,6 +76,7 @@ fn leaving(username: &str, action: DeprovisionAction) -> (UserKey, Leaving) {
             username: username.into(),
             action,
             resource: rref(username.split('@').next().unwrap()),
+            approved_plan: None,
         },
     )
 }

@@ -13,7 +13,7 @@ use crate::lastpass::{ApiError, ErrorClass};
 
 use super::conditions::{Reason, condition, types};
 use super::desire::{Desire, Issue};
-use super::model::{ObservedUser, ResourceRef, user_key};
+use super::model::{ObservedUser, RefKind, ResourceRef, user_key};
 use super::plan::{Plan, Refusal};
 use super::sync::SyncOutcome;
 
@@ -280,22 +280,30 @@ pub fn report(desire: &Desire, outcome: &SyncOutcome, now: &Time) -> Report {
     for (rref, issue) in &desire.issues {
         let (reason, message) = issue_condition(issue);
         let ready = condition(types::READY, false, reason, message, None, now);
-        let phase = Some(UserPhase::Pending);
-        out.users.insert(
-            rref.clone(),
-            LastPassUserStatus {
-                phase,
-                conditions: vec![ready.clone()],
-                ..LastPassUserStatus::default()
-            },
-        );
-        out.groups.insert(
-            rref.clone(),
-            LastPassGroupStatus {
-                conditions: vec![ready],
-                ..LastPassGroupStatus::default()
-            },
-        );
+        // Each issue goes to the status of its own kind only: a LastPassGroup's problem never
+        // lands on a same-named LastPassUser.
+        match rref.kind {
+            RefKind::User => {
+                out.users.insert(
+                    rref.clone(),
+                    LastPassUserStatus {
+                        phase: Some(UserPhase::Pending),
+                        conditions: vec![ready],
+                        ..LastPassUserStatus::default()
+                    },
+                );
+            }
+            RefKind::Group => {
+                out.groups.insert(
+                    rref.clone(),
+                    LastPassGroupStatus {
+                        conditions: vec![ready],
+                        ..LastPassGroupStatus::default()
+                    },
+                );
+            }
+            RefKind::Integration => {}
+        }
     }
 
     // Members per group in one pass over the account (a pass per group was most of a

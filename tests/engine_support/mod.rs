@@ -135,10 +135,10 @@ pub fn user(username: &str) -> DesiredUser {
 
 /// The resource reference the builders give a username.
 pub fn rref(username: &str) -> ResourceRef {
-    ResourceRef {
-        namespace: "team".into(),
-        name: username.split('@').next().unwrap().replace('.', "-"),
-    }
+    ResourceRef::user(
+        "team",
+        username.split('@').next().unwrap().replace('.', "-"),
+    )
 }
 
 /// Builder methods of [`DesiredUser`].
@@ -185,10 +185,8 @@ pub fn with_group(mut d: Desired, name: &str, members: &[&str], policy: GroupPol
             name: name.into(),
             members: members.iter().map(|m| user_key(m)).collect(),
             policy,
-            resource: ResourceRef {
-                namespace: "team".into(),
-                name: name.to_lowercase(),
-            },
+            resource: ResourceRef::group("team", name.to_lowercase()),
+            ..DesiredGroup::default()
         },
     );
     d
@@ -203,6 +201,7 @@ pub fn leaving(mut d: Desired, username: &str, action: DeprovisionAction) -> Des
             username: username.into(),
             action,
             resource: rref(username),
+            approved_plan: None,
         },
     );
     d

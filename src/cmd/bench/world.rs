@@ -236,10 +236,7 @@ impl Resources {
         let now = Time(jiff::Timestamp::now());
         let mut n = 0;
         for i in Self::picks(shape, 3) {
-            let r = ResourceRef {
-                namespace: NAMESPACE.into(),
-                name: user_name(i),
-            };
+            let r = ResourceRef::user(NAMESPACE, user_name(i));
             if let Some(u) = self.users.get_mut(&r) {
                 u.metadata.deletion_timestamp = Some(now.clone());
                 n += 1;
@@ -249,10 +246,7 @@ impl Resources {
     }
 
     fn edit_user(&mut self, i: usize, f: impl FnOnce(&mut LastPassUserSpec)) {
-        let r = ResourceRef {
-            namespace: NAMESPACE.into(),
-            name: user_name(i),
-        };
+        let r = ResourceRef::user(NAMESPACE, user_name(i));
         if let Some(u) = self.users.get_mut(&r) {
             f(&mut u.spec);
             u.metadata.generation = u.metadata.generation.map(|g| g + 1);
