@@ -10,9 +10,10 @@ use serde::Serialize;
 
 use crate::crd::{DirectoryIntegration, PlanItem, PlanSummary};
 use crate::engine::account::{client_config, guards_of, policy_of};
-use crate::engine::desire::{Issue, desire};
+use crate::engine::desire::desire;
 use crate::engine::guard::guard;
 use crate::engine::plan::{Refusal, plan};
+use crate::engine::report::issue_condition;
 use crate::engine::report::{plan_items, plan_summary};
 use crate::lastpass::{Client, LastPass};
 use crate::source::files::Manifests;
@@ -166,19 +167,9 @@ pub async fn plan_integration<L: LastPass>(
         .issues
         .iter()
         .map(|(r, issue)| {
-            let why = match issue {
-                Issue::IntegrationNotAllowed { namespace } => {
-                    format!("namespace {namespace} not allowed")
-                }
-                Issue::Conflict { username, owner } => {
-                    format!(
-                        "{username} already declared by {}/{}",
-                        owner.namespace, owner.name
-                    )
-                }
-                Issue::InvalidSelector { message } => format!("invalid selector: {message}"),
-            };
-            format!("{}/{}: {why}", r.namespace, r.name)
+            let (reason, message) = issue_condition(issue);
+            let why = format!("{}: {message}", reason.as_str());
+            format!("{:?} {}/{}: {why}", r.kind, r.namespace, r.name)
         })
         .collect();
     Ok(IntegrationPlan {

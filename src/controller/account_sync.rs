@@ -8,16 +8,16 @@ use futures::{StreamExt, stream};
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use kube::api::{Api, DeleteParams, PostParams};
+use kube::api::{Api, DeleteParams, PostParams, Preconditions};
 use kube::runtime::reflector::ObjectRef;
 use kube::{Resource, ResourceExt};
 use secrecy::{ExposeSecret, SecretString};
 use tracing::{info, warn};
 
 use crate::crd::{DirectoryIntegration, InitialPassword, LastPassGroup, LastPassUser};
-use crate::engine::account::{AccountSync, client_config, sync_account};
-use crate::engine::desire::resource_ref;
-use crate::engine::model::{ResourceRef, user_key};
+use crate::engine::account::{AccountSync, client_config, sync_desire};
+use crate::engine::desire::{Desire, Issue, desire, resource_ref};
+use crate::engine::model::ResourceRef;
 use crate::engine::password;
 use crate::lastpass::Client;
 
@@ -73,36 +73,76 @@ fn secret_name(user: &LastPassUser) -> String {
     format!("{}-initial-password", user.name_any())
 }
 
-/// Generated passwords of users still to be invited, each persisted in its owned Secret
-/// before it is sent (so a crash cannot lose it, and a resync reuses it).
+/// Whether `secret` was created by the operator for `user`: its controller owner reference
+/// carries the user's UID. Only such a Secret is ever read as an initial password (anyone with
+/// write access to a namespace can create a Secret of the expected name).
+fn owned_by(secret: &Secret, user: &LastPassUser) -> bool {
+    let Some(uid) = user.metadata.uid.as_deref() else {
+        return false;
+    };
+    secret
+        .metadata
+        .owner_references
+        .iter()
+        .flatten()
+        .any(|o| o.controller == Some(true) && o.kind == "LastPassUser" && o.uid == uid)
+}
+
+/// Generated passwords of admitted users still to be invited, each persisted in a Secret owned
+/// by its user before it is sent (so a crash cannot lose it, and a resync reuses it).
+///
+/// Only the admitted owners of this integration are considered. A Secret of the expected name
+/// that the operator did not create for that user takes the user out of the plan
+/// (`InitialPasswordConflict`): it is never read, and the user is not invited.
 async fn initial_passwords(
     ctx: &Context,
-    users: &[Arc<LastPassUser>],
+    desire: &mut Desire,
+    users: &HashMap<ResourceRef, &Arc<LastPassUser>>,
 ) -> BTreeMap<String, SecretString> {
     let mut out = BTreeMap::new();
-    for user in users.iter().filter(|u| {
-        u.spec.initial_password == InitialPassword::Generate
-            && u.metadata.deletion_timestamp.is_none()
-            && u.status
-                .as_ref()
-                .and_then(|s| s.lastpass_id.as_ref())
-                .is_none()
-    }) {
+    let wanted: Vec<(String, Arc<LastPassUser>)> = desire
+        .desired
+        .users
+        .iter()
+        .filter_map(|(key, want)| Some((key.clone(), Arc::clone(users.get(&want.resource)?))))
+        .filter(|(_, u)| {
+            u.spec.initial_password == InitialPassword::Generate
+                && u.status
+                    .as_ref()
+                    .and_then(|s| s.lastpass_id.as_ref())
+                    .is_none()
+        })
+        .collect();
+    for (key, user) in wanted {
         let ns = user.namespace().unwrap_or_default();
         let api: Api<Secret> = Api::namespaced(ctx.client.clone(), &ns);
-        let name = secret_name(user);
+        let name = secret_name(&user);
         let existing = match api.get_opt(&name).await {
             Ok(s) => s,
             Err(e) => {
-                warn!(error = %e, secret = %name, "cannot read the initial-password Secret");
+                warn!(error = %e, secret = %name, "cannot read the initial-password Secret; the user waits");
+                desire.hold_back_user(&key);
                 continue;
             }
         };
-        let password = match existing
-            .as_ref()
-            .and_then(|s| secret_value(s, PASSWORD_KEY))
-        {
-            Some(p) => SecretString::from(p),
+        let password = match existing {
+            Some(secret) if !owned_by(&secret, &user) => {
+                warn!(secret = %name, namespace = %ns, "initial-password Secret not created by the operator for this user; not used");
+                let issue = Issue::InitialPasswordConflict {
+                    namespace: ns.clone(),
+                    secret: name.clone(),
+                };
+                desire.exclude_user(&key, issue);
+                continue;
+            }
+            Some(secret) => match secret_value(&secret, PASSWORD_KEY) {
+                Some(p) => SecretString::from(p),
+                None => {
+                    warn!(secret = %name, "the operator's initial-password Secret has no password; the user waits");
+                    desire.hold_back_user(&key);
+                    continue;
+                }
+            },
             None => {
                 let password = password::generate();
                 let mut secret = Secret::default();
@@ -114,41 +154,62 @@ async fn initial_passwords(
                 )]));
                 if let Err(e) = api.create(&PostParams::default(), &secret).await {
                     warn!(error = %e, secret = %name, "cannot create the initial-password Secret; the user waits");
+                    desire.hold_back_user(&key);
                     continue;
                 }
                 password
             }
         };
-        out.insert(user_key(&user.spec.username), password);
+        out.insert(key, password);
     }
     out
 }
 
-/// Deletes initial-password Secrets of users LastPass reports as logged in.
-async fn forget_used_passwords(ctx: &Context, users: &[Arc<LastPassUser>], sync: &AccountSync) {
+/// Deletes the initial-password Secrets of this integration's admitted users whom LastPass
+/// reports as logged in — only Secrets the operator created for that user, and only that exact
+/// Secret (UID precondition).
+async fn forget_used_passwords(
+    ctx: &Context,
+    users: &HashMap<ResourceRef, &Arc<LastPassUser>>,
+    sync: &AccountSync,
+) {
     let Some(observed) = sync.outcome.observed.as_ref() else {
         return;
     };
-    for user in users
-        .iter()
-        .filter(|u| u.spec.initial_password == InitialPassword::Generate)
-    {
+    for want in sync.desire.desired.users.values() {
+        let Some(user) = users.get(&want.resource) else {
+            continue;
+        };
         let logged_in = observed
-            .user(&user.spec.username)
+            .user(&want.username)
             .is_some_and(|u| !u.never_logged_in);
-        if logged_in {
-            let api: Api<Secret> =
-                Api::namespaced(ctx.client.clone(), &user.namespace().unwrap_or_default());
-            match api
-                .delete(&secret_name(user), &DeleteParams::default())
-                .await
-            {
-                Ok(_) => {
-                    info!(user = %user.name_any(), "first login seen; initial password Secret deleted")
-                }
-                Err(kube::Error::Api(e)) if e.code == 404 => {}
-                Err(e) => warn!(error = %e, "cannot delete an initial-password Secret"),
+        if user.spec.initial_password != InitialPassword::Generate || !logged_in {
+            continue;
+        }
+        let api: Api<Secret> =
+            Api::namespaced(ctx.client.clone(), &user.namespace().unwrap_or_default());
+        let name = secret_name(user);
+        let secret = match api.get_opt(&name).await {
+            Ok(Some(s)) if owned_by(&s, user) => s,
+            Ok(_) => continue,
+            Err(e) => {
+                warn!(error = %e, "cannot read an initial-password Secret");
+                continue;
             }
+        };
+        let params = DeleteParams {
+            preconditions: Some(Preconditions {
+                uid: secret.metadata.uid.clone(),
+                resource_version: None,
+            }),
+            ..DeleteParams::default()
+        };
+        match api.delete(&name, &params).await {
+            Ok(_) => {
+                info!(user = %user.name_any(), "first login seen; initial password Secret deleted")
+            }
+            Err(kube::Error::Api(e)) if e.code == 404 || e.code == 409 => {}
+            Err(e) => warn!(error = %e, "cannot delete an initial-password Secret"),
         }
     }
 }
@@ -176,16 +237,16 @@ pub async fn sync_once(
     let client = Client::new(client_config(integration, &cid, provhash))?;
     let users = ctx.users.state();
     let groups = ctx.groups.state();
-    let passwords = initial_passwords(ctx, &users).await;
-    let sync = sync_account(
-        &client,
+    let users_by_ref = index(&users);
+    let groups_by_ref = index(&groups);
+    let mut desire = desire(
         integration,
         users.iter().map(|u| u.as_ref()),
         groups.iter().map(|g| g.as_ref()),
         &ctx.namespace_labels(),
-        passwords,
-    )
-    .await;
+    );
+    let passwords = initial_passwords(ctx, &mut desire, &users_by_ref).await;
+    let sync = sync_desire(&client, integration, desire, passwords).await;
     super::sync_metrics::record(&key_of(integration).to_string(), &sync);
     info!(
         applied = sync.outcome.applied.len(),
@@ -195,14 +256,18 @@ pub async fn sync_once(
     );
 
     // Statuses, only where they changed.
-    let users_by_ref = index(&users);
-    let groups_by_ref = index(&groups);
     let mut writes = Vec::new();
     for (r, status) in &sync.report.users {
         if let Some(&u) = users_by_ref.get(r) {
             let generation = u.metadata.generation;
-            if let Some(mut next) = next_status(u.status.as_ref(), status.clone(), generation, &now)
-            {
+            let mut status = status.clone();
+            // A resource keeps its binding while it is left out or leaving.
+            if let Some(old) = u.status.as_ref() {
+                status.bound_username = status.bound_username.or(old.bound_username.clone());
+                status.bound_integration =
+                    status.bound_integration.or(old.bound_integration.clone());
+            }
+            if let Some(mut next) = next_status(u.status.as_ref(), status, generation, &now) {
                 if u.spec.initial_password == InitialPassword::Generate
                     && next.lastpass_id.is_some()
                     && next.phase == Some(crate::crd::UserPhase::Invited)
@@ -214,14 +279,15 @@ pub async fn sync_once(
         }
     }
     for (r, status) in &sync.report.groups {
-        if let Some(&g) = groups_by_ref.get(r)
-            && let Some(next) = next_status(
-                g.status.as_ref(),
-                status.clone(),
-                g.metadata.generation,
-                &now,
-            )
-        {
+        let Some(&g) = groups_by_ref.get(r) else {
+            continue;
+        };
+        let mut status = status.clone();
+        if let Some(old) = g.status.as_ref() {
+            status.bound_group_name = status.bound_group_name.or(old.bound_group_name.clone());
+            status.bound_integration = status.bound_integration.or(old.bound_integration.clone());
+        }
+        if let Some(next) = next_status(g.status.as_ref(), status, g.metadata.generation, &now) {
             writes.push(Write::Group(g.clone(), next));
         }
     }
@@ -247,10 +313,12 @@ pub async fn sync_once(
     for r in sync.report.release.iter() {
         if let Some(&u) = users_by_ref.get(r) {
             remove_finalizer(&ctx.client, u.as_ref()).await?;
+        } else if let Some(&g) = groups_by_ref.get(r) {
+            remove_finalizer(&ctx.client, g.as_ref()).await?;
         }
     }
-    release_groups(ctx, &groups, &sync).await?;
-    forget_used_passwords(ctx, &users, &sync).await;
+    release_groups(ctx, &groups_by_ref, &sync).await?;
+    forget_used_passwords(ctx, &users_by_ref, &sync).await;
     super::adopt::adopt(ctx, integration, &sync).await;
     events::publish(ctx, integration, &users, &sync).await;
 
@@ -277,24 +345,30 @@ enum Write {
     Group(Arc<LastPassGroup>, crate::crd::LastPassGroupStatus),
 }
 
-/// Releases deleted LastPassGroups once no membership removal of theirs is pending.
+/// Releases this integration's deleted LastPassGroups (the owners of their names) once no
+/// membership removal of theirs is pending. Groups of other integrations are theirs to release.
 async fn release_groups(
     ctx: &Context,
-    groups: &[Arc<LastPassGroup>],
+    groups: &HashMap<ResourceRef, &Arc<LastPassGroup>>,
     sync: &AccountSync,
 ) -> Result<(), Error> {
-    for g in groups
-        .iter()
-        .filter(|g| g.metadata.deletion_timestamp.is_some())
-    {
-        let name = &g.spec.group_name;
+    if sync.outcome.error.is_some() {
+        return Ok(());
+    }
+    for want in sync.desire.desired.groups.values() {
+        let Some(&g) = groups.get(&want.resource) else {
+            continue;
+        };
+        if g.metadata.deletion_timestamp.is_none() {
+            continue;
+        }
         let pending = sync
             .outcome
             .remaining
             .group_changes
             .iter()
-            .any(|c| c.del.contains(name));
-        if !pending && sync.outcome.error.is_none() {
+            .any(|c| c.del.contains(&want.name));
+        if !pending {
             remove_finalizer(&ctx.client, g.as_ref()).await?;
         }
     }

@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Namespace;
 use kube::Client;
+use kube::api::Api;
 use kube::runtime::events::Recorder;
-use kube::runtime::reflector::Store;
+use kube::runtime::reflector::{ObjectRef, Store};
 
 use crate::crd::{DirectoryIntegration, LastPassGroup, LastPassUser};
 
@@ -26,6 +27,10 @@ pub struct Settings {
     /// At shutdown, how long a running account sync may take to finish (its write in
     /// flight, one re-read, the statuses) before it is abandoned.
     pub shutdown_grace: Duration,
+    /// Test hook: the DirectoryIntegration watches start this much later, so tests can prove
+    /// that nothing is released or planned before every cache has been listed. Zero in
+    /// production.
+    pub integrations_watch_delay: Duration,
 }
 
 impl Default for Settings {
@@ -35,6 +40,7 @@ impl Default for Settings {
             max_backoff: Duration::from_secs(300),
             write_concurrency: 16,
             shutdown_grace: Duration::from_secs(20),
+            integrations_watch_delay: Duration::ZERO,
         }
     }
 }
@@ -75,6 +81,34 @@ impl Context {
                 )
             })
             .collect()
+    }
+
+    /// Waits until every cache the controllers read has been listed once. Before that, a
+    /// missing integration or user may only be missing from the cache: nothing may be released,
+    /// planned or written on it.
+    pub async fn caches_synced(&self) {
+        let _ = self.users.wait_until_ready().await;
+        let _ = self.groups.wait_until_ready().await;
+        let _ = self.integrations.wait_until_ready().await;
+        let _ = super::stores::wait_ready(&self.namespaces).await;
+    }
+
+    /// Whether the integration `key` is really gone: a direct read (not the cache) answers
+    /// 404. Only then may a deleted user or group be released without deprovisioning.
+    pub async fn integration_gone(
+        &self,
+        key: &ObjectRef<DirectoryIntegration>,
+    ) -> Result<bool, super::error::Error> {
+        let ns = key.namespace.as_deref().unwrap_or_default();
+        let api: Api<DirectoryIntegration> = Api::namespaced(self.client.clone(), ns);
+        let found = api
+            .get_opt(&key.name)
+            .await
+            .map_err(super::error::kube(format!(
+                "reading DirectoryIntegration {ns}/{}",
+                key.name
+            )))?;
+        Ok(found.is_none())
     }
 
     /// Whether `key`'s fingerprint changed since the last call (and records it).

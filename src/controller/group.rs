@@ -19,15 +19,27 @@ pub async fn reconcile(group: Arc<LastPassGroup>, ctx: Ctx) -> Result<Action, Er
     let ns = group
         .namespace()
         .ok_or_else(|| Error::NoNamespace(group.name_any()))?;
-    let key = integration_key(&group.spec.integration_ref, &ns);
+    // Nothing is decided on a cache that has not been listed yet (see the user controller).
+    ctx.caches_synced().await;
+    let bound = group
+        .status
+        .as_ref()
+        .and_then(|s| s.bound_integration.as_ref());
+    let key = match bound {
+        Some(b) => integration_key(b, &ns),
+        None => integration_key(&group.spec.integration_ref, &ns),
+    };
     let integration = ctx.integrations.get(&key);
     let changed = ctx.changed(
         format!("group/{ns}/{}", group.name_any()),
         fingerprint(group.as_ref()),
     );
     if group.metadata.deletion_timestamp.is_some() && integration.is_none() {
-        remove_finalizer(&ctx.client, group.as_ref()).await?;
-        return Ok(Action::await_change());
+        if ctx.integration_gone(&key).await? {
+            remove_finalizer(&ctx.client, group.as_ref()).await?;
+            return Ok(Action::await_change());
+        }
+        return Ok(Action::requeue(Duration::from_secs(2)));
     }
     if integration.is_none() {
         return Ok(Action::requeue(Duration::from_secs(30)));

@@ -170,13 +170,14 @@ pub async fn run(
                 .boxed(),
         );
     }
+    let delay = options.settings.integrations_watch_delay;
     for c in integrations {
-        controllers.push(
-            c.graceful_shutdown_on(stopped())
-                .run(integration::reconcile, user::error_policy, ctx.clone())
-                .for_each(|_| future::ready(()))
-                .boxed(),
-        );
+        let run = c
+            .graceful_shutdown_on(stopped())
+            .run(integration::reconcile, user::error_policy, ctx.clone())
+            .for_each(|_| future::ready(()));
+        // The watch starts when the stream is first polled: the test hook delays exactly that.
+        controllers.push(tokio::time::sleep(delay).then(move |()| run).boxed());
     }
     info!(namespaces = ?options.namespaces, "controllers started (no namespaces listed: all)");
     if let Some(ready) = options.ready.clone() {

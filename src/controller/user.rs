@@ -76,19 +76,35 @@ pub async fn reconcile(user: Arc<LastPassUser>, ctx: Ctx) -> Result<Action, Erro
     let ns = user
         .namespace()
         .ok_or_else(|| Error::NoNamespace(user.name_any()))?;
-    let key = integration_key(&user.spec.integration_ref, &ns);
+    // Nothing is decided on a cache that has not been listed yet (start-up, fail-over): an
+    // integration missing from it may only be missing from the cache.
+    ctx.caches_synced().await;
+    // A bound user belongs to the integration it was bound to, whatever its spec says now.
+    let bound = user
+        .status
+        .as_ref()
+        .and_then(|s| s.bound_integration.as_ref());
+    let key = match bound {
+        Some(b) => integration_key(b, &ns),
+        None => integration_key(&user.spec.integration_ref, &ns),
+    };
     let integration = ctx.integrations.get(&key);
     let changed = ctx.changed(
         format!("user/{ns}/{}", user.name_any()),
         fingerprint(user.as_ref()),
     );
     if user.metadata.deletion_timestamp.is_some() {
-        if integration.is_none() {
+        if integration.is_some() {
+            if changed {
+                ctx.accounts.wake(&ctx, key);
+            }
+        } else if ctx.integration_gone(&key).await? {
             // No account to deprovision through: deleting the integration never deprovisions.
-            info!(user = %user.name_any(), "integration gone; releasing the finalizer without deprovisioning");
+            info!(user = %user.name_any(), "integration gone (confirmed by a direct read); releasing the finalizer without deprovisioning");
             remove_finalizer(&ctx.client, user.as_ref()).await?;
-        } else if changed {
-            ctx.accounts.wake(&ctx, key);
+        } else {
+            // The cache lags the API server: look again shortly.
+            return Ok(Action::requeue(Duration::from_secs(2)));
         }
         return Ok(Action::await_change());
     }

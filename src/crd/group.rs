@@ -79,6 +79,13 @@ pub struct LastPassGroupStatus {
     /// Declared members that have no LastPass account (no LastPassUser, or not provisioned).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub missing_members: Vec<String>,
+    /// The group name this resource is bound to, recorded when first admitted (a changed
+    /// `spec.groupName` is noticed as `GroupNameChanged` even without CEL).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bound_group_name: Option<String>,
+    /// The DirectoryIntegration this resource is bound to (namespace always set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bound_integration: Option<IntegrationRef>,
     /// `Ready` and `Synced`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(schema_with = "conditions_schema")]

@@ -111,6 +111,16 @@ pub struct LastPassUserStatus {
     /// attributes back; a different digest means they are sent again).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attributes_hash: Option<String>,
+    /// The username this resource is bound to: recorded when the resource is first admitted,
+    /// so a changed `spec.username` is noticed (`UsernameChanged`) even where the API server
+    /// has no CEL to refuse it, and a deletion deprovisions the account it really made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bound_username: Option<String>,
+    /// The DirectoryIntegration this resource is bound to (namespace always set): a changed
+    /// `spec.integrationRef` is noticed (`IntegrationRefChanged`), and deprovisioning still
+    /// goes through this one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bound_integration: Option<IntegrationRef>,
     /// Name of the Secret with the generated initial password, while it exists.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub initial_password_secret: Option<String>,

@@ -78,6 +78,17 @@ pub async fn sync_account<'a, L: LastPass>(
     passwords: BTreeMap<UserKey, SecretString>,
 ) -> AccountSync {
     let desire = desire(integration, users, groups, namespace_labels);
+    sync_desire(lastpass, integration, desire, passwords).await
+}
+
+/// Syncs `integration`'s account to an admitted [`Desire`] (for callers that refine the
+/// admission, as the controllers do with initial-password Secrets).
+pub async fn sync_desire<L: LastPass>(
+    lastpass: &L,
+    integration: &DirectoryIntegration,
+    desire: Desire,
+    passwords: BTreeMap<UserKey, SecretString>,
+) -> AccountSync {
     let input = SyncInput {
         desired: desire.desired.clone(),
         policy: policy_of(integration),

@@ -1,4 +1,11 @@
-//! Desire: from the resources that point at one integration to the engine's [`Desired`].
+//! Desire: from the resources that point at one integration to the engine's [`Desired`], after
+//! admission.
+//!
+//! Admission is the one step between the cluster and the plan: a resource contributes only if
+//! its namespace is allowed by the integration, its spec keeps the contract (the rules the CRDs
+//! express in CEL, checked here too because API servers before 1.25 do not run CEL), and it is
+//! the single owner of its username or group name. Anything else contributes nothing at all —
+//! no groups, attributes, suspension, password or membership — and gets an [`Issue`].
 //!
 //! Pure: the same resources give the same result. The resources come from the reflector
 //! stores in the cluster, or from YAML files in `plan`, `demo` and `bench`.
@@ -23,39 +30,131 @@ pub enum Issue {
         /// The namespace that was refused.
         namespace: String,
     },
-    /// Another resource claims the same username; that one wins.
-    Conflict {
+    /// An older admitted resource claims the same username; that one owns it.
+    UsernameConflict {
         /// The username both claim.
         username: String,
-        /// The resource that owns it.
-        owner: ResourceRef,
+        /// The owner, when it is in the same namespace (other namespaces are not disclosed).
+        owner: Option<ResourceRef>,
+    },
+    /// An older admitted resource claims the same group name; that one owns it.
+    GroupNameConflict {
+        /// The group name both claim.
+        group_name: String,
+        /// The owner, when it is in the same namespace (other namespaces are not disclosed).
+        owner: Option<ResourceRef>,
     },
     /// A `memberSelector` or namespace selector that cannot be parsed.
     InvalidSelector {
         /// The parser's message.
         message: String,
     },
+    /// `spec.username` is not an e-mail address.
+    InvalidUsername {
+        /// The username as written.
+        username: String,
+    },
+    /// A `spec.members` entry of a group is not an e-mail address.
+    InvalidMember {
+        /// The entry as written.
+        member: String,
+    },
+    /// `spec.username` changed after the resource was bound (it is immutable).
+    UsernameChanged {
+        /// The username the resource is bound to.
+        bound: String,
+        /// The username the spec now says.
+        now: String,
+    },
+    /// `spec.groupName` changed after the resource was bound (it is immutable).
+    GroupNameChanged {
+        /// The group name the resource is bound to.
+        bound: String,
+        /// The group name the spec now says.
+        now: String,
+    },
+    /// `spec.integrationRef` changed after the resource was bound (it is immutable).
+    IntegrationRefChanged {
+        /// The integration the resource is bound to.
+        bound: IntegrationRef,
+        /// The integration the spec now names.
+        now: IntegrationRef,
+    },
+    /// `initialPassword: Generate`, but a Secret of the generated password's name exists that
+    /// the operator did not create for this resource.
+    InitialPasswordConflict {
+        /// Namespace of the Secret.
+        namespace: String,
+        /// Name of the Secret.
+        secret: String,
+    },
 }
 
 /// What the resources of one integration declare, and what is wrong with some of them.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Desire {
+    /// The integration this desire is for (namespace always set): resources admitted now are
+    /// bound to it.
+    pub integration: IntegrationRef,
     /// The declared state.
     pub desired: Desired,
     /// Resources left out of the plan, with the reason.
     pub issues: BTreeMap<ResourceRef, Issue>,
     /// Deleted resources that never reached LastPass through this integration (left out, or
-    /// losers of a conflict):
-    /// their finalizers may go at once.
+    /// losers of a conflict): their finalizers may go at once.
     pub release: Vec<ResourceRef>,
 }
 
-/// The resource reference of an object.
+impl Desire {
+    /// Takes an admitted user out of the plan with an issue (a problem found after admission,
+    /// such as a conflicting initial-password Secret): it then contributes nothing.
+    pub fn exclude_user(&mut self, key: &str, issue: Issue) {
+        if let Some(user) = self.desired.users.remove(key) {
+            for group in self.desired.groups.values_mut() {
+                group.members.remove(key);
+            }
+            self.issues.insert(user.resource, issue);
+        }
+    }
+
+    /// Leaves an admitted user out of this sync only (a transient problem, such as a Secret
+    /// that could not be read): nothing is planned for it and its status is not rewritten.
+    pub fn hold_back_user(&mut self, key: &str) {
+        if self.desired.users.remove(key).is_some() {
+            for group in self.desired.groups.values_mut() {
+                group.members.remove(key);
+            }
+        }
+    }
+}
+
+/// The resource reference of an object (kind, namespace, name).
 pub fn resource_ref<K: ResourceExt + kube::Resource<DynamicType = ()>>(obj: &K) -> ResourceRef {
     ResourceRef {
         kind: super::model::RefKind::of_kind(&K::kind(&())),
         namespace: obj.namespace().unwrap_or_default(),
         name: obj.name_any(),
+    }
+}
+
+/// A reference with its namespace resolved against the referring namespace.
+pub fn resolved(reference: &IntegrationRef, from_ns: &str) -> IntegrationRef {
+    IntegrationRef {
+        name: reference.name.clone(),
+        namespace: Some(
+            reference
+                .namespace
+                .clone()
+                .unwrap_or_else(|| from_ns.to_string()),
+        ),
+    }
+}
+
+/// The reference of an integration itself.
+pub fn integration_ref_of(integration: &DirectoryIntegration) -> IntegrationRef {
+    IntegrationRef {
+        name: integration.name_any(),
+        namespace: integration.namespace(),
     }
 }
 
@@ -65,36 +164,79 @@ pub fn refers_to(
     from_ns: &str,
     integration: &DirectoryIntegration,
 ) -> bool {
-    let ns = reference.namespace.as_deref().unwrap_or(from_ns);
-    reference.name == integration.name_any() && Some(ns) == integration.namespace().as_deref()
+    resolved(reference, from_ns) == integration_ref_of(integration)
 }
 
-/// Whether resources in `namespace` may use `integration`.
+/// The integration a resource belongs to: the one it is bound to, else the one its spec names.
+/// A changed `integrationRef` does not move a bound resource (it is immutable).
+pub fn owning_integration(
+    spec_ref: &IntegrationRef,
+    own_ns: &str,
+    bound: Option<&IntegrationRef>,
+) -> IntegrationRef {
+    bound.cloned().unwrap_or_else(|| resolved(spec_ref, own_ns))
+}
+
+/// Whether resources in `namespace` may use `integration`. The integration's own namespace is
+/// always admitted; `Selector` without a selector admits no other namespace.
 pub fn namespace_allowed(
     integration: &DirectoryIntegration,
     namespace: &str,
     namespace_labels: &BTreeMap<String, BTreeMap<String, String>>,
 ) -> Result<bool, Issue> {
+    if integration.namespace().as_deref() == Some(namespace) {
+        return Ok(true);
+    }
     let allowed = &integration.spec.allowed_namespaces;
     Ok(match allowed.from {
-        NamespacesFrom::Same => integration.namespace().as_deref() == Some(namespace),
+        NamespacesFrom::Same => false,
         NamespacesFrom::All => true,
         NamespacesFrom::Selector => {
-            let selector: Selector = allowed
-                .selector
-                .clone()
-                .unwrap_or_default()
-                .try_into()
-                .map_err(
-                    |e: kube::core::ParseExpressionError| Issue::InvalidSelector {
-                        message: e.to_string(),
-                    },
-                )?;
+            let Some(selector) = allowed.selector.clone() else {
+                return Ok(false);
+            };
+            let selector: Selector =
+                selector
+                    .try_into()
+                    .map_err(
+                        |e: kube::core::ParseExpressionError| Issue::InvalidSelector {
+                            message: e.to_string(),
+                        },
+                    )?;
             let empty = BTreeMap::new();
-            integration.namespace().as_deref() == Some(namespace)
-                || selector.matches(namespace_labels.get(namespace).unwrap_or(&empty))
+            selector.matches(namespace_labels.get(namespace).unwrap_or(&empty))
         }
     })
+}
+
+/// Whether `value` has the shape of an e-mail address (the CRDs' `EMAIL_PATTERN`:
+/// `^[^@\s]+@[^@\s]+\.[^@\s]+$`).
+pub fn is_email(value: &str) -> bool {
+    let Some((local, domain)) = value.split_once('@') else {
+        return false;
+    };
+    let clean = |s: &str| !s.is_empty() && !s.contains('@') && !s.chars().any(char::is_whitespace);
+    let dotted = domain
+        .rsplit_once('.')
+        .is_some_and(|(head, tail)| !head.is_empty() && !tail.is_empty());
+    clean(local) && clean(domain) && dotted
+}
+
+/// Oldest first (creationTimestamp, then namespace/name), live resources before deleted ones:
+/// the first to claim a name owns it, and a re-created resource keeps the account.
+fn claim_order<K: ResourceExt + kube::Resource<DynamicType = ()>>(list: &mut [&K]) {
+    list.sort_by_key(|o| {
+        (
+            o.meta().deletion_timestamp.is_some(),
+            o.meta().creation_timestamp.clone().map(|t| t.0),
+            resource_ref(*o),
+        )
+    });
+}
+
+/// The owner as a conflict message may show it: only within the loser's own namespace.
+fn disclosed(owner: &ResourceRef, loser: &ResourceRef) -> Option<ResourceRef> {
+    (owner.namespace == loser.namespace).then(|| owner.clone())
 }
 
 /// Builds the desired state of `integration` from every user and group resource given (those
@@ -105,67 +247,72 @@ pub fn desire<'a>(
     groups: impl IntoIterator<Item = &'a LastPassGroup>,
     namespace_labels: &BTreeMap<String, BTreeMap<String, String>>,
 ) -> Desire {
-    let mut out = Desire::default();
-    let default_action = integration.spec.sync.deprovision.default_action;
+    let this = integration_ref_of(integration);
+    let mut out = Desire {
+        integration: this.clone(),
+        ..Desire::default()
+    };
+    let selectable = admit_users(&mut out, integration, users, namespace_labels);
+    admit_groups(&mut out, integration, groups, namespace_labels, &selectable);
+    out
+}
 
+/// The admission problems of a resource's namespace, if any.
+fn namespace_issue(
+    integration: &DirectoryIntegration,
+    namespace: &str,
+    namespace_labels: &BTreeMap<String, BTreeMap<String, String>>,
+) -> Option<Issue> {
+    match namespace_allowed(integration, namespace, namespace_labels) {
+        Ok(true) => None,
+        Ok(false) => Some(Issue::IntegrationNotAllowed {
+            namespace: namespace.to_string(),
+        }),
+        Err(issue) => Some(issue),
+    }
+}
+
+/// Admits users; returns the admitted live owners (for group `memberSelector`s) with their keys.
+fn admit_users<'a>(
+    out: &mut Desire,
+    integration: &DirectoryIntegration,
+    users: impl IntoIterator<Item = &'a LastPassUser>,
+    namespace_labels: &BTreeMap<String, BTreeMap<String, String>>,
+) -> Vec<(&'a LastPassUser, String)> {
+    let default_action = integration.spec.sync.deprovision.default_action;
     let mut mine: Vec<&LastPassUser> = users
         .into_iter()
         .filter(|u| {
-            refers_to(
-                &u.spec.integration_ref,
-                &u.namespace().unwrap_or_default(),
-                integration,
-            )
+            let ns = u.namespace().unwrap_or_default();
+            let bound = u.status.as_ref().and_then(|s| s.bound_integration.as_ref());
+            owning_integration(&u.spec.integration_ref, &ns, bound) == out.integration
         })
         .collect();
-    // Oldest first: the first resource to claim a username owns it.
-    mine.sort_by_key(|u| {
-        (
-            u.metadata.creation_timestamp.clone().map(|t| t.0),
-            resource_ref(*u),
-        )
-    });
+    claim_order(&mut mine);
     let mut owners: BTreeMap<String, ResourceRef> = BTreeMap::new();
-    // Live resources claim before deleted ones, so a re-created user keeps its account.
-    let (live, deleted): (Vec<_>, Vec<_>) = mine
-        .into_iter()
-        .partition(|u| u.metadata.deletion_timestamp.is_none());
-    let mut selectable: Vec<(&LastPassUser, String)> = Vec::new();
-    for user in live.into_iter().chain(deleted) {
+    let mut selectable = Vec::new();
+    for user in mine {
         let rref = resource_ref(user);
         let deleting = user.metadata.deletion_timestamp.is_some();
-        match namespace_allowed(integration, &rref.namespace, namespace_labels) {
-            Ok(true) => {}
-            Ok(false) => {
-                let namespace = rref.namespace.clone();
-                leave_out(
-                    &mut out,
-                    rref,
-                    deleting,
-                    Issue::IntegrationNotAllowed { namespace },
-                );
-                continue;
-            }
-            Err(issue) => {
-                leave_out(&mut out, rref, deleting, issue);
-                continue;
-            }
-        }
-        let key = user_key(&user.spec.username);
-        if let Some(owner) = owners.get(&key) {
-            let issue = Issue::Conflict {
-                username: user.spec.username.clone(),
-                owner: owner.clone(),
-            };
-            leave_out(&mut out, rref, deleting, issue);
+        if let Some(issue) = namespace_issue(integration, &rref.namespace, namespace_labels) {
+            leave_out(out, rref, deleting, issue);
             continue;
         }
-        owners.insert(key.clone(), rref.clone());
+        let status = user.status.as_ref();
+        let bound_username = status.and_then(|s| s.bound_username.clone());
         if deleting {
+            // Deprovision the account this resource really made, whatever the spec says now.
+            let username = bound_username.unwrap_or_else(|| user.spec.username.clone());
+            let key = user_key(&username);
+            if !is_email(&username) || owners.contains_key(&key) {
+                out.release.push(rref);
+                continue;
+            }
+            owners.insert(key.clone(), rref.clone());
             out.desired.leaving.insert(
                 key,
                 Leaving {
-                    username: user.spec.username.clone(),
+                    username,
                     action: user.spec.deprovision_action.unwrap_or(default_action),
                     resource: rref,
                     approved_plan: user
@@ -174,44 +321,145 @@ pub fn desire<'a>(
                         .map(|v| v.trim().to_string()),
                 },
             );
-        } else {
-            selectable.push((user, key.clone()));
-            out.desired.users.insert(
-                key,
-                DesiredUser {
-                    username: user.spec.username.clone(),
-                    full_name: user.spec.full_name.clone(),
-                    groups: user.spec.groups.iter().cloned().collect(),
-                    attributes: user.spec.attributes.clone(),
-                    attributes_sent: user.status.as_ref().and_then(|s| s.attributes_hash.clone()),
-                    suspended: user.spec.suspended,
-                    password_reset_required: user.spec.password_reset_required,
-                    resource: rref,
-                },
-            );
-        }
-    }
-
-    for group in groups {
-        let rref = resource_ref(group);
-        if !refers_to(&group.spec.integration_ref, &rref.namespace, integration) {
             continue;
         }
+        if let Some(issue) = user_contract_issue(user, &out.integration) {
+            out.issues.insert(rref, issue);
+            continue;
+        }
+        let key = user_key(&user.spec.username);
+        if let Some(owner) = owners.get(&key) {
+            let issue = Issue::UsernameConflict {
+                username: user.spec.username.clone(),
+                owner: disclosed(owner, &rref),
+            };
+            out.issues.insert(rref, issue);
+            continue;
+        }
+        owners.insert(key.clone(), rref.clone());
+        selectable.push((user, key.clone()));
+        out.desired.users.insert(
+            key,
+            DesiredUser {
+                username: user.spec.username.clone(),
+                full_name: user.spec.full_name.clone(),
+                groups: user.spec.groups.iter().cloned().collect(),
+                attributes: user.spec.attributes.clone(),
+                attributes_sent: status.and_then(|s| s.attributes_hash.clone()),
+                suspended: user.spec.suspended,
+                password_reset_required: user.spec.password_reset_required,
+                resource: rref,
+            },
+        );
+    }
+    selectable
+}
+
+/// The first contract rule a live user breaks (the rules CEL checks where the server has it).
+fn user_contract_issue(user: &LastPassUser, this: &IntegrationRef) -> Option<Issue> {
+    let status = user.status.as_ref();
+    let ns = user.namespace().unwrap_or_default();
+    let now = resolved(&user.spec.integration_ref, &ns);
+    if let Some(bound) = status.and_then(|s| s.bound_integration.as_ref())
+        && *bound != now
+    {
+        debug_assert_eq!(bound, this);
+        return Some(Issue::IntegrationRefChanged {
+            bound: bound.clone(),
+            now,
+        });
+    }
+    if let Some(bound) = status.and_then(|s| s.bound_username.as_ref())
+        && *bound != user.spec.username
+    {
+        return Some(Issue::UsernameChanged {
+            bound: bound.clone(),
+            now: user.spec.username.clone(),
+        });
+    }
+    if !is_email(&user.spec.username) {
+        return Some(Issue::InvalidUsername {
+            username: user.spec.username.clone(),
+        });
+    }
+    None
+}
+
+/// The first contract rule a live group breaks.
+fn group_contract_issue(group: &LastPassGroup) -> Option<Issue> {
+    let status = group.status.as_ref();
+    let ns = group.namespace().unwrap_or_default();
+    let now = resolved(&group.spec.integration_ref, &ns);
+    if let Some(bound) = status.and_then(|s| s.bound_integration.as_ref())
+        && *bound != now
+    {
+        return Some(Issue::IntegrationRefChanged {
+            bound: bound.clone(),
+            now,
+        });
+    }
+    if let Some(bound) = status.and_then(|s| s.bound_group_name.as_ref())
+        && *bound != group.spec.group_name
+    {
+        return Some(Issue::GroupNameChanged {
+            bound: bound.clone(),
+            now: group.spec.group_name.clone(),
+        });
+    }
+    group
+        .spec
+        .members
+        .iter()
+        .find(|m| !is_email(m))
+        .map(|m| Issue::InvalidMember { member: m.clone() })
+}
+
+/// Admits groups: one owner per group name; members only from admitted owners.
+fn admit_groups<'a>(
+    out: &mut Desire,
+    integration: &DirectoryIntegration,
+    groups: impl IntoIterator<Item = &'a LastPassGroup>,
+    namespace_labels: &BTreeMap<String, BTreeMap<String, String>>,
+    selectable: &[(&LastPassUser, String)],
+) {
+    let mut mine: Vec<&LastPassGroup> = groups
+        .into_iter()
+        .filter(|g| {
+            let ns = g.namespace().unwrap_or_default();
+            let bound = g.status.as_ref().and_then(|s| s.bound_integration.as_ref());
+            owning_integration(&g.spec.integration_ref, &ns, bound) == out.integration
+        })
+        .collect();
+    claim_order(&mut mine);
+    let mut owners: BTreeMap<String, ResourceRef> = BTreeMap::new();
+    for group in mine {
+        let rref = resource_ref(group);
         // A deleted group declares no members: Authoritative removes them all (except where
         // users' own spec.groups keep them), Additive leaves them.
         let deleting = group.metadata.deletion_timestamp.is_some();
-        match namespace_allowed(integration, &rref.namespace, namespace_labels) {
-            Ok(true) => {}
-            Ok(false) => {
-                let namespace = rref.namespace.clone();
-                out.issues
-                    .insert(rref, Issue::IntegrationNotAllowed { namespace });
-                continue;
-            }
-            Err(issue) => {
-                out.issues.insert(rref, issue);
-                continue;
-            }
+        if let Some(issue) = namespace_issue(integration, &rref.namespace, namespace_labels) {
+            leave_out(out, rref, deleting, issue);
+            continue;
+        }
+        let name = match group
+            .status
+            .as_ref()
+            .and_then(|s| s.bound_group_name.clone())
+        {
+            Some(bound) if deleting => bound,
+            _ => group.spec.group_name.clone(),
+        };
+        if !deleting && let Some(issue) = group_contract_issue(group) {
+            out.issues.insert(rref, issue);
+            continue;
+        }
+        if let Some(owner) = owners.get(&name) {
+            let issue = Issue::GroupNameConflict {
+                group_name: name.clone(),
+                owner: disclosed(owner, &rref),
+            };
+            leave_out(out, rref, deleting, issue);
+            continue;
         }
         let mut members: BTreeSet<String> = if deleting {
             BTreeSet::new()
@@ -229,24 +477,20 @@ pub fn desire<'a>(
                         .map(|(_, key)| key.clone()),
                 ),
                 Err(e) => {
-                    out.issues.insert(
-                        rref,
-                        Issue::InvalidSelector {
-                            message: e.to_string(),
-                        },
-                    );
+                    let issue = Issue::InvalidSelector {
+                        message: e.to_string(),
+                    };
+                    out.issues.insert(rref, issue);
                     continue;
                 }
             }
         }
-        let name = group.spec.group_name.clone();
-        let entry = out
-            .desired
-            .groups
-            .entry(name.clone())
-            .or_insert_with(|| DesiredGroup {
+        owners.insert(name.clone(), rref.clone());
+        out.desired.groups.insert(
+            name.clone(),
+            DesiredGroup {
                 name,
-                members: BTreeSet::new(),
+                members,
                 policy: group.spec.policy,
                 resource: rref,
                 from_directory: matches!(
@@ -257,10 +501,9 @@ pub fn desire<'a>(
                     .annotations()
                     .get(TAKE_OVER_ANNOTATION)
                     .is_some_and(|v| v.trim() == "true"),
-            });
-        entry.members.extend(members);
+            },
+        );
     }
-    out
 }
 
 fn leave_out(out: &mut Desire, rref: ResourceRef, deleting: bool, issue: Issue) {

@@ -127,7 +127,9 @@ fn the_older_resource_owns_a_username_and_the_later_one_conflicts() {
     );
     let (loser, issue) = d.issues.iter().next().unwrap();
     assert_eq!(loser.name, "late");
-    assert!(matches!(issue, Issue::Conflict { owner, .. } if owner.name == "early"));
+    assert!(
+        matches!(issue, Issue::UsernameConflict { owner: Some(owner), .. } if owner.name == "early")
+    );
 }
 
 #[test]
@@ -183,4 +185,192 @@ fn group_members_come_from_the_list_and_the_selector_in_the_same_namespace() {
     let d = desire(&i, &users, &groups, &BTreeMap::new());
     let members: Vec<&String> = d.desired.groups["Ops"].members.iter().collect();
     assert_eq!(members, ["ann@x.io", "zed@x.io"]);
+}
+
+fn named_group(
+    ns: &str,
+    name: &str,
+    group_name: &str,
+    members: &[&str],
+    age_s: i64,
+) -> LastPassGroup {
+    let mut g = group(ns, members, None);
+    g.metadata.name = Some(name.into());
+    g.spec.group_name = group_name.into();
+    g.metadata.creation_timestamp = Some(Time(
+        jiff::Timestamp::from_second(1_700_000_000 + age_s).unwrap(),
+    ));
+    g
+}
+
+#[test]
+fn a_selector_without_a_selector_admits_no_other_namespace() {
+    let mut i = integration("it", NamespacesFrom::Selector);
+    i.spec.allowed_namespaces.selector = None;
+    let users = [
+        user("it", "own", "own@x.io", 0),
+        user("team-a", "ann", "ann@x.io", 0),
+    ];
+    let labels = BTreeMap::from([("team-a".to_string(), BTreeMap::new())]);
+    let d = desire(&i, &users, &[], &labels);
+    assert_eq!(
+        d.desired.users.keys().collect::<Vec<_>>(),
+        ["own@x.io"],
+        "the integration's own namespace only"
+    );
+    assert!(matches!(
+        d.issues.values().next(),
+        Some(Issue::IntegrationNotAllowed { .. })
+    ));
+}
+
+#[test]
+fn one_owner_per_group_name_and_the_others_contribute_nothing() {
+    let i = integration("it", NamespacesFrom::All);
+    let groups = [
+        named_group("tenant-b", "intruder", "Ops", &["mallory@x.io"], 10),
+        named_group("it", "ops", "Ops", &["ann@x.io"], 0),
+        named_group("it", "ops-copy", "Ops", &["eve@x.io"], 20),
+    ];
+    let d = desire(&i, &[], &groups, &BTreeMap::new());
+    let members: Vec<&String> = d.desired.groups["Ops"].members.iter().collect();
+    assert_eq!(members, ["ann@x.io"], "no union of members");
+    assert_eq!(d.desired.groups["Ops"].resource.name, "ops");
+    let intruder = &d.issues[&super::model::ResourceRef::group("tenant-b", "intruder")];
+    assert_eq!(
+        intruder,
+        &Issue::GroupNameConflict {
+            group_name: "Ops".into(),
+            owner: None
+        },
+        "another namespace's owner is not disclosed"
+    );
+    let copy = &d.issues[&super::model::ResourceRef::group("it", "ops-copy")];
+    assert!(
+        matches!(copy, Issue::GroupNameConflict { owner: Some(o), .. } if o.name == "ops"),
+        "the owner in the same namespace is named: {copy:?}"
+    );
+}
+
+#[test]
+fn a_username_conflict_across_namespaces_does_not_disclose_the_owner() {
+    let i = integration("it", NamespacesFrom::All);
+    let users = [
+        user("it", "victim", "victim@corp.io", 0),
+        user("tenant-b", "sneaky", "VICTIM@corp.io", 10),
+    ];
+    let d = desire(&i, &users, &[], &BTreeMap::new());
+    assert_eq!(
+        d.issues[&super::model::ResourceRef::user("tenant-b", "sneaky")],
+        Issue::UsernameConflict {
+            username: "VICTIM@corp.io".into(),
+            owner: None
+        }
+    );
+}
+
+#[test]
+fn a_changed_username_or_integration_ref_contributes_nothing_and_deletion_uses_the_binding() {
+    let i = integration("it", NamespacesFrom::Same);
+    let bound = |mut u: LastPassUser, username: &str| {
+        u.status = Some(LastPassUserStatus {
+            bound_username: Some(username.into()),
+            bound_integration: Some(IntegrationRef {
+                name: "acme".into(),
+                namespace: Some("it".into()),
+            }),
+            ..LastPassUserStatus::default()
+        });
+        u
+    };
+    let renamed = bound(user("it", "ann", "ann.new@x.io", 0), "ann@x.io");
+    let mut moved = bound(user("it", "bob", "bob@x.io", 0), "bob@x.io");
+    moved.spec.integration_ref = IntegrationRef {
+        name: "other".into(),
+        namespace: None,
+    };
+    let d = desire(&i, &[renamed.clone(), moved.clone()], &[], &BTreeMap::new());
+    assert!(d.desired.users.is_empty(), "{:?}", d.desired.users);
+    assert!(matches!(
+        d.issues[&super::model::ResourceRef::user("it", "ann")],
+        Issue::UsernameChanged { ref bound, .. } if bound == "ann@x.io"
+    ));
+    assert!(matches!(
+        d.issues[&super::model::ResourceRef::user("it", "bob")],
+        Issue::IntegrationRefChanged { .. }
+    ));
+    // Deleted: each deprovisions the account it was bound to, through this integration.
+    let d = desire(
+        &i,
+        &[deleting(renamed), deleting(moved)],
+        &[],
+        &BTreeMap::new(),
+    );
+    let leaving: Vec<&String> = d.desired.leaving.keys().collect();
+    assert_eq!(leaving, ["ann@x.io", "bob@x.io"]);
+}
+
+#[test]
+fn a_user_bound_elsewhere_is_not_taken_by_the_integration_its_spec_now_names() {
+    let mut other = integration("it", NamespacesFrom::Same);
+    other.metadata.name = Some("other".into());
+    let mut moved = user("it", "bob", "bob@x.io", 0);
+    moved.spec.integration_ref = IntegrationRef {
+        name: "other".into(),
+        namespace: None,
+    };
+    moved.status = Some(LastPassUserStatus {
+        bound_integration: Some(IntegrationRef {
+            name: "acme".into(),
+            namespace: Some("it".into()),
+        }),
+        ..LastPassUserStatus::default()
+    });
+    let d = desire(&other, &[moved], &[], &BTreeMap::new());
+    assert!(d.desired.users.is_empty() && d.issues.is_empty());
+}
+
+#[test]
+fn usernames_and_members_must_be_emails() {
+    let i = integration("it", NamespacesFrom::Same);
+    let users = [user("it", "ann", "ann", 0)];
+    let groups = [group("it", &["not an email"], None)];
+    let d = desire(&i, &users, &groups, &BTreeMap::new());
+    assert!(d.desired.users.is_empty() && d.desired.groups.is_empty());
+    assert!(matches!(
+        d.issues[&super::model::ResourceRef::user("it", "ann")],
+        Issue::InvalidUsername { .. }
+    ));
+    assert!(matches!(
+        d.issues[&super::model::ResourceRef::group("it", "ops")],
+        Issue::InvalidMember { .. }
+    ));
+    for (value, ok) in [
+        ("a@b.co", true),
+        ("a.b+c@d.e.f", true),
+        ("a@b", false),
+        ("@b.co", false),
+        ("a@@b.co", false),
+        ("a b@c.de", false),
+        ("a@.de", false),
+        ("a@b.", false),
+    ] {
+        assert_eq!(super::desire::is_email(value), ok, "{value}");
+    }
+}
+
+#[test]
+fn deleting_the_owner_hands_the_username_to_the_next_claimant_without_deprovisioning() {
+    let i = integration("it", NamespacesFrom::All);
+    let users = [
+        deleting(user("it", "owner", "ann@x.io", 0)),
+        user("team-a", "heir", "ann@x.io", 10),
+    ];
+    let d = desire(&i, &users, &[], &BTreeMap::new());
+    assert_eq!(
+        d.desired.users["ann@x.io"].resource,
+        super::model::ResourceRef::user("team-a", "heir")
+    );
+    assert!(d.desired.leaving.is_empty());
+    assert_eq!(d.release, [super::model::ResourceRef::user("it", "owner")]);
 }

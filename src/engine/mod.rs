@@ -13,6 +13,8 @@ pub mod report;
 pub mod sync;
 
 #[cfg(test)]
+mod desire_props;
+#[cfg(test)]
 mod desire_tests;
 #[cfg(test)]
 mod plan_tests;

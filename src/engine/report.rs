@@ -215,6 +215,8 @@ pub fn report(desire: &Desire, outcome: &SyncOutcome, now: &Time) -> Report {
             last_login: seen.and_then(last_login),
             multifactor: seen.and_then(|u| u.multifactor.clone()),
             attributes_hash: attributes_hash(want, seen.is_some(), &outcome.remaining),
+            bound_username: Some(want.username.clone()),
+            bound_integration: Some(desire.integration.clone()),
             conditions: vec![
                 condition(types::READY, ready, reason, message, None, now),
                 synced.clone(),
@@ -351,6 +353,8 @@ pub fn report(desire: &Desire, outcome: &SyncOutcome, now: &Time) -> Report {
         out.groups.insert(
             group.resource.clone(),
             LastPassGroupStatus {
+                bound_group_name: Some(group.name.clone()),
+                bound_integration: Some(desire.integration.clone()),
                 member_count: Some(members as i64),
                 missing_members: missing,
                 conditions: vec![
@@ -401,7 +405,12 @@ fn pending_user_keys(plan: &Plan) -> BTreeMap<String, &'static str> {
     out
 }
 
-fn issue_condition(issue: &Issue) -> (Reason, String) {
+/// The condition of a resource left out of the plan: reason, and a message that says the fix.
+pub fn issue_condition(issue: &Issue) -> (Reason, String) {
+    let owner_text = |kind: &str, owner: &Option<ResourceRef>| match owner {
+        Some(o) => format!("{kind} {}/{}", o.namespace, o.name),
+        None => format!("an older {kind} in another namespace"),
+    };
     match issue {
         Issue::IntegrationNotAllowed { namespace } => (
             Reason::IntegrationNotAllowed,
@@ -410,14 +419,75 @@ fn issue_condition(issue: &Issue) -> (Reason, String) {
                  spec.allowedNamespaces"
             ),
         ),
-        Issue::Conflict { username, owner } => (
-            Reason::Conflict,
+        Issue::UsernameConflict { username, owner } => (
+            Reason::UsernameConflict,
             format!(
-                "username {username} is already managed by LastPassUser {}/{}; delete one of them",
-                owner.namespace, owner.name
+                "username {username} is already managed by {}; this resource changes nothing \
+                 in LastPass until that one is deleted (then it takes over, without a new \
+                 invitation) — or delete this one",
+                owner_text("LastPassUser", owner)
+            ),
+        ),
+        Issue::GroupNameConflict { group_name, owner } => (
+            Reason::GroupNameConflict,
+            format!(
+                "group {group_name} is already managed by {}; this resource changes nothing in \
+                 LastPass until that one is deleted — or delete this one",
+                owner_text("LastPassGroup", owner)
             ),
         ),
         Issue::InvalidSelector { message } => (Reason::InvalidSelector, message.clone()),
+        Issue::InvalidUsername { username } => (
+            Reason::InvalidUsername,
+            format!(
+                "spec.username {username:?} is not an e-mail address; LastPass usernames are e-mails"
+            ),
+        ),
+        Issue::InvalidMember { member } => (
+            Reason::InvalidMember,
+            format!(
+                "spec.members entry {member:?} is not an e-mail address; list LastPass usernames"
+            ),
+        ),
+        Issue::UsernameChanged { bound, now } => (
+            Reason::UsernameChanged,
+            format!(
+                "spec.username is immutable: this resource is bound to {bound}, the spec now says \
+                 {now}; nothing was changed in LastPass. Set it back to {bound}, or create a new \
+                 LastPassUser for {now} and delete this one"
+            ),
+        ),
+        Issue::GroupNameChanged { bound, now } => (
+            Reason::GroupNameChanged,
+            format!(
+                "spec.groupName is immutable: this resource is bound to group {bound}, the spec \
+                 now says {now}; nothing was changed in LastPass. Set it back, or create a new \
+                 LastPassGroup and delete this one"
+            ),
+        ),
+        Issue::IntegrationRefChanged { bound, now } => (
+            Reason::IntegrationRefChanged,
+            format!(
+                "spec.integrationRef is immutable: this resource is bound to DirectoryIntegration \
+                 {}/{}, the spec now names {}/{}; nothing was changed in LastPass, and deleting \
+                 this resource still deprovisions through {}/{}. Set it back, or create a new \
+                 resource and delete this one",
+                bound.namespace.as_deref().unwrap_or_default(),
+                bound.name,
+                now.namespace.as_deref().unwrap_or_default(),
+                now.name,
+                bound.namespace.as_deref().unwrap_or_default(),
+                bound.name,
+            ),
+        ),
+        Issue::InitialPasswordConflict { namespace, secret } => (
+            Reason::InitialPasswordConflict,
+            format!(
+                "Secret {namespace}/{secret} exists but was not created by the operator for this \
+                 LastPassUser, so it is not used as the initial password and the user is not \
+                 invited; delete that Secret (the operator then generates one)"
+            ),
+        ),
     }
 }
 
