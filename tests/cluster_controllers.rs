@@ -222,7 +222,10 @@ async fn missing_integrations_and_conflicts_are_reported_without_lastpass_calls(
     create_user(&ns, &user("second", "SAME@example.com", json!({}))).await;
     let second = wait_user(&ns, "second", 30, |u| ready(u).is_some()).await;
     let (status, reason, message) = ready(&second).unwrap();
-    assert_eq!((status.as_str(), reason.as_str()), ("False", "UsernameConflict"));
+    assert_eq!(
+        (status.as_str(), reason.as_str()),
+        ("False", "UsernameConflict")
+    );
     assert!(message.contains("first"), "{message}");
     let targets: Vec<String> = sim
         .state

@@ -161,6 +161,10 @@ fn batch_add(store: &mut Store, knobs: &Knobs, data: &Value, now: Timestamp) -> 
                 if let Some(u) = store.users.get_mut(&key) {
                     u.password_reset_required =
                         flag(item.get("password_reset_required")).unwrap_or(true);
+                    u.initial_password_digest = item
+                        .get("password")
+                        .and_then(Value::as_str)
+                        .map(password_digest);
                 }
                 false
             }
@@ -301,4 +305,9 @@ fn set_disabled(store: &mut Store, knobs: &Knobs, data: &Value, disable: bool) -
         reply["error"] = json!(errors.join("; "));
     }
     reply
+}
+
+/// The digest the simulator records of a password sent with `batchadd`.
+pub fn password_digest(password: &str) -> String {
+    format!("{:016x}", crate::naming::fnv1a(password.as_bytes()))
 }

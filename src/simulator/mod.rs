@@ -21,6 +21,7 @@ pub mod store;
 use axum::Router;
 use axum::routing::post;
 
+pub use commands::password_digest;
 pub use knobs::{Fault, Knobs, PendingFault};
 pub use server::{AUTH_ERROR, serve};
 pub use spawn::RunningSimulator;

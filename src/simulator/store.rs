@@ -49,6 +49,10 @@ pub struct SimUser {
     /// Two-factor method, if any.
     #[serde(default)]
     pub multifactor: Option<String>,
+    /// Digest (FNV-1a, hex) of the password `batchadd` sent when it created the user, if any:
+    /// the simulator keeps no password, but tests must tell which one was sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub initial_password_digest: Option<String>,
 }
 
 /// A user created "in the console" by a test (admin API).
@@ -158,6 +162,7 @@ impl Store {
             attribs: BTreeMap::new(),
             password_reset_required: true,
             multifactor: None,
+            initial_password_digest: None,
         };
         self.ids.insert(id, key.clone());
         self.users.insert(key.clone(), user);

@@ -29,6 +29,12 @@ pub struct Operator {
 impl Operator {
     /// Starts the controllers for `ns` with fast timings.
     pub fn start(ns: &TestNamespace) -> Self {
+        Self::start_watching(&[ns], Settings::default())
+    }
+
+    /// Starts the controllers for these namespaces with fast timings (`settings` otherwise).
+    pub fn start_watching(namespaces: &[&TestNamespace], settings: Settings) -> Self {
+        let ns = namespaces[0];
         if std::env::var_os("RUST_LOG").is_some() {
             let _ = tracing_subscriber::fmt()
                 .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
@@ -37,14 +43,14 @@ impl Operator {
         }
         let (tx, rx) = oneshot::channel::<()>();
         let options = Options {
-            namespaces: vec![ns.name.clone()],
+            namespaces: namespaces.iter().map(|n| n.name.clone()).collect(),
             instance: Some("test".into()),
             ready: None,
             settings: Settings {
                 min_backoff: Duration::from_millis(500),
                 max_backoff: Duration::from_secs(2),
                 write_concurrency: 8,
-                ..Settings::default()
+                ..settings
             },
         };
         let task = tokio::spawn(lastpass_operator::controller::run(
