@@ -112,6 +112,7 @@ fn error_reason(e: &ApiError) -> Reason {
         ErrorClass::Retry => Reason::LastPassUnavailable,
         ErrorClass::Permanent => Reason::LastPassRejected,
         ErrorClass::Interrupted => Reason::Interrupted,
+        ErrorClass::Untrusted => Reason::ReadNotTrusted,
     }
 }
 
