@@ -11,7 +11,7 @@ use lastpass_operator::lastpass::{
     ApiError, Batch, Client, DeleteAction, ErrorClass, GroupChange, LastPass, NewUser, RateLimit,
     UserQuery, UserUpdate,
 };
-use lastpass_operator::simulator::knobs::ErrorForm;
+use lastpass_operator::simulator::knobs::{ErrorForm, NoMatchBody, WholeRead};
 use lastpass_operator::simulator::{
     ConsoleEdit, DEFAULT_ADMIN, Fault, Knobs, Outcome, PendingFault, SeedUser,
 };
@@ -691,4 +691,74 @@ async fn reading_10k_users_timing() {
             sim.commands().len()
         );
     }
+}
+
+/// Every whole-account reply no decision may rest on is refused by the client, whatever the
+/// account holds; the message says what was wrong and never quotes the provhash.
+#[tokio::test]
+async fn untrusted_whole_account_reads_are_refused() {
+    let sim = start(Knobs::default()).await;
+    sim.seed_many(3);
+    let lp = sim.client();
+    for shape in [
+        WholeRead::EmptyArray,
+        WholeRead::EmptyObject,
+        WholeRead::NullUsers,
+        WholeRead::StatusOk,
+        WholeRead::EmptyUsers,
+        WholeRead::TotalTooLarge,
+    ] {
+        sim.state.set_knobs(Knobs::default().whole_read(shape));
+        let e = lp.observe().await.unwrap_err();
+        assert!(
+            matches!(e, ApiError::ReadNotTrusted { .. }),
+            "{shape:?}: {e:?}"
+        );
+        assert_eq!(
+            (e.class(), e.metric_label()),
+            (ErrorClass::Untrusted, "read_not_trusted"),
+            "{shape:?}"
+        );
+        let text = e.to_string();
+        assert!(!text.contains(contract_support::PROVHASH), "{text}");
+        assert!(text.contains("cannot be trusted"), "{shape:?}: {text}");
+    }
+    sim.state.set_knobs(Knobs::default());
+    assert_eq!(people(&lp.observe().await.unwrap()), 3, "trusted again");
+}
+
+/// An account without anyone, not even its admin, is no real account: its read is refused.
+#[tokio::test]
+async fn an_account_without_its_admin_is_not_read_as_empty() {
+    let sim = start(Knobs::default()).await;
+    assert!(sim.state.delete_user(DEFAULT_ADMIN));
+    let e = sim.client().observe().await.unwrap_err();
+    assert!(e.to_string().contains("admin"), "{e}");
+    assert_eq!(e.class(), ErrorClass::Untrusted);
+}
+
+/// A filtered read finds a user hidden from whole-account reads, answers `None` for the
+/// documented no-match reply, and refuses a reply without a users collection.
+#[tokio::test]
+async fn filtered_reads_find_hidden_users_and_confirm_absences() {
+    let sim = start(Knobs::default().hide_from_whole_reads(&["user1@example.com"])).await;
+    sim.seed_many(3);
+    let lp = sim.client();
+    let snap = lp.observe().await.unwrap();
+    assert!(
+        snap.user("user1@example.com").is_none(),
+        "hidden from the whole read"
+    );
+    let found = lp.observe_user("USER1@example.com").await.unwrap();
+    assert_eq!(found.unwrap().username, "user1@example.com");
+    assert_eq!(lp.observe_user("nobody@example.com").await.unwrap(), None);
+    for no_match in [NoMatchBody::UsersOnly, NoMatchBody::WithCounts] {
+        sim.state.set_knobs(Knobs {
+            no_match_body: no_match,
+            ..Knobs::default()
+        });
+        assert_eq!(lp.observe_user("nobody@example.com").await.unwrap(), None);
+    }
+    let reads = sim.state.read_counts();
+    assert_eq!((reads.whole, reads.filtered), (1, 4));
 }
