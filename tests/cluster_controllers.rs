@@ -535,8 +535,15 @@ async fn unmanaged_users_are_reported_then_adopted_without_lastpass_writes() {
     })
     .await;
     let st = i.status.unwrap();
-    assert_eq!(st.unmanaged_sample, ["console.made@example.com"]);
-    assert_eq!(st.counts.unwrap().unmanaged, 1);
+    // The account's admin is unmanaged too: no resource declares it.
+    assert_eq!(
+        st.unmanaged_sample,
+        [
+            lastpass_operator::simulator::DEFAULT_ADMIN,
+            "console.made@example.com"
+        ]
+    );
+    assert_eq!(st.counts.unwrap().unmanaged, 2);
     assert!(
         ns.api::<LastPassUser>()
             .list(&ListParams::default())
@@ -566,6 +573,16 @@ async fn unmanaged_users_are_reported_then_adopted_without_lastpass_writes() {
     .expect("an adopted LastPassUser");
     assert_eq!(adopted.spec.username, "console.made@example.com");
     assert_eq!(adopted.spec.groups, ["Board"]);
+    // The same pass over the unmanaged users (the admin comes first) adopted nobody else:
+    // never the admin, whose deletion would deactivate the account's own admin.
+    let all = users.list(&ListParams::default()).await.unwrap().items;
+    assert_eq!(
+        all.iter()
+            .map(|u| u.spec.username.as_str())
+            .collect::<Vec<_>>(),
+        ["console.made@example.com"],
+        "the admin is never adopted"
+    );
     let name = adopted.metadata.name.clone().unwrap();
     wait_user(&ns, &name, 30, |u| is(u, UserPhase::Active, "True")).await;
     assert!(

@@ -147,6 +147,7 @@ pub fn user(username: &str) -> DesiredUser {
         suspended: false,
         password_reset_required: true,
         resource: rref(username),
+        adopted: false,
     }
 }
 
