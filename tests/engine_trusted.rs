@@ -84,7 +84,10 @@ async fn an_untrusted_whole_read_writes_nothing_and_releases_nothing() {
         assert_eq!(synced_of(&r, "cat@example.com"), not_trusted, "{shape:?}");
         assert_eq!(synced_of(&r, "ann@example.com"), not_trusted, "{shape:?}");
         let (_, reason) = ready_of(&r, "cat@example.com");
-        assert_eq!(reason, "ReadNotTrusted", "{shape:?}: not \"not yet in LastPass\"");
+        assert_eq!(
+            reason, "ReadNotTrusted",
+            "{shape:?}: not \"not yet in LastPass\""
+        );
         let store = acct.state().store();
         assert!(
             !store.user("ann@example.com").unwrap().disabled,

@@ -168,7 +168,10 @@ pub fn report(desire: &Desire, outcome: &SyncOutcome, now: &Time) -> Report {
             // The account could not be read (or the read was not trusted): say so rather than
             // "not yet in LastPass".
             (None, None) if observed.is_none() && outcome.error.is_some() => {
-                let e = outcome.error.as_ref().map(|e| (error_reason(e), e.to_string()));
+                let e = outcome
+                    .error
+                    .as_ref()
+                    .map(|e| (error_reason(e), e.to_string()));
                 let (reason, message) = e.unwrap_or((Reason::SyncFailed, String::new()));
                 (UserPhase::Pending, false, reason, message)
             }

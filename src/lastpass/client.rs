@@ -126,6 +126,7 @@ impl Client {
         let mut snap = Snapshot::default();
         let mut seen = 0u64;
         let mut total = None;
+        let mut ids = std::collections::HashSet::new();
         for index in 0usize.. {
             let query = UserQuery {
                 page_size: Some(size),
@@ -134,6 +135,7 @@ impl Client {
             };
             let page = self.get_user_data(&query).await?;
             trust::check_page(index, &page).map_err(untrusted)?;
+            trust::check_new_ids(index, &page, &mut ids).map_err(untrusted)?;
             let n = page.users.len();
             let before = snap.users.len();
             total = page.total.or(total);

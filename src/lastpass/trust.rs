@@ -41,6 +41,26 @@ pub fn check_page(index: usize, page: &UserPage) -> Result<(), String> {
     Ok(())
 }
 
+/// Checks that no user id of page `index` was listed on an earlier page (`ids` holds the ids
+/// seen so far and gains this page's): a page repeating users means the paging is broken and
+/// the read may miss others.
+pub fn check_new_ids(
+    index: usize,
+    page: &UserPage,
+    ids: &mut std::collections::HashSet<String>,
+) -> Result<(), String> {
+    for u in &page.users {
+        if !ids.insert(u.id.clone()) {
+            return Err(format!(
+                "page {index} of the whole-account getuserdata lists user id {} again: the \
+                 paging is broken",
+                u.id
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Checks a whole read once every page is in: `users` distinct users were read, and `total` is
 /// the last total a page stated.
 pub fn check_whole(users: usize, total: Option<u64>) -> Result<(), String> {
@@ -138,6 +158,14 @@ mod tests {
                 .contains("total says 3")
         );
         assert!(check_whole(0, None).is_err());
+    }
+
+    #[test]
+    fn a_user_id_listed_on_two_pages_is_refused() {
+        let mut ids = std::collections::HashSet::new();
+        assert!(check_new_ids(0, &page(one()), &mut ids).is_ok());
+        let again = check_new_ids(1, &page(one()), &mut ids).unwrap_err();
+        assert!(again.contains("10001"), "{again}");
     }
 
     #[test]
