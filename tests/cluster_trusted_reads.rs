@@ -92,6 +92,18 @@ async fn deleted_users_keep_their_finalizers_while_reads_are_empty() {
     for u in ["jane@example.com", "bob@example.com"] {
         assert!(!store.user(u).unwrap().disabled, "{u} still active");
     }
+    // A user who stays keeps what the last trusted read showed; Synced says why it is stale.
+    let cat = api.get("cat").await.unwrap();
+    assert_eq!(
+        user_condition(&cat, "Synced"),
+        Some(("False".into(), "ReadNotTrusted".into()))
+    );
+    let st = cat.status.unwrap();
+    assert_eq!(st.phase, Some(UserPhase::Invited));
+    assert_eq!(
+        st.lastpass_id,
+        Some(store.user("cat@example.com").unwrap().id.to_string())
+    );
 
     // Reads restored: both are deactivated, then released.
     sim.state.set_knobs(Knobs::default());

@@ -198,11 +198,16 @@ pub async fn sync_once(
     let users_by_ref = index(&users);
     let groups_by_ref = index(&groups);
     let mut writes = Vec::new();
+    let unread = sync.outcome.observed.is_none();
     for (r, status) in &sync.report.users {
         if let Some(&u) = users_by_ref.get(r) {
             let generation = u.metadata.generation;
-            if let Some(mut next) = next_status(u.status.as_ref(), status.clone(), generation, &now)
-            {
+            let status = if unread {
+                crate::engine::unread::keep_last_read(u.status.as_ref(), status.clone())
+            } else {
+                status.clone()
+            };
+            if let Some(mut next) = next_status(u.status.as_ref(), status, generation, &now) {
                 if u.spec.initial_password == InitialPassword::Generate
                     && next.lastpass_id.is_some()
                     && next.phase == Some(crate::crd::UserPhase::Invited)
