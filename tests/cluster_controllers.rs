@@ -32,6 +32,30 @@ fn condition(i: &DirectoryIntegration, type_: &str) -> Option<(String, String, S
     Some((c.status.clone(), c.reason.clone(), c.message.clone()))
 }
 
+/// Waits until the simulator has answered `n` whole-account reads in all.
+async fn wait_whole_reads(sim: &lastpass_operator::simulator::RunningSimulator, n: u64) {
+    let reached = wait_for(Duration::from_secs(30), || async {
+        (sim.state.read_counts().whole >= n).then_some(())
+    })
+    .await;
+    assert!(
+        reached.is_some(),
+        "the operator never read the account {n} times: {:?}",
+        sim.state.read_counts()
+    );
+}
+
+/// Proves the operator looked again before a test asserts that nothing happened: two resyncs,
+/// each asked for after a whole-account read was answered. Syncs of one account run one after
+/// another, so once the second read is in, every write of the sync before it has been made.
+async fn settle(ns: &support::TestNamespace, sim: &lastpass_operator::simulator::RunningSimulator) {
+    for _ in 0..2 {
+        let reads = sim.state.read_counts().whole;
+        resync(ns, &format!("settle-{reads}")).await;
+        wait_whole_reads(sim, reads + 1).await;
+    }
+}
+
 async fn wait_integration(
     ns: &support::TestNamespace,
     secs: u64,
@@ -278,7 +302,7 @@ async fn the_deletion_budget_blocks_until_the_plan_is_approved() {
     assert_eq!(a.status.unwrap().phase, Some(UserPhase::Deprovisioning));
 
     annotate(&ns, "lastpass-operator.io/approve-plan", "not-this-plan").await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    settle(&ns, &sim).await;
     assert_eq!(
         writes(&sim, "deluser"),
         0,
@@ -359,12 +383,29 @@ async fn invalid_credentials_are_reported_and_fixing_the_secret_recovers() {
     let (_, reason, message) = condition(&i, "CredentialsValid").unwrap();
     assert_eq!(reason, "CredentialsInvalid");
     assert!(!message.contains("wrong") && !message.contains(PROVHASH));
-    let auth_calls = sim.state.calls().len();
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // It provably tries again, and backs off: the gaps between refused calls are at least the
+    // minimum backoff (500 ms in these tests) and grow.
+    let refused = wait_for(Duration::from_secs(30), || async {
+        let at: Vec<jiff::Timestamp> = sim
+            .state
+            .calls()
+            .iter()
+            .filter(|c| c.outcome == lastpass_operator::simulator::Outcome::AuthError)
+            .map(|c| c.at)
+            .collect();
+        (at.len() >= 4).then_some(at)
+    })
+    .await
+    .expect("the operator retries with the refused Secret");
+    let gaps: Vec<Duration> = refused
+        .windows(2)
+        .map(|w| Duration::try_from(w[1].duration_since(w[0])).unwrap())
+        .collect();
     assert!(
-        sim.state.calls().len() <= auth_calls + 2,
-        "backs off, no hot loop"
+        gaps.iter().all(|g| *g >= Duration::from_millis(400)),
+        "backs off, no hot loop: {gaps:?}"
     );
+    assert!(gaps[2] > gaps[0], "the backoff grows: {gaps:?}");
 
     let good = json!({"stringData": {"provhash": PROVHASH}});
     ns.api::<Secret>()
@@ -447,13 +488,11 @@ async fn a_restarted_operator_repeats_nothing() {
     .await;
     wait_user(&ns, "jane", 30, |u| is(u, UserPhase::Invited, "True")).await;
     op.stop().await;
-    let calls = sim.state.calls().len();
+    let reads = sim.state.read_counts().whole;
     let op = Operator::start(&ns);
-    wait_for(Duration::from_secs(10), || async {
-        (sim.state.calls().len() > calls).then_some(())
-    })
-    .await;
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // The new process provably read the account, then synced twice more.
+    wait_whole_reads(&sim, reads + 1).await;
+    settle(&ns, &sim).await;
     assert_eq!(writes(&sim, "batchadd"), 1);
     assert_eq!(writes(&sim, "batchchangegrp"), 0);
     op.stop().await;
@@ -538,8 +577,15 @@ async fn unmanaged_users_are_reported_then_adopted_without_lastpass_writes() {
     })
     .await;
     let st = i.status.unwrap();
-    assert_eq!(st.unmanaged_sample, ["console.made@example.com"]);
-    assert_eq!(st.counts.unwrap().unmanaged, 1);
+    // The account's admin is unmanaged too: no resource declares it.
+    assert_eq!(
+        st.unmanaged_sample,
+        [
+            lastpass_operator::simulator::DEFAULT_ADMIN,
+            "console.made@example.com"
+        ]
+    );
+    assert_eq!(st.counts.unwrap().unmanaged, 2);
     assert!(
         ns.api::<LastPassUser>()
             .list(&ListParams::default())
@@ -569,6 +615,16 @@ async fn unmanaged_users_are_reported_then_adopted_without_lastpass_writes() {
     .expect("an adopted LastPassUser");
     assert_eq!(adopted.spec.username, "console.made@example.com");
     assert_eq!(adopted.spec.groups, ["Board"]);
+    // The same pass over the unmanaged users (the admin comes first) adopted nobody else:
+    // never the admin, whose deletion would deactivate the account's own admin.
+    let all = users.list(&ListParams::default()).await.unwrap().items;
+    assert_eq!(
+        all.iter()
+            .map(|u| u.spec.username.as_str())
+            .collect::<Vec<_>>(),
+        ["console.made@example.com"],
+        "the admin is never adopted"
+    );
     let name = adopted.metadata.name.clone().unwrap();
     wait_user(&ns, &name, 30, |u| is(u, UserPhase::Active, "True")).await;
     assert!(
@@ -621,7 +677,7 @@ async fn name_attribute_and_suspension_changes_reach_lastpass_once() {
         stored.attribs.get("department").map(String::as_str),
         Some("Sales")
     );
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    settle(&ns, &sim).await;
     assert_eq!(
         writes(&sim, "batchadd"),
         2,

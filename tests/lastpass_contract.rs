@@ -6,13 +6,15 @@ mod contract_support;
 
 use std::time::{Duration, Instant};
 
-use contract_support::{Sim, nz, start};
+use contract_support::{Sim, nz, people, start};
 use lastpass_operator::lastpass::{
     ApiError, Batch, Client, DeleteAction, ErrorClass, GroupChange, LastPass, NewUser, RateLimit,
     UserQuery, UserUpdate,
 };
-use lastpass_operator::simulator::knobs::ErrorForm;
-use lastpass_operator::simulator::{ConsoleEdit, Fault, Knobs, Outcome, PendingFault, SeedUser};
+use lastpass_operator::simulator::knobs::{ErrorForm, NoMatchBody, WholeRead};
+use lastpass_operator::simulator::{
+    ConsoleEdit, DEFAULT_ADMIN, Fault, Knobs, Outcome, PendingFault, SeedUser,
+};
 
 fn new_user(name: &str, groups: &[&str]) -> NewUser {
     NewUser {
@@ -98,7 +100,10 @@ async fn every_command_round_trips() {
     .unwrap();
 
     let snap = LastPass::observe(&lp).await.unwrap();
-    assert_eq!(snap.users.keys().collect::<Vec<_>>(), ["bob@example.com"]);
+    assert_eq!(
+        snap.users.keys().collect::<Vec<_>>(),
+        [DEFAULT_ADMIN, "bob@example.com"]
+    );
     let bob = snap.user("BOB@example.com").unwrap();
     assert_eq!(
         (bob.fullname.as_str(), bob.disabled, bob.never_logged_in),
@@ -288,7 +293,7 @@ async fn throttled_reads_and_writes_are_retried_until_success() {
     }
     sim.state.push_fault(fault(Fault::ServerError, "batchadd"));
     let lp = sim.client();
-    assert_eq!(lp.observe().await.unwrap().users.len(), 5);
+    assert_eq!(people(&lp.observe().await.unwrap()), 5);
     assert_eq!(
         outcomes(&sim, "getuserdata"),
         [Outcome::Throttled, Outcome::Throttled, Outcome::Data]
@@ -300,7 +305,7 @@ async fn throttled_reads_and_writes_are_retried_until_success() {
         outcomes(&sim, "batchadd"),
         [Outcome::ServerError, Outcome::Ok]
     );
-    assert_eq!(sim.state.store().users.len(), 6);
+    assert_eq!(sim.people(), 6);
 }
 
 #[tokio::test]
@@ -318,7 +323,7 @@ async fn throttle_knob_every_second_call_is_absorbed_by_retries() {
     let o = outcomes(&sim, "batchadd");
     assert_eq!(o.iter().filter(|o| **o == Outcome::Ok).count(), 3, "{o:?}");
     assert!(o.contains(&Outcome::Throttled), "{o:?}");
-    assert_eq!(sim.state.store().users.len(), 3);
+    assert_eq!(sim.people(), 3);
 }
 
 #[tokio::test]
@@ -400,7 +405,7 @@ async fn dropped_connection_after_a_write_is_an_unknown_outcome_applied_once() {
         "never resent"
     );
     let snap = lp.observe().await.unwrap();
-    assert_eq!(snap.users.len(), 1, "applied exactly once");
+    assert_eq!(people(&snap), 1, "applied exactly once");
     assert_eq!(snap.groups["Eng"].len(), 1);
 }
 
@@ -410,7 +415,7 @@ async fn dropped_connection_on_a_read_is_retried() {
     sim.seed_many(3);
     sim.state
         .push_fault(fault(Fault::DropBeforeApply, "getuserdata"));
-    assert_eq!(sim.client().observe().await.unwrap().users.len(), 3);
+    assert_eq!(people(&sim.client().observe().await.unwrap()), 3);
     assert_eq!(
         outcomes(&sim, "getuserdata"),
         [Outcome::Dropped, Outcome::Data]
@@ -511,7 +516,7 @@ async fn paging_reads_2500_users_in_pages_of_1000() {
     let mut config = sim.config();
     config.page_size = 1000;
     let snap = Client::new(config).unwrap().observe().await.unwrap();
-    assert_eq!(snap.users.len(), 2500);
+    assert_eq!(people(&snap), 2500);
     assert_eq!(snap.groups.values().map(|m| m.len()).sum::<usize>(), 250);
     assert!(snap.user("user2499@example.com").is_some());
     let pages: Vec<(Option<u64>, Option<u64>)> = sim
@@ -539,7 +544,7 @@ async fn a_page_cap_below_the_requested_size_still_reads_everything() {
     .await;
     sim.seed_many(1000);
     let snap = sim.client().observe().await.unwrap();
-    assert_eq!(snap.users.len(), 1000);
+    assert_eq!(people(&snap), 1000);
     assert_eq!(sim.commands().len(), 4);
 }
 
@@ -577,12 +582,13 @@ async fn a_batch_above_the_server_maximum_fails() {
         .await
         .unwrap_err();
     assert_eq!(e.class(), ErrorClass::Permanent, "{e:?}");
-    assert!(sim.state.store().users.is_empty());
+    assert_eq!(sim.people(), 0, "nobody but the admin");
 }
 
 #[tokio::test]
 async fn seat_limit_warns_for_the_users_beyond_it() {
-    let sim = start(Knobs::default().seat_limit(3)).await;
+    // Four seats: the account's admin holds one.
+    let sim = start(Knobs::default().seat_limit(4)).await;
     let users: Vec<NewUser> = (0..5)
         .map(|i| new_user(&format!("s{i}@example.com"), &[]))
         .collect();
@@ -593,7 +599,7 @@ async fn seat_limit_warns_for_the_users_beyond_it() {
         .map(|f| f.username.clone().unwrap_or_default())
         .collect();
     assert_eq!(failed, ["s3@example.com", "s4@example.com"]);
-    assert_eq!(sim.state.store().users.len(), 3);
+    assert_eq!(sim.people(), 3);
     assert_eq!(outcomes(&sim, "batchadd"), [Outcome::Warn]);
 }
 
@@ -679,10 +685,80 @@ async fn reading_10k_users_timing() {
         let started = Instant::now();
         let snap = lp.observe().await.unwrap();
         let took = started.elapsed();
-        assert_eq!(snap.users.len(), 10_000);
+        assert_eq!(people(&snap), 10_000);
         println!(
             "read 10000 users at {latency} ms latency, page size {page_size}: {took:?} in {} calls",
             sim.commands().len()
         );
     }
+}
+
+/// Every whole-account reply no decision may rest on is refused by the client, whatever the
+/// account holds; the message says what was wrong and never quotes the provhash.
+#[tokio::test]
+async fn untrusted_whole_account_reads_are_refused() {
+    let sim = start(Knobs::default()).await;
+    sim.seed_many(3);
+    let lp = sim.client();
+    for shape in [
+        WholeRead::EmptyArray,
+        WholeRead::EmptyObject,
+        WholeRead::NullUsers,
+        WholeRead::StatusOk,
+        WholeRead::EmptyUsers,
+        WholeRead::TotalTooLarge,
+    ] {
+        sim.state.set_knobs(Knobs::default().whole_read(shape));
+        let e = lp.observe().await.unwrap_err();
+        assert!(
+            matches!(e, ApiError::ReadNotTrusted { .. }),
+            "{shape:?}: {e:?}"
+        );
+        assert_eq!(
+            (e.class(), e.metric_label()),
+            (ErrorClass::Untrusted, "read_not_trusted"),
+            "{shape:?}"
+        );
+        let text = e.to_string();
+        assert!(!text.contains(contract_support::PROVHASH), "{text}");
+        assert!(text.contains("cannot be trusted"), "{shape:?}: {text}");
+    }
+    sim.state.set_knobs(Knobs::default());
+    assert_eq!(people(&lp.observe().await.unwrap()), 3, "trusted again");
+}
+
+/// An account without anyone, not even its admin, is no real account: its read is refused.
+#[tokio::test]
+async fn an_account_without_its_admin_is_not_read_as_empty() {
+    let sim = start(Knobs::default()).await;
+    assert!(sim.state.delete_user(DEFAULT_ADMIN));
+    let e = sim.client().observe().await.unwrap_err();
+    assert!(e.to_string().contains("admin"), "{e}");
+    assert_eq!(e.class(), ErrorClass::Untrusted);
+}
+
+/// A filtered read finds a user hidden from whole-account reads, answers `None` for the
+/// documented no-match reply, and refuses a reply without a users collection.
+#[tokio::test]
+async fn filtered_reads_find_hidden_users_and_confirm_absences() {
+    let sim = start(Knobs::default().hide_from_whole_reads(&["user1@example.com"])).await;
+    sim.seed_many(3);
+    let lp = sim.client();
+    let snap = lp.observe().await.unwrap();
+    assert!(
+        snap.user("user1@example.com").is_none(),
+        "hidden from the whole read"
+    );
+    let found = lp.observe_user("USER1@example.com").await.unwrap();
+    assert_eq!(found.unwrap().username, "user1@example.com");
+    assert_eq!(lp.observe_user("nobody@example.com").await.unwrap(), None);
+    for no_match in [NoMatchBody::UsersOnly, NoMatchBody::WithCounts] {
+        sim.state.set_knobs(Knobs {
+            no_match_body: no_match,
+            ..Knobs::default()
+        });
+        assert_eq!(lp.observe_user("nobody@example.com").await.unwrap(), None);
+    }
+    let reads = sim.state.read_counts();
+    assert_eq!((reads.whole, reads.filtered), (1, 4));
 }

@@ -305,12 +305,18 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         return super::demo_cluster::run(kubeconfig, &args.namespace, m).await;
     }
     let provhash = "demo-provhash-not-a-secret";
+    // The account's admin (whose provisioning hash the operator uses) is one of them: a real
+    // account is never empty.
     let state = SimState::builder(CID, SecretString::from(provhash))
+        .admin("it.admin@example.com")
         .knobs(Knobs::default().latency(args.latency_ms, args.latency_ms / 4))
         .build();
     // Users an admin made in the console before the operator arrived.
     state.seed(&[
-        seed("it.admin@example.com", "IT Admin", &["Engineering"]),
+        SeedUser {
+            admin: true,
+            ..seed("it.admin@example.com", "IT Admin", &["Engineering"])
+        },
         seed(
             "cfo@example.com",
             "Chief Financial Officer",

@@ -257,10 +257,15 @@ pub async fn sync_once(
 
     // Statuses, only where they changed.
     let mut writes = Vec::new();
+    let unread = sync.outcome.observed.is_none();
     for (r, status) in &sync.report.users {
         if let Some(&u) = users_by_ref.get(r) {
             let generation = u.metadata.generation;
-            let mut status = status.clone();
+            let mut status = if unread {
+                crate::engine::unread::keep_last_read(u.status.as_ref(), status.clone())
+            } else {
+                status.clone()
+            };
             // A resource keeps its binding while it is left out or leaving.
             if let Some(old) = u.status.as_ref() {
                 status.bound_username = status.bound_username.or(old.bound_username.clone());

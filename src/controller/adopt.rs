@@ -1,6 +1,9 @@
 //! `unmanagedUsers: Adopt`: LastPassUser resources for LastPass users no resource declares,
 //! labelled `lastpass-operator.io/source: adopted`, in the integration's namespace. They
-//! declare what LastPass already has (name, groups), so adopting changes nothing in LastPass.
+//! declare what LastPass already has (name, groups), so adopting changes nothing in LastPass:
+//! the planner never lets an adopted user's groups make other users' memberships removable
+//! (see `engine::plan`). Admins are never adopted: deleting an adopted admin would deactivate
+//! the account whose provisioning hash the operator uses.
 
 use std::collections::BTreeMap;
 
@@ -18,7 +21,7 @@ use crate::naming;
 use super::context::Context;
 
 /// Label value of adopted resources.
-pub const SOURCE_ADOPTED: &str = "adopted";
+pub use crate::crd::SOURCE_ADOPTED;
 
 /// The LastPassUser that adopts `user` for `integration`.
 pub fn adopted_user(
@@ -51,6 +54,12 @@ pub fn adopted_user(
     adopted
 }
 
+/// Whether `user` may be adopted: never an admin (deleting the adopted resource would
+/// deactivate an admin, perhaps the one whose provisioning hash the operator uses).
+pub fn adoptable(user: &crate::lastpass::User) -> bool {
+    !user.admin
+}
+
 /// Creates the adopting resources of one sync (none in a dry run: the plan lists them).
 pub async fn adopt(ctx: &Context, integration: &DirectoryIntegration, sync: &AccountSync) {
     if integration.spec.sync.unmanaged_users != UnmanagedUsers::Adopt || sync.outcome.dry_run {
@@ -64,7 +73,7 @@ pub async fn adopt(ctx: &Context, integration: &DirectoryIntegration, sync: &Acc
         &integration.namespace().unwrap_or_default(),
     );
     for username in &sync.outcome.remaining.unmanaged {
-        let Some(user) = observed.user(username) else {
+        let Some(user) = observed.user(username).filter(|u| adoptable(u)) else {
             continue;
         };
         let resource = adopted_user(integration, user);
@@ -73,5 +82,51 @@ pub async fn adopt(ctx: &Context, integration: &DirectoryIntegration, sync: &Acc
             Err(kube::Error::Api(e)) if e.code == 409 => {}
             Err(e) => warn!(error = %e, %username, "cannot adopt a LastPass user"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::desire::desire;
+    use crate::engine::model::user_key;
+
+    fn integration() -> DirectoryIntegration {
+        let spec = serde_json::from_value(serde_json::json!({
+            "lastpass": {"credentialsSecretRef": {"name": "lastpass-api"}},
+            "sync": {"unmanagedUsers": "Adopt"}
+        }))
+        .unwrap();
+        let mut i = DirectoryIntegration::new("acme", spec);
+        i.metadata.namespace = Some("it".into());
+        i
+    }
+
+    fn console_user(admin: bool) -> crate::lastpass::User {
+        crate::lastpass::User {
+            id: "10001".into(),
+            username: "Pat@Example.com".into(),
+            fullname: "Pat".into(),
+            groups: ["Finance".to_string()].into(),
+            admin,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn admins_are_never_adopted() {
+        assert!(!adoptable(&console_user(true)));
+        assert!(adoptable(&console_user(false)));
+    }
+
+    #[test]
+    fn an_adopted_user_declares_what_lastpass_has_and_is_marked_adopted() {
+        let i = integration();
+        let adopted = adopted_user(&i, &console_user(false));
+        let d = desire(&i, [&adopted], [], &BTreeMap::new());
+        let want = &d.desired.users[&user_key("pat@example.com")];
+        assert!(want.adopted, "its groups must not make a group managed");
+        assert_eq!(want.groups, ["Finance".to_string()].into());
+        assert_eq!(want.full_name.as_deref(), Some("Pat"));
     }
 }

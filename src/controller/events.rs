@@ -175,10 +175,12 @@ pub async fn publish(
         .await;
     }
     if let Some(e) = &sync.outcome.error {
-        let reason = if e.class() == crate::lastpass::ErrorClass::Auth {
-            "CredentialsInvalid"
-        } else {
-            "SyncFailed"
+        let reason = match e.class() {
+            crate::lastpass::ErrorClass::Auth => "CredentialsInvalid",
+            crate::lastpass::ErrorClass::Untrusted => {
+                crate::engine::conditions::Reason::ReadNotTrusted.as_str()
+            }
+            _ => "SyncFailed",
         };
         emit(
             ctx,

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use crate::crd::UserPhase;
 use crate::engine::account::AccountSync;
 use crate::engine::model::user_key;
+use crate::lastpass::ErrorClass;
 use crate::telemetry::metrics::{IntegrationLabel, IntegrationPhase, global};
 
 /// Every phase, so a phase that emptied shows 0 rather than its last value.
@@ -79,6 +80,10 @@ pub fn record(integration: &str, sync: &AccountSync) {
     m.drift_corrections
         .get_or_create(&label)
         .inc_by(u64::try_from(drift).unwrap_or(u64::MAX));
+    let untrusted = m.untrusted_reads.get_or_create(&label);
+    if matches!(&sync.outcome.error, Some(e) if e.class() == ErrorClass::Untrusted) {
+        untrusted.inc();
+    }
 }
 
 #[cfg(test)]
@@ -163,5 +168,16 @@ mod tests {
         assert_eq!(m.deprovisions_pending.get_or_create(&label).get(), 1);
         assert_eq!(m.deprovisions_blocked.get_or_create(&label).get(), 7);
         assert_eq!(m.drift_corrections.get_or_create(&label).get(), 2);
+        assert_eq!(m.untrusted_reads.get_or_create(&label).get(), 0);
+
+        sync.outcome.error = Some(crate::lastpass::ApiError::ReadNotTrusted {
+            reason: "no users".into(),
+        });
+        record("metrics-test/acme", &sync);
+        assert_eq!(
+            m.untrusted_reads.get_or_create(&label).get(),
+            1,
+            "an untrusted read is counted"
+        );
     }
 }

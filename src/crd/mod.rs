@@ -23,6 +23,9 @@ pub const API_GROUP: &str = "lastpass-operator.io";
 /// Label that records where a resource came from (`git`, `scim`, `ldap`, `adopted`).
 pub const SOURCE_LABEL: &str = "lastpass-operator.io/source";
 
+/// Value of [`SOURCE_LABEL`] on LastPassUsers made by `unmanagedUsers: Adopt`.
+pub const SOURCE_ADOPTED: &str = "adopted";
+
 /// Annotation on a DirectoryIntegration that releases exactly one blocked plan.
 pub const APPROVE_PLAN_ANNOTATION: &str = "lastpass-operator.io/approve-plan";
 

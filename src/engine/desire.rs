@@ -17,7 +17,7 @@ use kube::core::{Selector, SelectorExt};
 
 use crate::crd::{
     APPROVED_PLAN_ANNOTATION, DirectoryIntegration, IntegrationRef, LastPassGroup, LastPassUser,
-    NamespacesFrom, SOURCE_LABEL, TAKE_OVER_ANNOTATION,
+    NamespacesFrom, SOURCE_ADOPTED, SOURCE_LABEL, TAKE_OVER_ANNOTATION,
 };
 
 use super::model::{Desired, DesiredGroup, DesiredUser, Leaving, ResourceRef, user_key};
@@ -349,6 +349,8 @@ fn admit_users<'a>(
                 suspended: user.spec.suspended,
                 password_reset_required: user.spec.password_reset_required,
                 resource: rref,
+                adopted: user.labels().get(SOURCE_LABEL).map(String::as_str)
+                    == Some(SOURCE_ADOPTED),
             },
         );
     }

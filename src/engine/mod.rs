@@ -11,6 +11,7 @@ pub mod password;
 pub mod plan;
 pub mod report;
 pub mod sync;
+pub mod unread;
 
 #[cfg(test)]
 mod desire_props;

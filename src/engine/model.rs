@@ -90,6 +90,10 @@ pub struct DesiredUser {
     pub password_reset_required: bool,
     /// The resource it comes from.
     pub resource: ResourceRef,
+    /// Made by `unmanagedUsers: Adopt` (source label `adopted`): its `groups` copy what
+    /// LastPass had, so they never make a group managed (adoption changes nothing in
+    /// LastPass, other users' console memberships included).
+    pub adopted: bool,
 }
 
 /// A group as declared by a LastPassGroup.

@@ -162,7 +162,8 @@ impl Plan {
 }
 
 /// Groups the operator manages membership of: named by a LastPassGroup or in some user's
-/// `spec.groups`. Memberships in any other group are left alone.
+/// `spec.groups`. Memberships in any other group are left alone. An adopted user's groups
+/// copy what LastPass had and do not count: adoption never makes a membership removable.
 fn known_groups(desired: &Desired) -> BTreeSet<&str> {
     desired
         .groups
@@ -172,6 +173,7 @@ fn known_groups(desired: &Desired) -> BTreeSet<&str> {
             desired
                 .users
                 .values()
+                .filter(|u| !u.adopted)
                 .flat_map(|u| u.groups.iter().map(String::as_str)),
         )
         .collect()

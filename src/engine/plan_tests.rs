@@ -27,6 +27,7 @@ fn want(username: &str, groups: &[&str]) -> DesiredUser {
         suspended: false,
         password_reset_required: true,
         resource: rref(username.split('@').next().unwrap()),
+        adopted: false,
     }
 }
 
@@ -462,12 +463,35 @@ fn groups_strategy() -> impl Strategy<Value = BTreeSet<String>> {
         .prop_map(|s| s.into_iter().map(String::from).collect())
 }
 
+/// `ann@example.com` → `Ann@Example.com`: usernames compare case-insensitively.
+fn mixed_case(name: &str) -> String {
+    let mut out = String::new();
+    let mut upper = true;
+    for c in name.chars() {
+        out.push(if upper { c.to_ascii_uppercase() } else { c });
+        upper = c == '@';
+    }
+    out
+}
+
+fn attributes_strategy() -> impl Strategy<Value = BTreeMap<String, String>> {
+    proptest::collection::btree_map("[a-z]{1,2}", "[a-z]{0,2}", 0..3)
+}
+
+/// Desired states with every shape the planner meets: users declared, leaving (by any action,
+/// `Delete` included), or both at once (a new resource for a username another is leaving);
+/// mixed-case usernames; attributes never sent, sent, or changed since; groups of either
+/// policy.
 fn desired_strategy() -> impl Strategy<Value = Desired> {
     let user = (
         groups_strategy(),
         any::<bool>(),
         proptest::option::of("[A-Z][a-z]{1,3}"),
+        0u8..4,
         0u8..3,
+        attributes_strategy(),
+        0u8..3,
+        any::<bool>(),
     );
     let users = proptest::collection::vec(user, NAMES.len());
     let policies = proptest::collection::vec(
@@ -479,24 +503,38 @@ fn desired_strategy() -> impl Strategy<Value = Desired> {
     );
     (users, policies).prop_map(|(users, policies)| {
         let mut d = Desired::default();
-        for (name, (groups, suspended, full_name, state)) in NAMES.iter().zip(users) {
-            match state {
-                0 => {}
-                1 => {
-                    let mut u = want(name, &[]);
-                    u.groups = groups;
-                    u.suspended = suspended;
-                    u.full_name = full_name;
-                    d.users.insert(user_key(name), u);
+        for (name, u) in NAMES.iter().zip(users) {
+            let (groups, suspended, full_name, state, action, attributes, sent, mixed) = u;
+            let written = if mixed {
+                mixed_case(name)
+            } else {
+                name.to_string()
+            };
+            if state == 1 || state == 3 {
+                let mut u = want(&written, &[]);
+                u.groups = groups;
+                u.suspended = suspended;
+                u.full_name = full_name;
+                u.attributes_sent = match sent {
+                    0 => None,
+                    1 => Some(attributes_digest(&attributes)),
+                    _ => Some("stale".into()),
+                };
+                u.attributes = attributes;
+                d.users.insert(user_key(name), u);
+            }
+            if state == 2 || state == 3 {
+                let action = match action {
+                    0 => DeprovisionAction::Deactivate,
+                    1 => DeprovisionAction::RemoveFromCompany,
+                    _ => DeprovisionAction::Delete,
+                };
+                let (key, mut l) = leaving(&written, action);
+                if state == 3 {
+                    // Another resource, deleted, that declared the same username.
+                    l.resource = rref(&format!("{}-old", name.split('@').next().unwrap()));
                 }
-                _ => {
-                    let action = if suspended {
-                        DeprovisionAction::Deactivate
-                    } else {
-                        DeprovisionAction::RemoveFromCompany
-                    };
-                    d.leaving.extend([leaving(name, action)]);
-                }
+                d.leaving.insert(key, l);
             }
         }
         for (g, p) in GROUPS.iter().zip(policies) {
@@ -515,12 +553,22 @@ fn desired_strategy() -> impl Strategy<Value = Desired> {
 }
 
 fn observed_strategy() -> impl Strategy<Value = Observed> {
-    let user = proptest::option::of((groups_strategy(), any::<bool>(), "[A-Z][a-z]{0,3}"));
+    let user = proptest::option::of((
+        groups_strategy(),
+        any::<bool>(),
+        "[A-Z][a-z]{0,3}",
+        any::<bool>(),
+    ));
     proptest::collection::vec(user, NAMES.len()).prop_map(|users| {
         let mut o = Observed::default();
         for (i, (name, u)) in NAMES.iter().zip(users).enumerate() {
-            if let Some((groups, disabled, full_name)) = u {
-                let mut s = seen(i as u32, name, &[]);
+            if let Some((groups, disabled, full_name, mixed)) = u {
+                let written = if mixed {
+                    mixed_case(name)
+                } else {
+                    name.to_string()
+                };
+                let mut s = seen(i as u32, &written, &[]);
                 s.groups = groups;
                 s.disabled = disabled;
                 s.fullname = full_name;
@@ -531,14 +579,119 @@ fn observed_strategy() -> impl Strategy<Value = Observed> {
     })
 }
 
+fn policy_strategy() -> impl Strategy<Value = Policy> {
+    (0u8..3, any::<bool>()).prop_map(|(u, allow_delete)| Policy {
+        unmanaged: match u {
+            0 => UnmanagedUsers::Ignore,
+            1 => UnmanagedUsers::Report,
+            _ => UnmanagedUsers::Adopt,
+        },
+        allow_delete,
+    })
+}
+
+/// The statuses after a sync remember the attributes of every user LastPass now has (what
+/// `report` writes to `status.attributesHash`).
+fn remember_attributes(d: &Desired, after: &Observed) -> Desired {
+    let mut d = d.clone();
+    for (key, u) in d.users.iter_mut() {
+        if after.users.contains_key(key) {
+            u.attributes_sent = Some(attributes_digest(&u.attributes));
+        }
+    }
+    d
+}
+
+/// Every (user, group) membership removal of a plan.
+fn removals(p: &Plan) -> BTreeSet<(UserKey, String)> {
+    p.group_changes
+        .iter()
+        .flat_map(|c| c.del.iter().map(|g| (user_key(&c.username), g.clone())))
+        .collect()
+}
+
+/// What `unmanagedUsers: Adopt` declares for an unmanaged user (see `controller::adopt`):
+/// what LastPass has, marked adopted.
+fn adopted(seen: &ObservedUser) -> DesiredUser {
+    DesiredUser {
+        full_name: (!seen.fullname.is_empty()).then(|| seen.fullname.clone()),
+        groups: seen.groups.clone(),
+        suspended: seen.disabled,
+        password_reset_required: seen.password_reset_required,
+        adopted: true,
+        ..want(&seen.username, &[])
+    }
+}
+
 proptest! {
     #[test]
-    fn applying_a_plan_leaves_nothing_to_do(d in desired_strategy(), o in observed_strategy()) {
-        let policy = Policy { unmanaged: UnmanagedUsers::Report, allow_delete: true };
+    fn applying_a_plan_leaves_nothing_to_do(
+        d in desired_strategy(),
+        o in observed_strategy(),
+        policy in policy_strategy(),
+    ) {
         let first = plan(&d, &o, &policy);
         let after = apply(&o, &first);
-        let second = plan(&d, &after, &policy);
+        let second = plan(&remember_attributes(&d, &after), &after, &policy);
         prop_assert!(second.is_empty(), "left to do: {second:?}");
+    }
+
+    #[test]
+    fn delete_is_never_planned_without_allow_delete(d in desired_strategy(), o in observed_strategy()) {
+        let p = plan(&d, &o, &Policy { unmanaged: UnmanagedUsers::Report, allow_delete: false });
+        prop_assert!(p.deprovisions.iter().all(|x| x.action != DeprovisionAction::Delete));
+        for (key, l) in &d.leaving {
+            let refusable = l.action == DeprovisionAction::Delete
+                && !d.users.contains_key(key)
+                && o.users.contains_key(key);
+            let refused = p.refused.iter().any(|r| matches!(r,
+                Refusal::DeleteNotAllowed { resource, .. } if *resource == l.resource));
+            prop_assert_eq!(refusable, refused, "{}", key);
+            if refused {
+                prop_assert!(!p.finished.contains(&l.resource), "a refused Delete is not finished");
+            }
+        }
+    }
+
+    #[test]
+    fn a_username_declared_again_is_never_deprovisioned(d in desired_strategy(), o in observed_strategy()) {
+        let p = plan(&d, &o, &Policy { unmanaged: UnmanagedUsers::Report, allow_delete: true });
+        for (key, l) in d.leaving.iter().filter(|(k, _)| d.users.contains_key(*k)) {
+            prop_assert!(p.finished.contains(&l.resource), "{key}: the old resource goes");
+            prop_assert!(p.deprovisions.iter().all(|x| user_key(&x.username) != *key));
+            prop_assert!(!p.disables.iter().any(|u| user_key(u) == *key) || d.users[key].suspended);
+        }
+    }
+
+    #[test]
+    fn ignore_reports_nobody_and_changes_nothing_else(d in desired_strategy(), o in observed_strategy()) {
+        let report = plan(&d, &o, &Policy { unmanaged: UnmanagedUsers::Report, allow_delete: true });
+        let ignore = plan(&d, &o, &Policy { unmanaged: UnmanagedUsers::Ignore, allow_delete: true });
+        prop_assert!(ignore.unmanaged.is_empty());
+        prop_assert_eq!(Plan { unmanaged: vec![], ..report }, ignore);
+    }
+
+    #[test]
+    fn adopting_unmanaged_users_makes_no_membership_removable(
+        d in desired_strategy(),
+        o in observed_strategy(),
+    ) {
+        let policy = Policy { unmanaged: UnmanagedUsers::Adopt, allow_delete: true };
+        let before = plan(&d, &o, &policy);
+        let mut after_adoption = d.clone();
+        for name in &before.unmanaged {
+            let seen = o.user(name).unwrap();
+            after_adoption.users.insert(user_key(name), adopted(seen));
+        }
+        let after = plan(&after_adoption, &o, &policy);
+        let new: Vec<_> = removals(&after).difference(&removals(&before)).cloned().collect();
+        prop_assert!(new.is_empty(), "adoption made these memberships removable: {new:?}");
+        for name in &before.unmanaged {
+            let key = user_key(name);
+            prop_assert!(!after.updates.iter().any(|u| user_key(&u.username) == key));
+            prop_assert!(!after.attribute_updates.iter().any(|u| user_key(&u.username) == key));
+            prop_assert!(!after.disables.iter().chain(&after.enables).any(|u| user_key(u) == key));
+        }
     }
 
     #[test]

@@ -112,6 +112,7 @@ fn error_reason(e: &ApiError) -> Reason {
         ErrorClass::Retry => Reason::LastPassUnavailable,
         ErrorClass::Permanent => Reason::LastPassRejected,
         ErrorClass::Interrupted => Reason::Interrupted,
+        ErrorClass::Untrusted => Reason::ReadNotTrusted,
     }
 }
 
@@ -164,6 +165,16 @@ pub fn report(desire: &Desire, outcome: &SyncOutcome, now: &Time) -> Report {
                 Reason::LastPassRejected,
                 msg.to_string(),
             ),
+            // The account could not be read (or the read was not trusted): say so rather than
+            // "not yet in LastPass".
+            (None, None) if observed.is_none() && outcome.error.is_some() => {
+                let e = outcome
+                    .error
+                    .as_ref()
+                    .map(|e| (error_reason(e), e.to_string()));
+                let (reason, message) = e.unwrap_or((Reason::SyncFailed, String::new()));
+                (UserPhase::Pending, false, reason, message)
+            }
             (None, None) if outcome.dry_run => (
                 UserPhase::Pending,
                 false,

@@ -3,11 +3,15 @@
 //!
 //! Nothing here is resent blind: every write comes from a plan made on a fresh snapshot, so a
 //! lost reply, a crash or a restart cannot make the same change twice.
+//!
+//! Nothing rests on a doubtful read: a whole-account read that is not trusted ends the sync
+//! before planning (nothing written, nothing released), and an absence that would finish a
+//! deprovision (and release a finalizer) is confirmed by a username-filtered read first.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use secrecy::SecretString;
-use tracing::{debug, info};
+use tracing::{debug, info, warn};
 
 use crate::lastpass::{ApiError, CommandKind, ErrorClass, LastPass};
 
@@ -77,8 +81,10 @@ pub async fn sync<L: LastPass>(lastpass: &L, input: &SyncInput) -> SyncOutcome {
     // Users whose attributes went out with a `batchadd` in this sync (LastPass never reports
     // attributes back, so a re-observation cannot confirm them).
     let mut attributes_sent: BTreeSet<UserKey> = BTreeSet::new();
+    // Leaving users a filtered read of this sync found absent.
+    let mut confirmed_absent: BTreeSet<UserKey> = BTreeSet::new();
     for round in 0..MAX_ROUNDS {
-        let snapshot = match lastpass.observe().await {
+        let snapshot = match observe_confirmed(lastpass, input, &mut confirmed_absent).await {
             Ok(s) => s,
             Err(e) => {
                 out.error = Some(e);
@@ -126,7 +132,7 @@ pub async fn sync<L: LastPass>(lastpass: &L, input: &SyncInput) -> SyncOutcome {
         // really holds. Anything else ends the sync.
         match done.stopped {
             Some(e) if e.class() == ErrorClass::Interrupted => {
-                reobserve(lastpass, input, &refused, &mut out).await;
+                reobserve(lastpass, input, &refused, &mut confirmed_absent, &mut out).await;
                 out.error = Some(e);
                 return out;
             }
@@ -147,9 +153,10 @@ async fn reobserve<L: LastPass>(
     lastpass: &L,
     input: &SyncInput,
     refused: &BTreeSet<UserKey>,
+    confirmed_absent: &mut BTreeSet<UserKey>,
     out: &mut SyncOutcome,
 ) {
-    if let Ok(snapshot) = lastpass.observe().await {
+    if let Ok(snapshot) = observe_confirmed(lastpass, input, confirmed_absent).await {
         out.observations += 1;
         let mut current = plan(&input.desired, &snapshot, &input.policy);
         current.drop_users(refused);
@@ -157,6 +164,44 @@ async fn reobserve<L: LastPass>(
         out.remaining = current;
         out.observed = Some(snapshot);
     }
+}
+
+/// Reads the whole account (the client refuses an untrusted read), then confirms every absence
+/// that would finish a deprovision with a username-filtered read. A leaving user the filtered
+/// read finds joins the snapshot, so the plan deprovisions it instead of releasing it. Users
+/// confirmed absent are remembered in `confirmed_absent` for the rest of the sync.
+async fn observe_confirmed<L: LastPass>(
+    lastpass: &L,
+    input: &SyncInput,
+    confirmed_absent: &mut BTreeSet<UserKey>,
+) -> Result<Observed, ApiError> {
+    let mut snapshot = lastpass.observe().await?;
+    let unconfirmed: Vec<(&UserKey, &str)> = input
+        .desired
+        .leaving
+        .iter()
+        .filter(|(key, _)| {
+            !input.desired.users.contains_key(*key)
+                && !snapshot.users.contains_key(*key)
+                && !confirmed_absent.contains(*key)
+        })
+        .map(|(key, l)| (key, l.username.as_str()))
+        .collect();
+    for (key, username) in unconfirmed {
+        match lastpass.observe_user(username).await? {
+            None => {
+                confirmed_absent.insert(key.clone());
+            }
+            Some(found) => {
+                warn!(
+                    user = %username,
+                    "a leaving user missing from the whole-account read was found by a filtered read; it is deprovisioned, not released"
+                );
+                snapshot.insert_user(found);
+            }
+        }
+    }
+    Ok(snapshot)
 }
 
 impl Plan {

@@ -15,7 +15,8 @@ use super::command::{Command, CommandKind, UserQuery, envelope};
 use super::config::ClientConfig;
 use super::error::ApiError;
 use super::reply::{Reply, UserFailure, classify};
-use super::snapshot::{Snapshot, UserPage, decode_page};
+use super::snapshot::{Snapshot, User, UserPage, decode_page};
+use super::trust;
 
 /// What one applied write (all its chunks) reported.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,11 +115,18 @@ impl Client {
     }
 
     /// Reads the whole account with paged `getuserdata` (page size from the config). Never
-    /// writes; each page is retried on retryable replies.
+    /// writes; each page is retried on retryable replies. The read must be trusted
+    /// ([`super::trust`]): otherwise [`ApiError::ReadNotTrusted`], never an empty snapshot.
     pub async fn observe(&self) -> Result<Snapshot, ApiError> {
         let size = self.inner.config.page_size.max(1);
+        let untrusted = |reason: String| {
+            warn!(%reason, "whole-account read not trusted");
+            ApiError::ReadNotTrusted { reason }
+        };
         let mut snap = Snapshot::default();
         let mut seen = 0u64;
+        let mut total = None;
+        let mut ids = std::collections::HashSet::new();
         for index in 0usize.. {
             let query = UserQuery {
                 page_size: Some(size),
@@ -126,9 +134,11 @@ impl Client {
                 ..Default::default()
             };
             let page = self.get_user_data(&query).await?;
+            trust::check_page(index, &page).map_err(untrusted)?;
+            trust::check_new_ids(index, &page, &mut ids).map_err(untrusted)?;
             let n = page.users.len();
             let before = snap.users.len();
-            let total = page.total;
+            total = page.total.or(total);
             snap.merge(page);
             seen += n as u64;
             let progressed = snap.users.len() > before;
@@ -140,12 +150,28 @@ impl Client {
                 break;
             }
         }
+        trust::check_whole(snap.users.len(), total).map_err(untrusted)?;
         debug!(
             users = snap.users.len(),
             groups = snap.groups.len(),
             "account observed"
         );
         Ok(snap)
+    }
+
+    /// Reads one user with `getuserdata` filtered by `username`: `Ok(None)` for the documented
+    /// no-match reply, [`ApiError::ReadNotTrusted`] for a reply without a users collection or
+    /// listing anyone else. Never writes.
+    pub async fn observe_user(&self, username: &str) -> Result<Option<User>, ApiError> {
+        let query = UserQuery {
+            username: Some(username.to_string()),
+            ..Default::default()
+        };
+        let page = self.get_user_data(&query).await?;
+        trust::filtered_user(username, page).map_err(|reason| {
+            warn!(%reason, "filtered read not trusted");
+            ApiError::ReadNotTrusted { reason }
+        })
     }
 
     /// One `getuserdata` call (one page, or everything without paging fields).

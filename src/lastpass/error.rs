@@ -19,6 +19,10 @@ pub enum ErrorClass {
     /// The operator is shutting down (or lost leadership): nothing more is written; the next
     /// leader re-reads the account and carries on.
     Interrupted,
+    /// A read came back in a form no decision may rest on (an empty account, no users
+    /// collection, pages that do not add up): stop before planning, change and release
+    /// nothing, read again later.
+    Untrusted,
 }
 
 /// A failed LastPass API call.
@@ -97,6 +101,17 @@ pub enum ApiError {
         /// The write that was held back.
         command: CommandKind,
     },
+    /// A `getuserdata` reply no decision may rest on (see `lastpass::trust`). Nothing was
+    /// planned, written or released.
+    #[error(
+        "the LastPass read cannot be trusted: {reason}; nothing was planned, written or \
+         released — check spec.lastpass.endpoint and whether the API changed, the next sync \
+         reads again"
+    )]
+    ReadNotTrusted {
+        /// What was wrong with the reply (never a secret, never the body).
+        reason: String,
+    },
     /// The client could not be built from its configuration.
     #[error("invalid LastPass client configuration: {reason}")]
     Config {
@@ -116,6 +131,7 @@ impl ApiError {
             }
             Self::OutcomeUnknown { .. } => ErrorClass::Reobserve,
             Self::Interrupted { .. } => ErrorClass::Interrupted,
+            Self::ReadNotTrusted { .. } => ErrorClass::Untrusted,
         }
     }
 
@@ -130,6 +146,7 @@ impl ApiError {
             Self::Decode { .. } => "decode",
             Self::Config { .. } => "config",
             Self::Interrupted { .. } => "interrupted",
+            Self::ReadNotTrusted { .. } => "read_not_trusted",
         }
     }
 
@@ -143,6 +160,7 @@ impl ApiError {
             | Self::OutcomeUnknown { command, .. }
             | Self::Decode { command, .. }
             | Self::Interrupted { command } => Some(*command),
+            Self::ReadNotTrusted { .. } => Some(CommandKind::GetUserData),
             Self::Config { .. } => None,
         }
     }
@@ -195,6 +213,13 @@ mod tests {
                 },
                 ErrorClass::Reobserve,
                 "outcome_unknown",
+            ),
+            (
+                ApiError::ReadNotTrusted {
+                    reason: "no users".into(),
+                },
+                ErrorClass::Untrusted,
+                "read_not_trusted",
             ),
             (
                 ApiError::Config {

@@ -4,6 +4,7 @@
 //! - [`batch`]: typed writes ([`Batch`], [`DeleteAction`]) and [`split`] into chunks.
 //! - [`reply`]: classification of every answer into one [`Reply`] (§2 of the reference).
 //! - [`snapshot`]: decoded `getuserdata` pages and the merged account [`Snapshot`].
+//! - [`trust`]: which `getuserdata` replies a decision may rest on.
 //! - [`error`]: [`ApiError`] with [`ApiError::class`] and [`ApiError::metric_label`].
 //! - [`config`]: [`ClientConfig`] (the provhash is a redacting `SecretString`).
 //! - [`client`]: the HTTP [`Client`]: rate limiting, retries, batching.
@@ -20,6 +21,7 @@ pub mod error;
 pub mod gate;
 pub mod reply;
 pub mod snapshot;
+pub mod trust;
 mod wire;
 
 use std::future::Future;
@@ -30,12 +32,22 @@ pub use command::{Command, CommandKind, UserQuery};
 pub use config::{ClientConfig, DEFAULT_ENDPOINT, RateLimit, RetryPolicy};
 pub use error::{ApiError, ErrorClass};
 pub use reply::{Reply, UserFailure};
-pub use snapshot::{Snapshot, User, UserPage};
+pub use snapshot::{Snapshot, User, UserPage, UsersShape};
 
 /// One LastPass account, as the engine sees it.
 pub trait LastPass: Send + Sync {
-    /// Reads the whole account with paged `getuserdata`. Never writes.
+    /// Reads the whole account with paged `getuserdata`. Never writes. A read no decision may
+    /// rest on (no users collection, no user at all, pages that do not add up) is
+    /// [`ApiError::ReadNotTrusted`], never an empty snapshot.
     fn observe(&self) -> impl Future<Output = Result<Snapshot, ApiError>> + Send;
+
+    /// Reads one user with `getuserdata` filtered by `username`. Never writes. `Ok(None)` is the
+    /// documented no-match reply: it means "absent" only next to a trusted whole-account read
+    /// of the same sync that did not list the user either.
+    fn observe_user(
+        &self,
+        username: &str,
+    ) -> impl Future<Output = Result<Option<User>, ApiError>> + Send;
 
     /// Sends one write (bulk writes split into chunks of the configured batch size). A lost
     /// reply is [`ApiError::OutcomeUnknown`]: re-observe, never resend. A partial result is
@@ -46,6 +58,13 @@ pub trait LastPass: Send + Sync {
 impl LastPass for Client {
     fn observe(&self) -> impl Future<Output = Result<Snapshot, ApiError>> + Send {
         Client::observe(self)
+    }
+
+    fn observe_user(
+        &self,
+        username: &str,
+    ) -> impl Future<Output = Result<Option<User>, ApiError>> + Send {
+        Client::observe_user(self, username)
     }
 
     fn execute(&self, batch: &Batch) -> impl Future<Output = Result<BatchReport, ApiError>> + Send {

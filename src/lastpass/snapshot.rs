@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::civil::DateTime;
 use serde::Deserialize;
+use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
 use super::wire::{
@@ -53,6 +54,17 @@ impl Snapshot {
         self.users.get(&username.to_lowercase())
     }
 
+    /// Adds one user found by a filtered read (and its memberships) to the snapshot.
+    pub fn insert_user(&mut self, user: User) {
+        for g in &user.groups {
+            self.groups
+                .entry(g.clone())
+                .or_default()
+                .insert(user.username.clone());
+        }
+        self.users.insert(user.username.to_lowercase(), user);
+    }
+
     /// Adds one page's users and groups (group members accumulate across pages).
     pub fn merge(&mut self, page: UserPage) {
         for u in page.users {
@@ -64,9 +76,26 @@ impl Snapshot {
     }
 }
 
+/// What a `getuserdata` body holds where the users collection should be. Only
+/// [`UsersShape::Listed`] can support a whole-account read; [`UsersShape::EmptyList`] is the
+/// documented no-match reply of a filtered read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UsersShape {
+    /// `Users` is an object with at least one user.
+    Listed,
+    /// `Users` is `[]` or `{}`: no match.
+    EmptyList,
+    /// No recognisable users collection: a bare `[]` body, no `Users` key (`{}`,
+    /// `{"status":"OK"}`), or `Users` of another type (`null`).
+    #[default]
+    Missing,
+}
+
 /// One decoded `getuserdata` body.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct UserPage {
+    /// The form of the users collection.
+    pub shape: UsersShape,
     /// All matches across pages, when the server says.
     pub total: Option<u64>,
     /// Users in this page, when the server says.
@@ -83,10 +112,86 @@ struct RawPage {
     total: Option<u64>,
     #[serde(default, deserialize_with = "lenient_opt_u64")]
     count: Option<u64>,
-    #[serde(rename = "Users", default, deserialize_with = "map_or_empty")]
-    users: BTreeMap<String, RawUser>,
+    #[serde(rename = "Users", default)]
+    users: RawUsers,
     #[serde(rename = "Groups", default, deserialize_with = "map_or_empty")]
     groups: BTreeMap<String, Value>,
+}
+
+/// The `Users` member, decoded straight off the wire with the form it came in.
+#[derive(Default)]
+struct RawUsers {
+    shape: UsersShape,
+    users: BTreeMap<String, RawUser>,
+}
+
+impl<'de> Deserialize<'de> for RawUsers {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(RawUsersVisitor)
+    }
+}
+
+struct RawUsersVisitor;
+
+impl<'de> Visitor<'de> for RawUsersVisitor {
+    type Value = RawUsers;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an object keyed by user id, or an empty array")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<RawUsers, A::Error> {
+        let mut users = BTreeMap::new();
+        while let Some((k, v)) = access.next_entry::<String, RawUser>()? {
+            users.insert(k, v);
+        }
+        let shape = if users.is_empty() {
+            UsersShape::EmptyList
+        } else {
+            UsersShape::Listed
+        };
+        Ok(RawUsers { shape, users })
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut access: A) -> Result<RawUsers, A::Error> {
+        if access.next_element::<IgnoredAny>()?.is_some() {
+            return Err(de::Error::custom(
+                "Users is a non-empty list, expected an object keyed by user id",
+            ));
+        }
+        Ok(RawUsers {
+            shape: UsersShape::EmptyList,
+            users: BTreeMap::new(),
+        })
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<RawUsers, E> {
+        Ok(RawUsers::default())
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<RawUsers, E> {
+        Ok(RawUsers::default())
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<RawUsers, E> {
+        Ok(RawUsers::default())
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<RawUsers, E> {
+        Ok(RawUsers::default())
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<RawUsers, E> {
+        Ok(RawUsers::default())
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<RawUsers, E> {
+        Ok(RawUsers::default())
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<RawUsers, E> {
+        Ok(RawUsers::default())
+    }
 }
 
 #[derive(Deserialize)]
@@ -118,14 +223,17 @@ pub fn decode_page(body: &[u8]) -> Result<UserPage, serde_json::Error> {
         .strip_prefix(b"\xEF\xBB\xBF")
         .unwrap_or(body)
         .trim_ascii_start();
-    // `{"Users": []}` and even a bare `[]` mean "no match".
+    // A bare `[]` decodes as no users, but is no recognisable users collection.
     if body.starts_with(b"[") {
         let _: Vec<serde::de::IgnoredAny> = serde_json::from_slice(body)?;
         return Ok(UserPage::default());
     }
     let raw: RawPage = serde_json::from_slice(body)?;
-    let mut users: Vec<User> = raw
-        .users
+    let RawUsers {
+        shape,
+        users: raw_users,
+    } = raw.users;
+    let mut users: Vec<User> = raw_users
         .into_iter()
         .map(|(id, u)| User {
             id,
@@ -153,6 +261,7 @@ pub fn decode_page(body: &[u8]) -> Result<UserPage, serde_json::Error> {
         })
         .collect();
     Ok(UserPage {
+        shape,
         total: raw.total,
         count: raw.count,
         users,

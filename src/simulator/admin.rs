@@ -5,6 +5,7 @@
 //! |---|---|---|
 //! | `GET /__admin/state` | | the account as JSON |
 //! | `GET /__admin/calls`, `DELETE /__admin/calls` | | call log; reset it |
+//! | `GET /__admin/reads` | | `{"whole": n, "filtered": m}`: `getuserdata` answered since start |
 //! | `POST /__admin/users` | `[SeedUser]` | create users as in the console; returns ids |
 //! | `PATCH /__admin/users/{username}` | `ConsoleEdit` | console edit (name, disable, groups) |
 //! | `DELETE /__admin/users/{username}` | | console delete |
@@ -27,6 +28,7 @@ pub(crate) fn routes() -> Router<SimState> {
     Router::new()
         .route("/state", get(state))
         .route("/calls", get(calls).delete(clear_calls))
+        .route("/reads", get(reads))
         .route("/users", post(seed))
         .route("/users/{username}", patch(edit).delete(delete))
         .route("/users/{username}/login", post(login))
@@ -40,6 +42,10 @@ async fn state(State(s): State<SimState>) -> Response {
 
 async fn calls(State(s): State<SimState>) -> Response {
     Json(s.calls()).into_response()
+}
+
+async fn reads(State(s): State<SimState>) -> Response {
+    Json(s.read_counts()).into_response()
 }
 
 async fn clear_calls(State(s): State<SimState>) -> StatusCode {

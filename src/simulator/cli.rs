@@ -9,9 +9,9 @@ use secrecy::SecretString;
 
 use super::knobs::{
     DelNonMember, DisabledUser, EmptyGroup, ErrorForm, ExistingUser, GroupCase, Knobs, NoGroups,
-    NoMatchBody, RemovedUser, TimestampZone, UnknownGroup,
+    NoMatchBody, RemovedUser, TimestampZone, UnknownGroup, WholeRead,
 };
-use super::state::{DEFAULT_PATH, SimState};
+use super::state::{DEFAULT_ADMIN, DEFAULT_PATH, SimState};
 use super::store::Store;
 
 /// Command-line options of `lastpass-operator simulator`.
@@ -32,6 +32,10 @@ pub struct SimulatorArgs {
     /// Account state: loaded at start if the file exists, saved at shutdown.
     #[arg(long)]
     pub state: Option<PathBuf>,
+    /// The account's admin, added (active, `admin: true`) when the account has no admin: a
+    /// real account always holds the admin whose provisioning hash is used.
+    #[arg(long, default_value = DEFAULT_ADMIN)]
+    pub admin: String,
     /// Knobs as a JSON file (the `/__admin/knobs` form); flags below override it.
     #[arg(long)]
     pub knobs: Option<PathBuf>,
@@ -106,6 +110,9 @@ pub struct KnobFlags {
     /// Zone of the written timestamps.
     #[arg(long, value_enum)]
     pub timestamp_zone: Option<TimestampZone>,
+    /// How whole-account reads are answered (an untrusted shape, for tests).
+    #[arg(long, value_enum)]
+    pub whole_read: Option<WholeRead>,
 }
 
 impl KnobFlags {
@@ -137,7 +144,8 @@ impl KnobFlags {
             unknown_user_error,
             no_match_body,
             no_groups,
-            timestamp_zone
+            timestamp_zone,
+            whole_read
         );
         set_opt!(
             throttle_every,
@@ -169,6 +177,7 @@ pub async fn run(args: SimulatorArgs) -> anyhow::Result<()> {
     };
     let state = SimState::builder(args.cid.clone(), provhash)
         .path(args.path.clone())
+        .admin(args.admin.clone())
         .knobs(knobs)
         .store(store)
         .build();

@@ -106,6 +106,29 @@ pub enum NoMatchBody {
     WithCounts,
 }
 
+/// How whole-account reads (`getuserdata` without any filter) are answered: the real data, or
+/// one of the replies no decision may rest on (a broken upstream or a changed reply shape).
+/// Filtered reads are never affected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum WholeRead {
+    /// The account as it is (default).
+    #[default]
+    Normal,
+    /// A bare `[]`.
+    EmptyArray,
+    /// `{}`.
+    EmptyObject,
+    /// `{"Users": null}`.
+    NullUsers,
+    /// `{"status":"OK"}`.
+    StatusOk,
+    /// `{"Users": []}` (the no-match form, for the whole account).
+    EmptyUsers,
+    /// The real pages, with a `total` larger than the pages deliver.
+    TotalTooLarge,
+}
+
 /// The `groups` key of a user without groups.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
@@ -174,6 +197,11 @@ pub struct Knobs {
     pub no_groups: NoGroups,
     /// Zone of the written timestamps.
     pub timestamp_zone: TimestampZone,
+    /// How whole-account reads are answered.
+    pub whole_read: WholeRead,
+    /// Usernames (any case) left out of whole-account reads (users, groups and `total`) but
+    /// still found by reads filtered by username.
+    pub hide_from_whole_reads: Vec<String>,
 }
 
 impl Default for Knobs {
@@ -200,6 +228,8 @@ impl Default for Knobs {
             no_match_body: NoMatchBody::default(),
             no_groups: NoGroups::default(),
             timestamp_zone: TimestampZone::default(),
+            whole_read: WholeRead::default(),
+            hide_from_whole_reads: Vec::new(),
         }
     }
 }
@@ -239,6 +269,20 @@ impl Knobs {
     #[must_use]
     pub fn fail_probability(mut self, p: f64) -> Self {
         self.fail_probability = p;
+        self
+    }
+
+    /// Answers whole-account reads with `shape`.
+    #[must_use]
+    pub fn whole_read(mut self, shape: WholeRead) -> Self {
+        self.whole_read = shape;
+        self
+    }
+
+    /// Leaves these usernames out of whole-account reads; filtered reads still find them.
+    #[must_use]
+    pub fn hide_from_whole_reads(mut self, usernames: &[&str]) -> Self {
+        self.hide_from_whole_reads = usernames.iter().map(|u| u.to_string()).collect();
         self
     }
 

@@ -22,10 +22,13 @@ use axum::Router;
 use axum::routing::post;
 
 pub use commands::password_digest;
+pub use knobs::WholeRead;
 pub use knobs::{Fault, Knobs, PendingFault};
 pub use server::{AUTH_ERROR, serve};
 pub use spawn::RunningSimulator;
-pub use state::{CallRecord, DEFAULT_PATH, Outcome, SimBuilder, SimState};
+pub use state::{
+    CallRecord, DEFAULT_ADMIN, DEFAULT_PATH, Outcome, ReadCounts, SimBuilder, SimState,
+};
 pub use store::{ConsoleEdit, SeedUser, SimUser, Store};
 
 /// The simulator's routes: `POST` on the configured API path, and `/__admin/`.

@@ -9,7 +9,7 @@ use jiff::tz::TimeZone;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::knobs::{Knobs, NoGroups, NoMatchBody, TimestampZone};
+use super::knobs::{Knobs, NoGroups, NoMatchBody, TimestampZone, WholeRead};
 use super::store::{SimUser, Store};
 
 /// US/Eastern without a tz database: EST/EDT with the US rules since 2007.
@@ -56,8 +56,42 @@ pub(crate) fn flag(v: Option<&Value>) -> Option<bool> {
     }
 }
 
+/// Whether a `getuserdata` with `data` reads the whole account (no username, `disabled` or
+/// `admin` filter; paging fields allowed).
+pub(crate) fn is_whole(data: &Value) -> bool {
+    ["username", "disabled", "admin"]
+        .iter()
+        .all(|k| data.get(k).is_none_or(Value::is_null))
+}
+
+/// The body of a whole-account read under an untrusted [`WholeRead`] shape, if one is set
+/// (`TotalTooLarge` changes the real pages instead).
+fn untrusted_whole(shape: WholeRead) -> Option<Value> {
+    match shape {
+        WholeRead::Normal | WholeRead::TotalTooLarge => None,
+        WholeRead::EmptyArray => Some(json!([])),
+        WholeRead::EmptyObject => Some(json!({})),
+        WholeRead::NullUsers => Some(json!({"Users": null})),
+        WholeRead::StatusOk => Some(json!({"status": "OK"})),
+        WholeRead::EmptyUsers => Some(json!({"Users": []})),
+    }
+}
+
 /// Answers `getuserdata` with `data` (object or absent), as the JSON bytes to send.
 pub(crate) fn get_user_data(store: &Store, knobs: &Knobs, data: &Value) -> Vec<u8> {
+    let whole = is_whole(data);
+    if whole && let Some(body) = untrusted_whole(knobs.whole_read) {
+        return body.to_string().into_bytes();
+    }
+    let hidden: BTreeSet<String> = if whole {
+        knobs
+            .hide_from_whole_reads
+            .iter()
+            .map(|u| u.to_lowercase())
+            .collect()
+    } else {
+        BTreeSet::new()
+    };
     let username = data
         .get("username")
         .and_then(Value::as_str)
@@ -78,10 +112,11 @@ pub(crate) fn get_user_data(store: &Store, knobs: &Knobs, data: &Value) -> Vec<u
             .is_none_or(|n| u.username.to_lowercase() == *n)
             && disabled.is_none_or(|d| u.disabled == d)
             && admin.is_none_or(|a| u.admin == a)
+            && !hidden.contains(&u.username.to_lowercase())
     };
     let total = match &username {
         Some(n) => store.user(n).into_iter().filter(|u| matches(u)).count(),
-        None if disabled.is_none() && admin.is_none() => store.users.len(),
+        None if disabled.is_none() && admin.is_none() && hidden.is_empty() => store.users.len(),
         None => store.users.values().filter(|u| matches(u)).count(),
     };
     if total == 0 {
@@ -116,6 +151,11 @@ pub(crate) fn get_user_data(store: &Store, knobs: &Knobs, data: &Value) -> Vec<u
         }
     }
     let tz = zone(knobs.timestamp_zone);
+    let total = if whole && knobs.whole_read == WholeRead::TotalTooLarge {
+        total + 5
+    } else {
+        total
+    };
     let out = PageOut {
         total,
         count: page.len(),

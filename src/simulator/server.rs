@@ -172,7 +172,12 @@ pub(crate) async fn api(
 
     let (bytes, outcome) = {
         let mut w = state.world();
-        let World { store, knobs, .. } = &mut *w;
+        let World {
+            store,
+            knobs,
+            reads,
+            ..
+        } = &mut *w;
         let (bytes, outcome) = if write {
             let body = commands::apply(store, knobs, &command, &data, Timestamp::now());
             let outcome = match body.get("status").and_then(Value::as_str) {
@@ -183,6 +188,11 @@ pub(crate) async fn api(
             };
             (serde_json::to_vec(&body).unwrap_or_default(), outcome)
         } else {
+            if read::is_whole(&data) {
+                reads.whole += 1;
+            } else {
+                reads.filtered += 1;
+            }
             (read::get_user_data(store, knobs, &data), Outcome::Data)
         };
         let outcome = match fault {

@@ -66,6 +66,16 @@ pub struct CallRecord {
     pub outcome: Outcome,
 }
 
+/// `getuserdata` calls answered with data since start (not reset with the call log), so tests
+/// can wait until the operator provably read the account instead of sleeping.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadCounts {
+    /// Whole-account reads (no username, `disabled` or `admin` filter), one per page.
+    pub whole: u64,
+    /// Filtered reads (by username, `disabled` or `admin`).
+    pub filtered: u64,
+}
+
 /// Everything behind the lock.
 #[derive(Debug, Default)]
 pub(crate) struct World {
@@ -74,7 +84,12 @@ pub(crate) struct World {
     pub(crate) calls: Vec<CallRecord>,
     pub(crate) faults: VecDeque<PendingFault>,
     pub(crate) seq: u64,
+    pub(crate) reads: ReadCounts,
 }
+
+/// Username of the admin every simulated account starts with: a real account always holds
+/// its admin (whose provisioning hash the operator uses).
+pub const DEFAULT_ADMIN: &str = "admin@example.com";
 
 pub(crate) struct Shared {
     pub(crate) cid: String,
@@ -106,9 +121,26 @@ pub struct SimBuilder {
     path: String,
     knobs: Knobs,
     store: Store,
+    admin: Option<String>,
 }
 
 impl SimBuilder {
+    /// The account's admin (default [`DEFAULT_ADMIN`]); added, active and `admin: true`, when
+    /// the starting account has no admin.
+    #[must_use]
+    pub fn admin(mut self, username: impl Into<String>) -> Self {
+        self.admin = Some(username.into());
+        self
+    }
+
+    /// Starts without adding an admin: an account no real LastPass tenant can be (for tests of
+    /// what the operator does with such reads).
+    #[must_use]
+    pub fn without_admin(mut self) -> Self {
+        self.admin = None;
+        self
+    }
+
     /// Serves the API on this path instead of `/enterpriseapi.php`.
     #[must_use]
     pub fn path(mut self, path: impl Into<String>) -> Self {
@@ -132,8 +164,21 @@ impl SimBuilder {
 
     /// The state.
     pub fn build(self) -> SimState {
+        let mut store = self.store;
+        if let Some(admin) = &self.admin
+            && !store.users.values().any(|u| u.admin)
+        {
+            let seed = SeedUser {
+                username: admin.clone(),
+                fullname: "Account Admin".into(),
+                admin: true,
+                active: true,
+                ..SeedUser::default()
+            };
+            store.seed(&[seed], &self.knobs, Timestamp::now());
+        }
         let world = World {
-            store: self.store,
+            store,
             knobs: self.knobs,
             ..World::default()
         };
@@ -157,6 +202,7 @@ impl SimState {
             path: DEFAULT_PATH.to_string(),
             knobs: Knobs::default(),
             store: Store::default(),
+            admin: Some(DEFAULT_ADMIN.to_string()),
         }
     }
 
@@ -199,6 +245,11 @@ impl SimState {
     /// The call log.
     pub fn calls(&self) -> Vec<CallRecord> {
         self.world().calls.clone()
+    }
+
+    /// `getuserdata` calls answered so far, whole-account and filtered.
+    pub fn read_counts(&self) -> ReadCounts {
+        self.world().reads
     }
 
     /// Empties the call log.

@@ -12,8 +12,11 @@ use super::*;
 const CID: &str = "12345678";
 const HASH: &str = "sim-provhash-0123";
 
+/// A simulator without its default admin: these tests check wire forms on an account they
+/// fill themselves (the admin is tested on its own below).
 fn sim(knobs: Knobs) -> SimState {
     SimState::builder(CID, SecretString::from(HASH))
+        .without_admin()
         .knobs(knobs)
         .build()
 }
@@ -493,4 +496,76 @@ async fn batchadd_on_a_removed_user_recreates_or_fails_per_knob() {
             assert_ne!(u.id, old_id, "a new id");
         }
     }
+}
+
+#[tokio::test]
+async fn every_account_starts_with_its_admin() {
+    let s = SimState::builder(CID, SecretString::from(HASH)).build();
+    let page = call(&s, "getuserdata", Value::Null).await;
+    let users: Vec<&Value> = page["Users"].as_object().unwrap().values().collect();
+    assert_eq!(users.len(), 1, "{page}");
+    assert_eq!(users[0]["username"], DEFAULT_ADMIN);
+    assert_eq!(users[0]["admin"], true);
+    assert_eq!(users[0]["neverloggedin"], false, "the admin is active");
+
+    let named = SimState::builder(CID, SecretString::from(HASH))
+        .admin("root@corp.example")
+        .build();
+    assert!(named.store().user("root@corp.example").unwrap().admin);
+}
+
+#[tokio::test]
+async fn whole_read_shapes_leave_filtered_reads_alone_and_reads_are_counted() {
+    use super::knobs::WholeRead;
+    let s = SimState::builder(CID, SecretString::from(HASH)).build();
+    seed(&s, &[("a@x.io", &[]), ("b@x.io", &["Eng"])]);
+    let shapes = [
+        (WholeRead::EmptyArray, json!([])),
+        (WholeRead::EmptyObject, json!({})),
+        (WholeRead::NullUsers, json!({"Users": null})),
+        (WholeRead::StatusOk, json!({"status": "OK"})),
+        (WholeRead::EmptyUsers, json!({"Users": []})),
+    ];
+    for (shape, want) in shapes {
+        s.set_knobs(Knobs::default().whole_read(shape));
+        let paged = json!({"pagesize": 2000, "pageindex": 0});
+        assert_eq!(call(&s, "getuserdata", paged).await, want, "{shape:?}");
+        let one = call(&s, "getuserdata", json!({"username": "A@x.io"})).await;
+        assert_eq!(
+            one["Users"].as_object().unwrap().len(),
+            1,
+            "{shape:?}: {one}"
+        );
+    }
+    s.set_knobs(Knobs::default().whole_read(WholeRead::TotalTooLarge));
+    let page = call(&s, "getuserdata", Value::Null).await;
+    assert_eq!(page["Users"].as_object().unwrap().len(), 3);
+    assert!(page["total"].as_u64().unwrap() > 3, "{page}");
+
+    s.set_knobs(Knobs::default().hide_from_whole_reads(&["B@x.io"]));
+    let page = call(&s, "getuserdata", Value::Null).await;
+    assert_eq!(page["total"], 2, "hidden from users and total: {page}");
+    assert!(
+        page["Groups"].get("Eng").is_none(),
+        "and from groups: {page}"
+    );
+    let b = call(&s, "getuserdata", json!({"username": "b@x.io"})).await;
+    assert_eq!(
+        b["Users"].as_object().unwrap().len(),
+        1,
+        "a filtered read finds it"
+    );
+
+    assert_eq!(
+        s.read_counts(),
+        ReadCounts {
+            whole: 7,
+            filtered: 6
+        }
+    );
+    let (_, _, text) = send(&s, Method::GET, "/__admin/reads", String::new()).await;
+    assert_eq!(
+        serde_json::from_str::<Value>(&text).unwrap(),
+        json!({"whole": 7, "filtered": 6})
+    );
 }

@@ -92,6 +92,8 @@ pub struct Metrics {
     pub drift_corrections: Family<IntegrationLabel, Counter>,
     /// Failed reconciles and account syncs by kind and error label.
     pub reconcile_errors: Family<KindError, Counter>,
+    /// Syncs stopped before planning because a LastPass read could not be trusted.
+    pub untrusted_reads: Family<IntegrationLabel, Counter>,
     /// 1 while this process holds the leader Lease (or runs without leader election).
     pub leader: Gauge,
 }
@@ -119,6 +121,7 @@ impl Metrics {
             deprovisions_blocked: Family::default(),
             drift_corrections: Family::default(),
             reconcile_errors: Family::default(),
+            untrusted_reads: Family::default(),
             leader: Gauge::default(),
             registry: Registry::default(),
         };
@@ -166,6 +169,12 @@ impl Metrics {
             "reconcile_errors",
             "Failed reconciles and account syncs by resource kind and error label",
             m.reconcile_errors.clone(),
+        );
+        registry.register(
+            "untrusted_reads",
+            "Syncs stopped before planning because a LastPass read could not be trusted \
+             (ReadNotTrusted), by integration",
+            m.untrusted_reads.clone(),
         );
         registry.register(
             "leader",

@@ -6,7 +6,7 @@
 use std::num::NonZeroU32;
 use std::time::Duration;
 
-use lastpass_operator::lastpass::{Client, ClientConfig, RateLimit, RetryPolicy};
+use lastpass_operator::lastpass::{Client, ClientConfig, RateLimit, RetryPolicy, Snapshot};
 use lastpass_operator::simulator::{Knobs, SeedUser, SimState, serve};
 use secrecy::SecretString;
 use tokio::sync::oneshot;
@@ -31,6 +31,11 @@ impl Drop for Sim {
             let _ = tx.send(());
         }
     }
+}
+
+/// Users of a read besides the account's admin.
+pub fn people(snap: &Snapshot) -> usize {
+    snap.users.values().filter(|u| !u.admin).count()
 }
 
 /// Starts a simulator with these knobs on an ephemeral port.
@@ -72,6 +77,12 @@ impl Sim {
     /// A client with [`Sim::config`].
     pub fn client(&self) -> Client {
         Client::new(self.config()).unwrap()
+    }
+
+    /// Users of the account besides its admin (every simulated account starts with one).
+    pub fn people(&self) -> usize {
+        self.state
+            .with_store(|s| s.users.values().filter(|u| !u.admin).count())
     }
 
     /// Commands of the call log, in order.

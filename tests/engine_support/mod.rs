@@ -101,6 +101,23 @@ impl Account {
             .collect()
     }
 
+    /// Users of the account besides its admin (every simulated account starts with one).
+    pub fn people(&self) -> usize {
+        self.state()
+            .with_store(|s| s.users.values().filter(|u| !u.admin).count())
+    }
+
+    /// Lower-cased usernames of the account besides its admin.
+    pub fn people_names(&self) -> Vec<String> {
+        self.state().with_store(|s| {
+            s.users
+                .iter()
+                .filter(|(_, u)| !u.admin)
+                .map(|(k, _)| k.clone())
+                .collect()
+        })
+    }
+
     /// Write calls of the log (anything but `getuserdata`).
     pub fn writes(&self) -> Vec<CallRecord> {
         self.state()
@@ -130,6 +147,7 @@ pub fn user(username: &str) -> DesiredUser {
         suspended: false,
         password_reset_required: true,
         resource: rref(username),
+        adopted: false,
     }
 }
 
