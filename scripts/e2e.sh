@@ -113,7 +113,7 @@ fi
 promtool --version 2>&1 | head -1 >&2
 promtool check metrics <"$work/metrics.txt" || fail "promtool check metrics rejected /metrics"
 for m in lastpass_requests_total lastpass_request_duration_seconds_bucket sync_duration_seconds_count \
-  users deprovisions_pending deprovisions_blocked drift_corrections_total leader; do
+  users deprovisions_pending deprovisions_blocked drift_corrections_total untrusted_reads_total leader; do
   grep -q "^lastpass_operator_$m[{ ]" "$work/metrics.txt" || fail "metric lastpass_operator_$m missing"
 done
 grep -q '^lastpass_operator_leader 1$' "$work/metrics.txt" || fail "leader gauge is not 1"
