@@ -14,6 +14,7 @@ pub mod error;
 pub mod events;
 pub mod group;
 pub mod integration;
+pub mod invalid_spec;
 pub mod status;
 pub mod stores;
 pub mod sync_metrics;
