@@ -29,6 +29,16 @@ pub struct RunArgs {
     /// when absent). Each namespace gets its own watch per kind.
     #[arg(long, value_delimiter = ',', env = "LASTPASS_OPERATOR_NAMESPACES")]
     pub namespace: Vec<String>,
+    /// Watch Secrets (credentials, so that a fixed one is noticed at once) only in these
+    /// namespaces: those where the RBAC grants Secrets (the chart passes
+    /// `rbac.secrets.namespaces`). Repeat or separate with commas; default: the `--namespace`
+    /// list, or all namespaces.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        env = "LASTPASS_OPERATOR_SECRET_NAMESPACES"
+    )]
+    pub secret_namespace: Vec<String>,
     /// Address of `/metrics`, `/healthz` and `/readyz`.
     #[arg(long, default_value = "0.0.0.0:8080")]
     pub metrics_addr: std::net::SocketAddr,
@@ -189,6 +199,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let options = Options {
         ready: Some(ready_tx),
         namespaces: namespaces.clone(),
+        secret_namespaces: self::namespaces(&args.secret_namespace),
         instance: std::env::var("POD_NAME").ok(),
         settings,
     };
@@ -277,12 +288,16 @@ mod tests {
             "--namespace",
             "a,b",
             "--namespace=c",
+            "--secret-namespace",
+            "creds,a",
+            "--secret-namespace=b",
         ])
         .unwrap();
         let crate::cli::Command::Run(args) = cli.command else {
             panic!("not run")
         };
         assert_eq!(args.namespace, ["a", "b", "c"]);
+        assert_eq!(args.secret_namespace, ["creds", "a", "b"]);
         assert!(
             !args.disable_leader_election,
             "leader election is on by default"

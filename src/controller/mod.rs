@@ -45,6 +45,9 @@ pub use stores::Stores;
 pub struct Options {
     /// Only these namespaces (all namespaces when empty): one watch per namespace per kind.
     pub namespaces: Vec<String>,
+    /// Watch Secrets (credentials) in these namespaces only, one watch each: where the RBAC
+    /// grants Secrets (the chart's `rbac.secrets.namespaces`). Empty: as `namespaces`.
+    pub secret_namespaces: Vec<String>,
     /// Reporter instance of Events (the pod name).
     pub instance: Option<String>,
     /// Timing settings.
@@ -70,6 +73,19 @@ fn scopes(options: &Options) -> Vec<Option<&str>> {
     } else {
         options
             .namespaces
+            .iter()
+            .map(|n| Some(n.as_str()))
+            .collect()
+    }
+}
+
+/// The Secret watch scopes: each of `secret_namespaces`, else the watched scopes.
+fn secret_scopes(options: &Options) -> Vec<Option<&str>> {
+    if options.secret_namespaces.is_empty() {
+        scopes(options)
+    } else {
+        options
+            .secret_namespaces
             .iter()
             .map(|n| Some(n.as_str()))
             .collect()
@@ -123,7 +139,9 @@ pub async fn run(
     });
 
     // A changed Secret wakes the integrations that read it (fixing credentials recovers).
-    let secret_watches = scopes.iter().map(|ns| {
+    let secret_scopes = secret_scopes(&options);
+    info!(namespaces = ?options.secret_namespaces, "watching Secrets (no namespaces listed: as the resources)");
+    let secret_watches = secret_scopes.iter().map(|ns| {
         let secret_ctx = ctx.clone();
         watcher(api::<PartialObjectMeta<Secret>>(&client, *ns), wc.clone())
             .default_backoff()

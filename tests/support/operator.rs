@@ -38,6 +38,7 @@ impl Operator {
         let (tx, rx) = oneshot::channel::<()>();
         let options = Options {
             namespaces: vec![ns.name.clone()],
+            secret_namespaces: Vec::new(),
             instance: Some("test".into()),
             ready: None,
             settings: Settings {
