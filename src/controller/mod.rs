@@ -32,7 +32,7 @@ use kube::core::PartialObjectMeta;
 use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::{Controller, WatchStreamExt, reflector, watcher};
 use kube::{Client, ResourceExt};
-use tracing::info;
+use tracing::{info, warn};
 
 use crate::crd::{DirectoryIntegration, LastPassGroup, LastPassUser};
 
@@ -147,6 +147,11 @@ pub async fn run(
             .default_backoff()
             .applied_objects()
             .for_each(move |s| {
+                // A refused watch (RBAC) is said, not swallowed: without it a fixed Secret is
+                // noticed only at the next retry. `--secret-namespace` scopes it.
+                if let Err(e) = &s {
+                    warn!(error = %e, "Secret watch failed; changed credentials Secrets are noticed only at the next retry (see --secret-namespace)");
+                }
                 if let Ok(secret) = s {
                     let ns = secret.namespace().unwrap_or_default();
                     for i in secret_ctx.integrations.state() {
