@@ -208,9 +208,16 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     // The LDAP pull is not `spawn`ed (its future is not `Send` for every lifetime); it runs
     // here, next to the controllers.
     let ldap = crate::ldap::run(client, namespaces, stopped());
+    // Both run at once; the work ends with the controllers (at shutdown the pull ends too).
     let work = async move {
-        let _ = controllers.await;
-        ldap.await;
+        let mut controllers = controllers;
+        tokio::pin!(ldap);
+        tokio::select! {
+            _ = &mut controllers => {}
+            () = &mut ldap => {
+                let _ = controllers.await;
+            }
+        }
     };
     tokio::pin!(work);
 
