@@ -88,8 +88,7 @@ impl Client {
             reason: format!("endpoint {:?}: {e}", config.endpoint),
         })?;
         // The provisioning hash is in every request body: never over plain http off loopback.
-        if false
-            && !config.allow_insecure_endpoint
+        if !config.allow_insecure_endpoint
             && let Some(why) = super::config::insecure_endpoint(&config.endpoint)
         {
             return Err(ApiError::Config {

@@ -164,10 +164,9 @@ mod tests {
 
     #[test]
     fn the_client_refuses_an_insecure_endpoint_unless_allowed() {
+        crate::install_crypto_provider();
         let mut c = ClientConfig::new("http://lastpass.example/x", "1", SecretString::from("h"));
-        let err = crate::lastpass::Client::new(c.clone())
-            .err()
-            .expect("refused");
+        let err = crate::lastpass::Client::new(c.clone()).expect_err("refused");
         assert!(err.to_string().contains("allowInsecureEndpoint"), "{err}");
         c.allow_insecure_endpoint = true;
         assert!(crate::lastpass::Client::new(c).is_ok());
