@@ -8,9 +8,9 @@
 //! - the LDAP bind password: first a wrong one (the bind fails), then the right one (a pull);
 //! - a generated initial password (`initialPassword: Generate`), sent with the invitation.
 //!
-//! Then the whole log, every Event (events.k8s.io/v1 and core/v1) and every status of every
-//! resource of the namespace are searched for each secret, raw and base64-encoded. A single
-//! line printing one of them fails the test.
+//! Then the whole log, every Event (events.k8s.io/v1 and core/v1) and every resource of the
+//! operator's kinds in the namespace (status, and metadata and spec too) are searched for each
+//! secret, raw and base64-encoded. A single line printing one of them fails the test.
 
 mod ldap_support;
 mod support;
@@ -377,7 +377,7 @@ async fn no_secret_reaches_the_log_events_or_statuses() {
         .await
         .unwrap()
     {
-        written.push(serde_json::to_string(&i.status).unwrap());
+        written.push(serde_json::to_string(&i).unwrap());
     }
     for u in ns
         .api::<LastPassUser>()
@@ -385,7 +385,7 @@ async fn no_secret_reaches_the_log_events_or_statuses() {
         .await
         .unwrap()
     {
-        written.push(serde_json::to_string(&u.status).unwrap());
+        written.push(serde_json::to_string(&u).unwrap());
     }
     for g in ns
         .api::<LastPassGroup>()
@@ -393,7 +393,7 @@ async fn no_secret_reaches_the_log_events_or_statuses() {
         .await
         .unwrap()
     {
-        written.push(serde_json::to_string(&g.status).unwrap());
+        written.push(serde_json::to_string(&g).unwrap());
     }
     assert!(events > 0, "the operator published Events");
     let written = written.join("\n");
@@ -417,7 +417,7 @@ async fn no_secret_reaches_the_log_events_or_statuses() {
         }
     }
     eprintln!(
-        "searched {} secrets in {} log bytes, {events} Events and the statuses",
+        "searched {} secrets in {} log bytes, {events} Events and every resource",
         secrets.len(),
         log.len()
     );
