@@ -1,5 +1,7 @@
-//! The operator process under the Helm chart's RBAC, in the README's install mode: resources
-//! watched in every namespace, Secrets granted only in `rbac.secrets.namespaces={identity}`.
+//! The operator process under the Helm chart's RBAC, with Secrets granted in fewer namespaces
+//! than the operator's resources: the README's install (resources watched in every namespace,
+//! `rbac.secrets.namespaces={identity}`), and a namespaced install
+//! (`watchNamespaces={identity,elsewhere}`, Secrets in `identity` only).
 //!
 //! The chart is rendered with a real helm, its ServiceAccount and RBAC are applied, and
 //! `lastpass-operator run` starts with the Deployment's own arguments and a kubeconfig that
@@ -59,7 +61,9 @@ impl PrivateServer {
             eprintln!("SKIPPED: no envtest API server installed (scripts/envtest.sh install)");
             return None;
         }
-        let dir = std::env::temp_dir().join(format!("lpo-rbac-envtest-{}", std::process::id()));
+        static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("lpo-rbac-envtest-{}-{n}", std::process::id()));
         let out = Command::new("bash")
             .arg(repo("scripts/envtest.sh"))
             .arg("start")
@@ -167,8 +171,26 @@ fn condition(i: &DirectoryIntegration, type_: &str) -> Option<(String, String)> 
     Some((c.status.clone(), c.reason.clone()))
 }
 
+/// The README's install: resources in every namespace, Secrets in `identity` only.
 #[tokio::test]
 async fn under_the_charts_confined_secrets_rbac_a_fixed_secret_wakes_the_engine_at_once() {
+    fixed_secret_wakes_at_once(&["rbac.secrets.namespaces={identity}"]).await;
+}
+
+/// A namespaced install that grants Secrets in fewer namespaces than it watches.
+#[tokio::test]
+async fn under_the_charts_namespaced_rbac_with_fewer_secret_namespaces_the_same_holds() {
+    fixed_secret_wakes_at_once(&[
+        "watchNamespaces={identity,elsewhere}",
+        "rbac.secrets.namespaces={identity}",
+    ])
+    .await;
+}
+
+/// Installs the chart's RBAC rendered with `sets`, runs the operator as its ServiceAccount with
+/// the Deployment's arguments, and checks that a fixed credentials Secret in `identity` wakes
+/// the engine at once, with no `forbidden` in the log.
+async fn fixed_secret_wakes_at_once(sets: &[&str]) {
     lastpass_operator::install_crypto_provider();
     let Some(server) = PrivateServer::start() else {
         return;
@@ -207,18 +229,14 @@ async fn under_the_charts_confined_secrets_rbac_a_fixed_secret_wakes_the_engine_
             .expect("namespace");
     }
 
-    // The chart as the README installs it, Secrets confined to `identity`; one replica without
-    // leader election (no Lease needed for this test).
-    let docs = render(
-        "lpo",
-        "lpo-system",
-        &[
-            "rbac.secrets.namespaces={identity}",
-            "leaderElection.enabled=false",
-            "replicaCount=1",
-            "pdb.enabled=false",
-        ],
-    );
+    // The chart with `sets`; one replica without leader election (no Lease needed here).
+    let mut all_sets = vec![
+        "leaderElection.enabled=false",
+        "replicaCount=1",
+        "pdb.enabled=false",
+    ];
+    all_sets.extend_from_slice(sets);
+    let docs = render("lpo", "lpo-system", &all_sets);
     let rbac: Vec<&Value> = docs
         .iter()
         .filter(|d| {
@@ -289,6 +307,7 @@ async fn under_the_charts_confined_secrets_rbac_a_fixed_secret_wakes_the_engine_
     };
     assert_eq!(can(&["watch", "secrets", "-n", "identity"]), "yes");
     assert_eq!(can(&["watch", "secrets", "-A"]), "no");
+    assert_eq!(can(&["watch", "secrets", "-n", "elsewhere"]), "no");
     assert_eq!(can(&["get", "secrets", "-n", "elsewhere"]), "no");
 
     // A simulated account; its credentials Secret in `identity` has a wrong provhash.
