@@ -14,7 +14,8 @@
 #    (rbac.secrets.namespaces). CRDs lose their CEL rules below 1.25; the ServiceMonitor is
 #    skipped unless its CRD exists.
 # 4. `kubectl auth can-i --as=system:serviceaccount:...`: each ServiceAccount can do what the
-#    operator needs and cannot touch what it must not (Secrets elsewhere, deleting CRDs, `*`).
+#    operator needs and cannot touch what it must not (Secrets elsewhere, deleting CRDs, `*`);
+#    the Secret watches the Deployment's --secret-namespace args start are each granted.
 #
 # Needs kubectl, jq and yq (Debian package yq); helm comes from scripts/helm.sh.
 set -euo pipefail
@@ -141,6 +142,16 @@ expect "$work/namespaced.yaml" '[.[] | select(.kind == "Role" and (.metadata.nam
   "namespaced: Secrets Roles in the watched namespaces only"
 expect "$work/confined.yaml" "[$ROLES | .[] | select(.kind == \"ClusterRole\") | .rules[] | select(.resources | index(\"secrets\"))] | length == 0" \
   "rbac.secrets.namespaces: no ClusterRole grants Secrets"
+# The operator watches Secrets exactly where the chart grants them: --secret-namespace args ==
+# the namespaces of the Secrets Roles (none: the ClusterRole grants Secrets everywhere).
+SECRET_ARGS='[.[] | select(.kind == "Deployment") | .spec.template.spec.containers[0].args[] | select(startswith("--secret-namespace=")) | ltrimstr("--secret-namespace=")] | sort'
+SECRET_ROLES='[.[] | select(.kind == "Role" and (.metadata.name | endswith("-secrets"))) | .metadata.namespace] | sort'
+expect "$work/confined.yaml" "($SECRET_ARGS) == ($SECRET_ROLES) and ($SECRET_ARGS) == [\"lpo-creds\"]" \
+  "rbac.secrets.namespaces: --secret-namespace names exactly the namespaces of the Secrets Roles"
+expect "$work/namespaced.yaml" "($SECRET_ARGS) == ($SECRET_ROLES) and ($SECRET_ARGS) == [\"team-a\", \"team-b\"]" \
+  "namespaced: --secret-namespace names exactly the watched namespaces, where the Secrets Roles are"
+expect "$work/default.yaml" "($SECRET_ARGS) == [] and ($SECRET_ROLES) == []" \
+  "default: no --secret-namespace (Secrets watched in all namespaces, as the ClusterRole grants)"
 expect "$work/all-on.yaml" '[.[] | .kind] | (index("ServiceMonitor") and index("PodDisruptionBudget") and index("NetworkPolicy")) != null' \
   "all-on: ServiceMonitor, PodDisruptionBudget, NetworkPolicy rendered"
 expect "$work/all-on.yaml" '.[] | select(.kind == "PodDisruptionBudget") | .apiVersion == "policy/v1"' \
@@ -233,6 +244,17 @@ can() {  # yes|no SA ARGS...: kubectl auth can-i ARGS --as SA must answer yes|no
   [ "$got" = "$want" ] || fail "$sa: 'kubectl auth can-i $*' is '$got', want '$want'"
   ok
 }
+# The Secret watches the operator will start (one per --secret-namespace, else one for all
+# namespaces) are each allowed: list and watch.
+secret_watches_allowed() {  # FILE SA
+  local nss
+  nss=$(q "$1" "$SECRET_ARGS | .[]" | tr -d '"')
+  if [ -z "$nss" ]; then
+    for verb in list watch; do can yes "$2" "$verb" secrets -A; done
+  else
+    for ns in $nss; do for verb in list watch; do can yes "$2" "$verb" secrets -n "$ns"; done; done
+  fi
+}
 CW=lpo-system:lpo-lastpass-operator
 NS=lpo-teams-system:lpo-teams-lastpass-operator
 CF=lpo-conf-system:lpo-conf-lastpass-operator
@@ -313,6 +335,11 @@ can no $CF list secrets -A
 can no $CF watch secrets -A
 can no $CF '*' '*'
 log "ok: Secrets-confined ServiceAccount ($CF): Secrets in lpo-creds only"
+
+secret_watches_allowed "$work/apply-all-on.yaml" $CW
+secret_watches_allowed "$work/apply-namespaced.yaml" $NS
+secret_watches_allowed "$work/apply-confined.yaml" $CF
+log "ok: every Secret watch the operator starts (--secret-namespace, else all) is granted (list, watch)"
 
 if [ -n "${LASTPASS_OPERATOR_TEST_KUBECONFIG:-}" ] && [ -z "$started" ]; then
   # A shared cluster: remove what this test applied (the namespaces stay; envtest cannot delete them).

@@ -32,6 +32,7 @@ async fn two_watched_namespaces_are_served_and_a_third_is_ignored() {
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let options = Options {
         namespaces: watched.iter().map(|ns| ns.name.clone()).collect(),
+        secret_namespaces: Vec::new(),
         instance: Some("namespaces-test".into()),
         ready: Some(ready_tx),
         settings: Settings {

@@ -254,6 +254,13 @@ fn bad_cases() -> Vec<Bad> {
             r#"spec.lastpass.endpoint: "lastpass dot com" is not a valid uri"#,
         ),
         bad(
+            "integration-endpoint-plain-http",
+            "the provisioning hash is in every request body: never in clear text off loopback (CEL)",
+            INTEGRATION,
+            "spec: {lastpass: {endpoint: 'http://lastpass.com/enterpriseapi.php'}}",
+            lastpass_operator::crd::ENDPOINT_RULE_MESSAGE,
+        ),
+        bad(
             "group-member-not-email",
             "members are LastPass usernames, which are e-mails",
             GROUP,
@@ -483,12 +490,127 @@ fn every_cel_rule_has_a_bad_case() {
     for (_, schema) in all_crd_schemas() {
         messages(&schema, &mut rules);
     }
-    assert_eq!(rules.len(), 6, "CEL rules in the CRDs: {rules:#?}");
+    assert_eq!(rules.len(), 7, "CEL rules in the CRDs: {rules:#?}");
     let cases = bad_cases();
     for rule in rules {
         assert!(
             cases.iter().any(|c| c.want == rule),
             "no bad case expects the CEL message {rule:?}"
+        );
+    }
+}
+
+/// Every DirectoryIntegration CEL rule is also checked by the operator (`engine::spec_check`),
+/// since API servers before 1.25 do not run CEL: each bad row whose expected error is a CEL
+/// message makes the operator's check report a problem whose message starts with it. A new
+/// CEL rule on the integration without an operator check fails here.
+#[test]
+fn every_integration_cel_rule_is_also_checked_by_the_operator() {
+    use lastpass_operator::crd::DirectoryIntegration;
+    use lastpass_operator::engine::spec_check::check_integration;
+    let cel_rows: Vec<Bad> = bad_cases()
+        .into_iter()
+        .filter(|c| c.base == INTEGRATION && is_cel_message(c))
+        .collect();
+    assert!(
+        cel_rows.len() >= 6,
+        "{} integration CEL rows",
+        cel_rows.len()
+    );
+    for c in cel_rows {
+        let object = patched(c.base, c.patch);
+        let integration: DirectoryIntegration = serde_json::from_value(object)
+            .unwrap_or_else(|e| panic!("{}: does not deserialize: {e}", c.name));
+        let problems = check_integration(&integration);
+        assert!(
+            problems.iter().any(|p| p.message.starts_with(c.want)),
+            "{} ({}): the operator does not check the CEL rule {:?}; it found {problems:#?}",
+            c.name,
+            c.why,
+            c.want
+        );
+    }
+}
+
+/// Whether a row expects the message of a CEL rule (not a structural-schema error).
+fn is_cel_message(c: &Bad) -> bool {
+    cel_messages().iter().any(|m| m == c.want)
+}
+
+/// The messages of every `x-kubernetes-validations` rule of the CRDs.
+fn cel_messages() -> Vec<String> {
+    fn walk(schema: &Value, out: &mut Vec<String>) {
+        match schema {
+            Value::Object(o) => {
+                for (k, v) in o {
+                    if k == "x-kubernetes-validations" {
+                        out.extend(
+                            v.as_array()
+                                .into_iter()
+                                .flatten()
+                                .filter_map(|r| r["message"].as_str())
+                                .map(String::from),
+                        );
+                    } else if k != "default" && k != "enum" {
+                        walk(v, out);
+                    }
+                }
+            }
+            Value::Array(a) => a.iter().for_each(|v| walk(v, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    for (_, schema) in all_crd_schemas() {
+        walk(&schema, &mut out);
+    }
+    out
+}
+
+/// The CEL endpoint rule and the operator's own check (`lastpass::insecure_endpoint`) agree
+/// on every endpoint here: the server refuses at admission exactly what the operator would
+/// refuse to call.
+#[test]
+fn endpoint_rule_in_cel_and_in_the_operator_agree() {
+    use lastpass_operator::lastpass::insecure_endpoint;
+    for endpoint in [
+        "https://lastpass.com/enterpriseapi.php",
+        "HTTPS://lastpass.eu/enterpriseapi.php",
+        "http://127.0.0.1:8080/enterpriseapi.php",
+        "http://127.9.9.9/x",
+        "http://localhost:1/x",
+        "http://[::1]:9/x",
+        "http://localhost",
+        "http://lastpass.com/enterpriseapi.php",
+        "http://10.0.0.1/x",
+        "http://128.0.0.1/x",
+        "http://localhost.evil.example/x",
+        "http://127.0.0.1.evil.example/x",
+        "http://127.0.0.1:80@evil.example/x",
+        "http://[::2]/x",
+        "ftp://lastpass.com/x",
+    ] {
+        let object = patched(
+            INTEGRATION,
+            &format!("spec: {{lastpass: {{endpoint: '{endpoint}'}}}}"),
+        );
+        let cel_refuses = validate(&object, None)
+            .iter()
+            .any(|e| e.contains(lastpass_operator::crd::ENDPOINT_RULE_MESSAGE));
+        let operator_refuses = insecure_endpoint(endpoint).is_some();
+        assert_eq!(
+            cel_refuses, operator_refuses,
+            "{endpoint}: CEL refuses {cel_refuses}, the operator refuses {operator_refuses}"
+        );
+        let allowed = patched(
+            INTEGRATION,
+            &format!("spec: {{lastpass: {{endpoint: '{endpoint}', allowInsecureEndpoint: true}}}}"),
+        );
+        assert!(
+            !validate(&allowed, None)
+                .iter()
+                .any(|e| e.contains(lastpass_operator::crd::ENDPOINT_RULE_MESSAGE)),
+            "{endpoint}: allowInsecureEndpoint lifts the rule"
         );
     }
 }

@@ -167,3 +167,64 @@ async fn missing_wrong_previous_and_expired_tokens() {
     assert!(secrets.get_opt("off-scim-token").await.unwrap().is_none());
     s.stop().await;
 }
+
+/// `lastpass-operator.io/rotate-token: <new value>` on the integration rotates the token at
+/// once, keeping the old one for its overlap; the same value never rotates twice.
+#[tokio::test]
+async fn the_rotate_token_annotation_rotates_now_once_per_value() {
+    let Some(cluster) = support::cluster() else {
+        return;
+    };
+    let s = ScimServer::start(cluster).await;
+    let api = s.ns.api::<DirectoryIntegration>();
+    let di = api
+        .create(
+            &PostParams::default(),
+            &scim_common::integration("ann", true),
+        )
+        .await
+        .unwrap();
+    let now = jiff::Timestamp::now();
+    scim::reconcile_tokens(s.ns.client.clone(), &di, now)
+        .await
+        .unwrap();
+    let (a, _) = token_of(&s.ns, "ann").await;
+
+    let annotate = |value: &'static str| {
+        let api = api.clone();
+        async move {
+            let patch = serde_json::json!({"metadata": {"annotations": {
+                tokens::ROTATE_TOKEN_ANNOTATION: value}}});
+            api.patch(
+                "ann",
+                &kube::api::PatchParams::default(),
+                &kube::api::Patch::Merge(&patch),
+            )
+            .await
+            .unwrap()
+        }
+    };
+    let di = annotate("1").await;
+    scim::reconcile_tokens(s.ns.client.clone(), &di, now)
+        .await
+        .unwrap();
+    let (b, prev) = token_of(&s.ns, "ann").await;
+    assert_ne!(a, b, "a new value rotates at once, long before the period");
+    assert_eq!(
+        prev.as_deref(),
+        Some(a.as_str()),
+        "the old one in its overlap"
+    );
+    // The same value again (any later reconcile): nothing changes.
+    scim::reconcile_tokens(s.ns.client.clone(), &di, now + hours(1))
+        .await
+        .unwrap();
+    assert_eq!(token_of(&s.ns, "ann").await.0, b);
+    let di = annotate("2").await;
+    scim::reconcile_tokens(s.ns.client.clone(), &di, now + hours(1))
+        .await
+        .unwrap();
+    let (c, prev) = token_of(&s.ns, "ann").await;
+    assert_ne!(c, b);
+    assert_eq!(prev.as_deref(), Some(b.as_str()));
+}

@@ -154,6 +154,7 @@ pub async fn run(kubeconfig: &Path, namespace: &str, manifests: Manifests) -> an
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let options = Options {
         namespaces: vec![namespace.to_string()],
+        secret_namespaces: Vec::new(),
         instance: Some("demo".into()),
         settings: Settings::default(),
         ready: None,

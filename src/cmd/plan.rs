@@ -77,6 +77,14 @@ pub enum PlanError {
         /// What is wrong (never the provhash).
         message: String,
     },
+    /// The integration breaks a rule of its CRD; LastPass was not called.
+    #[error("DirectoryIntegration {integration} is invalid: {message}")]
+    InvalidSpec {
+        /// The integration.
+        integration: String,
+        /// The broken rules and their fixes.
+        message: String,
+    },
     /// LastPass could not be read.
     #[error("reading the LastPass account of {integration}: {source}")]
     LastPass {
@@ -275,6 +283,16 @@ pub async fn run(args: PlanArgs) -> Result<bool, PlanError> {
             config.endpoint = endpoint.clone();
         }
         let name = integration.metadata.name.clone().unwrap_or_default();
+        // Checked with the endpoint that will be called (`--endpoint` wins over the spec's).
+        let mut effective = integration.clone();
+        effective.spec.lastpass.endpoint = config.endpoint.clone();
+        let problems = crate::engine::spec_check::check_integration(&effective);
+        if let Some((_, message)) = crate::engine::spec_check::summary(&problems) {
+            return Err(PlanError::InvalidSpec {
+                integration: name,
+                message,
+            });
+        }
         let client = Client::new(config).map_err(|source| PlanError::LastPass {
             integration: name.clone(),
             source,

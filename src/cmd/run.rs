@@ -29,6 +29,16 @@ pub struct RunArgs {
     /// when absent). Each namespace gets its own watch per kind.
     #[arg(long, value_delimiter = ',', env = "LASTPASS_OPERATOR_NAMESPACES")]
     pub namespace: Vec<String>,
+    /// Watch Secrets (credentials, so that a fixed one is noticed at once) only in these
+    /// namespaces: those where the RBAC grants Secrets (the chart passes
+    /// `rbac.secrets.namespaces`). Repeat or separate with commas; default: the `--namespace`
+    /// list, or all namespaces.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        env = "LASTPASS_OPERATOR_SECRET_NAMESPACES"
+    )]
+    pub secret_namespace: Vec<String>,
     /// Address of `/metrics`, `/healthz` and `/readyz`.
     #[arg(long, default_value = "0.0.0.0:8080")]
     pub metrics_addr: std::net::SocketAddr,
@@ -189,6 +199,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let options = Options {
         ready: Some(ready_tx),
         namespaces: namespaces.clone(),
+        secret_namespaces: self::namespaces(&args.secret_namespace),
         instance: std::env::var("POD_NAME").ok(),
         settings,
     };
@@ -197,9 +208,16 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     // The LDAP pull is not `spawn`ed (its future is not `Send` for every lifetime); it runs
     // here, next to the controllers.
     let ldap = crate::ldap::run(client, namespaces, stopped());
+    // Both run at once; the work ends with the controllers (at shutdown the pull ends too).
     let work = async move {
-        let _ = controllers.await;
-        ldap.await;
+        let mut controllers = controllers;
+        tokio::pin!(ldap);
+        tokio::select! {
+            _ = &mut controllers => {}
+            () = &mut ldap => {
+                let _ = controllers.await;
+            }
+        }
     };
     tokio::pin!(work);
 
@@ -277,12 +295,16 @@ mod tests {
             "--namespace",
             "a,b",
             "--namespace=c",
+            "--secret-namespace",
+            "creds,a",
+            "--secret-namespace=b",
         ])
         .unwrap();
         let crate::cli::Command::Run(args) = cli.command else {
             panic!("not run")
         };
         assert_eq!(args.namespace, ["a", "b", "c"]);
+        assert_eq!(args.secret_namespace, ["creds", "a", "b"]);
         assert!(
             !args.disable_leader_election,
             "leader election is on by default"

@@ -226,6 +226,8 @@ pub async fn sync_once(
     integration: &DirectoryIntegration,
 ) -> Result<(), Error> {
     let now = Time(jiff::Timestamp::now());
+    // A spec breaking a CRD rule (no CEL on old API servers) reaches neither Secret nor LastPass.
+    super::invalid_spec::refuse(ctx, integration, &now).await?;
     let (cid, provhash) = match credentials(ctx, integration).await {
         Ok(c) => c,
         Err(e) => {

@@ -23,6 +23,10 @@ pub enum Error {
     /// The sync could not finish (LastPass unavailable, an unknown outcome); it is retried.
     #[error("LastPass sync failed: {0}")]
     Sync(String),
+    /// The DirectoryIntegration breaks a rule of its CRD; nothing was sent to LastPass. Fixed
+    /// by editing the spec (which wakes the account).
+    #[error("invalid DirectoryIntegration spec: {0}")]
+    InvalidSpec(String),
     /// A resource has no namespace (the kinds are namespaced; this should not happen).
     #[error("{0} has no namespace")]
     NoNamespace(String),
@@ -37,13 +41,14 @@ impl Error {
             Self::Client(_) => "client",
             Self::Sync(_) => "sync",
             Self::NoNamespace(_) => "no_namespace",
+            Self::InvalidSpec(_) => "invalid_spec",
         }
     }
 
     /// How long to wait before the next attempt.
     pub fn requeue_after(&self) -> Duration {
         match self {
-            Self::Credentials(_) => Duration::from_secs(60),
+            Self::Credentials(_) | Self::InvalidSpec(_) => Duration::from_secs(60),
             _ => Duration::from_secs(5),
         }
     }

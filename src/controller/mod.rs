@@ -14,6 +14,7 @@ pub mod error;
 pub mod events;
 pub mod group;
 pub mod integration;
+pub mod invalid_spec;
 pub mod status;
 pub mod stores;
 pub mod sync_metrics;
@@ -31,7 +32,7 @@ use kube::core::PartialObjectMeta;
 use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::{Controller, WatchStreamExt, reflector, watcher};
 use kube::{Client, ResourceExt};
-use tracing::info;
+use tracing::{info, warn};
 
 use crate::crd::{DirectoryIntegration, LastPassGroup, LastPassUser};
 
@@ -44,6 +45,9 @@ pub use stores::Stores;
 pub struct Options {
     /// Only these namespaces (all namespaces when empty): one watch per namespace per kind.
     pub namespaces: Vec<String>,
+    /// Watch Secrets (credentials) in these namespaces only, one watch each: where the RBAC
+    /// grants Secrets (the chart's `rbac.secrets.namespaces`). Empty: as `namespaces`.
+    pub secret_namespaces: Vec<String>,
     /// Reporter instance of Events (the pod name).
     pub instance: Option<String>,
     /// Timing settings.
@@ -69,6 +73,19 @@ fn scopes(options: &Options) -> Vec<Option<&str>> {
     } else {
         options
             .namespaces
+            .iter()
+            .map(|n| Some(n.as_str()))
+            .collect()
+    }
+}
+
+/// The Secret watch scopes: each of `secret_namespaces`, else the watched scopes.
+fn secret_scopes(options: &Options) -> Vec<Option<&str>> {
+    if options.secret_namespaces.is_empty() {
+        scopes(options)
+    } else {
+        options
+            .secret_namespaces
             .iter()
             .map(|n| Some(n.as_str()))
             .collect()
@@ -122,12 +139,19 @@ pub async fn run(
     });
 
     // A changed Secret wakes the integrations that read it (fixing credentials recovers).
-    let secret_watches = scopes.iter().map(|ns| {
+    let secret_scopes = secret_scopes(&options);
+    info!(namespaces = ?options.secret_namespaces, "watching Secrets (no namespaces listed: as the resources)");
+    let secret_watches = secret_scopes.iter().map(|ns| {
         let secret_ctx = ctx.clone();
         watcher(api::<PartialObjectMeta<Secret>>(&client, *ns), wc.clone())
             .default_backoff()
             .applied_objects()
             .for_each(move |s| {
+                // A refused watch (RBAC) is said, not swallowed: without it a fixed Secret is
+                // noticed only at the next retry. `--secret-namespace` scopes it.
+                if let Err(e) = &s {
+                    warn!(error = %e, "Secret watch failed; changed credentials Secrets are noticed only at the next retry (see --secret-namespace)");
+                }
                 if let Ok(secret) = s {
                     let ns = secret.namespace().unwrap_or_default();
                     for i in secret_ctx.integrations.state() {

@@ -70,14 +70,28 @@ pub struct DirectoryIntegrationSpec {
     pub ldap: Option<LdapSpec>,
 }
 
+/// CEL form of [`crate::lastpass::insecure_endpoint`]: `https`, or `http` to a loopback host
+/// (127.0.0.0/8, `::1`, `localhost`), unless `allowInsecureEndpoint` is set. The operator
+/// checks the same rule itself (`engine::spec_check`) where the API server has no CEL.
+pub const ENDPOINT_RULE: &str = r"(has(self.allowInsecureEndpoint) && self.allowInsecureEndpoint) || self.endpoint.matches('^(?i)(https://|http://(localhost|127\\.[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}|\\[::1\\])(:[0-9]+)?([/?#]|$))')";
+
+/// Message of [`ENDPOINT_RULE`], also the operator's `InsecureEndpoint` message.
+pub const ENDPOINT_RULE_MESSAGE: &str = "spec.lastpass.endpoint must use https (the provisioning hash is sent in every request) unless its host is loopback; use an https:// URL, or set spec.lastpass.allowInsecureEndpoint: true for a trusted test endpoint";
+
 /// The Enterprise API endpoint and the Secret holding `cid` and `provhash`.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
 #[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new(ENDPOINT_RULE).message(ENDPOINT_RULE_MESSAGE))]
 pub struct LastPassConnection {
-    /// Full URL of the Enterprise API.
+    /// Full URL of the Enterprise API: `https://`, or `http://` to a loopback host only
+    /// (unless `allowInsecureEndpoint`).
     #[serde(default = "default_endpoint")]
     #[schemars(url)]
     pub endpoint: String,
+    /// Allow a plain `http://` endpoint on a non-loopback host (a simulator in a trusted
+    /// network). The provisioning hash then crosses the network in clear text.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_insecure_endpoint: bool,
     /// Secret (same namespace) with the account id and the API secret.
     pub credentials_secret_ref: CredentialsSecretRef,
 }

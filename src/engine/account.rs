@@ -17,6 +17,7 @@ use super::guard::Guards;
 use super::model::UserKey;
 use super::plan::Policy;
 use super::report::{Report, report};
+use super::spec_check::{check_integration, refused_status, summary};
 use super::sync::{SyncInput, SyncOutcome, sync};
 
 /// The planner policy of an integration.
@@ -47,6 +48,7 @@ pub fn client_config(
 ) -> ClientConfig {
     let sync = &integration.spec.sync;
     let mut config = ClientConfig::new(&integration.spec.lastpass.endpoint, cid, provhash);
+    config.allow_insecure_endpoint = integration.spec.lastpass.allow_insecure_endpoint;
     let positive =
         |n: i32| NonZeroU32::new(u32::try_from(n).unwrap_or(1)).unwrap_or(NonZeroU32::MIN);
     config.rate_limit = RateLimit {
@@ -69,6 +71,10 @@ pub struct AccountSync {
 }
 
 /// Syncs `integration`'s account from these resources (those of other integrations are skipped).
+///
+/// An integration that breaks a rule of its CRD ([`super::spec_check`]; API servers without
+/// CEL admit it) is not synced: no LastPass call is made, the outcome's error says why, and
+/// the report holds only the integration's status (`Ready=False`, `Synced=False`).
 pub async fn sync_account<'a, L: LastPass>(
     lastpass: &L,
     integration: &DirectoryIntegration,
@@ -89,6 +95,24 @@ pub async fn sync_desire<L: LastPass>(
     desire: Desire,
     passwords: BTreeMap<UserKey, SecretString>,
 ) -> AccountSync {
+    let problems = check_integration(integration);
+    if let Some((_, message)) = summary(&problems) {
+        // A rule of the CRD is broken (no CEL on this API server): nothing goes to LastPass.
+        let now = Time(jiff::Timestamp::now());
+        let report = Report {
+            integration: refused_status(integration.status.as_ref(), &problems, &now),
+            ..Report::default()
+        };
+        let outcome = SyncOutcome {
+            error: Some(crate::lastpass::ApiError::Config { reason: message }),
+            ..SyncOutcome::default()
+        };
+        return AccountSync {
+            desire,
+            outcome,
+            report,
+        };
+    }
     let input = SyncInput {
         desired: desire.desired.clone(),
         policy: policy_of(integration),

@@ -55,6 +55,10 @@ pub enum Reason {
     MembersMissing,
     MembersInSync,
     Pending,
+    /// The integration breaks a rule of its CRD (checked by the operator where there is no CEL).
+    InvalidSpec,
+    /// `spec.lastpass.endpoint` is plain http off loopback: nothing is sent to it.
+    InsecureEndpoint,
 }
 
 impl Reason {
@@ -96,6 +100,8 @@ impl Reason {
             Self::MembersMissing => "MembersMissing",
             Self::MembersInSync => "MembersInSync",
             Self::Pending => "Pending",
+            Self::InvalidSpec => "InvalidSpec",
+            Self::InsecureEndpoint => "InsecureEndpoint",
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod model;
 pub mod password;
 pub mod plan;
 pub mod report;
+pub mod spec_check;
 pub mod sync;
 pub mod unread;
 

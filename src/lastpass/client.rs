@@ -88,6 +88,18 @@ impl Client {
         let url = reqwest::Url::parse(&config.endpoint).map_err(|e| ApiError::Config {
             reason: format!("endpoint {:?}: {e}", config.endpoint),
         })?;
+        // The provisioning hash is in every request body: never over plain http off loopback.
+        if !config.allow_insecure_endpoint
+            && let Some(why) = super::config::insecure_endpoint(&config.endpoint)
+        {
+            return Err(ApiError::Config {
+                reason: format!(
+                    "refusing endpoint {:?}: {why}; use https, or allow it explicitly \
+                     (spec.lastpass.allowInsecureEndpoint)",
+                    config.endpoint
+                ),
+            });
+        }
         let http = reqwest::Client::builder()
             .timeout(config.request_timeout)
             .user_agent(config.user_agent.clone())

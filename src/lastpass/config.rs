@@ -72,6 +72,8 @@ pub struct ClientConfig {
     pub page_size: usize,
     /// Retries of retryable replies.
     pub retry: RetryPolicy,
+    /// Allow plain `http://` to a host that is not loopback (see [`insecure_endpoint`]).
+    pub allow_insecure_endpoint: bool,
 }
 
 impl ClientConfig {
@@ -92,13 +94,83 @@ impl ClientConfig {
             max_batch: 100,
             page_size: 2000,
             retry: RetryPolicy::default(),
+            allow_insecure_endpoint: false,
         }
+    }
+}
+
+/// Why `endpoint` must not receive the provisioning hash, or `None` when it may: the scheme is
+/// `https`, or `http` to a loopback host (127.0.0.0/8, `::1`, `localhost`), which never leaves
+/// the machine. Anything else (another scheme, no host, not a URL) is refused. The CRD states
+/// the same rule in CEL (`crd::ENDPOINT_RULE`).
+pub fn insecure_endpoint(endpoint: &str) -> Option<String> {
+    let url = match reqwest::Url::parse(endpoint.trim()) {
+        Ok(u) => u,
+        Err(e) => return Some(format!("{endpoint:?} is not a URL ({e})")),
+    };
+    match url.scheme() {
+        "https" => None,
+        "http" => {
+            // The parser has normalised the host: IPv4 in dotted decimal, IPv6 in brackets,
+            // domains in lower case.
+            let host = url.host_str().unwrap_or_default();
+            let bare = host.trim_start_matches('[').trim_end_matches(']');
+            let loopback = bare == "localhost"
+                || bare
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback());
+            (!loopback).then(|| {
+                format!(
+                    "{} is plain http to a host that is not loopback",
+                    url.host_str().unwrap_or_default()
+                )
+            })
+        }
+        other => Some(format!("scheme {other:?} is neither https nor http")),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_https_or_loopback_http_may_carry_the_provhash() {
+        for ok in [
+            "https://lastpass.com/enterpriseapi.php",
+            "HTTPS://lastpass.eu/enterpriseapi.php",
+            "http://127.0.0.1:8080/enterpriseapi.php",
+            "http://127.3.4.5/x",
+            "http://localhost:1/x",
+            "http://LOCALHOST/x",
+            "http://[::1]:9/x",
+        ] {
+            assert_eq!(insecure_endpoint(ok), None, "{ok}");
+        }
+        for bad in [
+            "http://lastpass.com/enterpriseapi.php",
+            "http://10.0.0.1/x",
+            "http://128.0.0.1/x",
+            "http://localhost.evil.example/x",
+            "http://127.0.0.1.evil.example/x",
+            "http://127.0.0.1:80@evil.example/x",
+            "http://[::2]/x",
+            "ftp://lastpass.com/x",
+            "lastpass dot com",
+        ] {
+            assert!(insecure_endpoint(bad).is_some(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_client_refuses_an_insecure_endpoint_unless_allowed() {
+        crate::install_crypto_provider();
+        let mut c = ClientConfig::new("http://lastpass.example/x", "1", SecretString::from("h"));
+        let err = crate::lastpass::Client::new(c.clone()).expect_err("refused");
+        assert!(err.to_string().contains("allowInsecureEndpoint"), "{err}");
+        c.allow_insecure_endpoint = true;
+        assert!(crate::lastpass::Client::new(c).is_ok());
+    }
 
     #[test]
     fn debug_redacts_the_provhash() {

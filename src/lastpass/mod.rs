@@ -29,7 +29,7 @@ use std::future::Future;
 pub use batch::{Batch, DeleteAction, GroupChange, NewUser, UserUpdate, split};
 pub use client::{BatchReport, Client};
 pub use command::{Command, CommandKind, UserQuery};
-pub use config::{ClientConfig, DEFAULT_ENDPOINT, RateLimit, RetryPolicy};
+pub use config::{ClientConfig, DEFAULT_ENDPOINT, RateLimit, RetryPolicy, insecure_endpoint};
 pub use error::{ApiError, ErrorClass};
 pub use reply::{Reply, UserFailure};
 pub use snapshot::{Snapshot, User, UserPage, UsersShape};

@@ -3,7 +3,9 @@
 //! token stays under key `previous` until the annotation
 //! `lastpass-operator.io/previous-token-expires-at` (rotation + `overlap`). The integration's
 //! `status.scim` and `TokenReady` condition are written with server-side apply under the field
-//! manager `lastpass-operator-scim`, only when they change.
+//! manager `lastpass-operator-scim`, only when they change. A new value of the annotation
+//! `lastpass-operator.io/rotate-token` on the integration rotates the token at once (the value
+//! honoured is recorded on the Secret, so each value rotates once).
 //!
 //! Tokens exist only as `SecretString` and in the Secret: never in logs, Events, status or
 //! errors.
@@ -31,6 +33,10 @@ pub const PREVIOUS_KEY: &str = "previous";
 pub const ROTATED_AT_ANNOTATION: &str = "lastpass-operator.io/token-rotated-at";
 /// Annotation on the Secret: when the previous token stops being accepted (RFC 3339).
 pub const PREVIOUS_EXPIRES_ANNOTATION: &str = "lastpass-operator.io/previous-token-expires-at";
+/// Annotation on the DirectoryIntegration: a new value rotates the token now.
+pub const ROTATE_TOKEN_ANNOTATION: &str = "lastpass-operator.io/rotate-token";
+/// Annotation on the Secret: the `rotate-token` value last honoured.
+pub const ROTATED_FOR_ANNOTATION: &str = "lastpass-operator.io/rotated-for";
 /// Field manager of the status fields this module owns.
 pub const FIELD_MANAGER: &str = "lastpass-operator-scim";
 /// Condition type set by [`reconcile_tokens`].
@@ -112,6 +118,14 @@ pub async fn reconcile_tokens(
         .await
         .map_err(|e| Error::kube(format!("read Secret {ns}/{sname}"), e))?;
 
+    // A rotation asked for with the annotation, not yet honoured.
+    let requested = di.annotations().get(ROTATE_TOKEN_ANNOTATION).cloned();
+    let mut created_annotations =
+        BTreeMap::from([(ROTATED_AT_ANNOTATION.to_string(), now.to_string())]);
+    if let Some(r) = &requested {
+        created_annotations.insert(ROTATED_FOR_ANNOTATION.to_string(), r.clone());
+    }
+
     let secret = match existing {
         None => {
             let mut s = Secret {
@@ -123,10 +137,7 @@ pub async fn reconcile_tokens(
                         "app.kubernetes.io/managed-by".to_string(),
                         "lastpass-operator".to_string(),
                     )])),
-                    annotations: Some(BTreeMap::from([(
-                        ROTATED_AT_ANNOTATION.to_string(),
-                        now.to_string(),
-                    )])),
+                    annotations: Some(created_annotations),
                     ..Default::default()
                 },
                 type_: Some("Opaque".into()),
@@ -149,7 +160,14 @@ pub async fn reconcile_tokens(
                 .and_then(|d| d.get(TOKEN_KEY))
                 .is_some_and(|t| !t.0.is_empty());
             let rotated_at = annotation(&s, ROTATED_AT_ANNOTATION);
-            let due = !has_token || rotated_at.is_none_or(|at| plus(at, every) <= now);
+            let asked = requested.as_ref().is_some_and(|r| {
+                s.metadata
+                    .annotations
+                    .as_ref()
+                    .and_then(|a| a.get(ROTATED_FOR_ANNOTATION))
+                    != Some(r)
+            });
+            let due = !has_token || asked || rotated_at.is_none_or(|at| plus(at, every) <= now);
             let previous_over = annotation(&s, PREVIOUS_EXPIRES_ANNOTATION)
                 .is_some_and(|until| until <= now)
                 || (s
@@ -167,6 +185,9 @@ pub async fn reconcile_tokens(
                         ByteString(mint().expose_secret().as_bytes().to_vec()),
                     );
                     annotations.insert(ROTATED_AT_ANNOTATION.to_string(), now.to_string());
+                    if let Some(r) = &requested {
+                        annotations.insert(ROTATED_FOR_ANNOTATION.to_string(), r.clone());
+                    }
                     match old.filter(|o| !o.0.is_empty() && !overlap.is_zero()) {
                         Some(old) => {
                             data.insert(PREVIOUS_KEY.to_string(), old);

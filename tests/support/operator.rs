@@ -44,6 +44,7 @@ impl Operator {
         let (tx, rx) = oneshot::channel::<()>();
         let options = Options {
             namespaces: namespaces.iter().map(|n| n.name.clone()).collect(),
+            secret_namespaces: Vec::new(),
             instance: Some("test".into()),
             ready: None,
             settings: Settings {

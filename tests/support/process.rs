@@ -20,6 +20,8 @@ pub struct OperatorProcess {
     pub name: String,
     /// Port of `/metrics`, `/healthz`, `/readyz`.
     pub metrics_port: u16,
+    /// Port of the SCIM server (plain HTTP).
+    pub scim_port: u16,
     child: Child,
     /// Where its logs go (printed by [`OperatorProcess::logs`]).
     pub log: PathBuf,
@@ -43,7 +45,24 @@ fn free_port() -> u16 {
 impl OperatorProcess {
     /// Starts `run` as `name`, watching `namespaces`, with the Lease in `lease_ns`.
     pub fn start(cluster: &TestCluster, name: &str, lease_ns: &str, namespaces: &[&str]) -> Self {
+        let args: Vec<String> = namespaces
+            .iter()
+            .flat_map(|ns| ["--namespace".to_string(), ns.to_string()])
+            .collect();
+        Self::start_with(cluster.kubeconfig(), name, lease_ns, &args, &[])
+    }
+
+    /// Starts `run` as `name` with `kubeconfig`, the Lease in `lease_ns`, `args` after the
+    /// operations and SCIM addresses and the text log format, and extra environment.
+    pub fn start_with(
+        kubeconfig: &std::path::Path,
+        name: &str,
+        lease_ns: &str,
+        args: &[String],
+        env: &[(&str, &str)],
+    ) -> Self {
         let metrics_port = free_port();
+        let scim_port = free_port();
         let log = std::env::temp_dir().join(format!(
             "lpo-{name}-{}-{metrics_port}.log",
             std::process::id()
@@ -54,20 +73,21 @@ impl OperatorProcess {
             .arg("--metrics-addr")
             .arg(format!("127.0.0.1:{metrics_port}"))
             .arg("--scim-addr")
-            .arg(format!("127.0.0.1:{}", free_port()))
+            .arg(format!("127.0.0.1:{scim_port}"))
             .arg("--log-format")
             .arg("text");
-        for ns in namespaces {
-            cmd.arg("--namespace").arg(ns);
-        }
-        let child = cmd
-            .env("KUBECONFIG", cluster.kubeconfig())
+        cmd.args(args);
+        cmd.env("KUBECONFIG", kubeconfig)
             .env("POD_NAME", name)
             .env("POD_NAMESPACE", lease_ns)
             .env(
                 "RUST_LOG",
                 std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
-            )
+            );
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(file)
@@ -76,6 +96,7 @@ impl OperatorProcess {
         Self {
             name: name.into(),
             metrics_port,
+            scim_port,
             child,
             log,
         }

@@ -148,6 +148,7 @@ pub async fn run(opts: &Options, kubeconfig: PathBuf) -> Result<BenchReport, Ben
         metered,
         ControllerOptions {
             namespaces: vec![ns.clone()],
+            secret_namespaces: Vec::new(),
             instance: Some("bench".into()),
             settings: Settings::default(),
             ready: None,
