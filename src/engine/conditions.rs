@@ -14,6 +14,9 @@ pub mod types {
     pub const DEPROVISION_BLOCKED: &str = "DeprovisionBlocked";
     /// LastPass refused invitations for want of seats.
     pub const SEATS_EXHAUSTED: &str = "SeatsExhausted";
+    /// A directory-made group is held Additive over a LastPass group with members the
+    /// operator does not manage, until the `lastpass-operator.io/take-over` annotation.
+    pub const GROUP_TAKEOVER_PENDING: &str = "GroupTakeoverPending";
 }
 
 /// Why a condition has its status; also the `reason` of Events. CamelCase on the wire.
@@ -47,6 +50,8 @@ pub enum Reason {
     MembersMissing,
     MembersInSync,
     Pending,
+    GroupTakeoverPending,
+    TakeoverNotNeeded,
 }
 
 impl Reason {
@@ -80,6 +85,8 @@ impl Reason {
             Self::MembersMissing => "MembersMissing",
             Self::MembersInSync => "MembersInSync",
             Self::Pending => "Pending",
+            Self::GroupTakeoverPending => "GroupTakeoverPending",
+            Self::TakeoverNotNeeded => "TakeoverNotNeeded",
         }
     }
 }
