@@ -30,6 +30,7 @@ pub mod membership;
 mod pull;
 pub mod reconcile;
 mod run;
+pub mod safeguard;
 pub mod search;
 pub mod status;
 

@@ -12,9 +12,13 @@ use super::connect::{self, Session};
 use super::desired::{self, Target};
 use super::directory::{self, Snapshot};
 use super::membership::normalize_dn;
+use super::safeguard::{self, Decisions, HoldCause, Limits, Verdict as Safeguard};
 use super::status::{self, Verdict};
 use super::{Error, Reason, apply, reconcile, search};
-use crate::crd::{DirectoryIntegration, LastPassGroup, LastPassUser, LdapStatus};
+use crate::crd::{
+    APPROVE_PLAN_ANNOTATION, DirectoryIntegration, LastPassGroup, LastPassUser, LdapHeldPull,
+    LdapStatus, REJECT_PLAN_ANNOTATION,
+};
 
 /// Problems kept in `status.ldap.problems`.
 const MAX_PROBLEMS: usize = 20;
@@ -44,6 +48,8 @@ pub struct PullReport {
     pub read_time: Duration,
     /// Time spent listing and writing resources.
     pub write_time: Duration,
+    /// What the safeguard said about the pull's deletions.
+    pub safeguard: Safeguard,
 }
 
 /// Pulls `spec.ldap` of one integration once: reads the bind Secret, connects, searches,
@@ -84,7 +90,29 @@ pub async fn pull_once(client: &Client, di: &DirectoryIntegration) -> Result<Pul
             ldap.skipped = r.skipped as i64;
             ldap.problems = r.problems.iter().take(MAX_PROBLEMS).cloned().collect();
             ldap.last_error = None;
-            let synced = if r.problems.is_empty() {
+            ldap.held = match &r.safeguard {
+                Safeguard::Held(h, _) | Safeguard::Rejected(h) => Some(h.clone()),
+                Safeguard::Proceed | Safeguard::Approved(_) => None,
+            };
+            match &r.safeguard {
+                Safeguard::Approved(h) => {
+                    safeguard::record(&mut ldap.consumed_approvals, &h.pull_id)
+                }
+                Safeguard::Rejected(h) => safeguard::record(&mut ldap.rejected, &h.pull_id),
+                _ => {}
+            }
+            let synced = if let (false, Some(h)) = (r.safeguard.deletes(), r.safeguard.held()) {
+                Verdict {
+                    ok: false,
+                    reason: Reason::OverSafeguard,
+                    message: format!(
+                        "{}; {} deletions held by the safeguard: see LdapDeletionsHeld (pull {})",
+                        summary(r),
+                        h.users + h.groups,
+                        h.pull_id
+                    ),
+                }
+            } else if r.problems.is_empty() {
                 Verdict {
                     ok: true,
                     reason: Reason::Ok,
@@ -137,7 +165,18 @@ pub async fn pull_once(client: &Client, di: &DirectoryIntegration) -> Result<Pul
             (reachable, synced)
         }
     };
-    if let Err(e) = status::write(client, di, &ldap, &reachable, &synced).await {
+    let held = match &outcome {
+        Ok(r) => Some(held_condition(r, &Limits::of(di))),
+        Err(_) => None, // the directory was not judged: the condition stays as it was
+    };
+    let mut verdicts = vec![
+        (status::LDAP_REACHABLE, &reachable),
+        (status::LDAP_SYNCED, &synced),
+    ];
+    if let Some(held) = &held {
+        verdicts.push((status::LDAP_DELETIONS_HELD, held));
+    }
+    if let Err(e) = status::write(client, di, &ldap, &verdicts).await {
         tracing::warn!(error = %e, "cannot write the LDAP status");
         if outcome.is_ok() {
             return Err(e);
@@ -161,6 +200,94 @@ pub async fn pull_once(client: &Client, di: &DirectoryIntegration) -> Result<Pul
             tracing::warn!(error = %f.error, reason = f.error.reason().as_str(), "LDAP pull failed");
             Err(f.error)
         }
+    }
+}
+
+/// `LdapDeletionsHeld`: what the safeguard said, with the pull id, counts, a sample and how
+/// to approve or reject.
+fn held_condition(r: &PullReport, limits: &Limits) -> Verdict {
+    let decide = |id: &str| {
+        format!(
+            "approve exactly these deletions with the annotation {APPROVE_PLAN_ANNOTATION}={id} on \
+             the DirectoryIntegration, or keep the resources with {REJECT_PLAN_ANNOTATION}={id}"
+        )
+    };
+    let sample = |h: &LdapHeldPull| {
+        let mut s = h
+            .sample
+            .iter()
+            .take(5)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ");
+        if (h.users + h.groups) as usize > 5 {
+            s.push_str(", …");
+        }
+        s
+    };
+    match &r.safeguard {
+        Safeguard::Proceed => Verdict {
+            ok: false,
+            reason: Reason::WithinSafeguard,
+            message: format!(
+                "{} deletions, within maxPerSync {} and maxPercent {}%",
+                r.deleted, limits.max_per_sync, limits.max_percent
+            ),
+        },
+        Safeguard::Approved(h) => Verdict {
+            ok: false,
+            reason: Reason::PullApproved,
+            message: format!(
+                "pull {} was approved: {} users and {} groups deleted; the approval is used up",
+                h.pull_id, h.users, h.groups
+            ),
+        },
+        Safeguard::Held(h, cause) => {
+            let why = match cause {
+                HoldCause::NoUsersSeen => format!(
+                    "the user search returned no users (an emptied or moved OU, an ACL, a filter \
+                     that no longer matches?): nothing was changed, although {} LDAP-sourced users \
+                     would be deleted",
+                    h.users
+                ),
+                HoldCause::OverCount => format!(
+                    "the pull would delete {} of {} LDAP-sourced users, more than maxPerSync {}",
+                    h.users, h.managed_users, limits.max_per_sync
+                ),
+                HoldCause::OverPercent => format!(
+                    "the pull would delete {} of {} LDAP-sourced users, more than maxPercent {}%",
+                    h.users, h.managed_users, limits.max_percent
+                ),
+            };
+            Verdict {
+                ok: true,
+                reason: if *cause == HoldCause::NoUsersSeen {
+                    Reason::NoUsersSeen
+                } else {
+                    Reason::OverSafeguard
+                },
+                message: format!(
+                    "pull {}: {why}; nothing was deleted ({} users, {} groups held: {}); {}",
+                    h.pull_id,
+                    h.users,
+                    h.groups,
+                    sample(h),
+                    decide(&h.pull_id)
+                ),
+            }
+        }
+        Safeguard::Rejected(h) => Verdict {
+            ok: true,
+            reason: Reason::PullRejected,
+            message: format!(
+                "pull {} was rejected: its {} users and {} groups are kept ({}); a different \
+                 deletion set is judged afresh",
+                h.pull_id,
+                h.users,
+                h.groups,
+                sample(h)
+            ),
+        },
     }
 }
 
@@ -231,6 +358,29 @@ async fn pull(client: &Client, di: &DirectoryIntegration) -> Result<PullReport, 
     let desired = desired::desired(&snapshot, &target, &settings.spec);
     let (users, groups) = list_existing(client, &namespace).await.map_err(reached)?;
     let changes = reconcile::reconcile(&desired, &users, &groups, &target);
+    let previous = di
+        .status
+        .as_ref()
+        .and_then(|s| s.ldap.clone())
+        .unwrap_or_default();
+    let verdict = safeguard::judge(
+        &changes,
+        snapshot.users.len(),
+        &Limits::of(di),
+        &Decisions::of(di, &previous),
+    );
+    if let Safeguard::Approved(h) = &verdict {
+        // The users first carry the approval (a hint the engine trusts only once recorded),
+        // then it is recorded as used, then they are deleted: a failure in between leaves
+        // the approval unused for the next pull.
+        apply::mark_approved(client, &namespace, &changes.delete_users, &h.pull_id)
+            .await
+            .map_err(reached)?;
+        status::record_consumed(client, di, &h.pull_id)
+            .await
+            .map_err(reached)?;
+    }
+    let changes = safeguard::allowed(&changes, &verdict);
     let applied = apply::apply(client, &namespace, &changes).await;
     let mut problems: Vec<_> = desired.problems.iter().chain(&changes.problems).collect();
     problems.sort();
@@ -246,6 +396,7 @@ async fn pull(client: &Client, di: &DirectoryIntegration) -> Result<PullReport, 
         managed_groups: changes.managed_groups,
         read_time,
         write_time: write_start.elapsed(),
+        safeguard: verdict,
     };
     if let Some((step, source)) = applied.failures.into_iter().next() {
         return Err(reached(Error::Kube { step, source }));

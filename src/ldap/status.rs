@@ -1,6 +1,6 @@
-//! `status.ldap` and the `LdapReachable` / `LdapSynced` conditions of the integration,
-//! written by server-side apply of status under field manager `lastpass-operator-ldap`, so
-//! the engine's fields and conditions are left alone.
+//! `status.ldap` and the `LdapReachable` / `LdapSynced` / `LdapDeletionsHeld` conditions of
+//! the integration, written by server-side apply of status under field manager
+//! `lastpass-operator-ldap`, so the engine's fields and conditions are left alone.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use kube::api::{Patch, PatchParams};
@@ -13,6 +13,14 @@ use crate::crd::{DirectoryIntegration, LdapStatus};
 pub const LDAP_REACHABLE: &str = "LdapReachable";
 /// Condition: the resources match the directory (no skipped entries, no failed writes).
 pub const LDAP_SYNCED: &str = "LdapSynced";
+
+/// Condition: the last pull's deletions are held by the safeguard until approved or
+/// rejected (see [`super::safeguard`]).
+pub const LDAP_DELETIONS_HELD: &str = "LdapDeletionsHeld";
+
+/// Every condition type the pull owns: each status apply carries all of them, since a type
+/// left out of an apply would be removed.
+const OWNED: [&str; 3] = [LDAP_REACHABLE, LDAP_SYNCED, LDAP_DELETIONS_HELD];
 
 /// Longest condition message kept.
 const MAX_MESSAGE: usize = 2000;
@@ -75,14 +83,55 @@ pub fn status_patch(ldap: &LdapStatus, conditions: &[Condition]) -> serde_json::
     })
 }
 
-/// Writes `status.ldap` and the conditions; reads the integration first for the previous
-/// conditions' transition times.
+/// Writes `status.ldap` and the given conditions (a type not given keeps its current
+/// value); reads the integration first for the previous conditions' transition times. The
+/// recorded approvals and rejections are merged with the current ones, so an approval
+/// recorded during the pull ([`record_consumed`]) is never lost.
 pub async fn write(
     client: &Client,
     di: &DirectoryIntegration,
     ldap: &LdapStatus,
-    reachable: &Verdict,
-    synced: &Verdict,
+    verdicts: &[(&str, &Verdict)],
+) -> Result<(), Error> {
+    let merge = |current: Option<&LdapStatus>| {
+        let mut next = ldap.clone();
+        if let Some(current) = current {
+            next.consumed_approvals = merged(&current.consumed_approvals, &ldap.consumed_approvals);
+            next.rejected = merged(&current.rejected, &ldap.rejected);
+        }
+        next
+    };
+    write_with(client, di, merge, verdicts).await
+}
+
+fn merged(current: &[String], ours: &[String]) -> Vec<String> {
+    let mut out = current.to_vec();
+    for id in ours {
+        super::safeguard::record(&mut out, id);
+    }
+    out
+}
+
+/// Records `id` in `status.ldap.consumedApprovals` at once, everything else as it is: done
+/// before an approved pull deletes anything, so the engine finds the approval recorded.
+pub async fn record_consumed(
+    client: &Client,
+    di: &DirectoryIntegration,
+    id: &str,
+) -> Result<(), Error> {
+    let record = |current: Option<&LdapStatus>| {
+        let mut ldap = current.cloned().unwrap_or_default();
+        super::safeguard::record(&mut ldap.consumed_approvals, id);
+        ldap
+    };
+    write_with(client, di, record, &[]).await
+}
+
+async fn write_with(
+    client: &Client,
+    di: &DirectoryIntegration,
+    ldap: impl FnOnce(Option<&LdapStatus>) -> LdapStatus,
+    verdicts: &[(&str, &Verdict)],
 ) -> Result<(), Error> {
     let namespace = di.namespace().unwrap_or_default();
     let name = di.name_any();
@@ -92,17 +141,22 @@ pub async fn write(
         move |source| Error::Kube { step, source }
     };
     let current = api.get_status(&name).await.map_err(kube_err("reading"))?;
-    let previous = current.status.map(|s| s.conditions).unwrap_or_default();
+    let status = current.status.unwrap_or_default();
+    let previous = status.conditions;
     let now = now();
     let generation = current.metadata.generation;
-    let conditions = [
-        condition(LDAP_REACHABLE, reachable, generation, &previous, &now),
-        condition(LDAP_SYNCED, synced, generation, &previous, &now),
-    ];
+    let conditions: Vec<Condition> = OWNED
+        .iter()
+        .filter_map(|type_| match verdicts.iter().find(|(t, _)| t == type_) {
+            Some((_, v)) => Some(condition(type_, v, generation, &previous, &now)),
+            None => previous.iter().find(|c| c.type_ == *type_).cloned(),
+        })
+        .collect();
+    let ldap = ldap(status.ldap.as_ref());
     api.patch_status(
         &name,
         &PatchParams::apply(FIELD_MANAGER).force(),
-        &Patch::Apply(status_patch(ldap, &conditions)),
+        &Patch::Apply(status_patch(&ldap, &conditions)),
     )
     .await
     .map_err(kube_err("writing"))?;
