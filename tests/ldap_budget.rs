@@ -132,7 +132,7 @@ async fn a_filter_change_removing_most_users_is_held_at_the_pull_until_approved(
         .unwrap()
         .ldap
         .unwrap();
-    assert_eq!(ldap.consumed_approvals, [id.clone()]);
+    assert_eq!(ldap.consumed_approvals, std::slice::from_ref(&id));
     assert!(ldap.held.is_none());
     let (status, reason, _) = condition(&ns, "LdapDeletionsHeld").await;
     assert_eq!(

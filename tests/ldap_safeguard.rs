@@ -155,7 +155,7 @@ async fn an_emptied_users_ou_deletes_nothing_until_approved() {
         );
     }
     let recorded = ldap_status(&ns).await;
-    assert_eq!(recorded.consumed_approvals, [id.clone()]);
+    assert_eq!(recorded.consumed_approvals, std::slice::from_ref(&id));
     assert!(recorded.held.is_none());
     let (status, reason, _) = condition(&ns, "LdapDeletionsHeld").await;
     assert_eq!(
@@ -204,7 +204,7 @@ async fn a_rejected_pull_keeps_every_resource() {
     assert_eq!(rejected.deleted, 0);
     assert_eq!(users(&ns).await.len(), 8, "the resources stay");
     assert!(terminating(&ns).await.is_empty());
-    assert_eq!(ldap_status(&ns).await.rejected, [id.clone()]);
+    assert_eq!(ldap_status(&ns).await.rejected, std::slice::from_ref(&id));
     let (status, reason, message) = condition(&ns, "LdapDeletionsHeld").await;
     assert_eq!((status.as_str(), reason.as_str()), ("True", "PullRejected"));
     assert!(message.contains(&id), "{message}");

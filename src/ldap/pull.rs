@@ -58,9 +58,10 @@ pub struct PullReport {
 /// `LdapReachable` and `LdapSynced` conditions.
 ///
 /// Guarantees: resources of another source or integration are never written; a directory
-/// error changes no resource (a failed read is never taken for "everyone left"); the bind
-/// password appears in no error, log or status. The deletion budget is the engine's: this
-/// deletes every resource that left, and their finalizers deprovision under the budget.
+/// error changes no resource (a failed read is never taken for "everyone left"), and neither
+/// does a read that found no user, nor deletions beyond the safeguard, until a person approves
+/// exactly that pull id ([`super::safeguard`]); a group's `policy` is never applied after its
+/// creation; the bind password appears in no error, log or status.
 #[tracing::instrument(skip_all, fields(integration = %format!("{}/{}", di.namespace().unwrap_or_default(), di.name_any())))]
 pub async fn pull_once(client: &Client, di: &DirectoryIntegration) -> Result<PullReport, Error> {
     let started = Instant::now();
