@@ -9,8 +9,9 @@
 mod ldap_support;
 mod support;
 
+use k8s_openapi::api::events::v1::Event;
 use kube::ResourceExt;
-use kube::api::{Patch, PatchParams};
+use kube::api::{ListParams, Patch, PatchParams};
 use lastpass_operator::crd::{
     APPROVE_PLAN_ANNOTATION, APPROVED_PLAN_ANNOTATION, DirectoryIntegration, GroupPolicy,
     LastPassGroup, LastPassUser, LdapSpec, LdapStatus, REJECT_PLAN_ANNOTATION,
@@ -40,6 +41,23 @@ async fn annotate(ns: &TestNamespace, key: &str, value: Option<&str>) {
         )
         .await
         .unwrap();
+}
+
+/// Notes of the Events with `reason` on the integration.
+async fn events(ns: &TestNamespace, reason: &str) -> Vec<String> {
+    let list = ns
+        .api::<Event>()
+        .list(&ListParams::default())
+        .await
+        .unwrap();
+    list.items
+        .into_iter()
+        .filter(|e| {
+            e.reason.as_deref() == Some(reason)
+                && e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(INTEGRATION)
+        })
+        .filter_map(|e| e.note)
+        .collect()
 }
 
 async fn ldap_status(ns: &TestNamespace) -> LdapStatus {
@@ -135,6 +153,9 @@ async fn an_emptied_users_ou_deletes_nothing_until_approved() {
     let wrong = pull(&ns).await.expect("pull");
     assert!(matches!(wrong.safeguard, Verdict::Held(..)), "{wrong:?}");
     assert!(terminating(&ns).await.is_empty());
+    let said = events(&ns, "LdapDeletionsHeld").await;
+    assert_eq!(said.len(), 1, "one Event per held id: {said:?}");
+    assert!(said[0].contains(&id), "{said:?}");
 
     // Approved: all eight are deleted, each marked with the approval first.
     annotate(&ns, APPROVE_PLAN_ANNOTATION, Some(&id)).await;
@@ -144,6 +165,8 @@ async fn an_emptied_users_ou_deletes_nothing_until_approved() {
         "{approved:?}"
     );
     assert_eq!(approved.deleted, 8);
+    let said = events(&ns, "PullApproved").await;
+    assert!(said.len() == 1 && said[0].contains(&id), "{said:?}");
     let gone = terminating(&ns).await;
     assert_eq!(gone.len(), 8);
     for u in &gone {
@@ -208,6 +231,8 @@ async fn a_rejected_pull_keeps_every_resource() {
     let (status, reason, message) = condition(&ns, "LdapDeletionsHeld").await;
     assert_eq!((status.as_str(), reason.as_str()), ("True", "PullRejected"));
     assert!(message.contains(&id), "{message}");
+    let said = events(&ns, "PullRejected").await;
+    assert!(said.len() == 1 && said[0].contains(&id), "{said:?}");
 
     // The record decides once the annotation is gone; an approval cannot undo a rejection.
     annotate(&ns, REJECT_PLAN_ANNOTATION, None).await;

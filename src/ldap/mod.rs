@@ -29,6 +29,7 @@ pub mod connect;
 pub mod desired;
 pub mod directory;
 mod error;
+pub mod events;
 pub mod membership;
 mod pull;
 pub mod reconcile;

@@ -14,7 +14,7 @@ use super::directory::{self, Snapshot};
 use super::membership::normalize_dn;
 use super::safeguard::{self, Decisions, HoldCause, Limits, Verdict as Safeguard};
 use super::status::{self, Verdict};
-use super::{Error, Reason, apply, reconcile, search};
+use super::{Error, Reason, apply, events, reconcile, search};
 use crate::crd::{
     APPROVE_PLAN_ANNOTATION, DirectoryIntegration, LastPassGroup, LastPassUser, LdapHeldPull,
     LdapStatus, REJECT_PLAN_ANNOTATION,
@@ -182,6 +182,10 @@ pub async fn pull_once(client: &Client, di: &DirectoryIntegration) -> Result<Pul
         if outcome.is_ok() {
             return Err(e);
         }
+    }
+    if let Ok(r) = &outcome {
+        let before = di.status.as_ref().and_then(|s| s.ldap.clone());
+        events::publish(client, di, &before.unwrap_or_default(), &r.safeguard).await;
     }
     match outcome {
         Ok(r) => {
