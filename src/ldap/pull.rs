@@ -12,13 +12,10 @@ use super::connect::{self, Session};
 use super::desired::{self, Target};
 use super::directory::{self, Snapshot};
 use super::membership::normalize_dn;
-use super::safeguard::{self, Decisions, HoldCause, Limits, Verdict as Safeguard};
+use super::safeguard::{self, Decisions, Limits, Verdict as Safeguard};
 use super::status::{self, Verdict};
 use super::{Error, Reason, apply, events, reconcile, search};
-use crate::crd::{
-    APPROVE_PLAN_ANNOTATION, DirectoryIntegration, LastPassGroup, LastPassUser, LdapHeldPull,
-    LdapStatus, REJECT_PLAN_ANNOTATION,
-};
+use crate::crd::{DirectoryIntegration, LastPassGroup, LastPassUser, LdapStatus};
 
 /// Problems kept in `status.ldap.problems`.
 const MAX_PROBLEMS: usize = 20;
@@ -167,7 +164,11 @@ pub async fn pull_once(client: &Client, di: &DirectoryIntegration) -> Result<Pul
         }
     };
     let held = match &outcome {
-        Ok(r) => Some(held_condition(r, &Limits::of(di))),
+        Ok(r) => Some(status::deletions_held(
+            &r.safeguard,
+            r.deleted,
+            &Limits::of(di),
+        )),
         Err(_) => None, // the directory was not judged: the condition stays as it was
     };
     let mut verdicts = vec![
@@ -205,94 +206,6 @@ pub async fn pull_once(client: &Client, di: &DirectoryIntegration) -> Result<Pul
             tracing::warn!(error = %f.error, reason = f.error.reason().as_str(), "LDAP pull failed");
             Err(f.error)
         }
-    }
-}
-
-/// `LdapDeletionsHeld`: what the safeguard said, with the pull id, counts, a sample and how
-/// to approve or reject.
-fn held_condition(r: &PullReport, limits: &Limits) -> Verdict {
-    let decide = |id: &str| {
-        format!(
-            "approve exactly these deletions with the annotation {APPROVE_PLAN_ANNOTATION}={id} on \
-             the DirectoryIntegration, or keep the resources with {REJECT_PLAN_ANNOTATION}={id}"
-        )
-    };
-    let sample = |h: &LdapHeldPull| {
-        let mut s = h
-            .sample
-            .iter()
-            .take(5)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join(", ");
-        if (h.users + h.groups) as usize > 5 {
-            s.push_str(", …");
-        }
-        s
-    };
-    match &r.safeguard {
-        Safeguard::Proceed => Verdict {
-            ok: false,
-            reason: Reason::WithinSafeguard,
-            message: format!(
-                "{} deletions, within maxPerSync {} and maxPercent {}%",
-                r.deleted, limits.max_per_sync, limits.max_percent
-            ),
-        },
-        Safeguard::Approved(h) => Verdict {
-            ok: false,
-            reason: Reason::PullApproved,
-            message: format!(
-                "pull {} was approved: {} users and {} groups deleted; the approval is used up",
-                h.pull_id, h.users, h.groups
-            ),
-        },
-        Safeguard::Held(h, cause) => {
-            let why = match cause {
-                HoldCause::NoUsersSeen => format!(
-                    "the user search returned no users (an emptied or moved OU, an ACL, a filter \
-                     that no longer matches?): nothing was changed, although {} LDAP-sourced users \
-                     would be deleted",
-                    h.users
-                ),
-                HoldCause::OverCount => format!(
-                    "the pull would delete {} of {} LDAP-sourced users, more than maxPerSync {}",
-                    h.users, h.managed_users, limits.max_per_sync
-                ),
-                HoldCause::OverPercent => format!(
-                    "the pull would delete {} of {} LDAP-sourced users, more than maxPercent {}%",
-                    h.users, h.managed_users, limits.max_percent
-                ),
-            };
-            Verdict {
-                ok: true,
-                reason: if *cause == HoldCause::NoUsersSeen {
-                    Reason::NoUsersSeen
-                } else {
-                    Reason::OverSafeguard
-                },
-                message: format!(
-                    "pull {}: {why}; nothing was deleted ({} users, {} groups held: {}); {}",
-                    h.pull_id,
-                    h.users,
-                    h.groups,
-                    sample(h),
-                    decide(&h.pull_id)
-                ),
-            }
-        }
-        Safeguard::Rejected(h) => Verdict {
-            ok: true,
-            reason: Reason::PullRejected,
-            message: format!(
-                "pull {} was rejected: its {} users and {} groups are kept ({}); a different \
-                 deletion set is judged afresh",
-                h.pull_id,
-                h.users,
-                h.groups,
-                sample(h)
-            ),
-        },
     }
 }
 

@@ -6,7 +6,9 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use kube::api::{Patch, PatchParams};
 use kube::{Api, Client, ResourceExt};
 
+use super::safeguard::{HoldCause, Limits, Verdict as Safeguard};
 use super::{Error, FIELD_MANAGER, Reason};
+use crate::crd::{APPROVE_PLAN_ANNOTATION, LdapHeldPull, REJECT_PLAN_ANNOTATION};
 use crate::crd::{DirectoryIntegration, LdapStatus};
 
 /// Condition: the directory was reached, TLS worked, the bind and the searches succeeded.
@@ -161,6 +163,94 @@ async fn write_with(
     .await
     .map_err(kube_err("writing"))?;
     Ok(())
+}
+
+/// `LdapDeletionsHeld`: what the safeguard said about a pull that deleted `deleted`
+/// resources, with the pull id, counts, a sample and how to approve or reject.
+pub fn deletions_held(safeguard: &Safeguard, deleted: usize, limits: &Limits) -> Verdict {
+    let decide = |id: &str| {
+        format!(
+            "approve exactly these deletions with the annotation {APPROVE_PLAN_ANNOTATION}={id} on \
+             the DirectoryIntegration, or keep the resources with {REJECT_PLAN_ANNOTATION}={id}"
+        )
+    };
+    let sample = |h: &LdapHeldPull| {
+        let mut s = h
+            .sample
+            .iter()
+            .take(5)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ");
+        if (h.users + h.groups) as usize > 5 {
+            s.push_str(", …");
+        }
+        s
+    };
+    match safeguard {
+        Safeguard::Proceed => Verdict {
+            ok: false,
+            reason: Reason::WithinSafeguard,
+            message: format!(
+                "{} deletions, within maxPerSync {} and maxPercent {}%",
+                deleted, limits.max_per_sync, limits.max_percent
+            ),
+        },
+        Safeguard::Approved(h) => Verdict {
+            ok: false,
+            reason: Reason::PullApproved,
+            message: format!(
+                "pull {} was approved: {} users and {} groups deleted; the approval is used up",
+                h.pull_id, h.users, h.groups
+            ),
+        },
+        Safeguard::Held(h, cause) => {
+            let why = match cause {
+                HoldCause::NoUsersSeen => format!(
+                    "the user search returned no users (an emptied or moved OU, an ACL, a filter \
+                     that no longer matches?): nothing was changed, although {} LDAP-sourced users \
+                     would be deleted",
+                    h.users
+                ),
+                HoldCause::OverCount => format!(
+                    "the pull would delete {} of {} LDAP-sourced users, more than maxPerSync {}",
+                    h.users, h.managed_users, limits.max_per_sync
+                ),
+                HoldCause::OverPercent => format!(
+                    "the pull would delete {} of {} LDAP-sourced users, more than maxPercent {}%",
+                    h.users, h.managed_users, limits.max_percent
+                ),
+            };
+            Verdict {
+                ok: true,
+                reason: if *cause == HoldCause::NoUsersSeen {
+                    Reason::NoUsersSeen
+                } else {
+                    Reason::OverSafeguard
+                },
+                message: format!(
+                    "pull {}: {why}; nothing was deleted ({} users, {} groups held: {}); {}",
+                    h.pull_id,
+                    h.users,
+                    h.groups,
+                    sample(h),
+                    decide(&h.pull_id)
+                ),
+            }
+        }
+        Safeguard::Rejected(h) => Verdict {
+            ok: true,
+            reason: Reason::PullRejected,
+            message: format!(
+                "pull {} was rejected: its {} users and {} groups are kept ({}); a different \
+                 deletion set is judged afresh",
+                h.pull_id,
+                h.users,
+                h.groups,
+                sample(h)
+            ),
+        },
+    }
 }
 
 #[cfg(test)]
