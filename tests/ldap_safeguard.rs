@@ -268,18 +268,28 @@ async fn a_small_change_within_the_limits_is_applied() {
     pull(&ns).await.expect("pull");
     slapd.modify(&format!(
         "dn: {}\nchangetype: delete\n",
-        Ldif::person_dn("bulk0007")
+        Ldif::person_dn("bulk0001")
     ));
     let over = pull(&ns).await.expect("pull");
     assert!(
         matches!(over.safeguard, Verdict::Held(_, HoldCause::OverPercent)),
         "{over:?}"
     );
+    assert_eq!((over.deleted, over.updated), (0, 0), "{over:?}");
+    assert_eq!(
+        group_members(&ns, "lastpass-team").await.unwrap(),
+        ["bulk0000@example.org", "bulk0001@example.org"],
+        "the held user keeps his membership"
+    );
     set_limits(&ns, 10, 20).await;
     let within = pull(&ns).await.expect("pull");
     assert_eq!(
         (within.deleted, within.safeguard.clone()),
         (1, Verdict::Proceed)
+    );
+    assert_eq!(
+        group_members(&ns, "lastpass-team").await.unwrap(),
+        ["bulk0000@example.org"]
     );
     drop(slapd);
     cleanup(ns).await;

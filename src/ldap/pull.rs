@@ -298,7 +298,11 @@ async fn pull(client: &Client, di: &DirectoryIntegration) -> Result<PullReport, 
             .await
             .map_err(reached)?;
     }
-    let changes = safeguard::allowed(&changes, &verdict);
+    let mut allowed = safeguard::allowed(&changes, &verdict);
+    if !verdict.deletes() {
+        safeguard::keep_held_members(&mut allowed, &changes.delete_users, &users, &groups);
+    }
+    let changes = allowed;
     let applied = apply::apply(client, &namespace, &changes).await;
     let mut problems: Vec<_> = desired.problems.iter().chain(&changes.problems).collect();
     problems.sort();

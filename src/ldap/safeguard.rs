@@ -6,11 +6,14 @@
 //! Pure: the verdict depends only on the changes, the counts, the limits and the annotations
 //! and records given, so it is tested without a cluster or a directory.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+
+use kube::ResourceExt;
 
 use super::reconcile::Changes;
 use crate::crd::{
-    APPROVE_PLAN_ANNOTATION, DirectoryIntegration, LdapHeldPull, LdapStatus, REJECT_PLAN_ANNOTATION,
+    APPROVE_PLAN_ANNOTATION, DirectoryIntegration, LastPassGroup, LastPassUser, LdapHeldPull,
+    LdapStatus, REJECT_PLAN_ANNOTATION,
 };
 
 /// Prefix of a pull id (engine plan ids have none), so the two never match.
@@ -215,6 +218,43 @@ pub fn allowed(changes: &Changes, verdict: &Verdict) -> Changes {
         managed_groups,
         ..changes.clone()
     }
+}
+
+/// While the deletion of `held` users (resource names) waits, they stay in the groups they
+/// are in: each group update keeps its current members that are held users (else the engine
+/// would take their memberships away at once), and an update left with nothing to change is
+/// dropped.
+pub fn keep_held_members(
+    changes: &mut Changes,
+    held: &[String],
+    users: &[LastPassUser],
+    groups: &[LastPassGroup],
+) {
+    let held: BTreeSet<&String> = held.iter().collect();
+    let held_usernames: BTreeSet<String> = users
+        .iter()
+        .filter(|u| held.contains(&u.name_any()))
+        .map(|u| u.spec.username.to_lowercase())
+        .collect();
+    let current: BTreeMap<String, &LastPassGroup> =
+        groups.iter().map(|g| (g.name_any(), g)).collect();
+    for g in &mut changes.update_groups {
+        let Some(have) = current.get(&g.name_any()) else {
+            continue;
+        };
+        let declared: BTreeSet<String> = g.spec.members.iter().map(|m| m.to_lowercase()).collect();
+        let kept = have.spec.members.iter().filter(|m| {
+            let key = m.to_lowercase();
+            held_usernames.contains(&key) && !declared.contains(&key)
+        });
+        g.spec.members.extend(kept.cloned().collect::<Vec<_>>());
+        g.spec.members.sort_by_key(|m| m.to_lowercase());
+    }
+    changes.update_groups.retain(|g| {
+        current
+            .get(&g.name_any())
+            .is_none_or(|have| have.spec.members != g.spec.members)
+    });
 }
 
 /// Adds `id` to a record list, keeping the most recent [`MAX_RECORDED`].

@@ -181,3 +181,40 @@ fn records_keep_the_most_recent() {
     assert_eq!(list.first().unwrap(), "id-10");
     assert_eq!(list.last().unwrap(), "id-59");
 }
+
+fn group(name: &str, members: &[&str]) -> crate::crd::LastPassGroup {
+    crate::crd::LastPassGroup::new(
+        name,
+        serde_json::from_value(serde_json::json!({
+            "integrationRef": {"name": "acme"}, "groupName": name, "members": members
+        }))
+        .unwrap(),
+    )
+}
+
+#[test]
+fn held_users_keep_their_memberships() {
+    let mut gone = user("gone-0");
+    gone.spec.username = "Gone@x.io".into();
+    let users = vec![gone, user("a"), user("b")];
+    let current = vec![
+        group("team", &["a@x.io", "Gone@x.io"]),
+        group("ops", &["a@x.io", "gone@x.io"]),
+    ];
+    let mut c = Changes {
+        delete_users: vec!["gone-0".into()],
+        // team: gone left and b joined; ops: only gone left.
+        update_groups: vec![
+            group("team", &["a@x.io", "b@x.io"]),
+            group("ops", &["a@x.io"]),
+        ],
+        ..Changes::default()
+    };
+    keep_held_members(&mut c, &["gone-0".to_string()], &users, &current);
+    assert_eq!(c.update_groups.len(), 1, "ops has nothing left to change");
+    assert_eq!(
+        c.update_groups[0].spec.members,
+        ["a@x.io", "b@x.io", "Gone@x.io"],
+        "b joins, gone stays while held"
+    );
+}
