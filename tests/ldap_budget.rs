@@ -1,6 +1,8 @@
 //! The whole path: a real directory (slapd) pulled into resources, provisioned by the real
-//! controllers into the simulator, then a filter change that would remove 60 % of the
-//! contractors: the deletion budget trips and nobody is deprovisioned until approved.
+//! controllers into the simulator, then a filter change that would remove 6 of 14 users:
+//! the pull's safeguard holds every deletion (`LdapDeletionsHeld`, nothing deleted, no
+//! resource Terminating) until the pull id is approved; then the 6 are deleted, carry the
+//! approval, and the engine deactivates them without holding them a second time.
 
 mod ldap_support;
 mod support;
@@ -9,15 +11,18 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Patch, PatchParams};
-use lastpass_operator::crd::{DirectoryIntegration, LdapSpec};
+use lastpass_operator::crd::{
+    APPROVE_PLAN_ANNOTATION, APPROVED_PLAN_ANNOTATION, DirectoryIntegration, LastPassUser, LdapSpec,
+};
+use lastpass_operator::ldap::safeguard::{HoldCause, Verdict};
 use lastpass_operator::simulator::Knobs;
 use ldap_support::scenario::*;
 use serde_json::json;
-use support::operator::{CID, Operator, PROVHASH, simulator};
+use support::operator::{CID, Operator, PROVHASH, annotate, simulator};
 use support::wait_for;
 
 #[tokio::test]
-async fn a_filter_change_removing_most_users_trips_the_deletion_budget() {
+async fn a_filter_change_removing_most_users_is_held_at_the_pull_until_approved() {
     // 10 bulk people, 4 staff and 6 contractors, plus the core people of `directory`.
     let Some((slapd, ns)) = setup(&directory(10, 4)).await else {
         return;
@@ -66,40 +71,141 @@ async fn a_filter_change_removing_most_users_trips_the_deletion_budget() {
         },
     )
     .await;
+    // The pull is awaited: when it returns, it has judged and written everything it will.
     let second = pull(&ns).await.expect("pull");
+    let Verdict::Held(held, HoldCause::OverCount) = &second.safeguard else {
+        panic!("6 leaving > maxPerSync 3 is held: {second:?}");
+    };
+    assert_eq!((held.users, second.deleted), (6, 0), "{second:?}");
+    let id = held.pull_id.clone();
+    assert!(id.starts_with("ldap-") && id.len() == 5 + 64, "{id}");
+    let (status, reason, message) = condition(&ns, "LdapDeletionsHeld").await;
     assert_eq!(
-        second.deleted, 6,
-        "the six contractors left the filter: {second:?}"
+        (status.as_str(), reason.as_str()),
+        ("True", "OverSafeguard")
+    );
+    assert!(
+        message.contains(&id) && message.contains("6 of"),
+        "{message}"
+    );
+    let recorded = integrations.get_status(INTEGRATION).await.unwrap();
+    let ldap = recorded.status.unwrap().ldap.unwrap();
+    assert_eq!(
+        ldap.held.as_ref().map(|h| h.pull_id.as_str()),
+        Some(id.as_str())
+    );
+    assert_eq!(ldap.held.as_ref().map(|h| h.sample.len()), Some(6));
+    let terminating = terminating_ldap_users(&ns).await;
+    assert!(terminating.is_empty(), "nothing deleted: {terminating:?}");
+    let before = users(&ns).await;
+    assert_eq!(before.len(), expected, "every resource is still there");
+    let leaving: Vec<String> = before
+        .values()
+        .filter(|u| {
+            held.sample
+                .contains(&format!("LastPassUser/{}", kube::ResourceExt::name_any(*u)))
+        })
+        .map(|u| u.spec.username.to_lowercase())
+        .collect();
+    assert_eq!(leaving.len(), 6, "{leaving:?}");
+
+    // Held again on the next pull, with the same id: nothing was deleted meanwhile.
+    let third = pull(&ns).await.expect("pull");
+    assert_eq!(
+        third.safeguard.held().map(|h| h.pull_id.as_str()),
+        Some(id.as_str())
+    );
+    assert_eq!(third.deleted, 0);
+
+    // Approved: the 6 are deleted, each carrying the approval; it is recorded as used.
+    annotate(&ns, APPROVE_PLAN_ANNOTATION, &id).await;
+    let approved = pull(&ns).await.expect("pull");
+    assert!(
+        matches!(&approved.safeguard, Verdict::Approved(h) if h.pull_id == id),
+        "{approved:?}"
+    );
+    assert_eq!(approved.deleted, 6);
+    for (username, approval) in terminating_ldap_users(&ns).await {
+        assert_eq!(approval.as_deref(), Some(id.as_str()), "{username}");
+    }
+    let ldap = integrations
+        .get_status(INTEGRATION)
+        .await
+        .unwrap()
+        .status
+        .unwrap()
+        .ldap
+        .unwrap();
+    assert_eq!(ldap.consumed_approvals, std::slice::from_ref(&id));
+    assert!(ldap.held.is_none());
+    let (status, reason, _) = condition(&ns, "LdapDeletionsHeld").await;
+    assert_eq!(
+        (status.as_str(), reason.as_str()),
+        ("False", "PullApproved")
     );
 
-    let blocked = wait_for(Duration::from_secs(30), || async {
-        let i = integrations.get(INTEGRATION).await.ok()?;
-        let c = i
-            .status?
-            .conditions
-            .into_iter()
-            .find(|c| c.type_ == "DeprovisionBlocked")?;
-        (c.status == "True").then_some(c.message)
+    // The engine deactivates exactly those 6 (more than its maxPerSync 3) without holding
+    // them again, and releases their resources.
+    let leavers = wait_for(Duration::from_secs(60), || async {
+        let all_disabled = {
+            let store = sim.state.store();
+            leaving.iter().all(|n| {
+                store
+                    .users
+                    .values()
+                    .any(|u| u.username.to_lowercase() == *n && u.disabled)
+            })
+        };
+        let left = users(&ns).await.len();
+        (all_disabled && left == expected - 6).then_some(())
     })
-    .await
-    .expect("DeprovisionBlocked=True");
-    assert!(blocked.contains("6 users"), "{blocked}");
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    .await;
+    let i = integrations.get(INTEGRATION).await.unwrap();
+    let blocked = i
+        .status
+        .as_ref()
+        .and_then(|s| {
+            s.conditions
+                .iter()
+                .find(|c| c.type_ == "DeprovisionBlocked")
+        })
+        .map(|c| (c.status.clone(), c.message.clone()));
+    assert!(
+        leavers.is_some(),
+        "the approved 6 were deactivated and released; DeprovisionBlocked: {blocked:?}"
+    );
+    assert_eq!(blocked.map(|b| b.0).as_deref(), Some("False"));
     let dels = sim
         .state
         .calls()
         .iter()
         .filter(|c| c.command == "deluser")
         .count();
-    assert_eq!(dels, 0, "nobody deprovisioned over budget");
-    assert!(
-        sim.state
-            .store()
-            .users
-            .values()
-            .all(|u| !u.disabled || u.username.starts_with("bob")),
-        "no account was disabled"
+    assert_eq!(dels, 6, "one deactivation per approved deletion");
+
+    // The used approval, still on the integration, approves nothing more.
+    let after = pull(&ns).await.expect("pull");
+    assert_eq!(
+        (after.deleted, after.safeguard.clone()),
+        (0, Verdict::Proceed)
     );
     op.stop().await;
-    ns.cleanup().await;
+    cleanup(ns).await;
+}
+
+/// LDAP-sourced users being deleted, with their `approved-plan` annotation.
+async fn terminating_ldap_users(ns: &support::TestNamespace) -> Vec<(String, Option<String>)> {
+    users(ns)
+        .await
+        .into_values()
+        .filter(|u: &LastPassUser| u.metadata.deletion_timestamp.is_some())
+        .map(|u| {
+            let approved = u
+                .metadata
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get(APPROVED_PLAN_ANNOTATION).cloned());
+            (u.spec.username, approved)
+        })
+        .collect()
 }

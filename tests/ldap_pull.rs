@@ -153,6 +153,8 @@ async fn a_filter_change_removing_60_percent_deletes_exactly_those() {
         return;
     };
     integration(&ns, &slapd, spec(&slapd.url)).await;
+    // Ownership, not the safeguard, is under test here (see ldap_budget / ldap_safeguard).
+    set_limits(&ns, 1000, 100).await;
     git_user(&ns, "git-contractor", "git.contractor@example.org").await;
     // A resource of source ldap, but of another integration, in the same namespace.
     let mut other = git_user(&ns, "globex-user", "bulk0099@example.org").await;

@@ -328,6 +328,7 @@ pub async fn sync_once(
     forget_used_passwords(ctx, &users_by_ref, &sync).await;
     super::adopt::adopt(ctx, integration, &sync).await;
     events::publish(ctx, integration, &users, &sync).await;
+    events::takeover_pending(ctx, &groups, &sync).await;
 
     let integration_status = sync.report.integration.clone();
     if let Some(next) = next_status(

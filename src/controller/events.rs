@@ -8,7 +8,7 @@ use kube::Resource;
 use kube::runtime::events::{Event, EventType};
 use tracing::debug;
 
-use crate::crd::{DirectoryIntegration, LastPassUser};
+use crate::crd::{DirectoryIntegration, LastPassGroup, LastPassUser};
 use crate::engine::account::AccountSync;
 use crate::engine::desire::resource_ref;
 use crate::engine::model::user_key;
@@ -223,4 +223,33 @@ pub async fn reference_problem<K: Resource<DynamicType = ()>>(
         message.to_string(),
     )
     .await;
+}
+
+/// `GroupTakeoverPending` Event on each directory-made group that has just become pending
+/// (its current status does not say so yet), so a steady resync repeats nothing.
+pub async fn takeover_pending(ctx: &Context, groups: &[Arc<LastPassGroup>], sync: &AccountSync) {
+    use crate::engine::conditions::types::GROUP_TAKEOVER_PENDING;
+    let pending = |conditions: &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition]| {
+        conditions
+            .iter()
+            .find(|c| c.type_ == GROUP_TAKEOVER_PENDING && c.status == "True")
+            .map(|c| c.message.clone())
+    };
+    for g in groups {
+        let Some(next) = sync.report.groups.get(&resource_ref(g.as_ref())) else {
+            continue;
+        };
+        let was = g.status.as_ref().and_then(|s| pending(&s.conditions));
+        if let (Some(message), None) = (pending(&next.conditions), was) {
+            emit(
+                ctx,
+                g.as_ref(),
+                EventType::Warning,
+                "GroupTakeoverPending",
+                "Plan",
+                message,
+            )
+            .await;
+        }
+    }
 }

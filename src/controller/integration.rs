@@ -20,6 +20,12 @@ fn fingerprint(i: &DirectoryIntegration) -> u64 {
     i.metadata.generation.hash(&mut h);
     i.annotations().get(APPROVE_PLAN_ANNOTATION).hash(&mut h);
     i.annotations().get(RESYNC_ANNOTATION).hash(&mut h);
+    // An approval the LDAP pull recorded as used releases deprovisions held for want of it.
+    i.status
+        .as_ref()
+        .and_then(|s| s.ldap.as_ref())
+        .map(|l| &l.consumed_approvals)
+        .hash(&mut h);
     h.finish()
 }
 

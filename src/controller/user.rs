@@ -33,6 +33,16 @@ pub fn fingerprint<K: kube::Resource>(obj: &K) -> u64 {
     meta.generation.hash(&mut h);
     meta.deletion_timestamp.is_some().hash(&mut h);
     meta.labels.hash(&mut h);
+    // Annotations the engine reads: taking a directory group over, an approval at the pull.
+    for key in [
+        crate::crd::TAKE_OVER_ANNOTATION,
+        crate::crd::APPROVED_PLAN_ANNOTATION,
+    ] {
+        meta.annotations
+            .as_ref()
+            .and_then(|a| a.get(key))
+            .hash(&mut h);
+    }
     meta.finalizers
         .as_ref()
         .is_some_and(|f| f.iter().any(|f| f == FINALIZER))

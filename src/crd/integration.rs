@@ -207,6 +207,12 @@ pub struct DeprovisionPolicy {
     #[serde(default = "default_max_per_sync")]
     #[schemars(range(min = 0))]
     pub max_per_sync: i32,
+    /// Safeguard as a share of the managed users, in percent: more than this share is held
+    /// like more than `maxPerSync` (whichever is smaller). An LDAP pull compares its deletions
+    /// with the LDAP-sourced users it manages.
+    #[serde(default = "default_max_percent")]
+    #[schemars(range(min = 0, max = 100))]
+    pub max_percent: i32,
 }
 
 impl Default for DeprovisionPolicy {
@@ -215,11 +221,16 @@ impl Default for DeprovisionPolicy {
             default_action: DeprovisionAction::default(),
             allow_delete: false,
             max_per_sync: default_max_per_sync(),
+            max_percent: default_max_percent(),
         }
     }
 }
 
 fn default_max_per_sync() -> i32 {
+    10
+}
+
+fn default_max_percent() -> i32 {
     10
 }
 
@@ -655,6 +666,41 @@ pub struct LdapStatus {
     /// The error of the last pull, empty after a successful one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
+    /// The deletions of the last pull, held by the safeguard (`LdapDeletionsHeld`) until the
+    /// annotation `lastpass-operator.io/approve-plan` or `reject-plan` names its `pullId`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held: Option<LdapHeldPull>,
+    /// Pull ids whose approval was used (the most recent 50): an approval runs once, and
+    /// the engine trusts a deleted user's `lastpass-operator.io/approved-plan` only if its id
+    /// is listed here.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 50))]
+    pub consumed_approvals: Vec<String>,
+    /// Pull ids rejected with `lastpass-operator.io/reject-plan` (the most recent 50): their
+    /// deletions never run; the resources stay.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 50))]
+    pub rejected: Vec<String>,
+}
+
+/// Deletions of an LDAP pull held by the safeguard.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LdapHeldPull {
+    /// `ldap-` and the SHA-256 of the deletion set: the value to approve or reject it with.
+    pub pull_id: String,
+    /// LastPassUsers the pull would delete.
+    pub users: i64,
+    /// LastPassGroups the pull would delete.
+    pub groups: i64,
+    /// LDAP-sourced LastPassUsers managed before the pull.
+    pub managed_users: i64,
+    /// User entries the directory returned.
+    pub users_seen: i64,
+    /// Up to 20 resources the pull would delete.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 20))]
+    pub sample: Vec<String>,
 }
 
 /// Users of the account by state.

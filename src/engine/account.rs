@@ -37,7 +37,32 @@ pub fn guards_of(integration: &DirectoryIntegration) -> Guards {
             .annotations()
             .get(APPROVE_PLAN_ANNOTATION)
             .map(|v| v.trim().to_string()),
+        pre_approved: Default::default(),
     }
+}
+
+/// Leaving users whose `lastpass-operator.io/approved-plan` names an LDAP pull approval the
+/// integration recorded as used (`status.ldap.consumedApprovals`): a person approved exactly
+/// their deletion at the pull. An annotation alone proves nothing.
+pub fn pre_approved(
+    integration: &DirectoryIntegration,
+    desired: &super::model::Desired,
+) -> std::collections::BTreeSet<UserKey> {
+    let consumed: &[String] = integration
+        .status
+        .as_ref()
+        .and_then(|s| s.ldap.as_ref())
+        .map_or(&[], |l| l.consumed_approvals.as_slice());
+    desired
+        .leaving
+        .iter()
+        .filter(|(_, l)| {
+            l.approved_plan
+                .as_ref()
+                .is_some_and(|id| consumed.contains(id))
+        })
+        .map(|(k, _)| k.clone())
+        .collect()
 }
 
 /// The client configuration of an integration with its credentials.
@@ -116,7 +141,10 @@ pub async fn sync_desire<L: LastPass>(
     let input = SyncInput {
         desired: desire.desired.clone(),
         policy: policy_of(integration),
-        guards: guards_of(integration),
+        guards: Guards {
+            pre_approved: pre_approved(integration, &desire.desired),
+            ..guards_of(integration)
+        },
         passwords,
     };
     let outcome = sync(lastpass, &input).await;

@@ -14,6 +14,9 @@ pub mod types {
     pub const DEPROVISION_BLOCKED: &str = "DeprovisionBlocked";
     /// LastPass refused invitations for want of seats.
     pub const SEATS_EXHAUSTED: &str = "SeatsExhausted";
+    /// A directory-made group is held Additive over a LastPass group with members the
+    /// operator does not manage, until the `lastpass-operator.io/take-over` annotation.
+    pub const GROUP_TAKEOVER_PENDING: &str = "GroupTakeoverPending";
 }
 
 /// Why a condition has its status; also the `reason` of Events. CamelCase on the wire.
@@ -59,6 +62,8 @@ pub enum Reason {
     InvalidSpec,
     /// `spec.lastpass.endpoint` is plain http off loopback: nothing is sent to it.
     InsecureEndpoint,
+    GroupTakeoverPending,
+    TakeoverNotNeeded,
 }
 
 impl Reason {
@@ -102,6 +107,8 @@ impl Reason {
             Self::Pending => "Pending",
             Self::InvalidSpec => "InvalidSpec",
             Self::InsecureEndpoint => "InsecureEndpoint",
+            Self::GroupTakeoverPending => "GroupTakeoverPending",
+            Self::TakeoverNotNeeded => "TakeoverNotNeeded",
         }
     }
 }

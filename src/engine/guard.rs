@@ -13,6 +13,10 @@ pub struct Guards {
     pub max_per_sync: usize,
     /// The plan id of the `lastpass-operator.io/approve-plan` annotation, if any.
     pub approved_plan: Option<String>,
+    /// Users whose deprovision a person already approved at the LDAP pull (their resource's
+    /// `lastpass-operator.io/approved-plan` id is recorded in `status.ldap.consumedApprovals`):
+    /// never held again, and not counted against the budget.
+    pub pre_approved: std::collections::BTreeSet<super::model::UserKey>,
 }
 
 /// Deprovisions held back by the deletion budget.
@@ -43,12 +47,22 @@ pub struct Guarded {
 /// the approved one: an approval releases exactly that set, and any other set stays blocked.
 pub fn guard(plan: &Plan, guards: &Guards) -> Guarded {
     let mut execute = plan.clone();
-    let over_budget = plan.deprovisions.len() > guards.max_per_sync;
+    let pre_approved = |d: &super::plan::Deprovision| {
+        guards
+            .pre_approved
+            .contains(&super::model::user_key(&d.username))
+    };
+    let counted = plan
+        .deprovisions
+        .iter()
+        .filter(|d| !pre_approved(d))
+        .count();
+    let over_budget = counted > guards.max_per_sync;
     let blocked = if over_budget && guards.approved_plan.as_deref() != Some(plan.id().as_str()) {
-        execute.deprovisions.clear();
+        execute.deprovisions.retain(pre_approved);
         Some(Blocked {
             plan_id: plan.id(),
-            deprovisions: plan.deprovisions.len(),
+            deprovisions: counted,
             max_per_sync: guards.max_per_sync,
         })
     } else {
@@ -67,3 +81,7 @@ pub fn guard(plan: &Plan, guards: &Guards) -> Guarded {
         dry_run: guards.dry_run,
     }
 }
+
+#[cfg(test)]
+#[path = "guard_pre_approved_tests.rs"]
+mod pre_approved_tests;

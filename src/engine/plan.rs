@@ -120,6 +120,10 @@ pub struct Plan {
     pub refused: Vec<Refusal>,
     /// LastPass users, not disabled, that no resource declares (empty under `Ignore`).
     pub unmanaged: Vec<String>,
+    /// Directory-made (SCIM, LDAP) Authoritative groups treated as Additive: LastPass already
+    /// has the group with members the operator does not manage, and the resource lacks the
+    /// `lastpass-operator.io/take-over: "true"` annotation. By group name.
+    pub takeover_pending: BTreeSet<String>,
 }
 
 impl Plan {
@@ -191,10 +195,42 @@ fn declared_groups(desired: &Desired, key: &UserKey) -> BTreeSet<String> {
     groups
 }
 
+/// Directory-made Authoritative groups without the take-over annotation whose LastPass group
+/// has a member the operator does not manage (no resource declares or is deprovisioning the
+/// user): they remove nobody until a person takes them over.
+fn takeover_pending(desired: &Desired, observed: &Observed) -> BTreeSet<String> {
+    let managed = |username: &str| {
+        let key = super::model::user_key(username);
+        desired.users.contains_key(&key) || desired.leaving.contains_key(&key)
+    };
+    desired
+        .groups
+        .values()
+        .filter(|g| g.from_directory && !g.take_over && g.policy == GroupPolicy::Authoritative)
+        .filter(|g| {
+            let listed = observed
+                .groups
+                .get(&g.name)
+                .is_some_and(|members| members.iter().any(|m| !managed(m)));
+            listed
+                || observed
+                    .users
+                    .values()
+                    .any(|u| u.groups.contains(&g.name) && !managed(&u.username))
+        })
+        .map(|g| g.name.clone())
+        .collect()
+}
+
 /// Whether membership in `group` that nobody declares is removed.
-fn removes_undeclared(desired: &Desired, group: &str, managed_user: bool) -> bool {
+fn removes_undeclared(
+    desired: &Desired,
+    pending: &BTreeSet<String>,
+    group: &str,
+    managed_user: bool,
+) -> bool {
     match desired.groups.get(group) {
-        Some(g) => g.policy == GroupPolicy::Authoritative,
+        Some(g) => g.policy == GroupPolicy::Authoritative && !pending.contains(group),
         // A group known only from users' `spec.groups`: a managed user's own spec is
         // authoritative for it; unmanaged users' memberships are left alone.
         None => managed_user,
@@ -203,8 +239,12 @@ fn removes_undeclared(desired: &Desired, group: &str, managed_user: bool) -> boo
 
 /// Computes the plan that makes `observed` match `desired`.
 pub fn plan(desired: &Desired, observed: &Observed, policy: &Policy) -> Plan {
-    let mut out = Plan::default();
+    let mut out = Plan {
+        takeover_pending: takeover_pending(desired, observed),
+        ..Plan::default()
+    };
     let known = known_groups(desired);
+    let pending = out.takeover_pending.clone();
 
     for (key, user) in &desired.users {
         let declared = declared_groups(desired, key);
@@ -244,7 +284,7 @@ pub fn plan(desired: &Desired, observed: &Observed, policy: &Policy) -> Plan {
             _ => {}
         }
         push_group_change(&mut out, &seen.username, &declared, &seen.groups, |g| {
-            known.contains(g) && removes_undeclared(desired, g, true)
+            known.contains(g) && removes_undeclared(desired, &pending, g, true)
         });
     }
 
@@ -283,7 +323,7 @@ pub fn plan(desired: &Desired, observed: &Observed, policy: &Policy) -> Plan {
         // Unmanaged: LastPassGroups may still list it, and Authoritative groups remove it.
         let declared = declared_groups(desired, key);
         push_group_change(&mut out, &seen.username, &declared, &seen.groups, |g| {
-            removes_undeclared(desired, g, false)
+            removes_undeclared(desired, &pending, g, false)
         });
         if !seen.disabled && policy.unmanaged != UnmanagedUsers::Ignore {
             out.unmanaged.push(seen.username.clone());
@@ -313,3 +353,7 @@ fn push_group_change(
         });
     }
 }
+
+#[cfg(test)]
+#[path = "plan_takeover_tests.rs"]
+mod takeover_tests;

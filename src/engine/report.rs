@@ -361,6 +361,11 @@ pub fn report(desire: &Desire, outcome: &SyncOutcome, now: &Time) -> Report {
         } else {
             (true, Reason::MembersInSync, String::new())
         };
+        let mut conditions = vec![
+            condition(types::READY, ready, reason, message, None, now),
+            synced.clone(),
+        ];
+        conditions.extend(takeover_condition(group, &outcome.remaining, now));
         out.groups.insert(
             group.resource.clone(),
             LastPassGroupStatus {
@@ -368,10 +373,7 @@ pub fn report(desire: &Desire, outcome: &SyncOutcome, now: &Time) -> Report {
                 bound_integration: Some(desire.integration.clone()),
                 member_count: Some(members as i64),
                 missing_members: missing,
-                conditions: vec![
-                    condition(types::READY, ready, reason, message, None, now),
-                    synced.clone(),
-                ],
+                conditions,
                 ..LastPassGroupStatus::default()
             },
         );
@@ -379,6 +381,42 @@ pub fn report(desire: &Desire, outcome: &SyncOutcome, now: &Time) -> Report {
 
     out.integration = integration_status(desire, outcome, &synced, now);
     out
+}
+
+/// `GroupTakeoverPending` of a directory-made group (none for groups a person made).
+fn takeover_condition(
+    group: &super::model::DesiredGroup,
+    remaining: &Plan,
+    now: &Time,
+) -> Option<k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition> {
+    if !group.from_directory {
+        return None;
+    }
+    Some(if remaining.takeover_pending.contains(&group.name) {
+        condition(
+            types::GROUP_TAKEOVER_PENDING,
+            true,
+            Reason::GroupTakeoverPending,
+            format!(
+                "LastPass group {:?} already has members this operator does not manage: it is \
+                 treated as Additive (nobody is removed); to make it Authoritative, annotate this \
+                 LastPassGroup with {}=\"true\"",
+                group.name,
+                crate::crd::TAKE_OVER_ANNOTATION
+            ),
+            None,
+            now,
+        )
+    } else {
+        condition(
+            types::GROUP_TAKEOVER_PENDING,
+            false,
+            Reason::TakeoverNotNeeded,
+            "",
+            None,
+            now,
+        )
+    })
 }
 
 /// The digest to record: the declared one once LastPass has the user and no attribute update

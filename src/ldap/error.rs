@@ -115,6 +115,16 @@ pub enum Reason {
     Conflicts,
     /// The directory was not read, so nothing was synced.
     PullFailed,
+    /// The safeguard holds the pull's deletions (more than the limits allow).
+    OverSafeguard,
+    /// The user search returned no user: the pull is held as a whole.
+    NoUsersSeen,
+    /// The held deletions were rejected with `lastpass-operator.io/reject-plan`.
+    PullRejected,
+    /// The held deletions were approved with `lastpass-operator.io/approve-plan`.
+    PullApproved,
+    /// The pull's deletions were within the safeguard.
+    WithinSafeguard,
 }
 
 impl Reason {
@@ -132,6 +142,11 @@ impl Reason {
             Reason::ApiFailed => "ApiFailed",
             Reason::Conflicts => "Conflicts",
             Reason::PullFailed => "PullFailed",
+            Reason::OverSafeguard => "OverSafeguard",
+            Reason::NoUsersSeen => "NoUsersSeen",
+            Reason::PullRejected => "PullRejected",
+            Reason::PullApproved => "PullApproved",
+            Reason::WithinSafeguard => "WithinSafeguard",
         }
     }
 }

@@ -14,11 +14,14 @@
 //!    [`crate::naming`].
 //! 6. [`reconcile`]: a pure diff of desired against the resources in the cluster, touching
 //!    only resources of source `ldap` for this integration; [`apply`] carries it out.
-//! 7. [`status`]: `status.ldap` and the `LdapReachable` / `LdapSynced` conditions.
+//! 7. [`safeguard`]: a pull deleting more than `maxPerSync` / `maxPercent` of its users, or
+//!    seeing no user, deletes nothing until its id is approved or rejected.
+//! 8. [`status`]: `status.ldap` and the `LdapReachable` / `LdapSynced` / `LdapDeletionsHeld`
+//!    conditions.
 //!
 //! [`pull_once`] runs one pull; [`run`] pulls every integration with `spec.ldap` on its
-//! interval. The deletion budget is **not** enforced here: a resource that leaves the
-//! directory is deleted, and the engine's finalizer deprovisions it within the budget.
+//! interval. A resource that leaves the directory (within the safeguard, or approved) is
+//! deleted, and the engine's finalizer deprovisions it.
 
 pub mod apply;
 pub mod config;
@@ -26,10 +29,12 @@ pub mod connect;
 pub mod desired;
 pub mod directory;
 mod error;
+pub mod events;
 pub mod membership;
 mod pull;
 pub mod reconcile;
 mod run;
+pub mod safeguard;
 pub mod search;
 pub mod status;
 

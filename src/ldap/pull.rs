@@ -12,8 +12,9 @@ use super::connect::{self, Session};
 use super::desired::{self, Target};
 use super::directory::{self, Snapshot};
 use super::membership::normalize_dn;
+use super::safeguard::{self, Decisions, Limits, Verdict as Safeguard};
 use super::status::{self, Verdict};
-use super::{Error, Reason, apply, reconcile, search};
+use super::{Error, Reason, apply, events, reconcile, search};
 use crate::crd::{DirectoryIntegration, LastPassGroup, LastPassUser, LdapStatus};
 
 /// Problems kept in `status.ldap.problems`.
@@ -44,6 +45,8 @@ pub struct PullReport {
     pub read_time: Duration,
     /// Time spent listing and writing resources.
     pub write_time: Duration,
+    /// What the safeguard said about the pull's deletions.
+    pub safeguard: Safeguard,
 }
 
 /// Pulls `spec.ldap` of one integration once: reads the bind Secret, connects, searches,
@@ -52,9 +55,10 @@ pub struct PullReport {
 /// `LdapReachable` and `LdapSynced` conditions.
 ///
 /// Guarantees: resources of another source or integration are never written; a directory
-/// error changes no resource (a failed read is never taken for "everyone left"); the bind
-/// password appears in no error, log or status. The deletion budget is the engine's: this
-/// deletes every resource that left, and their finalizers deprovision under the budget.
+/// error changes no resource (a failed read is never taken for "everyone left"), and neither
+/// does a read that found no user, nor deletions beyond the safeguard, until a person approves
+/// exactly that pull id ([`super::safeguard`]); a group's `policy` is never applied after its
+/// creation; the bind password appears in no error, log or status.
 #[tracing::instrument(skip_all, fields(integration = %format!("{}/{}", di.namespace().unwrap_or_default(), di.name_any())))]
 pub async fn pull_once(client: &Client, di: &DirectoryIntegration) -> Result<PullReport, Error> {
     let started = Instant::now();
@@ -84,7 +88,29 @@ pub async fn pull_once(client: &Client, di: &DirectoryIntegration) -> Result<Pul
             ldap.skipped = r.skipped as i64;
             ldap.problems = r.problems.iter().take(MAX_PROBLEMS).cloned().collect();
             ldap.last_error = None;
-            let synced = if r.problems.is_empty() {
+            ldap.held = match &r.safeguard {
+                Safeguard::Held(h, _) | Safeguard::Rejected(h) => Some(h.clone()),
+                Safeguard::Proceed | Safeguard::Approved(_) => None,
+            };
+            match &r.safeguard {
+                Safeguard::Approved(h) => {
+                    safeguard::record(&mut ldap.consumed_approvals, &h.pull_id)
+                }
+                Safeguard::Rejected(h) => safeguard::record(&mut ldap.rejected, &h.pull_id),
+                _ => {}
+            }
+            let synced = if let (false, Some(h)) = (r.safeguard.deletes(), r.safeguard.held()) {
+                Verdict {
+                    ok: false,
+                    reason: Reason::OverSafeguard,
+                    message: format!(
+                        "{}; {} deletions held by the safeguard: see LdapDeletionsHeld (pull {})",
+                        summary(r),
+                        h.users + h.groups,
+                        h.pull_id
+                    ),
+                }
+            } else if r.problems.is_empty() {
                 Verdict {
                     ok: true,
                     reason: Reason::Ok,
@@ -137,11 +163,30 @@ pub async fn pull_once(client: &Client, di: &DirectoryIntegration) -> Result<Pul
             (reachable, synced)
         }
     };
-    if let Err(e) = status::write(client, di, &ldap, &reachable, &synced).await {
+    let held = match &outcome {
+        Ok(r) => Some(status::deletions_held(
+            &r.safeguard,
+            r.deleted,
+            &Limits::of(di),
+        )),
+        Err(_) => None, // the directory was not judged: the condition stays as it was
+    };
+    let mut verdicts = vec![
+        (status::LDAP_REACHABLE, &reachable),
+        (status::LDAP_SYNCED, &synced),
+    ];
+    if let Some(held) = &held {
+        verdicts.push((status::LDAP_DELETIONS_HELD, held));
+    }
+    if let Err(e) = status::write(client, di, &ldap, &verdicts).await {
         tracing::warn!(error = %e, "cannot write the LDAP status");
         if outcome.is_ok() {
             return Err(e);
         }
+    }
+    if let Ok(r) = &outcome {
+        let before = di.status.as_ref().and_then(|s| s.ldap.clone());
+        events::publish(client, di, &before.unwrap_or_default(), &r.safeguard).await;
     }
     match outcome {
         Ok(r) => {
@@ -231,6 +276,33 @@ async fn pull(client: &Client, di: &DirectoryIntegration) -> Result<PullReport, 
     let desired = desired::desired(&snapshot, &target, &settings.spec);
     let (users, groups) = list_existing(client, &namespace).await.map_err(reached)?;
     let changes = reconcile::reconcile(&desired, &users, &groups, &target);
+    let previous = di
+        .status
+        .as_ref()
+        .and_then(|s| s.ldap.clone())
+        .unwrap_or_default();
+    let verdict = safeguard::judge(
+        &changes,
+        snapshot.users.len(),
+        &Limits::of(di),
+        &Decisions::of(di, &previous),
+    );
+    if let Safeguard::Approved(h) = &verdict {
+        // The users first carry the approval (a hint the engine trusts only once recorded),
+        // then it is recorded as used, then they are deleted: a failure in between leaves
+        // the approval unused for the next pull.
+        apply::mark_approved(client, &namespace, &changes.delete_users, &h.pull_id)
+            .await
+            .map_err(reached)?;
+        status::record_consumed(client, di, &h.pull_id)
+            .await
+            .map_err(reached)?;
+    }
+    let mut allowed = safeguard::allowed(&changes, &verdict);
+    if !verdict.deletes() {
+        safeguard::keep_held_members(&mut allowed, &changes.delete_users, &users, &groups);
+    }
+    let changes = allowed;
     let applied = apply::apply(client, &namespace, &changes).await;
     let mut problems: Vec<_> = desired.problems.iter().chain(&changes.problems).collect();
     problems.sort();
@@ -246,6 +318,7 @@ async fn pull(client: &Client, di: &DirectoryIntegration) -> Result<PullReport, 
         managed_groups: changes.managed_groups,
         read_time,
         write_time: write_start.elapsed(),
+        safeguard: verdict,
     };
     if let Some((step, source)) = applied.failures.into_iter().next() {
         return Err(reached(Error::Kube { step, source }));

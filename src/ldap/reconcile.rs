@@ -91,8 +91,9 @@ fn user_differs(have: &LastPassUser, want: &LastPassUser) -> bool {
         || h.groups != w.groups
 }
 
+/// `policy` is not compared: the pull never sets it (see [`super::apply`]).
 fn group_differs(have: &LastPassGroup, want: &LastPassGroup) -> bool {
-    have.spec.members != want.spec.members || have.spec.policy != want.spec.policy
+    have.spec.members != want.spec.members
 }
 
 /// Diffs desired against the users and groups listed in the integration's namespace.

@@ -12,7 +12,9 @@ use tokio::time::Instant;
 
 use super::config::Settings;
 use super::pull_once;
-use crate::crd::{DirectoryIntegration, RESYNC_ANNOTATION};
+use crate::crd::{
+    APPROVE_PLAN_ANNOTATION, DirectoryIntegration, REJECT_PLAN_ANNOTATION, RESYNC_ANNOTATION,
+};
 
 /// How often the integrations are listed for due pulls.
 pub const SCAN_EVERY: Duration = Duration::from_secs(5);
@@ -105,14 +107,22 @@ fn key(di: &DirectoryIntegration) -> String {
     format!("{}/{}", di.namespace().unwrap_or_default(), di.name_any())
 }
 
+/// Generation and the annotations that ask for a pull now: resync, and an approval or
+/// rejection of held deletions.
 fn fingerprint(di: &DirectoryIntegration) -> String {
-    format!(
-        "{}/{}",
-        di.metadata.generation.unwrap_or_default(),
+    let annotation = |key| {
         di.annotations()
-            .get(RESYNC_ANNOTATION)
+            .get(key)
             .map(String::as_str)
             .unwrap_or("")
+            .to_string()
+    };
+    format!(
+        "{}/{}/{}/{}",
+        di.metadata.generation.unwrap_or_default(),
+        annotation(RESYNC_ANNOTATION),
+        annotation(APPROVE_PLAN_ANNOTATION),
+        annotation(REJECT_PLAN_ANNOTATION),
     )
 }
 
@@ -135,5 +145,21 @@ mod tests {
         assert!(s.due("ns/a", "1/now", t0), "resync annotation");
         s.retain(|k| k != "ns/a");
         assert!(s.due("ns/a", "1/", t0), "forgotten");
+    }
+
+    #[test]
+    fn an_approval_or_rejection_changes_the_fingerprint() {
+        let mut di: DirectoryIntegration = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "acme", "generation": 3},
+            "spec": {"lastpass": {"credentialsSecretRef": {"name": "x"}}},
+        }))
+        .unwrap();
+        let before = fingerprint(&di);
+        for key in [APPROVE_PLAN_ANNOTATION, REJECT_PLAN_ANNOTATION] {
+            di.annotations_mut().insert(key.into(), "ldap-1".into());
+            assert_ne!(fingerprint(&di), before, "{key}");
+            di.annotations_mut().clear();
+        }
+        assert_eq!(fingerprint(&di), before);
     }
 }

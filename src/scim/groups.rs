@@ -103,11 +103,15 @@ fn annotations(f: &GroupFields, stamp: &str) -> BTreeMap<String, String> {
     a
 }
 
+/// Creates the group's resource; `policy` is the CRD default for a new group and the old
+/// resource's for a rename, so a policy a person set is never overwritten. The take-over
+/// annotation is never written here (a renamed group is another LastPass group).
 async fn create_group(
     ep: &Endpoint,
     f: &GroupFields,
     members: Vec<String>,
     scim_id: &str,
+    policy: GroupPolicy,
 ) -> Result<LastPassGroup, Error> {
     let stamp = now();
     let build = |name: String| {
@@ -121,7 +125,7 @@ async fn create_group(
                 group_name: f.group_name.clone(),
                 members: members.clone(),
                 member_selector: None,
-                policy: GroupPolicy::Authoritative,
+                policy,
             },
         );
         g.metadata.namespace = Some(ep.namespace.clone());
@@ -142,7 +146,7 @@ pub async fn create(ep: Endpoint, headers: HeaderMap, body: Bytes) -> Result<Res
     store::check_group_name_free(&ep, &f.group_name, None).await?;
     let users = store::scim_users(&ep, Read::Fresh).await?;
     let members = store::usernames_of(&f.member_ids, &users)?;
-    let g = create_group(&ep, &f, members, &store::new_id()).await?;
+    let g = create_group(&ep, &f, members, &store::new_id(), GroupPolicy::default()).await?;
     tracing::info!(namespace = %ep.namespace, integration = %ep.integration, group = %g.name_any(), "SCIM created a LastPassGroup");
     let v = mapping::group_to_scim(
         &g,
@@ -187,7 +191,7 @@ async fn write(
             })?
     } else {
         store::check_group_name_free(ep, &f.group_name, Some(&scim_id)).await?;
-        let renamed = create_group(ep, &f, members, &scim_id).await?;
+        let renamed = create_group(ep, &f, members, &scim_id, g.spec.policy).await?;
         let dp = DeleteParams {
             preconditions: Some(Preconditions {
                 uid: g.metadata.uid.clone(),

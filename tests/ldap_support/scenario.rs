@@ -104,6 +104,21 @@ pub async fn set_ldap(ns: &TestNamespace, ldap: LdapSpec) {
     .expect("patch spec.ldap");
 }
 
+/// Sets `spec.sync.deprovision.maxPerSync` and `maxPercent` of the integration (the pull's
+/// safeguard).
+pub async fn set_limits(ns: &TestNamespace, max_per_sync: i32, max_percent: i32) {
+    ns.api::<DirectoryIntegration>()
+        .patch(
+            INTEGRATION,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"sync": {"deprovision": {
+                "maxPerSync": max_per_sync, "maxPercent": max_percent
+            }}}})),
+        )
+        .await
+        .expect("patch spec.sync.deprovision");
+}
+
 pub fn target(ns: &TestNamespace) -> ldap::desired::Target {
     ldap::desired::Target {
         namespace: ns.name.clone(),
