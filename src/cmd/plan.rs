@@ -152,7 +152,11 @@ pub async fn plan_integration<L: LastPass>(
     );
     let observed = lastpass.observe().await?;
     let full = plan(&wanted.desired, &observed, &policy_of(integration));
-    let guarded = guard(&full, &guards_of(integration));
+    let guarded = guard(
+        &full,
+        &wanted.desired,
+        &guards_of(integration, jiff::Timestamp::now()),
+    );
     let refused = full
         .refused
         .iter()

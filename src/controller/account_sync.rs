@@ -165,6 +165,10 @@ pub async fn sync_once(
     integration: &DirectoryIntegration,
 ) -> Result<(), Error> {
     let now = Time(jiff::Timestamp::now());
+    // The safeguard's record (window, consumed approvals) lives in status: read it fresh, as
+    // the cache may not yet hold the previous sync's write.
+    let fresh = fresh_integration(ctx, integration).await;
+    let integration = fresh.as_ref().unwrap_or(integration);
     let (cid, provhash) = match credentials(ctx, integration).await {
         Ok(c) => c,
         Err(e) => {
@@ -336,6 +340,25 @@ async fn write_integration_error(
         apply_status(&ctx.client, integration, &next).await?;
     }
     Ok(())
+}
+
+/// The integration as the API server has it now, or `None` if it cannot be read (the cached
+/// copy is used then).
+async fn fresh_integration(
+    ctx: &Context,
+    integration: &DirectoryIntegration,
+) -> Option<DirectoryIntegration> {
+    let api: Api<DirectoryIntegration> = Api::namespaced(
+        ctx.client.clone(),
+        &integration.namespace().unwrap_or_default(),
+    );
+    match api.get(&integration.name_any()).await {
+        Ok(i) => Some(i),
+        Err(e) => {
+            warn!(error = %e, "cannot read the integration afresh; using the cached copy");
+            None
+        }
+    }
 }
 
 /// The account task key of an integration.

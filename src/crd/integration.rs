@@ -188,11 +188,28 @@ pub struct DeprovisionPolicy {
     /// `Delete` (irreversible) anywhere is refused unless this is true.
     #[serde(default)]
     pub allow_delete: bool,
-    /// Deletion budget: a plan with more deprovisions than this deprovisions nobody until it
-    /// is approved with the `lastpass-operator.io/approve-plan` annotation.
+    /// Safeguard: deprovisions + suspensions allowed per `window`. Beyond it (counting those
+    /// executed in the window and those of the plan), the whole destructive part of the plan
+    /// is held until approved (`lastpass-operator.io/approve-plan`) or rejected
+    /// (`lastpass-operator.io/reject-plan`).
     #[serde(default = "default_max_per_sync")]
     #[schemars(range(min = 0))]
     pub max_per_sync: i32,
+    /// Safeguard: deprovisions + suspensions allowed per `window` as a percentage of the
+    /// users the integration manages when the plan is made; the smaller of this and
+    /// `maxPerSync` applies ("above" is strictly greater).
+    #[serde(default = "default_max_percent")]
+    #[schemars(range(min = 0, max = 100))]
+    pub max_percent: i32,
+    /// Rolling window of the safeguard, e.g. `1h`. Changes a person approved do not count.
+    #[serde(default = "default_window")]
+    #[schemars(regex(pattern = r"^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$"))]
+    pub window: String,
+    /// Safeguard: group-membership removals allowed per `window` (removals caused by a
+    /// deleted or emptied Authoritative LastPassGroup included).
+    #[serde(default = "default_max_membership_removals")]
+    #[schemars(range(min = 0))]
+    pub max_membership_removals: i32,
 }
 
 impl Default for DeprovisionPolicy {
@@ -201,12 +218,27 @@ impl Default for DeprovisionPolicy {
             default_action: DeprovisionAction::default(),
             allow_delete: false,
             max_per_sync: default_max_per_sync(),
+            max_percent: default_max_percent(),
+            window: default_window(),
+            max_membership_removals: default_max_membership_removals(),
         }
     }
 }
 
 fn default_max_per_sync() -> i32 {
     10
+}
+
+fn default_max_percent() -> i32 {
+    10
+}
+
+fn default_window() -> String {
+    "1h".to_string()
+}
+
+fn default_max_membership_removals() -> i32 {
+    100
 }
 
 /// Token bucket towards the Enterprise API, shared by every caller of one account.
@@ -591,6 +623,107 @@ pub struct DirectoryIntegrationStatus {
     /// The last LDAP / Active Directory pull, when `spec.ldap` is set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ldap: Option<LdapStatus>,
+    /// The destructive part of the plan the safeguard holds, while one is held.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held: Option<HeldPlan>,
+    /// The safeguard's memory: destructive changes executed in the window, approvals used,
+    /// plans rejected. Read back at every sync, so a restart or fail-over never resets it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub safeguard: Option<SafeguardStatus>,
+}
+
+/// A destructive plan held by the safeguard.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HeldPlan {
+    /// Digest of the held set: the value of `approve-plan` or `reject-plan`.
+    pub plan_id: String,
+    /// Users to deprovision.
+    pub deprovisions: i64,
+    /// Existing users to suspend.
+    pub suspensions: i64,
+    /// Group-membership removals.
+    pub membership_removals: i64,
+    /// Why it is held: the limit it exceeds.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub reason: String,
+    /// Up to 20 held changes, for people to read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 20))]
+    pub sample: Vec<PlanItem>,
+    /// Every held change: what an approval runs, exactly.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<PlanItem>,
+}
+
+/// The safeguard's record, kept in status.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SafeguardStatus {
+    /// Destructive changes executed within the window (approved ones are not recorded).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub window: Vec<WindowEntry>,
+    /// Plan ids whose approval has been used; they never approve again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub consumed_approvals: Vec<String>,
+    /// Plans a person rejected, with what stays unapplied.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rejected: Vec<RejectedPlan>,
+}
+
+/// Destructive changes executed by one sync.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WindowEntry {
+    /// When they were executed.
+    #[schemars(schema_with = "super::common::time_schema")]
+    pub time: Time,
+    /// Users deprovisioned.
+    #[serde(default)]
+    pub deprovisions: i64,
+    /// Users suspended.
+    #[serde(default)]
+    pub suspensions: i64,
+    /// Group memberships removed.
+    #[serde(default)]
+    pub membership_removals: i64,
+}
+
+/// A plan a person rejected.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RejectedPlan {
+    /// The rejected plan id.
+    pub plan_id: String,
+    /// Usernames whose deprovision was dropped: their resources were released without
+    /// touching LastPass. `Adopt` skips them until a resource declares them again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub released: Vec<String>,
+    /// Suspensions and membership removals left unapplied until the resource that asked
+    /// for them changes its spec (generation).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unapplied: Vec<RejectedChange>,
+}
+
+/// A suspension or membership removal of a rejected plan.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RejectedChange {
+    /// `Suspend` or `RemoveFromGroup`.
+    pub action: String,
+    /// The LastPass username concerned.
+    pub username: String,
+    /// The group, for `RemoveFromGroup`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// Kind of the resource that asked for the change (`LastPassUser`, `LastPassGroup`).
+    pub kind: String,
+    /// Its namespace.
+    pub namespace: String,
+    /// Its name.
+    pub name: String,
+    /// Its `metadata.generation` when the plan was rejected.
+    pub generation: i64,
 }
 
 /// Outcome of the last LDAP pull. Written by the LDAP puller only (field manager
@@ -641,6 +774,10 @@ pub struct LdapStatus {
     /// The error of the last pull, empty after a successful one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
+    /// Pull ids a person approved and that have been applied: the engine's safeguard does
+    /// not hold the deprovisions of resources annotated with one of them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub consumed_approvals: Vec<String>,
 }
 
 /// Users of the account by state.

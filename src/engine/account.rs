@@ -9,10 +9,13 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::ResourceExt;
 use secrecy::SecretString;
 
-use crate::crd::{APPROVE_PLAN_ANNOTATION, DirectoryIntegration, LastPassGroup, LastPassUser};
+use crate::crd::{
+    APPROVE_PLAN_ANNOTATION, DirectoryIntegration, LastPassGroup, LastPassUser,
+    REJECT_PLAN_ANNOTATION, parse_duration,
+};
 use crate::lastpass::{ClientConfig, LastPass, RateLimit};
 
-use super::desire::{Desire, desire};
+use super::desire::{Desire, desire, resource_ref};
 use super::guard::Guards;
 use super::model::UserKey;
 use super::plan::Policy;
@@ -27,15 +30,37 @@ pub fn policy_of(integration: &DirectoryIntegration) -> Policy {
     }
 }
 
-/// The guards of an integration: dry run, budget, and the approved plan from the annotation.
-pub fn guards_of(integration: &DirectoryIntegration) -> Guards {
+/// The guards of an integration at `now`: dry run, the safeguard's limits, the approve and
+/// reject annotations, and the safeguard's record read back from its status.
+/// `generations` (of the user and group resources) is filled by [`sync_account`].
+pub fn guards_of(integration: &DirectoryIntegration, now: jiff::Timestamp) -> Guards {
+    let d = &integration.spec.sync.deprovision;
+    let annotation = |name: &str| {
+        integration
+            .annotations()
+            .get(name)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    let status = integration.status.as_ref();
     Guards {
         dry_run: integration.spec.sync.dry_run,
-        max_per_sync: usize::try_from(integration.spec.sync.deprovision.max_per_sync).unwrap_or(0),
-        approved_plan: integration
-            .annotations()
-            .get(APPROVE_PLAN_ANNOTATION)
-            .map(|v| v.trim().to_string()),
+        max_per_sync: usize::try_from(d.max_per_sync).unwrap_or(0),
+        max_percent: Some(u32::try_from(d.max_percent).unwrap_or(0)),
+        max_membership_removals: Some(usize::try_from(d.max_membership_removals).unwrap_or(0)),
+        // An unreadable window (the schema refuses one) counts as the default hour.
+        window: parse_duration("spec.sync.deprovision.window", &d.window)
+            .unwrap_or(std::time::Duration::from_secs(3600)),
+        approved_plan: annotation(APPROVE_PLAN_ANNOTATION),
+        rejected_plan: annotation(REJECT_PLAN_ANNOTATION),
+        record: status.and_then(|s| s.safeguard.clone()).unwrap_or_default(),
+        held: status.and_then(|s| s.held.clone()),
+        trusted_approvals: status
+            .and_then(|s| s.ldap.as_ref())
+            .map(|l| l.consumed_approvals.iter().cloned().collect())
+            .unwrap_or_default(),
+        generations: BTreeMap::new(),
+        now,
     }
 }
 
@@ -77,15 +102,33 @@ pub async fn sync_account<'a, L: LastPass>(
     namespace_labels: &BTreeMap<String, BTreeMap<String, String>>,
     passwords: BTreeMap<UserKey, SecretString>,
 ) -> AccountSync {
-    let desire = desire(integration, users, groups, namespace_labels);
+    let users: Vec<&LastPassUser> = users.into_iter().collect();
+    let groups: Vec<&LastPassGroup> = groups.into_iter().collect();
+    let desire = desire(
+        integration,
+        users.iter().copied(),
+        groups.iter().copied(),
+        namespace_labels,
+    );
+    let now = jiff::Timestamp::now();
+    let mut guards = guards_of(integration, now);
+    guards.generations = users
+        .iter()
+        .map(|u| (resource_ref(*u), u.metadata.generation.unwrap_or(0)))
+        .chain(
+            groups
+                .iter()
+                .map(|g| (resource_ref(*g), g.metadata.generation.unwrap_or(0))),
+        )
+        .collect();
     let input = SyncInput {
         desired: desire.desired.clone(),
         policy: policy_of(integration),
-        guards: guards_of(integration),
+        guards,
         passwords,
     };
     let outcome = sync(lastpass, &input).await;
-    let report = report(&desire, &outcome, &Time(jiff::Timestamp::now()));
+    let report = report(&desire, &outcome, &Time(now));
     AccountSync {
         desire,
         outcome,

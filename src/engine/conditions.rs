@@ -10,7 +10,8 @@ pub mod types {
     pub const SYNCED: &str = "Synced";
     /// The LastPass credentials were accepted.
     pub const CREDENTIALS_VALID: &str = "CredentialsValid";
-    /// The deletion budget holds deprovisions back.
+    /// The safeguard holds the destructive part of a plan (deprovisions, suspensions,
+    /// membership removals) until a person approves or rejects it.
     pub const DEPROVISION_BLOCKED: &str = "DeprovisionBlocked";
     /// LastPass refused invitations for want of seats.
     pub const SEATS_EXHAUSTED: &str = "SeatsExhausted";
@@ -47,6 +48,8 @@ pub enum Reason {
     MembersMissing,
     MembersInSync,
     Pending,
+    PlanRejected,
+    PlanApproved,
 }
 
 impl Reason {
@@ -80,6 +83,8 @@ impl Reason {
             Self::MembersMissing => "MembersMissing",
             Self::MembersInSync => "MembersInSync",
             Self::Pending => "Pending",
+            Self::PlanRejected => "PlanRejected",
+            Self::PlanApproved => "PlanApproved",
         }
     }
 }
