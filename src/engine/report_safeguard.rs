@@ -45,8 +45,8 @@ pub fn blocked_condition(outcome: &SyncOutcome, now: &Time) -> Condition {
             true,
             Reason::DeprovisionBlocked,
             format!(
-                "plan {id} is held: {} deprovisions, {} suspensions, {} membership removals \
-                 ({}); nothing destructive was done, the rest of the plan still runs. Approve \
+                "plan {id} is held: {} users to deprovision, {} users to suspend, {} membership \
+                 removals ({}); nothing destructive was done, the rest of the plan still runs. Approve \
                  exactly this plan with the annotation lastpass-operator.io/approve-plan={id}, \
                  or drop it with lastpass-operator.io/reject-plan={id}",
                 h.deprovisions,
