@@ -59,7 +59,10 @@ async fn wait_integration(
     .await;
     match found {
         Some(i) => i,
-        None => panic!("{what}: never reached; last status {:?}", integration(ns).await.status),
+        None => panic!(
+            "{what}: never reached; last status {:?}",
+            integration(ns).await.status
+        ),
     }
 }
 
@@ -161,18 +164,26 @@ async fn invited(sim: &RunningSimulator, n: usize) {
         (sim.state.store().users.len() == n).then_some(())
     })
     .await;
-    assert!(all.is_some(), "{} of {n} users invited", sim.state.store().users.len());
+    assert!(
+        all.is_some(),
+        "{} of {n} users invited",
+        sim.state.store().users.len()
+    );
 }
 
 fn disabled(sim: &RunningSimulator) -> usize {
-    sim.state.store().users.values().filter(|u| u.disabled).count()
+    sim.state
+        .store()
+        .users
+        .values()
+        .filter(|u| u.disabled)
+        .count()
 }
 
 #[tokio::test]
 async fn scim_deletions_one_sync_apart_are_held_beyond_the_window_then_approved_once() {
     let Some((ns, sim, op)) =
-        account_with_operator(json!({"deprovision": {"maxPerSync": 5, "maxPercent": 100}}))
-            .await
+        account_with_operator(json!({"deprovision": {"maxPerSync": 5, "maxPercent": 100}})).await
     else {
         return;
     };
@@ -215,12 +226,24 @@ async fn scim_deletions_one_sync_apart_are_held_beyond_the_window_then_approved_
     assert_eq!(h.changes.len(), 3);
     let blocked = condition(&i, "DeprovisionBlocked").unwrap();
     assert_eq!(blocked.0, "True");
-    assert!(blocked.2.contains(&h.plan_id) && blocked.2.contains("maxPerSync 5"), "{blocked:?}");
+    assert!(
+        blocked.2.contains(&h.plan_id) && blocked.2.contains("maxPerSync 5"),
+        "{blocked:?}"
+    );
     let window = i.status.as_ref().unwrap().safeguard.as_ref().unwrap();
     let executed: i64 = window.window.iter().map(|e| e.deprovisions).sum();
-    assert_eq!(executed, 5, "the window in status holds the five deactivations");
+    assert_eq!(
+        executed, 5,
+        "the window in status holds the five deactivations"
+    );
 
-    decide(&ns, "alice-gitops", "lastpass-operator.io/approve-plan", &h.plan_id).await;
+    decide(
+        &ns,
+        "alice-gitops",
+        "lastpass-operator.io/approve-plan",
+        &h.plan_id,
+    )
+    .await;
     let i = wait_integration(&ns, 30, "approval consumed", |i| {
         i.status
             .as_ref()
@@ -230,7 +253,11 @@ async fn scim_deletions_one_sync_apart_are_held_beyond_the_window_then_approved_
     })
     .await;
     assert_eq!(condition(&i, "DeprovisionBlocked").unwrap().0, "False");
-    assert_eq!(writes(&sim, "deluser"), 8, "exactly the approved three more");
+    assert_eq!(
+        writes(&sim, "deluser"),
+        8,
+        "exactly the approved three more"
+    );
     let approved = wait_for(Duration::from_secs(10), || async {
         let notes = events(&ns, "PlanApproved").await;
         notes.into_iter().find(|n| n.contains(&h.plan_id))
@@ -241,7 +268,9 @@ async fn scim_deletions_one_sync_apart_are_held_beyond_the_window_then_approved_
 
     // The ninth deletion is judged afresh: the window is full, and the used approval does
     // not carry it.
-    let (st, _) = scim.call("DELETE", &format!("/Users/{}", ids[8]), None).await;
+    let (st, _) = scim
+        .call("DELETE", &format!("/Users/{}", ids[8]), None)
+        .await;
     assert_eq!(st, 204);
     let i = wait_integration(&ns, 30, "the ninth is held", |i| {
         held(i).is_some_and(|h| h.deprovisions == 1)
@@ -256,8 +285,7 @@ async fn scim_deletions_one_sync_apart_are_held_beyond_the_window_then_approved_
 #[tokio::test]
 async fn a_hundred_scim_active_false_one_sync_apart_are_held_beyond_the_window() {
     let Some((ns, sim, op)) =
-        account_with_operator(json!({"deprovision": {"maxPerSync": 5, "maxPercent": 100}}))
-            .await
+        account_with_operator(json!({"deprovision": {"maxPerSync": 5, "maxPercent": 100}})).await
     else {
         return;
     };
@@ -266,7 +294,9 @@ async fn a_hundred_scim_active_false_one_sync_apart_are_held_beyond_the_window()
     invited(&sim, 100).await;
     for (n, id) in ids.iter().enumerate() {
         let body = json!({"Operations": [{"op": "Replace", "path": "active", "value": false}]});
-        let (st, v) = scim.call("PATCH", &format!("/Users/{id}"), Some(body)).await;
+        let (st, v) = scim
+            .call("PATCH", &format!("/Users/{id}"), Some(body))
+            .await;
         assert_eq!(st, 200, "{v}");
         let username = format!("u{n}@example.com");
         if n < 5 {
@@ -322,12 +352,19 @@ async fn an_authoritative_group_emptied_in_git_is_held_and_a_rejection_leaves_it
             .filter(|u| u.groups.contains("Engineering"))
             .count()
     };
-    let all_in = wait_for(Duration::from_secs(60), || async { (members() == 10).then_some(()) }).await;
+    let all_in = wait_for(Duration::from_secs(60), || async {
+        (members() == 10).then_some(())
+    })
+    .await;
     assert!(all_in.is_some(), "{} members", members());
 
     // A bad overlay empties the member list.
     groups
-        .patch("eng", &PatchParams::default(), &Patch::Merge(json!({"spec": {"members": []}})))
+        .patch(
+            "eng",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"members": []}})),
+        )
         .await
         .unwrap();
     let i = wait_integration(&ns, 30, "removals held", |i| {
@@ -343,7 +380,13 @@ async fn an_authoritative_group_emptied_in_git_is_held_and_a_rejection_leaves_it
             .contains("maxMembershipRemovals 5")
     );
 
-    decide(&ns, "bob-console", "lastpass-operator.io/reject-plan", &h.plan_id).await;
+    decide(
+        &ns,
+        "bob-console",
+        "lastpass-operator.io/reject-plan",
+        &h.plan_id,
+    )
+    .await;
     let g = wait_for(Duration::from_secs(30), || async {
         let g = groups.get("eng").await.ok()?;
         let synced = g
@@ -388,7 +431,10 @@ async fn an_authoritative_group_emptied_in_git_is_held_and_a_rejection_leaves_it
     })
     .await;
     assert_ne!(held(&i).unwrap().plan_id, h.plan_id);
-    assert_ne!(groups.get("eng").await.unwrap().metadata.generation, generation);
+    assert_ne!(
+        groups.get("eng").await.unwrap().metadata.generation,
+        generation
+    );
     assert_eq!(members(), 10);
     op.stop().await;
     ns.cleanup().await;
@@ -410,7 +456,10 @@ async fn a_rejected_deletion_releases_the_resources_without_lastpass_and_adopt_s
     invited(&sim, 3).await;
     let api = ns.api::<LastPassUser>();
     for n in ["a", "b", "c"] {
-        wait_user(&ns, n, 30, |u| u.status.as_ref().is_some_and(|s| s.lastpass_id.is_some())).await;
+        wait_user(&ns, n, 30, |u| {
+            u.status.as_ref().is_some_and(|s| s.lastpass_id.is_some())
+        })
+        .await;
     }
     api.delete("a", &DeleteParams::default()).await.unwrap();
     api.delete("b", &DeleteParams::default()).await.unwrap();
@@ -425,7 +474,10 @@ async fn a_rejected_deletion_releases_the_resources_without_lastpass_and_adopt_s
             .then_some(())
     })
     .await;
-    assert!(gone.is_some(), "the rejected deletions' finalizers are released");
+    assert!(
+        gone.is_some(),
+        "the rejected deletions' finalizers are released"
+    );
     // A later sync (asked for now rather than at the interval) sees them as unmanaged: that
     // sync also ran the adoption step.
     resync(&ns, "after-reject").await;
@@ -437,9 +489,20 @@ async fn a_rejected_deletion_releases_the_resources_without_lastpass_and_adopt_s
         })
     })
     .await;
-    assert_eq!(writes(&sim, "deluser"), 0, "a rejected deprovision never reaches LastPass");
+    assert_eq!(
+        writes(&sim, "deluser"),
+        0,
+        "a rejected deprovision never reaches LastPass"
+    );
     assert_eq!(disabled(&sim), 0);
-    let rejected = &i.status.as_ref().unwrap().safeguard.as_ref().unwrap().rejected;
+    let rejected = &i
+        .status
+        .as_ref()
+        .unwrap()
+        .safeguard
+        .as_ref()
+        .unwrap()
+        .rejected;
     assert_eq!(rejected[0].plan_id, h.plan_id);
     let names: BTreeMap<String, String> = api
         .list(&ListParams::default())
@@ -457,7 +520,10 @@ async fn a_rejected_deletion_releases_the_resources_without_lastpass_and_adopt_s
     // Declared again: managed again with no new invitation, and forgotten by the record.
     let before = writes(&sim, "batchadd");
     create_user(&ns, &user("a2", "a@example.com", json!({}))).await;
-    wait_user(&ns, "a2", 30, |u| u.status.as_ref().is_some_and(|s| s.lastpass_id.is_some())).await;
+    wait_user(&ns, "a2", 30, |u| {
+        u.status.as_ref().is_some_and(|s| s.lastpass_id.is_some())
+    })
+    .await;
     wait_integration(&ns, 30, "a is forgotten by the rejection", |i| {
         i.status
             .as_ref()
