@@ -272,3 +272,141 @@ proptest! {
         prop_assert!(result.is_ok(), "{}", result.unwrap_err());
     }
 }
+
+fn window_limits(max: usize, record: SafeguardStatus) -> Guards {
+    Guards {
+        max_per_sync: max,
+        window: Duration::from_secs(3600),
+        record,
+        now: jiff::Timestamp::now(),
+        ..Guards::default()
+    }
+}
+
+#[tokio::test]
+async fn a_deprovision_with_an_unknown_outcome_counts_once_and_the_window_outlives_the_sync() {
+    use lastpass_operator::simulator::{Fault, PendingFault};
+    let acct = Account::start(knobs()).await;
+    let everyone = desired(vec![
+        user("ann@example.com"),
+        user("bob@example.com"),
+        user("cat@example.com"),
+    ]);
+    acct.sync(&everyone, window_limits(2, SafeguardStatus::default()))
+        .await;
+    let counted = |r: &SafeguardStatus| r.window.iter().map(|e| e.deprovisions).sum::<i64>();
+
+    // Ann's deluser is applied but the reply is lost: an unknown outcome. The re-read finds
+    // her disabled, so nothing is resent; the window counts her all the same.
+    acct.state().push_fault(PendingFault {
+        fault: Fault::DropAfterApply,
+        command: Some("deluser".into()),
+    });
+    let ann_gone = leaving(everyone, "ann@example.com", DeprovisionAction::Deactivate);
+    let out = acct
+        .sync(&ann_gone, window_limits(2, SafeguardStatus::default()))
+        .await;
+    assert_eq!(acct.calls("deluser").len(), 1);
+    assert_eq!(
+        counted(&out.safeguard.record),
+        1,
+        "an unknown outcome counts"
+    );
+
+    // Bob's deluser is lost before it is applied: re-read, re-planned, sent again; it counts
+    // once, and the window carried over from the last sync still holds Ann.
+    acct.state().push_fault(PendingFault {
+        fault: Fault::DropBeforeApply,
+        command: Some("deluser".into()),
+    });
+    let bob_gone = leaving(ann_gone, "bob@example.com", DeprovisionAction::Deactivate);
+    let out = acct
+        .sync(&bob_gone, window_limits(2, out.safeguard.record))
+        .await;
+    assert!(
+        out.blocked.is_none(),
+        "1 executed + 1 planned is within maxPerSync 2"
+    );
+    assert!(
+        acct.state()
+            .store()
+            .user("bob@example.com")
+            .unwrap()
+            .disabled
+    );
+    assert_eq!(
+        acct.calls("deluser").len(),
+        3,
+        "sent, lost, re-planned, sent"
+    );
+    assert_eq!(
+        counted(&out.safeguard.record),
+        2,
+        "Bob's two sends count once"
+    );
+
+    // The window outlives the syncs: a third deletion goes over it.
+    let cat_gone = leaving(bob_gone, "cat@example.com", DeprovisionAction::Deactivate);
+    let out = acct
+        .sync(&cat_gone, window_limits(2, out.safeguard.record))
+        .await;
+    let held = out.blocked.expect("2 executed + 1 planned > maxPerSync 2");
+    assert_eq!(held.deprovisions, 1);
+    assert!(
+        !acct
+            .state()
+            .store()
+            .user("cat@example.com")
+            .unwrap()
+            .disabled
+    );
+}
+
+#[tokio::test]
+async fn a_held_plan_still_invites_adds_and_enables() {
+    let acct = Account::start(knobs()).await;
+    let start = with_group(
+        desired(vec![
+            user("ann@example.com").in_groups(&["Eng"]),
+            user("bob@example.com").suspended(),
+        ]),
+        "Eng",
+        &[],
+        GroupPolicy::Additive,
+    );
+    acct.sync(&start, window_limits(10, SafeguardStatus::default()))
+        .await;
+    // Ann leaves Eng (a removal), Cat is new, Bob is enabled again, Dan joins Eng.
+    let next = desired(vec![
+        user("ann@example.com"),
+        user("bob@example.com"),
+        user("cat@example.com"),
+        user("dan@example.com").in_groups(&["Eng"]),
+    ]);
+    let guards = Guards {
+        max_membership_removals: Some(0),
+        ..window_limits(10, SafeguardStatus::default())
+    };
+    let out = acct.sync(&next, guards).await;
+    let held = out.blocked.expect("a removal over maxMembershipRemovals 0");
+    assert_eq!(held.membership_removals, 1);
+    let store = acct.state().store();
+    assert!(
+        store
+            .user("ann@example.com")
+            .unwrap()
+            .groups
+            .contains("Eng"),
+        "not removed"
+    );
+    assert!(store.user("cat@example.com").is_some(), "invited");
+    assert!(
+        store
+            .user("dan@example.com")
+            .unwrap()
+            .groups
+            .contains("Eng"),
+        "added"
+    );
+    assert!(!store.user("bob@example.com").unwrap().disabled, "enabled");
+}
