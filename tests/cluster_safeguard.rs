@@ -373,6 +373,17 @@ async fn an_authoritative_group_emptied_in_git_is_held_and_a_rejection_leaves_it
     .await;
     assert_eq!(members(), 10, "nobody removed");
     let h = held(&i).unwrap();
+    let says = wait_for(Duration::from_secs(30), || async {
+        let g = groups.get("eng").await.ok()?;
+        let ready = g
+            .status?
+            .conditions
+            .into_iter()
+            .find(|c| c.type_ == "Ready")?;
+        (ready.reason == "DeprovisionBlocked" && ready.message.contains(&h.plan_id)).then_some(())
+    })
+    .await;
+    assert!(says.is_some(), "the group says its removals are held");
     assert!(
         condition(&i, "DeprovisionBlocked")
             .unwrap()

@@ -388,7 +388,10 @@ async fn a_held_plan_still_invites_adds_and_enables() {
         ..window_limits(10, SafeguardStatus::default())
     };
     let out = acct.sync(&next, guards).await;
-    let held = out.blocked.expect("a removal over maxMembershipRemovals 0");
+    let held = out
+        .blocked
+        .clone()
+        .expect("a removal over maxMembershipRemovals 0");
     assert_eq!(held.membership_removals, 1);
     let store = acct.state().store();
     assert!(
@@ -409,4 +412,11 @@ async fn a_held_plan_still_invites_adds_and_enables() {
         "added"
     );
     assert!(!store.user("bob@example.com").unwrap().disabled, "enabled");
+    let r = statuses(&next, &out);
+    assert_eq!(
+        ready_of(&r, "ann@example.com"),
+        ("False".into(), "DeprovisionBlocked".into()),
+        "the user whose removal is held says so"
+    );
+    assert_eq!(ready_of(&r, "cat@example.com").0, "True");
 }

@@ -802,7 +802,8 @@ pub struct UserCounts {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PlanSummary {
-    /// Digest of the plan's deprovision set; the value to approve a blocked plan with.
+    /// SHA-256 digest of the plan's destructive part (deprovisions, suspensions, membership
+    /// removals); when all of it is held, the id in `status.held` to approve or reject.
     pub id: String,
     /// Users to invite.
     pub creates: i64,

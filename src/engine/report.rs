@@ -367,6 +367,7 @@ pub fn report(desire: &Desire, outcome: &SyncOutcome, now: &Time) -> Report {
         );
     }
 
+    super::report_safeguard::mark_held(&mut out, desire, outcome, now);
     super::report_safeguard::mark_rejected(&mut out, outcome, now);
     out.integration = integration_status(desire, outcome, &synced, now);
     super::report_safeguard::integration(&mut out.integration, outcome);

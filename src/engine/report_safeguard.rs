@@ -7,8 +7,9 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use crate::crd::{DirectoryIntegrationStatus, HeldPlan, SafeguardStatus};
 
 use super::conditions::{Reason, condition, set_condition, types};
+use super::desire::Desire;
 use super::guard::Blocked;
-use super::model::RefKind;
+use super::model::{RefKind, ResourceRef};
 use super::report::{Report, SAMPLE_SIZE};
 use super::safeguard::Change;
 use super::sync::SyncOutcome;
@@ -107,6 +108,55 @@ pub fn mark_rejected(report: &mut Report, outcome: &SyncOutcome, now: &Time) {
         };
         if let Some(c) = conditions {
             set_condition(c, synced);
+        }
+    }
+}
+
+/// `Ready=False`, reason `DeprovisionBlocked`, on each user whose suspension and each group
+/// whose membership removals the safeguard holds (held deprovisions are reported with the
+/// deleted user).
+pub fn mark_held(report: &mut Report, desire: &Desire, outcome: &SyncOutcome, now: &Time) {
+    let Some(b) = &outcome.blocked else {
+        return;
+    };
+    let desired = &desire.desired;
+    let mut by_resource: std::collections::BTreeMap<ResourceRef, usize> = Default::default();
+    for c in &b.changes {
+        let cause = match c {
+            Change::Suspend { user } => desired.users.get(user).map(|u| u.resource.clone()),
+            Change::RemoveFromGroup { user, group } => desired
+                .groups
+                .get(group)
+                .map(|g| g.resource.clone())
+                .or_else(|| desired.users.get(user).map(|u| u.resource.clone())),
+            Change::Deprovision { .. } => None,
+        };
+        if let Some(r) = cause {
+            *by_resource.entry(r).or_default() += 1;
+        }
+    }
+    for (resource, n) in by_resource {
+        let ready = condition(
+            types::READY,
+            false,
+            Reason::DeprovisionBlocked,
+            format!(
+                "{n} destructive changes held by the safeguard in plan {id} ({}); approve with \
+                 lastpass-operator.io/approve-plan={id} or reject with \
+                 lastpass-operator.io/reject-plan={id} on the DirectoryIntegration",
+                b.reason,
+                id = b.plan_id
+            ),
+            None,
+            now,
+        );
+        let conditions = match resource.kind {
+            RefKind::User => report.users.get_mut(&resource).map(|s| &mut s.conditions),
+            RefKind::Group => report.groups.get_mut(&resource).map(|s| &mut s.conditions),
+            RefKind::Integration => None,
+        };
+        if let Some(c) = conditions {
+            set_condition(c, ready);
         }
     }
 }
