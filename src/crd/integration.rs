@@ -651,7 +651,8 @@ pub struct HeldPlan {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 20))]
     pub sample: Vec<PlanItem>,
-    /// Every held change: what an approval runs, exactly.
+    /// Every held change (up to 1000; a larger set is named by its id alone): what an
+    /// approval runs, exactly.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<PlanItem>,
 }

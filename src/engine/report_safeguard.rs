@@ -14,6 +14,12 @@ use super::report::{Report, SAMPLE_SIZE};
 use super::safeguard::Change;
 use super::sync::SyncOutcome;
 
+/// Held changes listed in full in `status.held.changes` at most: a larger set (a mass event in
+/// a big account) would push the integration towards the API server's object size limit. Such
+/// a set is listed by its sample only, and an approval or rejection then names it by the id of
+/// the set still pending.
+pub const MAX_HELD_CHANGES: usize = 1000;
+
 /// `status.held` for a held set.
 pub fn held_status(b: &Blocked) -> HeldPlan {
     let n = |v: usize| i64::try_from(v).unwrap_or(i64::MAX);
@@ -25,7 +31,11 @@ pub fn held_status(b: &Blocked) -> HeldPlan {
         membership_removals: n(b.membership_removals),
         reason: b.reason.clone(),
         sample: changes.iter().take(SAMPLE_SIZE).cloned().collect(),
-        changes,
+        changes: if changes.len() <= MAX_HELD_CHANGES {
+            changes
+        } else {
+            Vec::new()
+        },
     }
 }
 

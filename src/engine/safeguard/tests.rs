@@ -520,3 +520,38 @@ proptest! {
         );
     }
 }
+
+#[test]
+fn a_held_set_too_large_to_list_is_still_approved_by_its_id() {
+    use super::super::report_safeguard::{MAX_HELD_CHANGES, held_status};
+    let mut desired = Desired::default();
+    let mut p = Plan::default();
+    for i in 0..=MAX_HELD_CHANGES {
+        let name = email(&format!("d{i}"));
+        let resource = ResourceRef::user("ns", format!("d{i}"));
+        desired.leaving.insert(
+            user_key(&name),
+            Leaving {
+                username: name.clone(),
+                action: DeprovisionAction::Deactivate,
+                resource: resource.clone(),
+                approved_plan: None,
+            },
+        );
+        p.deprovisions.push(Deprovision {
+            username: name,
+            action: DeprovisionAction::Deactivate,
+            resource,
+        });
+    }
+    let held = guard(&p, &desired, &limits(10)).blocked.expect("held");
+    let status = held_status(&held);
+    assert!(status.changes.is_empty() && status.sample.len() == 20);
+    let mut guards = limits(10);
+    guards.held = Some(status);
+    guards.approved_plan = Some(held.plan_id);
+    assert_eq!(
+        guard(&p, &desired, &guards).execute.deprovisions.len(),
+        MAX_HELD_CHANGES + 1
+    );
+}
