@@ -32,29 +32,31 @@ fn decided(record: &SafeguardStatus, id: &str) -> bool {
         || record.rejected.iter().any(|r| r.plan_id == id)
 }
 
-/// Applies `approve-plan`: the changes of the named held set still pending are released, and
-/// the id is consumed (it never approves again).
+/// Applies `approve-plan`: the changes of the named held set still pending are released. The
+/// caller consumes the id once they were sent (see [`consume`]).
 pub fn approve(
-    record: &mut SafeguardStatus,
+    record: &SafeguardStatus,
     guards: &Guards,
     candidate: &BTreeSet<Change>,
-) -> Option<(Decision, BTreeSet<Change>)> {
+) -> Option<(String, BTreeSet<Change>)> {
     let id = guards.approved_plan.as_deref()?;
     if decided(record, id) {
         return None;
     }
     let set = named_set(id, guards, candidate)?;
     let released: BTreeSet<Change> = set.intersection(candidate).cloned().collect();
+    Some((id.to_string(), released))
+}
+
+/// Records an approval as used: it never approves again.
+pub fn consume(record: &mut SafeguardStatus, id: &str, changes: usize) -> Decision {
     record.consumed_approvals.push(id.to_string());
     let excess = record.consumed_approvals.len().saturating_sub(MAX_CONSUMED);
     record.consumed_approvals.drain(..excess);
-    Some((
-        Decision::Approved {
-            plan_id: id.to_string(),
-            changes: released.len(),
-        },
-        released,
-    ))
+    Decision::Approved {
+        plan_id: id.to_string(),
+        changes,
+    }
 }
 
 /// The resource that asked for a change: the user's own for a suspension; for a removal, the

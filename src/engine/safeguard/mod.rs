@@ -93,6 +93,12 @@ pub struct Safeguard {
     decisions: Vec<Decision>,
     unapplied: Vec<Unapplied>,
     decided: bool,
+    /// The approval applied by this sync: its id, the changes it released, and whether any
+    /// of them was sent. It is consumed once they were sent or are no longer pending, so a
+    /// sync that fails before sending them does not use it up.
+    approval: Option<(String, BTreeSet<Change>, bool)>,
+    /// The destructive changes pending at the last judgement.
+    pending: BTreeSet<Change>,
 }
 
 impl Safeguard {
@@ -109,6 +115,8 @@ impl Safeguard {
             decisions: Vec::new(),
             unapplied: Vec::new(),
             decided: false,
+            approval: None,
+            pending: BTreeSet::new(),
         }
     }
 
@@ -141,10 +149,9 @@ impl Safeguard {
             if let Some(d) = decide::reject(&mut self.record, &self.guards, &candidate, desired) {
                 self.decisions.push(d);
             }
-            if let Some((d, released)) = decide::approve(&mut self.record, &self.guards, &candidate)
-            {
-                self.approved.extend(released);
-                self.decisions.push(d);
+            if let Some((id, released)) = decide::approve(&self.record, &self.guards, &candidate) {
+                self.approved.extend(released.iter().cloned());
+                self.approval = Some((id, released, false));
             }
         }
         // A rejection just decided is applied in this very round.
@@ -154,6 +161,7 @@ impl Safeguard {
         suppressed_now.dedup();
         self.unapplied = suppressed_now;
 
+        self.pending = all.clone();
         let rest: BTreeSet<Change> = all.difference(&self.approved).cloned().collect();
         let mut execute = plan.clone();
         let blocked = self.over_limit(&rest, desired).map(|reason| {
@@ -229,16 +237,26 @@ impl Safeguard {
                 .chain(in_doubt)
                 .any(|a| a.command == command && super::model::user_key(&a.username) == c.user())
         };
-        let new: BTreeSet<Change> = destructive(executed)
+        let sent: BTreeSet<Change> = destructive(executed).into_iter().filter(done).collect();
+        if let Some((_, released, any_sent)) = &mut self.approval {
+            *any_sent |= released.iter().any(|c| sent.contains(c));
+        }
+        let new: BTreeSet<Change> = sent
             .into_iter()
-            .filter(|c| !self.approved.contains(c) && !self.counted.contains(c) && done(c))
+            .filter(|c| !self.approved.contains(c) && !self.counted.contains(c))
             .collect();
         window::add(&mut self.record, self.guards.now, Counts::of(&new));
         self.counted.extend(new);
     }
 
     /// The record and decisions to report.
-    pub fn outcome(self) -> SafeguardOutcome {
+    pub fn outcome(mut self) -> SafeguardOutcome {
+        if let Some((id, released, sent)) = self.approval.take()
+            && (sent || released.is_disjoint(&self.pending))
+        {
+            let d = decide::consume(&mut self.record, &id, released.len());
+            self.decisions.push(d);
+        }
         SafeguardOutcome {
             record: self.record,
             decisions: self.decisions,

@@ -250,6 +250,7 @@ fn approval_runs_exactly_the_held_set_once_and_newer_changes_are_judged_afresh()
         "the held three plus the new one (within maxPerSync 2)"
     );
     assert!(g.blocked.is_none());
+    sg.executed(&g.execute, &applied_deprovisions(&g.execute), &[]);
     let out = sg.outcome();
     assert_eq!(out.record.consumed_approvals, vec![held.plan_id.clone()]);
 
@@ -267,6 +268,43 @@ fn approval_runs_exactly_the_held_set_once_and_newer_changes_are_judged_afresh()
     let g = guard(&first, &desired, &strict);
     assert!(destructive(&g.execute).is_empty());
     assert_eq!(g.blocked.map(|b| b.plan_id), Some(held.plan_id));
+}
+
+fn applied_deprovisions(p: &Plan) -> Vec<Applied> {
+    p.deprovisions
+        .iter()
+        .map(|d| Applied {
+            command: CommandKind::DelUser,
+            username: d.username.clone(),
+        })
+        .collect()
+}
+
+#[test]
+fn an_approval_is_used_up_only_once_its_changes_were_sent() {
+    let desired = world(10, 3);
+    let p = plan_of(3, 0, 0);
+    let mut guards = limits(0);
+    guards.approved_plan = Some(p.id());
+    // The sync fails before the deprovisions go out: the approval stays usable.
+    let mut sg = Safeguard::new(&guards);
+    sg.judge(&mut p.clone(), &desired);
+    let out = sg.outcome();
+    assert!(out.record.consumed_approvals.is_empty());
+    assert!(out.decisions.is_empty());
+    // They go out: used up, and said so.
+    let mut sg = Safeguard::new(&guards);
+    let g = sg.judge(&mut p.clone(), &desired);
+    sg.executed(&g.execute, &applied_deprovisions(&g.execute)[..1], &[]);
+    let out = sg.outcome();
+    assert_eq!(out.record.consumed_approvals, vec![p.id()]);
+    assert_eq!(
+        out.decisions,
+        vec![Decision::Approved {
+            plan_id: p.id(),
+            changes: 3
+        }]
+    );
 }
 
 #[test]
