@@ -546,3 +546,54 @@ async fn a_rejected_deletion_releases_the_resources_without_lastpass_and_adopt_s
     op.stop().await;
     ns.cleanup().await;
 }
+
+#[tokio::test]
+async fn the_window_survives_a_restart_of_the_operator() {
+    let Some((ns, sim, op)) =
+        account_with_operator(json!({"deprovision": {"maxPerSync": 2, "maxPercent": 100}})).await
+    else {
+        return;
+    };
+    for n in ["a", "b", "c", "d"] {
+        create_user(&ns, &user(n, &format!("{n}@example.com"), json!({}))).await;
+    }
+    invited(&sim, 4).await;
+    let api = ns.api::<LastPassUser>();
+    for n in ["a", "b"] {
+        wait_user(&ns, n, 30, |u| {
+            u.status.as_ref().is_some_and(|s| s.lastpass_id.is_some())
+        })
+        .await;
+        api.delete(n, &DeleteParams::default()).await.unwrap();
+        let gone = wait_for(Duration::from_secs(30), || async {
+            api.get_opt(n).await.ok()?.is_none().then_some(())
+        })
+        .await;
+        assert!(
+            gone.is_some(),
+            "{n} deprovisioned within the window's budget"
+        );
+    }
+    wait_integration(&ns, 30, "the window records both", |i| {
+        i.status
+            .as_ref()
+            .and_then(|s| s.safeguard.as_ref())
+            .is_some_and(|s| s.window.iter().map(|e| e.deprovisions).sum::<i64>() == 2)
+    })
+    .await;
+
+    // A new process: nothing in memory, only what the integration's status says.
+    op.stop().await;
+    let op = Operator::start(&ns);
+    api.delete("c", &DeleteParams::default()).await.unwrap();
+    wait_integration(
+        &ns,
+        30,
+        "the third deletion is held after the restart",
+        |i| held(i).is_some_and(|h| h.deprovisions == 1),
+    )
+    .await;
+    assert_eq!(writes(&sim, "deluser"), 2);
+    op.stop().await;
+    ns.cleanup().await;
+}
