@@ -597,3 +597,93 @@ async fn the_window_survives_a_restart_of_the_operator() {
     op.stop().await;
     ns.cleanup().await;
 }
+
+/// The Synced condition's (status, reason, message) of a user.
+fn synced(u: &LastPassUser) -> Option<(String, String, String)> {
+    let c = u
+        .status
+        .as_ref()?
+        .conditions
+        .iter()
+        .find(|c| c.type_ == "Synced")?;
+    Some((c.status.clone(), c.reason.clone(), c.message.clone()))
+}
+
+#[tokio::test]
+async fn a_rejected_suspension_stays_unapplied_until_the_users_spec_changes() {
+    let Some((ns, sim, op)) =
+        account_with_operator(json!({"deprovision": {"maxPerSync": 0, "maxPercent": 100}})).await
+    else {
+        return;
+    };
+    for n in ["a", "b", "c"] {
+        create_user(&ns, &user(n, &format!("{n}@example.com"), json!({}))).await;
+    }
+    invited(&sim, 3).await;
+    let api = ns.api::<LastPassUser>();
+    for n in ["a", "b"] {
+        wait_user(&ns, n, 30, |u| {
+            u.status.as_ref().is_some_and(|s| s.lastpass_id.is_some())
+        })
+        .await;
+        api.patch(
+            n,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"suspended": true}})),
+        )
+        .await
+        .unwrap();
+    }
+    let i = wait_integration(&ns, 30, "both suspensions held", |i| {
+        held(i).is_some_and(|h| h.suspensions == 2)
+    })
+    .await;
+    let h = held(&i).unwrap();
+    let a = wait_user(&ns, "a", 30, |u| {
+        ready(u).is_some_and(|r| r.1 == "DeprovisionBlocked")
+    })
+    .await;
+    assert!(ready(&a).unwrap().2.contains(&h.plan_id));
+
+    decide(&ns, "dave", "lastpass-operator.io/reject-plan", &h.plan_id).await;
+    for n in ["a", "b"] {
+        let u = wait_user(&ns, n, 30, |u| {
+            synced(u).is_some_and(|s| s.1 == "PlanRejected")
+        })
+        .await;
+        let (status, _, message) = synced(&u).unwrap();
+        assert_eq!(status, "False");
+        assert!(message.contains(&h.plan_id), "{message}");
+    }
+    wait_integration(&ns, 30, "nothing held after the rejection", |i| {
+        held(i).is_none()
+    })
+    .await;
+    assert_eq!(
+        disabled(&sim),
+        0,
+        "a rejected suspension never reaches LastPass"
+    );
+
+    // Only a's spec changes: its suspension is judged afresh (and held again, alone); b's
+    // stays rejected.
+    api.patch(
+        "a",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec": {"fullName": "A"}})),
+    )
+    .await
+    .unwrap();
+    let i = wait_integration(&ns, 30, "a's suspension held again", |i| {
+        held(i).is_some_and(|h| h.suspensions == 1)
+    })
+    .await;
+    let again = held(&i).unwrap();
+    assert_ne!(again.plan_id, h.plan_id);
+    assert_eq!(again.sample[0].username, "a@example.com");
+    let b = api.get("b").await.unwrap();
+    assert_eq!(synced(&b).unwrap().1, "PlanRejected");
+    assert_eq!(disabled(&sim), 0);
+    op.stop().await;
+    ns.cleanup().await;
+}
