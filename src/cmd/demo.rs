@@ -1,7 +1,7 @@
 //! `lastpass-operator demo`: the embedded default. Starts the LastPass simulator, feeds the
 //! account engine the non-IdP `examples/` (embedded in the binary), and prints what happened:
 //! statuses as `kubectl get` shows them, the simulator's view of the account, a dry-run plan,
-//! and a deprovisioning held back by the deletion budget until it is approved.
+//! and a deprovisioning held back by the safeguard until it is approved.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -449,7 +449,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         .count();
     println!("write calls made: {writes}");
 
-    heading("Deletion budget: 3 LastPassUsers deleted while spec.sync.deprovision.maxPerSync is 2");
+    heading("Safeguard: 3 LastPassUsers deleted while spec.sync.deprovision.maxPerSync is 2");
     let mut strict = acme.clone();
     strict.spec.sync.deprovision.max_per_sync = 2;
     let now = Time(jiff::Timestamp::now());

@@ -107,7 +107,7 @@ pub struct IntegrationPlan {
     pub summary: PlanSummary,
     /// Every planned change.
     pub items: Vec<PlanItem>,
-    /// Deprovisions held back by the budget (plan id), if any.
+    /// The destructive changes the safeguard would hold (plan id), if any.
     pub blocked_plan: Option<String>,
     /// Changes refused by policy.
     pub refused: Vec<String>,
@@ -161,7 +161,11 @@ pub async fn plan_integration<L: LastPass>(
     );
     let observed = lastpass.observe().await?;
     let full = plan(&wanted.desired, &observed, &policy_of(integration));
-    let guarded = guard(&full, &guards_of(integration));
+    let guarded = guard(
+        &full,
+        &wanted.desired,
+        &guards_of(integration, jiff::Timestamp::now()),
+    );
     let refused = full
         .refused
         .iter()
@@ -233,8 +237,8 @@ pub fn print_text(p: &IntegrationPlan, out: &mut impl std::io::Write) -> std::io
     if let Some(id) = &p.blocked_plan {
         writeln!(
             out,
-            "  ! the deletion budget would block these deprovisions; approve with \
-             lastpass-operator.io/approve-plan={id}"
+            "  ! the safeguard would hold the destructive changes; approve with \
+             lastpass-operator.io/approve-plan={id} or reject with lastpass-operator.io/reject-plan={id}"
         )?;
     }
     for r in &p.refused {

@@ -15,7 +15,7 @@ use secrecy::{ExposeSecret, SecretString};
 use tracing::{info, warn};
 
 use crate::crd::{DirectoryIntegration, InitialPassword, LastPassGroup, LastPassUser};
-use crate::engine::account::{AccountSync, client_config, sync_desire};
+use crate::engine::account::{AccountSync, client_config, generations_of, sync_desire};
 use crate::engine::desire::{Desire, Issue, desire, resource_ref};
 use crate::engine::model::ResourceRef;
 use crate::engine::password;
@@ -226,6 +226,10 @@ pub async fn sync_once(
     integration: &DirectoryIntegration,
 ) -> Result<(), Error> {
     let now = Time(jiff::Timestamp::now());
+    // The safeguard's record (window, consumed approvals) lives in status: read it fresh, as
+    // the cache may not yet hold the previous sync's write.
+    let fresh = fresh_integration(ctx, integration).await;
+    let integration = fresh.as_ref().unwrap_or(integration);
     // A spec breaking a CRD rule (no CEL on old API servers) reaches neither Secret nor LastPass.
     super::invalid_spec::refuse(ctx, integration, &now).await?;
     let (cid, provhash) = match credentials(ctx, integration).await {
@@ -248,7 +252,11 @@ pub async fn sync_once(
         &ctx.namespace_labels(),
     );
     let passwords = initial_passwords(ctx, &mut desire, &users_by_ref).await;
-    let sync = sync_desire(&client, integration, desire, passwords).await;
+    let generations = generations_of(
+        users.iter().map(|u| u.as_ref()),
+        groups.iter().map(|g| g.as_ref()),
+    );
+    let sync = sync_desire(&client, integration, desire, passwords, generations).await;
     super::sync_metrics::record(&key_of(integration).to_string(), &sync);
     info!(
         applied = sync.outcome.applied.len(),
@@ -418,6 +426,25 @@ async fn write_integration_error(
         apply_status(&ctx.client, integration, &next).await?;
     }
     Ok(())
+}
+
+/// The integration as the API server has it now, or `None` if it cannot be read (the cached
+/// copy is used then).
+async fn fresh_integration(
+    ctx: &Context,
+    integration: &DirectoryIntegration,
+) -> Option<DirectoryIntegration> {
+    let api: Api<DirectoryIntegration> = Api::namespaced(
+        ctx.client.clone(),
+        &integration.namespace().unwrap_or_default(),
+    );
+    match api.get(&integration.name_any()).await {
+        Ok(i) => Some(i),
+        Err(e) => {
+            warn!(error = %e, "cannot read the integration afresh; using the cached copy");
+            None
+        }
+    }
 }
 
 /// The account task key of an integration.

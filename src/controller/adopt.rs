@@ -72,7 +72,20 @@ pub async fn adopt(ctx: &Context, integration: &DirectoryIntegration, sync: &Acc
         ctx.client.clone(),
         &integration.namespace().unwrap_or_default(),
     );
+    // Users a person released by rejecting their deprovision stay unmanaged until a
+    // resource declares them again.
+    let released: std::collections::BTreeSet<String> = sync
+        .outcome
+        .safeguard
+        .record
+        .rejected
+        .iter()
+        .flat_map(|r| r.released.iter().map(|u| crate::engine::model::user_key(u)))
+        .collect();
     for username in &sync.outcome.remaining.unmanaged {
+        if released.contains(&crate::engine::model::user_key(username)) {
+            continue;
+        }
         let Some(user) = observed.user(username).filter(|u| adoptable(u)) else {
             continue;
         };

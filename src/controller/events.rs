@@ -8,10 +8,14 @@ use kube::Resource;
 use kube::runtime::events::{Event, EventType};
 use tracing::debug;
 
-use crate::crd::{DirectoryIntegration, LastPassGroup, LastPassUser};
+use crate::crd::{
+    APPROVE_PLAN_ANNOTATION, DirectoryIntegration, LastPassGroup, LastPassUser,
+    REJECT_PLAN_ANNOTATION,
+};
 use crate::engine::account::AccountSync;
 use crate::engine::desire::resource_ref;
 use crate::engine::model::user_key;
+use crate::engine::safeguard::Decision;
 use crate::lastpass::CommandKind;
 
 use super::context::Context;
@@ -138,9 +142,49 @@ pub async fn publish(
             "DeprovisionBlocked",
             "Guard",
             format!(
-                "plan {} would deprovision {} users, more than maxPerSync {}; approve with the annotation lastpass-operator.io/approve-plan={}",
-                b.plan_id, b.deprovisions, b.max_per_sync, b.plan_id
+                "plan {id} held: {} deprovisions, {} suspensions, {} membership removals ({}); \
+                 approve with the annotation lastpass-operator.io/approve-plan={id} or reject with \
+                 lastpass-operator.io/reject-plan={id}",
+                b.deprovisions,
+                b.suspensions,
+                b.membership_removals,
+                b.reason,
+                id = b.plan_id
             ),
+        )
+        .await;
+    }
+    for d in &sync.outcome.safeguard.decisions {
+        let (reason, annotation, note) = match d {
+            Decision::Approved { plan_id, changes } => (
+                "PlanApproved",
+                APPROVE_PLAN_ANNOTATION,
+                format!("plan {plan_id} approved: {changes} held changes released"),
+            ),
+            Decision::Rejected {
+                plan_id,
+                released,
+                unapplied,
+            } => (
+                "PlanRejected",
+                REJECT_PLAN_ANNOTATION,
+                format!(
+                    "plan {plan_id} rejected: {released} deleted users released without \
+                     touching LastPass, {unapplied} suspensions/removals left unapplied"
+                ),
+            ),
+        };
+        let by = annotation_manager(integration, annotation).map_or_else(
+            || "by an unknown manager".to_string(),
+            |m| format!("by {m}"),
+        );
+        emit(
+            ctx,
+            integration,
+            EventType::Normal,
+            reason,
+            "Decide",
+            format!("{note} ({by}, annotation {annotation})"),
         )
         .await;
     }
@@ -252,4 +296,23 @@ pub async fn takeover_pending(ctx: &Context, groups: &[Arc<LastPassGroup>], sync
             .await;
         }
     }
+}
+
+/// The field manager that last set `annotation` on `obj` (from `managedFields`), if known:
+/// who approved or rejected a plan.
+pub fn annotation_manager<K: Resource>(obj: &K, annotation: &str) -> Option<String> {
+    let key = format!("f:{annotation}");
+    obj.meta()
+        .managed_fields
+        .iter()
+        .flatten()
+        .filter(|m| {
+            m.fields_v1
+                .as_ref()
+                .and_then(|f| f.0.get("f:metadata"))
+                .and_then(|m| m.get("f:annotations"))
+                .is_some_and(|a| a.get(&key).is_some())
+        })
+        .max_by_key(|m| m.time.as_ref().map(|t| t.0))
+        .and_then(|m| m.manager.clone())
 }

@@ -10,7 +10,9 @@ use kube::ResourceExt;
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::ObjectRef;
 
-use crate::crd::{APPROVE_PLAN_ANNOTATION, DirectoryIntegration, RESYNC_ANNOTATION};
+use crate::crd::{
+    APPROVE_PLAN_ANNOTATION, DirectoryIntegration, REJECT_PLAN_ANNOTATION, RESYNC_ANNOTATION,
+};
 
 use super::context::Ctx;
 use super::error::Error;
@@ -19,6 +21,7 @@ fn fingerprint(i: &DirectoryIntegration) -> u64 {
     let mut h = DefaultHasher::new();
     i.metadata.generation.hash(&mut h);
     i.annotations().get(APPROVE_PLAN_ANNOTATION).hash(&mut h);
+    i.annotations().get(REJECT_PLAN_ANNOTATION).hash(&mut h);
     i.annotations().get(RESYNC_ANNOTATION).hash(&mut h);
     // An approval the LDAP pull recorded as used releases deprovisions held for want of it.
     i.status

@@ -135,7 +135,10 @@ mod tests {
         sync.outcome.blocked = Some(Blocked {
             plan_id: "p".into(),
             deprovisions: 7,
-            max_per_sync: 5,
+            suspensions: 0,
+            membership_removals: 0,
+            reason: "over maxPerSync 5".into(),
+            changes: Default::default(),
         });
         let applied = |command, username: &str| Applied {
             command,

@@ -37,7 +37,20 @@ pub struct SecretRef {
 ///
 /// Maps to `deluser`'s `deleteaction`: `Deactivate` = 0, `RemoveFromCompany` = 1,
 /// `Delete` = 2 (irreversible; refused unless the integration sets `allowDelete: true`).
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, Hash, JsonSchema)]
+#[derive(
+    Serialize,
+    Deserialize,
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    JsonSchema,
+)]
 pub enum DeprovisionAction {
     /// Login blocked, vault and groups kept, seat freed. Reversible with `enableuser`.
     #[default]
@@ -63,6 +76,11 @@ pub fn conditions_schema(generator: &mut SchemaGenerator) -> Schema {
 /// Schema of an optional timestamp (RFC 3339 string, `date-time` format).
 pub fn optional_time_schema(_: &mut SchemaGenerator) -> Schema {
     json_schema!({ "type": "string", "format": "date-time", "nullable": true })
+}
+
+/// Schema of a required metav1 `Time` (RFC 3339).
+pub fn time_schema(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({ "type": "string", "format": "date-time" })
 }
 
 /// Parses a duration string of the CRDs (`30s`, `10m`, `1h30m`, `720h`) as Go's

@@ -202,17 +202,29 @@ pub struct DeprovisionPolicy {
     /// `Delete` (irreversible) anywhere is refused unless this is true.
     #[serde(default)]
     pub allow_delete: bool,
-    /// Deletion budget: a plan with more deprovisions than this deprovisions nobody until it
-    /// is approved with the `lastpass-operator.io/approve-plan` annotation.
+    /// Safeguard: deprovisions + suspensions allowed per `window`. Beyond it (counting those
+    /// executed in the window and those of the plan), the whole destructive part of the plan
+    /// is held until approved (`lastpass-operator.io/approve-plan`) or rejected
+    /// (`lastpass-operator.io/reject-plan`).
     #[serde(default = "default_max_per_sync")]
     #[schemars(range(min = 0))]
     pub max_per_sync: i32,
     /// Safeguard as a share of the managed users, in percent: more than this share is held
-    /// like more than `maxPerSync` (whichever is smaller). An LDAP pull compares its deletions
-    /// with the LDAP-sourced users it manages.
+    /// like more than `maxPerSync` (whichever is smaller; "above" is strictly greater),
+    /// of the users the integration manages when the plan is made. An LDAP pull compares its
+    /// deletions with the LDAP-sourced users it manages.
     #[serde(default = "default_max_percent")]
     #[schemars(range(min = 0, max = 100))]
     pub max_percent: i32,
+    /// Rolling window of the safeguard, e.g. `1h`. Changes a person approved do not count.
+    #[serde(default = "default_window")]
+    #[schemars(regex(pattern = r"^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$"))]
+    pub window: String,
+    /// Safeguard: group-membership removals allowed per `window` (removals caused by a
+    /// deleted or emptied Authoritative LastPassGroup included).
+    #[serde(default = "default_max_membership_removals")]
+    #[schemars(range(min = 0))]
+    pub max_membership_removals: i32,
 }
 
 impl Default for DeprovisionPolicy {
@@ -222,6 +234,8 @@ impl Default for DeprovisionPolicy {
             allow_delete: false,
             max_per_sync: default_max_per_sync(),
             max_percent: default_max_percent(),
+            window: default_window(),
+            max_membership_removals: default_max_membership_removals(),
         }
     }
 }
@@ -232,6 +246,14 @@ fn default_max_per_sync() -> i32 {
 
 fn default_max_percent() -> i32 {
     10
+}
+
+fn default_window() -> String {
+    "1h".to_string()
+}
+
+fn default_max_membership_removals() -> i32 {
+    100
 }
 
 /// Token bucket towards the Enterprise API, shared by every caller of one account.
@@ -616,6 +638,13 @@ pub struct DirectoryIntegrationStatus {
     /// The last LDAP / Active Directory pull, when `spec.ldap` is set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ldap: Option<LdapStatus>,
+    /// The destructive part of the plan the safeguard holds, while one is held.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held: Option<super::HeldPlan>,
+    /// The safeguard's memory: destructive changes executed in the window, approvals used,
+    /// plans rejected. Read back at every sync, so a restart or fail-over never resets it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub safeguard: Option<super::SafeguardStatus>,
 }
 
 /// Outcome of the last LDAP pull. Written by the LDAP puller only (field manager
@@ -725,7 +754,8 @@ pub struct UserCounts {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PlanSummary {
-    /// Digest of the plan's deprovision set; the value to approve a blocked plan with.
+    /// SHA-256 digest of the plan's destructive part (deprovisions, suspensions, membership
+    /// removals); when all of it is held, the id in `status.held` to approve or reject.
     pub id: String,
     /// Users to invite.
     pub creates: i64,

@@ -7,11 +7,13 @@
 mod common;
 mod group;
 mod integration;
+mod safeguard;
 mod user;
 
 pub use common::*;
 pub use group::*;
 pub use integration::*;
+pub use safeguard::*;
 pub use user::*;
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;

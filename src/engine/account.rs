@@ -9,12 +9,15 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::ResourceExt;
 use secrecy::SecretString;
 
-use crate::crd::{APPROVE_PLAN_ANNOTATION, DirectoryIntegration, LastPassGroup, LastPassUser};
+use crate::crd::{
+    APPROVE_PLAN_ANNOTATION, DirectoryIntegration, LastPassGroup, LastPassUser,
+    REJECT_PLAN_ANNOTATION, parse_duration,
+};
 use crate::lastpass::{ClientConfig, LastPass, RateLimit};
 
-use super::desire::{Desire, desire};
+use super::desire::{Desire, desire, resource_ref};
 use super::guard::Guards;
-use super::model::UserKey;
+use super::model::{ResourceRef, UserKey};
 use super::plan::Policy;
 use super::report::{Report, report};
 use super::spec_check::{check_integration, refused_status, summary};
@@ -28,41 +31,38 @@ pub fn policy_of(integration: &DirectoryIntegration) -> Policy {
     }
 }
 
-/// The guards of an integration: dry run, budget, and the approved plan from the annotation.
-pub fn guards_of(integration: &DirectoryIntegration) -> Guards {
+/// The guards of an integration at `now`: dry run, the safeguard's limits, the approve and
+/// reject annotations, and the safeguard's record read back from its status.
+/// `generations` (of the user and group resources) is filled by [`sync_account`].
+pub fn guards_of(integration: &DirectoryIntegration, now: jiff::Timestamp) -> Guards {
+    let d = &integration.spec.sync.deprovision;
+    let annotation = |name: &str| {
+        integration
+            .annotations()
+            .get(name)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    let status = integration.status.as_ref();
     Guards {
         dry_run: integration.spec.sync.dry_run,
-        max_per_sync: usize::try_from(integration.spec.sync.deprovision.max_per_sync).unwrap_or(0),
-        approved_plan: integration
-            .annotations()
-            .get(APPROVE_PLAN_ANNOTATION)
-            .map(|v| v.trim().to_string()),
-        pre_approved: Default::default(),
+        max_per_sync: usize::try_from(d.max_per_sync).unwrap_or(0),
+        max_percent: Some(u32::try_from(d.max_percent).unwrap_or(0)),
+        max_membership_removals: Some(usize::try_from(d.max_membership_removals).unwrap_or(0)),
+        // An unreadable window (the schema refuses one) counts as the default hour.
+        window: parse_duration("spec.sync.deprovision.window", &d.window)
+            .unwrap_or(std::time::Duration::from_secs(3600)),
+        approved_plan: annotation(APPROVE_PLAN_ANNOTATION),
+        rejected_plan: annotation(REJECT_PLAN_ANNOTATION),
+        record: status.and_then(|s| s.safeguard.clone()).unwrap_or_default(),
+        held: status.and_then(|s| s.held.clone()),
+        trusted_approvals: status
+            .and_then(|s| s.ldap.as_ref())
+            .map(|l| l.consumed_approvals.iter().cloned().collect())
+            .unwrap_or_default(),
+        generations: BTreeMap::new(),
+        now,
     }
-}
-
-/// Leaving users whose `lastpass-operator.io/approved-plan` names an LDAP pull approval the
-/// integration recorded as used (`status.ldap.consumedApprovals`): a person approved exactly
-/// their deletion at the pull. An annotation alone proves nothing.
-pub fn pre_approved(
-    integration: &DirectoryIntegration,
-    desired: &super::model::Desired,
-) -> std::collections::BTreeSet<UserKey> {
-    let consumed: &[String] = integration
-        .status
-        .as_ref()
-        .and_then(|s| s.ldap.as_ref())
-        .map_or(&[], |l| l.consumed_approvals.as_slice());
-    desired
-        .leaving
-        .iter()
-        .filter(|(_, l)| {
-            l.approved_plan
-                .as_ref()
-                .is_some_and(|id| consumed.contains(id))
-        })
-        .map(|(k, _)| k.clone())
-        .collect()
 }
 
 /// The client configuration of an integration with its credentials.
@@ -108,8 +108,33 @@ pub async fn sync_account<'a, L: LastPass>(
     namespace_labels: &BTreeMap<String, BTreeMap<String, String>>,
     passwords: BTreeMap<UserKey, SecretString>,
 ) -> AccountSync {
-    let desire = desire(integration, users, groups, namespace_labels);
-    sync_desire(lastpass, integration, desire, passwords).await
+    let users: Vec<&LastPassUser> = users.into_iter().collect();
+    let groups: Vec<&LastPassGroup> = groups.into_iter().collect();
+    let desire = desire(
+        integration,
+        users.iter().copied(),
+        groups.iter().copied(),
+        namespace_labels,
+    );
+    let generations = generations_of(users, groups);
+    sync_desire(lastpass, integration, desire, passwords, generations).await
+}
+
+/// `metadata.generation` of each user and group resource, so that a rejected change stays
+/// unapplied exactly until the resource that asked for it changes.
+pub fn generations_of<'a>(
+    users: impl IntoIterator<Item = &'a LastPassUser>,
+    groups: impl IntoIterator<Item = &'a LastPassGroup>,
+) -> BTreeMap<ResourceRef, i64> {
+    users
+        .into_iter()
+        .map(|u| (resource_ref(u), u.metadata.generation.unwrap_or(0)))
+        .chain(
+            groups
+                .into_iter()
+                .map(|g| (resource_ref(g), g.metadata.generation.unwrap_or(0))),
+        )
+        .collect()
 }
 
 /// Syncs `integration`'s account to an admitted [`Desire`] (for callers that refine the
@@ -119,13 +144,14 @@ pub async fn sync_desire<L: LastPass>(
     integration: &DirectoryIntegration,
     desire: Desire,
     passwords: BTreeMap<UserKey, SecretString>,
+    generations: BTreeMap<ResourceRef, i64>,
 ) -> AccountSync {
+    let now = jiff::Timestamp::now();
     let problems = check_integration(integration);
     if let Some((_, message)) = summary(&problems) {
         // A rule of the CRD is broken (no CEL on this API server): nothing goes to LastPass.
-        let now = Time(jiff::Timestamp::now());
         let report = Report {
-            integration: refused_status(integration.status.as_ref(), &problems, &now),
+            integration: refused_status(integration.status.as_ref(), &problems, &Time(now)),
             ..Report::default()
         };
         let outcome = SyncOutcome {
@@ -138,17 +164,16 @@ pub async fn sync_desire<L: LastPass>(
             report,
         };
     }
+    let mut guards = guards_of(integration, now);
+    guards.generations = generations;
     let input = SyncInput {
         desired: desire.desired.clone(),
         policy: policy_of(integration),
-        guards: Guards {
-            pre_approved: pre_approved(integration, &desire.desired),
-            ..guards_of(integration)
-        },
+        guards,
         passwords,
     };
     let outcome = sync(lastpass, &input).await;
-    let report = report(&desire, &outcome, &Time(jiff::Timestamp::now()));
+    let report = report(&desire, &outcome, &Time(now));
     AccountSync {
         desire,
         outcome,

@@ -10,7 +10,8 @@ pub mod types {
     pub const SYNCED: &str = "Synced";
     /// The LastPass credentials were accepted.
     pub const CREDENTIALS_VALID: &str = "CredentialsValid";
-    /// The deletion budget holds deprovisions back.
+    /// The safeguard holds the destructive part of a plan (deprovisions, suspensions,
+    /// membership removals) until a person approves or rejects it.
     pub const DEPROVISION_BLOCKED: &str = "DeprovisionBlocked";
     /// LastPass refused invitations for want of seats.
     pub const SEATS_EXHAUSTED: &str = "SeatsExhausted";
@@ -64,6 +65,8 @@ pub enum Reason {
     InsecureEndpoint,
     GroupTakeoverPending,
     TakeoverNotNeeded,
+    PlanRejected,
+    PlanApproved,
 }
 
 impl Reason {
@@ -109,6 +112,8 @@ impl Reason {
             Self::InsecureEndpoint => "InsecureEndpoint",
             Self::GroupTakeoverPending => "GroupTakeoverPending",
             Self::TakeoverNotNeeded => "TakeoverNotNeeded",
+            Self::PlanRejected => "PlanRejected",
+            Self::PlanApproved => "PlanApproved",
         }
     }
 }

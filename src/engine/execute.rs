@@ -49,6 +49,8 @@ pub struct Execution {
     pub seats_exhausted: bool,
     /// The error that stopped execution (transient, unknown outcome, or credentials).
     pub stopped: Option<ApiError>,
+    /// The changes of the write whose outcome is unknown (LastPass may have applied them).
+    pub in_doubt: Vec<Applied>,
 }
 
 impl Execution {
@@ -214,6 +216,11 @@ pub async fn execute<L: LastPass>(
                     *out.calls.entry(command).or_default() += 1;
                 }
                 if e.class() == ErrorClass::Reobserve {
+                    out.in_doubt.extend(
+                        targets
+                            .into_iter()
+                            .map(|username| Applied { command, username }),
+                    );
                     warn!(%command, "LastPass write outcome unknown; the account is re-read before anything else");
                 }
                 out.stopped = Some(e);

@@ -10,6 +10,8 @@ pub mod model;
 pub mod password;
 pub mod plan;
 pub mod report;
+pub mod report_safeguard;
+pub mod safeguard;
 pub mod spec_check;
 pub mod sync;
 pub mod unread;

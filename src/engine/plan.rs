@@ -152,16 +152,11 @@ impl Plan {
             .sum()
     }
 
-    /// Digest of the deprovision set: the id a blocked plan is approved with. The same
+    /// Digest of the plan's destructive part (deprovisions, suspensions, membership
+    /// removals): the id the safeguard holds it under when all of it is held. The same
     /// pending set always gives the same id.
     pub fn id(&self) -> String {
-        let mut items: Vec<String> = self
-            .deprovisions
-            .iter()
-            .map(|d| format!("{}:{:?}", super::model::user_key(&d.username), d.action))
-            .collect();
-        items.sort();
-        format!("{:016x}", crate::naming::fnv1a(items.join("\n").as_bytes()))
+        super::safeguard::plan_id(&super::safeguard::destructive(self))
     }
 }
 

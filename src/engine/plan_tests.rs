@@ -350,17 +350,17 @@ fn budget_blocks_all_and_approval_releases_exactly_that_plan() {
         max_per_sync: 2,
         ..Guards::default()
     };
-    let g = guard(&p, &guards);
+    let g = guard(&p, &d, &guards);
     assert!(
         g.execute.deprovisions.is_empty(),
         "over budget: nobody goes"
     );
     let blocked = g.blocked.expect("blocked");
-    assert_eq!((blocked.deprovisions, blocked.max_per_sync), (3, 2));
+    assert_eq!(blocked.deprovisions, 3);
     assert_eq!(blocked.plan_id, p.id());
 
     guards.approved_plan = Some(p.id());
-    let g = guard(&p, &guards);
+    let g = guard(&p, &d, &guards);
     assert_eq!(g.execute.deprovisions.len(), 3, "approved plan runs whole");
     assert!(g.blocked.is_none());
 
@@ -368,7 +368,7 @@ fn budget_blocks_all_and_approval_releases_exactly_that_plan() {
     let (d4, o4) = deprovisions(4);
     let p4 = plan(&d4, &o4, &Policy::default());
     assert_ne!(p4.id(), p.id());
-    let g = guard(&p4, &guards);
+    let g = guard(&p4, &d4, &guards);
     assert!(g.execute.deprovisions.is_empty());
     assert_eq!(g.blocked.map(|b| b.plan_id), Some(p4.id()));
 }
@@ -381,9 +381,10 @@ fn within_budget_runs_and_dry_run_runs_nothing() {
         max_per_sync: 2,
         ..Guards::default()
     };
-    assert_eq!(guard(&p, &guards).execute.deprovisions.len(), 2);
+    assert_eq!(guard(&p, &d, &guards).execute.deprovisions.len(), 2);
     let dry = guard(
         &p,
+        &d,
         &Guards {
             dry_run: true,
             ..guards
@@ -400,7 +401,7 @@ fn plan_id_is_stable_and_order_independent() {
     let mut reversed = a.clone();
     reversed.deprovisions.reverse();
     assert_eq!(a.id(), reversed.id());
-    assert_eq!(a.id().len(), 16);
+    assert_eq!(a.id().len(), 64, "hex SHA-256");
 }
 
 /// LastPass applying a plan, as the simulator's default behaviour does.

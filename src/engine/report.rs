@@ -15,6 +15,7 @@ use super::conditions::{Reason, condition, types};
 use super::desire::{Desire, Issue};
 use super::model::{ObservedUser, RefKind, ResourceRef, user_key};
 use super::plan::{Plan, Refusal};
+use super::safeguard::Change;
 use super::sync::SyncOutcome;
 
 /// Items of a plan shown in status.
@@ -259,14 +260,18 @@ pub fn report(desire: &Desire, outcome: &SyncOutcome, now: &Time) -> Report {
                  on the DirectoryIntegration, or choose Deactivate or RemoveFromCompany"
                     .to_string(),
             )
-        } else if let Some(b) = blocked {
+        } else if let Some(b) = blocked.filter(|b| {
+            b.changes
+                .iter()
+                .any(|c| matches!(c, Change::Deprovision { user, .. } if *user == user_key(&leaving.username)))
+        }) {
             (
                 Reason::DeprovisionBlocked,
                 format!(
-                    "held back by the deletion budget: plan {} deprovisions {} users, more than \
-                     maxPerSync {}; approve it with the annotation lastpass-operator.io/approve-plan={} \
-                     on the DirectoryIntegration",
-                    b.plan_id, b.deprovisions, b.max_per_sync, b.plan_id
+                    "held by the safeguard in plan {}: {}; approve it with the annotation \
+                     lastpass-operator.io/approve-plan={} on the DirectoryIntegration, or drop it \
+                     with lastpass-operator.io/reject-plan={}",
+                    b.plan_id, b.reason, b.plan_id, b.plan_id
                 ),
             )
         } else if let Some(msg) = failures.get(&user_key(&leaving.username)) {
@@ -379,7 +384,10 @@ pub fn report(desire: &Desire, outcome: &SyncOutcome, now: &Time) -> Report {
         );
     }
 
+    super::report_safeguard::mark_held(&mut out, desire, outcome, now);
+    super::report_safeguard::mark_rejected(&mut out, outcome, now);
     out.integration = integration_status(desire, outcome, &synced, now);
+    super::report_safeguard::integration(&mut out.integration, outcome);
     out
 }
 
@@ -582,29 +590,7 @@ fn integration_status(
             now,
         )
     };
-    let blocked = match &outcome.blocked {
-        Some(b) => condition(
-            types::DEPROVISION_BLOCKED,
-            true,
-            Reason::DeprovisionBlocked,
-            format!(
-                "plan {} would deprovision {} users, more than maxPerSync {}: nobody was \
-                 deprovisioned; approve exactly this plan with the annotation \
-                 lastpass-operator.io/approve-plan={}",
-                b.plan_id, b.deprovisions, b.max_per_sync, b.plan_id
-            ),
-            None,
-            now,
-        ),
-        None => condition(
-            types::DEPROVISION_BLOCKED,
-            false,
-            Reason::WithinBudget,
-            "",
-            None,
-            now,
-        ),
-    };
+    let blocked = super::report_safeguard::blocked_condition(outcome, now);
     let seats = if outcome.seats_exhausted {
         condition(
             types::SEATS_EXHAUSTED,

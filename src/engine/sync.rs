@@ -16,9 +16,10 @@ use tracing::{debug, info, warn};
 use crate::lastpass::{ApiError, CommandKind, ErrorClass, LastPass};
 
 use super::execute::{Applied, Failure, execute};
-use super::guard::{Blocked, Guards, guard};
+use super::guard::{Blocked, Guards};
 use super::model::{Desired, Observed, UserKey, user_key};
 use super::plan::{Plan, Policy, plan};
+use super::safeguard::{Safeguard, SafeguardOutcome};
 
 /// Observations per sync at most; writes happen in all but the last.
 pub const MAX_ROUNDS: usize = 3;
@@ -30,7 +31,7 @@ pub struct SyncInput {
     pub desired: Desired,
     /// Planner policy.
     pub policy: Policy,
-    /// Dry run and deletion budget.
+    /// Dry run, the safeguard's limits and its record.
     pub guards: Guards,
     /// Generated initial passwords of users to create, by key.
     pub passwords: BTreeMap<UserKey, SecretString>,
@@ -45,8 +46,10 @@ pub struct SyncOutcome {
     pub initial_plan: Plan,
     /// The plan left after the last observation: what is still to do.
     pub remaining: Plan,
-    /// Deprovisions held back by the deletion budget.
+    /// The destructive part of the plan, held by the safeguard.
     pub blocked: Option<Blocked>,
+    /// The safeguard's record, decisions and rejected changes, to report.
+    pub safeguard: SafeguardOutcome,
     /// Whether this was a dry run.
     pub dry_run: bool,
     /// Changes LastPass accepted.
@@ -76,6 +79,7 @@ pub async fn sync<L: LastPass>(lastpass: &L, input: &SyncInput) -> SyncOutcome {
         dry_run: input.guards.dry_run,
         ..SyncOutcome::default()
     };
+    let mut safeguard = Safeguard::new(&input.guards);
     // Users LastPass refused in this sync: not retried until the next one.
     let mut refused: BTreeSet<UserKey> = BTreeSet::new();
     // Users whose attributes went out with a `batchadd` in this sync (LastPass never reports
@@ -88,6 +92,7 @@ pub async fn sync<L: LastPass>(lastpass: &L, input: &SyncInput) -> SyncOutcome {
             Ok(s) => s,
             Err(e) => {
                 out.error = Some(e);
+                out.safeguard = safeguard.outcome();
                 return out;
             }
         };
@@ -97,7 +102,7 @@ pub async fn sync<L: LastPass>(lastpass: &L, input: &SyncInput) -> SyncOutcome {
         current
             .attribute_updates
             .retain(|u| !attributes_sent.contains(&user_key(&u.username)));
-        let guarded = guard(&current, &input.guards);
+        let guarded = safeguard.judge(&mut current, &input.desired);
         if round == 0 {
             out.initial_plan = current.clone();
         }
@@ -106,6 +111,7 @@ pub async fn sync<L: LastPass>(lastpass: &L, input: &SyncInput) -> SyncOutcome {
         out.observed = Some(snapshot);
         if guarded.execute.is_empty() || round + 1 == MAX_ROUNDS {
             debug!(round, "nothing (more) to write");
+            out.safeguard = safeguard.outcome();
             return out;
         }
         info!(
@@ -117,6 +123,7 @@ pub async fn sync<L: LastPass>(lastpass: &L, input: &SyncInput) -> SyncOutcome {
         for (command, n) in &done.calls {
             *out.write_calls.entry(*command).or_default() += n;
         }
+        safeguard.executed(&guarded.execute, &done.applied, &done.in_doubt);
         refused.extend(done.failed_users());
         attributes_sent.extend(
             done.applied
@@ -132,17 +139,28 @@ pub async fn sync<L: LastPass>(lastpass: &L, input: &SyncInput) -> SyncOutcome {
         // really holds. Anything else ends the sync.
         match done.stopped {
             Some(e) if e.class() == ErrorClass::Interrupted => {
-                reobserve(lastpass, input, &refused, &mut confirmed_absent, &mut out).await;
+                reobserve(
+                    lastpass,
+                    input,
+                    &refused,
+                    &mut confirmed_absent,
+                    &mut safeguard,
+                    &mut out,
+                )
+                .await;
                 out.error = Some(e);
+                out.safeguard = safeguard.outcome();
                 return out;
             }
             Some(e) if e.class() != ErrorClass::Reobserve => {
                 out.error = Some(e);
+                out.safeguard = safeguard.outcome();
                 return out;
             }
             _ => {}
         }
     }
+    out.safeguard = safeguard.outcome();
     out
 }
 
@@ -154,13 +172,14 @@ async fn reobserve<L: LastPass>(
     input: &SyncInput,
     refused: &BTreeSet<UserKey>,
     confirmed_absent: &mut BTreeSet<UserKey>,
+    safeguard: &mut Safeguard,
     out: &mut SyncOutcome,
 ) {
     if let Ok(snapshot) = observe_confirmed(lastpass, input, confirmed_absent).await {
         out.observations += 1;
         let mut current = plan(&input.desired, &snapshot, &input.policy);
         current.drop_users(refused);
-        out.blocked = guard(&current, &input.guards).blocked;
+        out.blocked = safeguard.judge(&mut current, &input.desired).blocked;
         out.remaining = current;
         out.observed = Some(snapshot);
     }

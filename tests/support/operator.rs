@@ -141,7 +141,9 @@ pub async fn integration(
     let mut spec_sync = json!({
         "interval": "1m", "debounce": "200ms",
         "rateLimit": {"requestsPerSecond": 100, "burst": 100},
-        "deprovision": {"maxPerSync": 10},
+        // A share of a handful of test users would hold every deletion: tests that mean the
+        // percentage set it.
+        "deprovision": {"maxPerSync": 10, "maxPercent": 100},
     });
     merge(&mut spec_sync, sync);
     let i: DirectoryIntegration = serde_json::from_value(json!({

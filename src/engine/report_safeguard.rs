@@ -1,0 +1,172 @@
+//! The safeguard's part of the statuses: `DeprovisionBlocked`, `status.held`,
+//! `status.safeguard`, and `Synced=False`/`PlanRejected` on resources whose changes a person
+//! rejected. Pure, like [`super::report`].
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+
+use crate::crd::{DirectoryIntegrationStatus, HeldPlan, SafeguardStatus};
+
+use super::conditions::{Reason, condition, set_condition, types};
+use super::desire::Desire;
+use super::guard::Blocked;
+use super::model::{RefKind, ResourceRef};
+use super::report::{Report, SAMPLE_SIZE};
+use super::safeguard::Change;
+use super::sync::SyncOutcome;
+
+/// Held changes listed in full in `status.held.changes` at most: a larger set (a mass event in
+/// a big account) would push the integration towards the API server's object size limit. Such
+/// a set is listed by its sample only, and an approval or rejection then names it by the id of
+/// the set still pending.
+pub const MAX_HELD_CHANGES: usize = 1000;
+
+/// `status.held` for a held set.
+pub fn held_status(b: &Blocked) -> HeldPlan {
+    let n = |v: usize| i64::try_from(v).unwrap_or(i64::MAX);
+    let changes: Vec<_> = b.changes.iter().map(Change::item).collect();
+    HeldPlan {
+        plan_id: b.plan_id.clone(),
+        deprovisions: n(b.deprovisions),
+        suspensions: n(b.suspensions),
+        membership_removals: n(b.membership_removals),
+        reason: b.reason.clone(),
+        sample: changes.iter().take(SAMPLE_SIZE).cloned().collect(),
+        changes: if changes.len() <= MAX_HELD_CHANGES {
+            changes
+        } else {
+            Vec::new()
+        },
+    }
+}
+
+/// The held plan to show: this sync's, or the previous one when no read succeeded (nothing
+/// was judged, so nothing was released either).
+fn held(outcome: &SyncOutcome) -> Option<HeldPlan> {
+    if outcome.observations == 0 {
+        return outcome.safeguard.previous_held.clone();
+    }
+    outcome.blocked.as_ref().map(held_status)
+}
+
+/// The `DeprovisionBlocked` condition of the integration.
+pub fn blocked_condition(outcome: &SyncOutcome, now: &Time) -> Condition {
+    match held(outcome) {
+        Some(h) => condition(
+            types::DEPROVISION_BLOCKED,
+            true,
+            Reason::DeprovisionBlocked,
+            format!(
+                "plan {id} is held: {} users to deprovision, {} users to suspend, {} membership \
+                 removals ({}); nothing destructive was done, the rest of the plan still runs. Approve \
+                 exactly this plan with the annotation lastpass-operator.io/approve-plan={id}, \
+                 or drop it with lastpass-operator.io/reject-plan={id}",
+                h.deprovisions,
+                h.suspensions,
+                h.membership_removals,
+                h.reason,
+                id = h.plan_id,
+            ),
+            None,
+            now,
+        ),
+        None => condition(
+            types::DEPROVISION_BLOCKED,
+            false,
+            Reason::WithinBudget,
+            "",
+            None,
+            now,
+        ),
+    }
+}
+
+/// `status.held` and `status.safeguard` of the integration.
+pub fn integration(status: &mut DirectoryIntegrationStatus, outcome: &SyncOutcome) {
+    status.held = held(outcome);
+    let record = &outcome.safeguard.record;
+    status.safeguard = (*record != SafeguardStatus::default()).then(|| record.clone());
+}
+
+/// `Synced=False`, reason `PlanRejected`, on each resource whose suspension or removal a
+/// person rejected (until its spec changes).
+pub fn mark_rejected(report: &mut Report, outcome: &SyncOutcome, now: &Time) {
+    for u in &outcome.safeguard.unapplied {
+        let what = match &u.change {
+            Change::Suspend { user } => format!("suspension of {user}"),
+            Change::RemoveFromGroup { user, group } => format!("removal of {user} from {group}"),
+            Change::Deprovision { user, .. } => format!("deprovision of {user}"),
+        };
+        let synced = condition(
+            types::SYNCED,
+            false,
+            Reason::PlanRejected,
+            format!(
+                "the {what} was rejected with plan {}; it stays unapplied until this resource's \
+                 spec changes",
+                u.plan_id
+            ),
+            None,
+            now,
+        );
+        let conditions = match u.resource.kind {
+            RefKind::User => report.users.get_mut(&u.resource).map(|s| &mut s.conditions),
+            RefKind::Group => report
+                .groups
+                .get_mut(&u.resource)
+                .map(|s| &mut s.conditions),
+            RefKind::Integration => None,
+        };
+        if let Some(c) = conditions {
+            set_condition(c, synced);
+        }
+    }
+}
+
+/// `Ready=False`, reason `DeprovisionBlocked`, on each user whose suspension and each group
+/// whose membership removals the safeguard holds (held deprovisions are reported with the
+/// deleted user).
+pub fn mark_held(report: &mut Report, desire: &Desire, outcome: &SyncOutcome, now: &Time) {
+    let Some(b) = &outcome.blocked else {
+        return;
+    };
+    let desired = &desire.desired;
+    let mut by_resource: std::collections::BTreeMap<ResourceRef, usize> = Default::default();
+    for c in &b.changes {
+        let cause = match c {
+            Change::Suspend { user } => desired.users.get(user).map(|u| u.resource.clone()),
+            Change::RemoveFromGroup { user, group } => desired
+                .groups
+                .get(group)
+                .map(|g| g.resource.clone())
+                .or_else(|| desired.users.get(user).map(|u| u.resource.clone())),
+            Change::Deprovision { .. } => None,
+        };
+        if let Some(r) = cause {
+            *by_resource.entry(r).or_default() += 1;
+        }
+    }
+    for (resource, n) in by_resource {
+        let ready = condition(
+            types::READY,
+            false,
+            Reason::DeprovisionBlocked,
+            format!(
+                "{n} destructive changes held by the safeguard in plan {id} ({}); approve with \
+                 lastpass-operator.io/approve-plan={id} or reject with \
+                 lastpass-operator.io/reject-plan={id} on the DirectoryIntegration",
+                b.reason,
+                id = b.plan_id
+            ),
+            None,
+            now,
+        );
+        let conditions = match resource.kind {
+            RefKind::User => report.users.get_mut(&resource).map(|s| &mut s.conditions),
+            RefKind::Group => report.groups.get_mut(&resource).map(|s| &mut s.conditions),
+            RefKind::Integration => None,
+        };
+        if let Some(c) = conditions {
+            set_condition(c, ready);
+        }
+    }
+}
