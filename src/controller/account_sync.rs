@@ -14,7 +14,9 @@ use kube::{Resource, ResourceExt};
 use secrecy::{ExposeSecret, SecretString};
 use tracing::{info, warn};
 
-use crate::crd::{DirectoryIntegration, InitialPassword, LastPassGroup, LastPassUser};
+use crate::crd::{
+    DirectoryIntegration, DirectoryIntegrationStatus, InitialPassword, LastPassGroup, LastPassUser,
+};
 use crate::engine::account::{AccountSync, client_config, generations_of, sync_desire};
 use crate::engine::desire::{Desire, Issue, desire, resource_ref};
 use crate::engine::model::ResourceRef;
@@ -397,26 +399,7 @@ async fn write_integration_error(
     e: &Error,
     now: &Time,
 ) -> Result<(), Error> {
-    use crate::engine::conditions::{Reason, condition, types};
-    let mut status = integration.status.clone().unwrap_or_default();
-    status.conditions = vec![
-        condition(
-            types::READY,
-            false,
-            Reason::CredentialsMissing,
-            e.to_string(),
-            None,
-            now,
-        ),
-        condition(
-            types::CREDENTIALS_VALID,
-            false,
-            Reason::CredentialsMissing,
-            e.to_string(),
-            None,
-            now,
-        ),
-    ];
+    let status = credentials_error_status(integration.status.as_ref(), &e.to_string(), now);
     if let Some(next) = next_status(
         integration.status.as_ref(),
         status,
@@ -426,6 +409,25 @@ async fn write_integration_error(
         apply_status(&ctx.client, integration, &next).await?;
     }
     Ok(())
+}
+
+/// The integration status to apply when its credentials cannot be read: only the engine's part
+/// (under its field manager), with `Ready` and `CredentialsValid` false. The whole status would
+/// take `status.ldap`, `status.scim` and `TokenReady` from their owners (the apply is forced),
+/// and the next engine apply, which leaves them out, would then delete them.
+fn credentials_error_status(
+    current: Option<&DirectoryIntegrationStatus>,
+    message: &str,
+    now: &Time,
+) -> DirectoryIntegrationStatus {
+    use super::status::Status as _;
+    use crate::engine::conditions::{Reason, condition, set_condition, types};
+    let mut status = current.cloned().unwrap_or_default().owned();
+    for type_ in [types::READY, types::CREDENTIALS_VALID] {
+        let c = condition(type_, false, Reason::CredentialsMissing, message, None, now);
+        set_condition(&mut status.conditions, c);
+    }
+    status
 }
 
 /// The integration as the API server has it now, or `None` if it cannot be read (the cached
@@ -450,4 +452,45 @@ async fn fresh_integration(
 /// The account task key of an integration.
 pub fn key_of(i: &DirectoryIntegration) -> ObjectRef<DirectoryIntegration> {
     ObjectRef::from_obj(i)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::conditions::{Reason, condition, types};
+
+    #[test]
+    fn a_credentials_error_writes_only_the_engines_part_of_the_status() {
+        let now = Time(jiff::Timestamp::from_second(1_700_000_000).unwrap());
+        let current = DirectoryIntegrationStatus {
+            conditions: vec![
+                condition(types::READY, true, Reason::SyncSucceeded, "", None, &now),
+                condition(
+                    types::DEPROVISION_BLOCKED,
+                    true,
+                    Reason::DeprovisionBlocked,
+                    "held",
+                    None,
+                    &now,
+                ),
+                condition("TokenReady", true, Reason::Active, "", None, &now),
+                condition("LdapSynced", true, Reason::Active, "", None, &now),
+            ],
+            scim: Some(crate::crd::ScimStatus::default()),
+            ldap: Some(crate::crd::LdapStatus::default()),
+            ..DirectoryIntegrationStatus::default()
+        };
+        let next = credentials_error_status(Some(&current), "Secret x has no key cid", &now);
+        assert!(
+            next.scim.is_none() && next.ldap.is_none(),
+            "other managers' fields"
+        );
+        let types: Vec<&str> = next.conditions.iter().map(|c| c.type_.as_str()).collect();
+        assert_eq!(types, ["Ready", "DeprovisionBlocked", "CredentialsValid"]);
+        let ready = &next.conditions[0];
+        assert_eq!(
+            (ready.status.as_str(), ready.reason.as_str()),
+            ("False", "CredentialsMissing")
+        );
+    }
 }
