@@ -2,7 +2,8 @@
 # End to end with the real binary: `lastpass-operator simulator` as LastPass, `lastpass-operator
 # run` against a real API server (the envtest server, or LASTPASS_OPERATOR_TEST_KUBECONFIG),
 # `kubectl apply` of the examples, `kubectl wait --for=condition=Ready lpu --all`, then a deleted
-# user must show up deactivated in the simulator. Then operations: leader election on (the Lease
+# user is held by the safeguard (1 of 5 > maxPercent 10 %), approved with the annotation, and must
+# show up deactivated in the simulator. Then operations: leader election on (the Lease
 # is held), /readyz, /metrics checked by `promtool check metrics`, the idle memory, and SIGTERM:
 # a clean exit (code 0) that releases the Lease.
 set -euo pipefail
@@ -78,8 +79,16 @@ if ! kubectl wait -n "$ns" --for=condition=Ready lpu --all --timeout=120s; then
 fi
 kubectl get lpu,lpg,lpdi -n "$ns"
 
-log "delete jane-doe: she must be deactivated in LastPass and the resource gone"
-kubectl delete -n "$ns" lpu jane-doe --timeout=60s >/dev/null || { tail -n 40 "$work/operator.log" >&2; fail "jane-doe was not released"; }
+log "delete jane-doe: one leaver of five is more than maxPercent (10 %), so the safeguard holds it"
+kubectl delete -n "$ns" lpu jane-doe --wait=false >/dev/null
+kubectl wait -n "$ns" lpdi/acme --for=condition=DeprovisionBlocked --timeout=60s >/dev/null ||
+  { tail -n 40 "$work/operator.log" >&2; fail "the deprovision of jane-doe was not held"; }
+plan=$(kubectl get -n "$ns" lpdi acme -o jsonpath='{.status.held.planId}')
+[ -n "$plan" ] || fail "no status.held.planId"
+log "approve plan $plan: she must be deactivated in LastPass and the resource gone"
+kubectl annotate -n "$ns" lpdi acme "lastpass-operator.io/approve-plan=$plan" >/dev/null
+kubectl wait -n "$ns" lpu/jane-doe --for=delete --timeout=60s >/dev/null ||
+  { tail -n 40 "$work/operator.log" >&2; fail "jane-doe was not released after the approval"; }
 state=$(curl -sf "http://127.0.0.1:$port/__admin/state")
 python3 - "$state" <<'PY' || fail "jane.doe@example.com is not deactivated in the simulator"
 import json, sys
