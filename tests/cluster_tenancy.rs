@@ -476,7 +476,8 @@ async fn nothing_is_released_before_the_caches_are_listed_and_a_gone_integration
         create_user(&ns, &user(name, username, json!({}))).await;
     }
     create_user(&ns, &user("cat", "cat@corp.example.com", json!({}))).await;
-    for name in ["ann", "bob", "cat"] {
+    create_user(&ns, &user("dan", "dan@corp.example.com", json!({}))).await;
+    for name in ["ann", "bob", "cat", "dan"] {
         wait_user(&ns, name, 30, |u| is(u, UserPhase::Invited, "True")).await;
     }
     op.stop().await;
@@ -497,7 +498,7 @@ async fn nothing_is_released_before_the_caches_are_listed_and_a_gone_integration
     );
     let gone = wait_for(Duration::from_secs(40), || async {
         let left = api.list(&Default::default()).await.ok()?;
-        (left.items.len() == 1).then_some(())
+        (left.items.len() == 2).then_some(())
     })
     .await;
     assert!(gone.is_some(), "ann and bob released in the end");
@@ -526,6 +527,18 @@ async fn nothing_is_released_before_the_caches_are_listed_and_a_gone_integration
     })
     .await;
     assert!(no_integration.is_some());
+    // A live user of the gone integration says so, and keeps its binding.
+    let label = json!({"metadata": {"labels": {"touched": "yes"}}});
+    api.patch("dan", &PatchParams::default(), &Patch::Merge(&label))
+        .await
+        .unwrap();
+    let dan = wait_user(&ns, "dan", 30, |u| reason_is(u, "IntegrationNotFound")).await;
+    let st = dan.status.unwrap();
+    assert_eq!(st.bound_username.as_deref(), Some("dan@corp.example.com"));
+    assert!(
+        st.bound_integration.is_some() && st.lastpass_id.is_some(),
+        "{st:?}"
+    );
     let calls = sim.state.calls().len();
     api.delete("cat", &DeleteParams::default()).await.unwrap();
     let released = wait_for(Duration::from_secs(30), || async {

@@ -230,8 +230,10 @@ pub async fn sync_once(
     let now = Time(jiff::Timestamp::now());
     // The safeguard's record (window, consumed approvals) lives in status: read it fresh, as
     // the cache may not yet hold the previous sync's write.
-    let fresh = fresh_integration(ctx, integration).await;
-    let integration = fresh.as_ref().unwrap_or(integration);
+    let Some(fresh) = fresh_integration(ctx, integration).await? else {
+        return Ok(());
+    };
+    let integration = &fresh;
     // A spec breaking a CRD rule (no CEL on old API servers) reaches neither Secret nor LastPass.
     super::invalid_spec::refuse(ctx, integration, &now).await?;
     let (cid, provhash) = match credentials(ctx, integration).await {
@@ -326,20 +328,8 @@ pub async fn sync_once(
         warn!(error = %e, "status write failed; the next sync retries");
     }
 
-    // Finalizers of users whose deprovisioning is complete (or never needed).
-    for r in sync.report.release.iter() {
-        if let Some(&u) = users_by_ref.get(r) {
-            remove_finalizer(&ctx.client, u.as_ref()).await?;
-        } else if let Some(&g) = groups_by_ref.get(r) {
-            remove_finalizer(&ctx.client, g.as_ref()).await?;
-        }
-    }
-    release_groups(ctx, &groups_by_ref, &sync).await?;
-    forget_used_passwords(ctx, &users_by_ref, &sync).await;
-    super::adopt::adopt(ctx, integration, &sync).await;
-    events::publish(ctx, integration, &users, &sync).await;
-    events::takeover_pending(ctx, &groups, &sync).await;
-
+    // The integration's status first: it carries the safeguard's window and consumed
+    // approvals, which must be recorded even if a finalizer below cannot be removed.
     let integration_status = sync.report.integration.clone();
     if let Some(next) = next_status(
         integration.status.as_ref(),
@@ -349,6 +339,29 @@ pub async fn sync_once(
     ) {
         apply_status(&ctx.client, integration, &next).await?;
     }
+
+    // Finalizers of users whose deprovisioning is complete (or never needed). A failure (say
+    // a conflict with a concurrent edit) is retried by the next sync, which finds the same.
+    for r in sync.report.release.iter() {
+        let released = if let Some(&u) = users_by_ref.get(r) {
+            remove_finalizer(&ctx.client, u.as_ref()).await
+        } else if let Some(&g) = groups_by_ref.get(r) {
+            remove_finalizer(&ctx.client, g.as_ref()).await
+        } else {
+            Ok(())
+        };
+        if let Err(e) = released {
+            warn!(error = %e, "cannot remove a finalizer; the next sync retries");
+        }
+    }
+    if let Err(e) = release_groups(ctx, &groups_by_ref, &sync).await {
+        warn!(error = %e, "cannot remove a group's finalizer; the next sync retries");
+    }
+    forget_used_passwords(ctx, &users_by_ref, &sync).await;
+    super::adopt::adopt(ctx, integration, &sync).await;
+    events::publish(ctx, integration, &users, &sync).await;
+    events::takeover_pending(ctx, &groups, &sync).await;
+
     match &sync.outcome.error {
         Some(e) if e.class() == crate::lastpass::ErrorClass::Auth => {
             Err(Error::Credentials(e.to_string()))
@@ -430,23 +443,20 @@ fn credentials_error_status(
     status
 }
 
-/// The integration as the API server has it now, or `None` if it cannot be read (the cached
-/// copy is used then).
+/// The integration as the API server has it now; `None` if it is gone. A failed read fails
+/// the sync: planning from a cached copy could overwrite a newer safeguard window.
 async fn fresh_integration(
     ctx: &Context,
     integration: &DirectoryIntegration,
-) -> Option<DirectoryIntegration> {
-    let api: Api<DirectoryIntegration> = Api::namespaced(
-        ctx.client.clone(),
-        &integration.namespace().unwrap_or_default(),
-    );
-    match api.get(&integration.name_any()).await {
-        Ok(i) => Some(i),
-        Err(e) => {
-            warn!(error = %e, "cannot read the integration afresh; using the cached copy");
-            None
-        }
-    }
+) -> Result<Option<DirectoryIntegration>, Error> {
+    let ns = integration.namespace().unwrap_or_default();
+    let api: Api<DirectoryIntegration> = Api::namespaced(ctx.client.clone(), &ns);
+    api.get_opt(&integration.name_any())
+        .await
+        .map_err(kube_err(format!(
+            "reading DirectoryIntegration {ns}/{}",
+            integration.name_any()
+        )))
 }
 
 /// The account task key of an integration.

@@ -11,10 +11,8 @@ use kube::runtime::controller::Action;
 use kube::runtime::reflector::ObjectRef;
 use tracing::{info, warn};
 
-use crate::crd::{
-    DirectoryIntegration, IntegrationRef, LastPassUser, LastPassUserStatus, UserPhase,
-};
-use crate::engine::conditions::{Reason, condition, types};
+use crate::crd::{DirectoryIntegration, IntegrationRef, LastPassUser, UserPhase};
+use crate::engine::conditions::{Reason, condition, set_condition, types};
 
 use super::context::{Context, Ctx};
 use super::error::Error;
@@ -62,18 +60,21 @@ async fn not_found(
         key.namespace.as_deref().unwrap_or_default(),
         key.name
     );
-    let status = LastPassUserStatus {
-        phase: Some(UserPhase::Pending),
-        conditions: vec![condition(
+    // Only Ready changes: the rest (the binding above all) is the engine's and stays, or the
+    // forced apply would drop it and an immutable username would become editable.
+    let mut status = user.status.clone().unwrap_or_default();
+    status.phase = status.phase.or(Some(UserPhase::Pending));
+    set_condition(
+        &mut status.conditions,
+        condition(
             types::READY,
             false,
             Reason::IntegrationNotFound,
             &message,
             None,
             &now,
-        )],
-        ..LastPassUserStatus::default()
-    };
+        ),
+    );
     if let Some(next) = next_status(user.status.as_ref(), status, user.metadata.generation, &now) {
         apply_status(&ctx.client, user, &next).await?;
         events::reference_problem(ctx, user, "IntegrationNotFound", &message).await;

@@ -103,6 +103,10 @@ pub struct Desire {
     /// Deleted resources that never reached LastPass through this integration (left out, or
     /// losers of a conflict): their finalizers may go at once.
     pub release: Vec<ResourceRef>,
+    /// Deleted claimants of a username a live resource owns, by key: released now, but if the
+    /// live owner is taken out after admission ([`Desire::exclude_user`]), they leave after all
+    /// (their account is deprovisioned rather than left to nobody).
+    pub superseded: BTreeMap<String, Leaving>,
 }
 
 impl Desire {
@@ -114,6 +118,15 @@ impl Desire {
                 group.members.remove(key);
             }
             self.issues.insert(user.resource, issue);
+            self.reinstate_superseded(key);
+        }
+    }
+
+    /// A deleted claimant released because of a live owner that is now out leaves after all.
+    fn reinstate_superseded(&mut self, key: &str) {
+        if let Some(leaving) = self.superseded.remove(key) {
+            self.release.retain(|r| *r != leaving.resource);
+            self.desired.leaving.insert(key.to_string(), leaving);
         }
     }
 
@@ -123,6 +136,11 @@ impl Desire {
         if self.desired.users.remove(key).is_some() {
             for group in self.desired.groups.values_mut() {
                 group.members.remove(key);
+            }
+            // A deleted claimant it superseded is neither released nor deprovisioned on a
+            // transient problem: it waits for the next sync.
+            if let Some(leaving) = self.superseded.remove(key) {
+                self.release.retain(|r| *r != leaving.resource);
             }
         }
     }
@@ -222,12 +240,17 @@ pub fn is_email(value: &str) -> bool {
     clean(local) && clean(domain) && dotted
 }
 
-/// Oldest first (creationTimestamp, then namespace/name), live resources before deleted ones:
-/// the first to claim a name owns it, and a re-created resource keeps the account.
-fn claim_order<K: ResourceExt + kube::Resource<DynamicType = ()>>(list: &mut [&K]) {
+/// Live resources first, those already bound to this integration first among them, then the
+/// oldest (creationTimestamp, then namespace/name): the first to claim a name owns it, an owner
+/// keeps its name against claimants admitted later, and a re-created resource keeps the account.
+fn claim_order<K: ResourceExt + kube::Resource<DynamicType = ()>>(
+    list: &mut [&K],
+    bound_here: impl Fn(&K) -> bool,
+) {
     list.sort_by_key(|o| {
         (
             o.meta().deletion_timestamp.is_some(),
+            !bound_here(o),
             o.meta().creation_timestamp.clone().map(|t| t.0),
             resource_ref(*o),
         )
@@ -288,42 +311,57 @@ fn admit_users<'a>(
             owning_integration(&u.spec.integration_ref, &ns, bound) == out.integration
         })
         .collect();
-    claim_order(&mut mine);
+    let this = out.integration.clone();
+    claim_order(&mut mine, |u| {
+        u.status.as_ref().and_then(|s| s.bound_integration.as_ref()) == Some(&this)
+    });
     let mut owners: BTreeMap<String, ResourceRef> = BTreeMap::new();
     let mut selectable = Vec::new();
     for user in mine {
         let rref = resource_ref(user);
         let deleting = user.metadata.deletion_timestamp.is_some();
-        if let Some(issue) = namespace_issue(integration, &rref.namespace, namespace_labels) {
+        let status = user.status.as_ref();
+        let bound_username = status.and_then(|s| s.bound_username.clone());
+        // Bound here: it was admitted to this integration once, and may own an account.
+        let bound_here =
+            status.and_then(|s| s.bound_integration.as_ref()) == Some(&out.integration);
+        let namespace_problem = namespace_issue(integration, &rref.namespace, namespace_labels);
+        // A bound resource deleted after its namespace stopped being admitted still
+        // deprovisions the account it made (a leaver keeps no access); anything else from a
+        // namespace that is not admitted contributes nothing.
+        if let Some(issue) = namespace_problem
+            .clone()
+            .filter(|_| !(deleting && bound_here))
+        {
+            reserve(&mut owners, bound_here, bound_username.as_deref(), &rref);
             leave_out(out, rref, deleting, issue);
             continue;
         }
-        let status = user.status.as_ref();
-        let bound_username = status.and_then(|s| s.bound_username.clone());
         if deleting {
             // Deprovision the account this resource really made, whatever the spec says now.
             let username = bound_username.unwrap_or_else(|| user.spec.username.clone());
             let key = user_key(&username);
+            let leaving = Leaving {
+                username: username.clone(),
+                action: user.spec.deprovision_action.unwrap_or(default_action),
+                resource: rref.clone(),
+                approved_plan: ldap_approval(user, integration),
+            };
             if !is_email(&username) || owners.contains_key(&key) {
+                // Superseded by a live owner; it leaves after all if that owner drops out.
+                if is_email(&username) {
+                    out.superseded.entry(key).or_insert(leaving);
+                }
                 out.release.push(rref);
                 continue;
             }
-            owners.insert(key.clone(), rref.clone());
-            out.desired.leaving.insert(
-                key,
-                Leaving {
-                    username,
-                    action: user.spec.deprovision_action.unwrap_or(default_action),
-                    resource: rref,
-                    approved_plan: user
-                        .annotations()
-                        .get(APPROVED_PLAN_ANNOTATION)
-                        .map(|v| v.trim().to_string()),
-                },
-            );
+            owners.insert(key.clone(), rref);
+            out.desired.leaving.insert(key, leaving);
             continue;
         }
         if let Some(issue) = user_contract_issue(user, &out.integration) {
+            // A bound owner keeps its username while it is broken: nobody else takes it over.
+            reserve(&mut owners, bound_here, bound_username.as_deref(), &rref);
             out.issues.insert(rref, issue);
             continue;
         }
@@ -355,6 +393,32 @@ fn admit_users<'a>(
         );
     }
     selectable
+}
+
+/// Keeps the username a bound resource owns reserved while it is left out, so that another
+/// claimant cannot take the account over through a typo or a namespace label change.
+fn reserve(
+    owners: &mut BTreeMap<String, ResourceRef>,
+    bound_here: bool,
+    bound_username: Option<&str>,
+    rref: &ResourceRef,
+) {
+    if let Some(username) = bound_username.filter(|_| bound_here) {
+        owners
+            .entry(user_key(username))
+            .or_insert_with(|| rref.clone());
+    }
+}
+
+/// The id of an LDAP pull a person approved, from a deleted user's `approved-plan`
+/// annotation — only where the LDAP pull itself writes it: an `ldap-` id, on an LDAP-sourced
+/// user in the integration's own namespace. Anyone who can edit a user elsewhere could copy a
+/// consumed id onto it; the safeguard then trusts the id only if the pull recorded it.
+fn ldap_approval(user: &LastPassUser, integration: &DirectoryIntegration) -> Option<String> {
+    let id = user.annotations().get(APPROVED_PLAN_ANNOTATION)?.trim();
+    let from_ldap = user.labels().get(SOURCE_LABEL).map(String::as_str) == Some("ldap");
+    (id.starts_with("ldap-") && from_ldap && user.namespace() == integration.namespace())
+        .then(|| id.to_string())
 }
 
 /// The first contract rule a live user breaks (the rules CEL checks where the server has it).
@@ -432,7 +496,10 @@ fn admit_groups<'a>(
             owning_integration(&g.spec.integration_ref, &ns, bound) == out.integration
         })
         .collect();
-    claim_order(&mut mine);
+    let this = out.integration.clone();
+    claim_order(&mut mine, |g| {
+        g.status.as_ref().and_then(|s| s.bound_integration.as_ref()) == Some(&this)
+    });
     let mut owners: BTreeMap<String, ResourceRef> = BTreeMap::new();
     for group in mine {
         let rref = resource_ref(group);

@@ -374,3 +374,134 @@ fn deleting_the_owner_hands_the_username_to_the_next_claimant_without_deprovisio
     assert!(d.desired.leaving.is_empty());
     assert_eq!(d.release, [super::model::ResourceRef::user("it", "owner")]);
 }
+
+fn bound_to_acme(mut u: LastPassUser) -> LastPassUser {
+    let username = u.spec.username.clone();
+    u.status = Some(LastPassUserStatus {
+        bound_username: Some(username),
+        bound_integration: Some(IntegrationRef {
+            name: "acme".into(),
+            namespace: Some("it".into()),
+        }),
+        ..LastPassUserStatus::default()
+    });
+    u
+}
+
+#[test]
+fn a_bound_user_deleted_after_its_namespace_stopped_being_admitted_still_leaves() {
+    // It was admitted under `All`; the integration is now `Same`.
+    let i = integration("it", NamespacesFrom::Same);
+    let users = [deleting(bound_to_acme(user(
+        "team-a", "ann", "ann@x.io", 0,
+    )))];
+    let d = desire(&i, &users, &[], &BTreeMap::new());
+    assert!(
+        d.desired.leaving.contains_key("ann@x.io"),
+        "deprovisioned, not released"
+    );
+    assert!(d.release.is_empty());
+    // Never bound: released at once, as before.
+    let users = [deleting(user("team-a", "bob", "bob@x.io", 0))];
+    let d = desire(&i, &users, &[], &BTreeMap::new());
+    assert!(d.desired.leaving.is_empty() && d.release.len() == 1);
+}
+
+#[test]
+fn a_broken_bound_owner_keeps_its_username_from_other_claimants() {
+    let i = integration("it", NamespacesFrom::All);
+    let mut owner = bound_to_acme(user("it", "ann", "ann@x.io", 0));
+    owner.spec.username = "ann@x.oi".into(); // a typo
+    let squatter = user("team-b", "sneaky", "ann@x.io", 10);
+    let d = desire(
+        &i,
+        &[owner.clone(), squatter.clone()],
+        &[],
+        &BTreeMap::new(),
+    );
+    assert!(d.desired.users.is_empty(), "{:?}", d.desired.users);
+    assert!(matches!(
+        d.issues[&super::model::ResourceRef::user("team-b", "sneaky")],
+        Issue::UsernameConflict { owner: None, .. }
+    ));
+    // Its namespace no longer admitted: still reserved.
+    let mut owner = bound_to_acme(user("team-a", "ann", "ann@x.io", 0));
+    owner.metadata.creation_timestamp = squatter.metadata.creation_timestamp.clone();
+    let mut only_b = integration("it", NamespacesFrom::Selector);
+    only_b.spec.allowed_namespaces.selector = None;
+    let squatter_home = user("it", "sneaky", "ann@x.io", 10);
+    let d = desire(&only_b, &[owner, squatter_home], &[], &BTreeMap::new());
+    assert!(d.desired.users.is_empty());
+}
+
+#[test]
+fn an_approval_annotation_counts_only_where_the_ldap_pull_writes_it() {
+    let i = integration("it", NamespacesFrom::All);
+    let annotated = |ns: &str, name: &str, ldap: bool, id: &str| {
+        let mut u = deleting(user(ns, name, &format!("{name}@x.io"), 0));
+        u.metadata.annotations = Some(BTreeMap::from([(
+            APPROVED_PLAN_ANNOTATION.to_string(),
+            id.to_string(),
+        )]));
+        if ldap {
+            u.metadata.labels = Some(BTreeMap::from([(
+                SOURCE_LABEL.to_string(),
+                "ldap".to_string(),
+            )]));
+        }
+        u
+    };
+    let users = [
+        annotated("it", "pulled", true, "ldap-abc"),
+        annotated("team-b", "copied", true, "ldap-abc"),
+        annotated("it", "gitops", false, "ldap-abc"),
+        annotated("it", "engine", true, "0123abcd"),
+    ];
+    let d = desire(&i, &users, &[], &BTreeMap::new());
+    let approved: Vec<(&str, Option<&str>)> = d
+        .desired
+        .leaving
+        .values()
+        .map(|l| (l.resource.name.as_str(), l.approved_plan.as_deref()))
+        .collect();
+    assert_eq!(
+        approved,
+        [
+            ("copied", None),
+            ("engine", None),
+            ("gitops", None),
+            ("pulled", Some("ldap-abc"))
+        ]
+    );
+}
+
+#[test]
+fn a_deleted_claimant_leaves_after_all_when_the_live_owner_is_excluded() {
+    let i = integration("it", NamespacesFrom::All);
+    let users = [
+        deleting(bound_to_acme(user("it", "leaver", "ann@x.io", 0))),
+        user("team-b", "heir", "ann@x.io", 10),
+    ];
+    let d = desire(&i, &users, &[], &BTreeMap::new());
+    assert_eq!(d.release.len(), 1, "handed over");
+    let mut excluded = d.clone();
+    excluded.exclude_user(
+        "ann@x.io",
+        Issue::InitialPasswordConflict {
+            namespace: "team-b".into(),
+            secret: "heir-initial-password".into(),
+        },
+    );
+    assert!(excluded.release.is_empty());
+    assert_eq!(excluded.desired.leaving["ann@x.io"].resource.name, "leaver");
+    let mut held = d;
+    held.hold_back_user("ann@x.io");
+    assert!(
+        held.release.is_empty(),
+        "kept, not released, on a transient problem"
+    );
+    assert!(
+        held.desired.leaving.is_empty(),
+        "and not deprovisioned either"
+    );
+}

@@ -134,10 +134,9 @@ impl Safeguard {
                     .leaving
                     .get(user)
                     .and_then(|l| l.approved_plan.as_deref())
-                    .is_some_and(|id| {
-                        self.guards.trusted_approvals.contains(id)
-                            || self.record.consumed_approvals.iter().any(|c| c == id)
-                    })
+                    // Only ids the LDAP pull recorded as used: the engine's own approvals
+                    // run their held set directly and never travel on an annotation.
+                    .is_some_and(|id| self.guards.trusted_approvals.contains(id))
             {
                 self.approved.insert(c.clone());
             }
