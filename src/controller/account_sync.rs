@@ -341,7 +341,9 @@ pub async fn sync_once(
     }
 
     // Finalizers of users whose deprovisioning is complete (or never needed). A failure (say
-    // a conflict with a concurrent edit) is retried by the next sync, which finds the same.
+    // a conflict with this sync's own status write) does not stop the others; the sync then
+    // fails, so the backoff retries soon, and the next sync finds the same.
+    let mut finalizer_error = None;
     for r in sync.report.release.iter() {
         let released = if let Some(&u) = users_by_ref.get(r) {
             remove_finalizer(&ctx.client, u.as_ref()).await
@@ -351,11 +353,13 @@ pub async fn sync_once(
             Ok(())
         };
         if let Err(e) = released {
-            warn!(error = %e, "cannot remove a finalizer; the next sync retries");
+            warn!(error = %e, "cannot remove a finalizer; retried shortly");
+            finalizer_error.get_or_insert(e);
         }
     }
     if let Err(e) = release_groups(ctx, &groups_by_ref, &sync).await {
-        warn!(error = %e, "cannot remove a group's finalizer; the next sync retries");
+        warn!(error = %e, "cannot remove a group's finalizer; retried shortly");
+        finalizer_error.get_or_insert(e);
     }
     forget_used_passwords(ctx, &users_by_ref, &sync).await;
     super::adopt::adopt(ctx, integration, &sync).await;
@@ -367,7 +371,7 @@ pub async fn sync_once(
             Err(Error::Credentials(e.to_string()))
         }
         Some(e) => Err(Error::Sync(e.to_string())),
-        None => Ok(()),
+        None => finalizer_error.map_or(Ok(()), Err),
     }
 }
 

@@ -80,6 +80,19 @@ pub enum Issue {
         /// The integration the spec now names.
         now: IntegrationRef,
     },
+    /// `spec.groups` names a group that a LastPassGroup in another namespace owns: only that
+    /// group's own resource adds people to it.
+    CrossNamespaceGroup {
+        /// The group named.
+        group: String,
+    },
+    /// `spec.members` lists a user that a LastPassUser in another namespace owns: a group
+    /// outside the integration's namespace lists only users of its own namespace (or users no
+    /// resource declares).
+    CrossNamespaceMember {
+        /// The member listed.
+        member: String,
+    },
     /// `initialPassword: Generate`, but a Secret of the generated password's name exists that
     /// the operator did not create for this resource.
     InitialPasswordConflict {
@@ -277,7 +290,60 @@ pub fn desire<'a>(
     };
     let selectable = admit_users(&mut out, integration, users, namespace_labels);
     admit_groups(&mut out, integration, groups, namespace_labels, &selectable);
+    refuse_cross_namespace_references(&mut out);
     out
+}
+
+/// One namespace never changes another namespace's memberships: outside the integration's own
+/// namespace (the administrators'), a group lists only users of its namespace (or users no
+/// resource declares), and a user names no group a LastPassGroup of another namespace owns.
+/// Offenders contribute nothing.
+fn refuse_cross_namespace_references(out: &mut Desire) {
+    let home = out.integration.namespace.clone().unwrap_or_default();
+    let group_ns: BTreeMap<String, String> = out
+        .desired
+        .groups
+        .iter()
+        .map(|(name, g)| (name.clone(), g.resource.namespace.clone()))
+        .collect();
+    let bad_groups: Vec<(String, String)> = out
+        .desired
+        .groups
+        .iter()
+        .filter(|(_, g)| g.resource.namespace != home)
+        .filter_map(|(name, g)| {
+            let member = g.members.iter().find(|m| {
+                out.desired
+                    .users
+                    .get(*m)
+                    .is_some_and(|u| u.resource.namespace != g.resource.namespace)
+            })?;
+            Some((name.clone(), member.clone()))
+        })
+        .collect();
+    for (name, member) in bad_groups {
+        if let Some(g) = out.desired.groups.remove(&name) {
+            out.issues
+                .insert(g.resource, Issue::CrossNamespaceMember { member });
+        }
+    }
+    let bad_users: Vec<(String, String)> = out
+        .desired
+        .users
+        .iter()
+        .filter(|(_, u)| u.resource.namespace != home)
+        .filter_map(|(key, u)| {
+            let group = u.groups.iter().find(|g| {
+                group_ns
+                    .get(*g)
+                    .is_some_and(|ns| *ns != u.resource.namespace)
+            })?;
+            Some((key.clone(), group.clone()))
+        })
+        .collect();
+    for (key, group) in bad_users {
+        out.exclude_user(&key, Issue::CrossNamespaceGroup { group });
+    }
 }
 
 /// The admission problems of a resource's namespace, if any.

@@ -505,3 +505,41 @@ fn a_deleted_claimant_leaves_after_all_when_the_live_owner_is_excluded() {
         "and not deprovisioned either"
     );
 }
+
+#[test]
+fn no_namespace_changes_another_namespaces_memberships() {
+    let i = integration("it", NamespacesFrom::All);
+    let mut tenant_user = user("team-b", "mallory", "mallory@x.io", 0);
+    tenant_user.spec.groups = vec!["Finance".into()];
+    let mut admin_user = user("it", "ann", "ann@x.io", 0);
+    admin_user.spec.groups = vec!["Finance".into()];
+    let victim = user("team-a", "vic", "vic@x.io", 0);
+    let users = [tenant_user, admin_user, victim];
+    let groups = [
+        named_group("team-a", "finance", "Finance", &["vic@x.io"], 0),
+        // A tenant's group listing another namespace's user.
+        named_group("team-b", "lure", "Lure", &["vic@x.io", "mallory@x.io"], 0),
+        // The administrators' namespace may list anyone.
+        named_group("it", "all-staff", "All", &["vic@x.io", "mallory@x.io"], 0),
+    ];
+    let d = desire(&i, &users, &groups, &BTreeMap::new());
+    use super::model::ResourceRef;
+    assert_eq!(
+        d.issues[&ResourceRef::user("team-b", "mallory")],
+        Issue::CrossNamespaceGroup {
+            group: "Finance".into()
+        }
+    );
+    assert_eq!(
+        d.issues[&ResourceRef::group("team-b", "lure")],
+        Issue::CrossNamespaceMember {
+            member: "vic@x.io".into()
+        }
+    );
+    assert!(
+        d.desired.users.contains_key("ann@x.io"),
+        "the admins' namespace may name it"
+    );
+    assert!(d.desired.groups.contains_key("All") && d.desired.groups.contains_key("Finance"));
+    assert!(!d.desired.groups.contains_key("Lure"));
+}

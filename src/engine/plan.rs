@@ -160,22 +160,22 @@ impl Plan {
     }
 }
 
-/// Groups the operator manages membership of: named by a LastPassGroup or in some user's
-/// `spec.groups`. Memberships in any other group are left alone. An adopted user's groups
-/// copy what LastPass had and do not count: adoption never makes a membership removable.
-fn known_groups(desired: &Desired) -> BTreeSet<&str> {
-    desired
-        .groups
-        .keys()
-        .map(String::as_str)
-        .chain(
-            desired
-                .users
-                .values()
-                .filter(|u| !u.adopted)
-                .flat_map(|u| u.groups.iter().map(String::as_str)),
-        )
-        .collect()
+/// Groups known only from users' `spec.groups` (no LastPassGroup), with the namespaces whose
+/// users name them. A user's own spec is authoritative for such a group only where users of
+/// its namespace name it: one namespace naming a console group never removes another
+/// namespace's users from it. An adopted user's groups copy what LastPass had and do not
+/// count: adoption never makes a membership removable. Memberships in any other group are
+/// left alone.
+fn spec_group_namespaces(desired: &Desired) -> BTreeMap<&str, BTreeSet<&str>> {
+    let mut out: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for u in desired.users.values().filter(|u| !u.adopted) {
+        for g in &u.groups {
+            out.entry(g.as_str())
+                .or_default()
+                .insert(u.resource.namespace.as_str());
+        }
+    }
+    out
 }
 
 /// Groups a user should be in: direct `spec.groups` plus every LastPassGroup listing it.
@@ -226,8 +226,8 @@ fn removes_undeclared(
 ) -> bool {
     match desired.groups.get(group) {
         Some(g) => g.policy == GroupPolicy::Authoritative && !pending.contains(group),
-        // A group known only from users' `spec.groups`: a managed user's own spec is
-        // authoritative for it; unmanaged users' memberships are left alone.
+        // A group known only from users' `spec.groups`: see `spec_group_namespaces` for
+        // managed users; unmanaged users' memberships are left alone.
         None => managed_user,
     }
 }
@@ -238,7 +238,7 @@ pub fn plan(desired: &Desired, observed: &Observed, policy: &Policy) -> Plan {
         takeover_pending: takeover_pending(desired, observed),
         ..Plan::default()
     };
-    let known = known_groups(desired);
+    let spec_groups = spec_group_namespaces(desired);
     let pending = out.takeover_pending.clone();
 
     for (key, user) in &desired.users {
@@ -278,8 +278,13 @@ pub fn plan(desired: &Desired, observed: &Observed, policy: &Policy) -> Plan {
             (false, true) => out.enables.push(seen.username.clone()),
             _ => {}
         }
+        let ns = user.resource.namespace.as_str();
         push_group_change(&mut out, &seen.username, &declared, &seen.groups, |g| {
-            known.contains(g) && removes_undeclared(desired, &pending, g, true)
+            if desired.groups.contains_key(g) {
+                removes_undeclared(desired, &pending, g, true)
+            } else {
+                spec_groups.get(g).is_some_and(|n| n.contains(ns))
+            }
         });
     }
 

@@ -750,3 +750,32 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_console_group_named_in_one_namespace_removes_nobody_of_another_namespace() {
+    // team-b names the console group Finance; ann (team-a) is in it without naming it.
+    let mut ann = want("ann@x.io", &[]);
+    ann.resource = ResourceRef::user("team-a", "ann");
+    let mut bob = want("bob@x.io", &["Finance"]);
+    bob.resource = ResourceRef::user("team-b", "bob");
+    let mut cat = want("cat@x.io", &[]);
+    cat.resource = ResourceRef::user("team-b", "cat");
+    let d = desired(vec![ann, bob, cat]);
+    let o = observed(vec![
+        seen(1, "ann@x.io", &["Finance"]),
+        seen(2, "bob@x.io", &["Finance"]),
+        seen(3, "cat@x.io", &["Finance"]),
+    ]);
+    let p = plan(&d, &o, &Policy::default());
+    let removed: Vec<&str> = p
+        .group_changes
+        .iter()
+        .filter(|c| !c.del.is_empty())
+        .map(|c| c.username.as_str())
+        .collect();
+    assert_eq!(
+        removed,
+        ["cat@x.io"],
+        "only team-b's own users follow team-b's specs"
+    );
+}

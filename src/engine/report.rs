@@ -537,6 +537,23 @@ pub fn issue_condition(issue: &Issue) -> (Reason, String) {
                 bound.name,
             ),
         ),
+        Issue::CrossNamespaceGroup { group } => (
+            Reason::CrossNamespaceReference,
+            format!(
+                "spec.groups names {group}, which a LastPassGroup in another namespace owns: only \
+                 that group adds people to it, so this user changes nothing in LastPass. Remove \
+                 {group} from spec.groups, or ask its owners to list this user"
+            ),
+        ),
+        Issue::CrossNamespaceMember { member } => (
+            Reason::CrossNamespaceReference,
+            format!(
+                "spec.members lists {member}, whom a LastPassUser in another namespace manages: \
+                 a group outside the integration's namespace lists only users of its own \
+                 namespace, so this group changes nothing in LastPass. Remove {member}, or \
+                 manage the group in the integration's namespace"
+            ),
+        ),
         Issue::InitialPasswordConflict { namespace, secret } => (
             Reason::InitialPasswordConflict,
             format!(
