@@ -162,13 +162,7 @@ fn impersonating(admin: &Path, user: &str, out: &Path) {
 }
 
 fn condition(i: &DirectoryIntegration, type_: &str) -> Option<(String, String)> {
-    let c = i
-        .status
-        .as_ref()?
-        .conditions
-        .iter()
-        .find(|c| c.type_ == type_)?;
-    Some((c.status.clone(), c.reason.clone()))
+    support::operator::condition(i, type_).map(|(status, reason, _)| (status, reason))
 }
 
 /// The README's install: resources in every namespace, Secrets in `identity` only.

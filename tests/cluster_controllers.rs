@@ -22,16 +22,6 @@ fn writes(sim: &lastpass_operator::simulator::RunningSimulator, command: &str) -
         .count()
 }
 
-fn condition(i: &DirectoryIntegration, type_: &str) -> Option<(String, String, String)> {
-    let c = i
-        .status
-        .as_ref()?
-        .conditions
-        .iter()
-        .find(|c| c.type_ == type_)?;
-    Some((c.status.clone(), c.reason.clone(), c.message.clone()))
-}
-
 /// Waits until the simulator has answered `n` whole-account reads in all.
 async fn wait_whole_reads(sim: &lastpass_operator::simulator::RunningSimulator, n: u64) {
     let reached = wait_for(Duration::from_secs(30), || async {

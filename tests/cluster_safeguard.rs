@@ -34,16 +34,6 @@ fn held(i: &DirectoryIntegration) -> Option<HeldPlan> {
     i.status.as_ref()?.held.clone()
 }
 
-fn condition(i: &DirectoryIntegration, type_: &str) -> Option<(String, String, String)> {
-    let c = i
-        .status
-        .as_ref()?
-        .conditions
-        .iter()
-        .find(|c| c.type_ == type_)?;
-    Some((c.status.clone(), c.reason.clone(), c.message.clone()))
-}
-
 /// Waits until the integration satisfies `pred`; panics with its last status.
 async fn wait_integration(
     ns: &TestNamespace,

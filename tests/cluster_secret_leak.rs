@@ -39,13 +39,7 @@ fn unique(prefix: &str) -> String {
 }
 
 fn condition(i: &DirectoryIntegration, type_: &str) -> Option<(String, String)> {
-    let c = i
-        .status
-        .as_ref()?
-        .conditions
-        .iter()
-        .find(|c| c.type_ == type_)?;
-    Some((c.status.clone(), c.reason.clone()))
+    support::operator::condition(i, type_).map(|(status, reason, _)| (status, reason))
 }
 
 async fn wait_integration(

@@ -84,17 +84,6 @@ async fn create_integration(ns: &support::TestNamespace, name: &str, endpoint: &
         .unwrap_or_else(|e| panic!("the API server (no CEL) admits {name}: {e}"));
 }
 
-/// (status, reason, message) of condition `type_` of integration `name`.
-fn condition(i: &DirectoryIntegration, type_: &str) -> Option<(String, String, String)> {
-    let c = i
-        .status
-        .as_ref()?
-        .conditions
-        .iter()
-        .find(|c| c.type_ == type_)?;
-    Some((c.status.clone(), c.reason.clone(), c.message.clone()))
-}
-
 #[tokio::test]
 async fn each_broken_integration_rule_is_reported_and_nothing_reaches_lastpass() {
     let Some(cluster) = support::cluster() else {

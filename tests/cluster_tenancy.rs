@@ -70,13 +70,7 @@ fn group(name: &str, group_name: &str, home: &TestNamespace, members: &[&str]) -
 }
 
 fn group_ready(g: &LastPassGroup) -> Option<(String, String, String)> {
-    let c = g
-        .status
-        .as_ref()?
-        .conditions
-        .iter()
-        .find(|c| c.type_ == "Ready")?;
-    Some((c.status.clone(), c.reason.clone(), c.message.clone()))
+    find_condition(&g.status.as_ref()?.conditions, "Ready")
 }
 
 async fn wait_group(

@@ -15,13 +15,8 @@ use support::wait_for;
 
 /// The (status, reason) of a condition of a user.
 fn user_condition(u: &LastPassUser, type_: &str) -> Option<(String, String)> {
-    let c = u
-        .status
-        .as_ref()?
-        .conditions
-        .iter()
-        .find(|c| c.type_ == type_)?;
-    Some((c.status.clone(), c.reason.clone()))
+    find_condition(&u.status.as_ref()?.conditions, type_)
+        .map(|(status, reason, _)| (status, reason))
 }
 
 #[tokio::test]

@@ -188,15 +188,23 @@ pub async fn create_user(ns: &TestNamespace, user: &LastPassUser) -> LastPassUse
         .expect("create user")
 }
 
+/// (status, reason, message) of the condition `type_` in a list, if any.
+pub fn find_condition(
+    conditions: &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition],
+    type_: &str,
+) -> Option<(String, String, String)> {
+    let c = conditions.iter().find(|c| c.type_ == type_)?;
+    Some((c.status.clone(), c.reason.clone(), c.message.clone()))
+}
+
+/// (status, reason, message) of the condition `type_` of an integration, if any.
+pub fn condition(i: &DirectoryIntegration, type_: &str) -> Option<(String, String, String)> {
+    find_condition(&i.status.as_ref()?.conditions, type_)
+}
+
 /// The Ready condition's (status, reason, message) of a user, if any.
 pub fn ready(u: &LastPassUser) -> Option<(String, String, String)> {
-    let c = u
-        .status
-        .as_ref()?
-        .conditions
-        .iter()
-        .find(|c| c.type_ == "Ready")?;
-    Some((c.status.clone(), c.reason.clone(), c.message.clone()))
+    find_condition(&u.status.as_ref()?.conditions, "Ready")
 }
 
 /// Waits until user `name` satisfies `pred`, returning it; panics with the last state after
