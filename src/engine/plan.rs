@@ -124,6 +124,10 @@ pub struct Plan {
     /// has the group with members the operator does not manage, and the resource lacks the
     /// `lastpass-operator.io/take-over: "true"` annotation. By group name.
     pub takeover_pending: BTreeSet<String>,
+    /// Users this plan deprovisions or suspends that LastPass reports as admins (the account
+    /// whose provisioning hash the operator uses among them): the safeguard holds such a
+    /// change until a person approves it, whatever the limits.
+    pub admin_targets: BTreeSet<UserKey>,
 }
 
 impl Plan {
@@ -274,7 +278,12 @@ pub fn plan(desired: &Desired, observed: &Observed, policy: &Policy) -> Plan {
             });
         }
         match (user.suspended, seen.disabled) {
-            (true, false) => out.disables.push(seen.username.clone()),
+            (true, false) => {
+                if seen.admin {
+                    out.admin_targets.insert(key.clone());
+                }
+                out.disables.push(seen.username.clone());
+            }
             (false, true) => out.enables.push(seen.username.clone()),
             _ => {}
         }
@@ -308,6 +317,9 @@ pub fn plan(desired: &Desired, observed: &Observed, policy: &Policy) -> Plan {
                 resource: leaving.resource.clone(),
             });
         } else {
+            if seen.is_some_and(|u| u.admin) {
+                out.admin_targets.insert(key.clone());
+            }
             out.deprovisions.push(Deprovision {
                 username: seen.map_or_else(|| leaving.username.clone(), |u| u.username.clone()),
                 action: leaving.action,

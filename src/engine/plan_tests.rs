@@ -779,3 +779,19 @@ fn a_console_group_named_in_one_namespace_removes_nobody_of_another_namespace() 
         "only team-b's own users follow team-b's specs"
     );
 }
+
+#[test]
+fn deprovisions_and_suspensions_of_lastpass_admins_are_marked() {
+    let mut boss = seen(1, "boss@x.io", &[]);
+    boss.admin = true;
+    let mut d = desired(vec![want("boss@x.io", &[])]);
+    d.users.get_mut("boss@x.io").unwrap().suspended = true;
+    let p = plan(&d, &observed(vec![boss.clone()]), &Policy::default());
+    assert_eq!(p.disables, ["boss@x.io"]);
+    assert!(p.admin_targets.contains("boss@x.io"));
+    let (key, l) = leaving("boss@x.io", DeprovisionAction::Deactivate);
+    let mut d = desired(vec![]);
+    d.leaving.insert(key, l);
+    let p = plan(&d, &observed(vec![boss]), &Policy::default());
+    assert!(p.admin_targets.contains("boss@x.io") && p.deprovisions.len() == 1);
+}

@@ -163,10 +163,12 @@ impl Safeguard {
         self.pending = all.clone();
         let rest: BTreeSet<Change> = all.difference(&self.approved).cloned().collect();
         let mut execute = plan.clone();
-        let blocked = self.over_limit(&rest, desired).map(|reason| {
-            remove(&mut execute, &rest);
-            Blocked::new(rest, reason)
-        });
+        let blocked = self
+            .over_limit(&rest, desired, &plan.admin_targets)
+            .map(|reason| {
+                remove(&mut execute, &rest);
+                Blocked::new(rest, reason)
+            });
         if self.guards.dry_run {
             // Releasing finalizers of users already gone is no LastPass write: keep it.
             execute = Plan {
@@ -183,9 +185,29 @@ impl Safeguard {
 
     /// Why `rest` must be held, if it must: the window's executed changes plus `rest` exceed
     /// a limit ("above" is strictly greater).
-    fn over_limit(&self, rest: &BTreeSet<Change>, desired: &Desired) -> Option<String> {
+    fn over_limit(
+        &self,
+        rest: &BTreeSet<Change>,
+        desired: &Desired,
+        admins: &BTreeSet<super::model::UserKey>,
+    ) -> Option<String> {
         if rest.is_empty() {
             return None;
+        }
+        // A LastPass admin (the operator's own API account among them) is never deprovisioned
+        // or suspended on the strength of a declaration alone: a person approves it.
+        if let Some(admin) = rest.iter().find_map(|c| match c {
+            Change::Deprovision { user, .. } | Change::Suspend { user }
+                if admins.contains(user) =>
+            {
+                Some(user)
+            }
+            _ => None,
+        }) {
+            return Some(format!(
+                "it deprovisions or suspends {admin}, a LastPass admin: only with an approval \
+                 of this plan"
+            ));
         }
         let used = window::used(&self.record);
         let planned = Counts::of(rest.iter().filter(|c| !self.counted.contains(*c)));

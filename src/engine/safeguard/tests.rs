@@ -593,3 +593,36 @@ fn a_held_set_too_large_to_list_is_still_approved_by_its_id() {
         MAX_HELD_CHANGES + 1
     );
 }
+
+#[test]
+fn a_lastpass_admin_is_deprovisioned_or_suspended_only_with_an_approval() {
+    let desired = world(100, 1);
+    for mut p in [plan_of(1, 0, 0), plan_of(0, 1, 0)] {
+        let target = p
+            .deprovisions
+            .first()
+            .map(|d| d.username.clone())
+            .or_else(|| p.disables.first().cloned())
+            .unwrap();
+        assert!(
+            guard(&p, &desired, &limits(10)).blocked.is_none(),
+            "one change is within the limits"
+        );
+        p.admin_targets
+            .insert(crate::engine::model::user_key(&target));
+        let held = guard(&p, &desired, &limits(10))
+            .blocked
+            .expect("an admin is held whatever the limits");
+        assert!(held.reason.contains("admin"), "{}", held.reason);
+        let mut approving = limits(10);
+        approving.held = Some(super::super::report_safeguard::held_status(&held));
+        approving.approved_plan = Some(held.plan_id.clone());
+        let g = guard(&p, &desired, &approving);
+        assert!(g.blocked.is_none());
+        assert_eq!(
+            destructive(&g.execute),
+            destructive(&p),
+            "approved: it runs"
+        );
+    }
+}
