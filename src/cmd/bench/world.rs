@@ -128,8 +128,13 @@ pub struct IntegrationSettings {
 
 /// The DirectoryIntegration, built from JSON so every other field keeps its CRD default.
 pub fn integration(s: &IntegrationSettings) -> Result<DirectoryIntegration, serde_json::Error> {
+    // The benchmark measures throughput, not the safeguard: its phases move 1 % of the users
+    // between groups each, within one window, so membership removals get room to match.
     let mut sync = serde_json::json!({
-        "deprovision": {"maxPerSync": s.max_per_sync},
+        "deprovision": {
+            "maxPerSync": s.max_per_sync,
+            "maxMembershipRemovals": s.max_per_sync.saturating_mul(100),
+        },
     });
     if let Some(b) = s.batch_size {
         sync["batchSize"] = b.into();
