@@ -59,8 +59,18 @@ async fn two_watched_namespaces_are_served_and_a_third_is_ignored() {
     for sim in &sims[..2] {
         assert!(sim.state.store().user("jane@example.com").is_some());
     }
-    // Time for the ignored namespace to be (wrongly) served: nothing happens there.
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // Evidence that the operator looked, instead of a sleep: every cache was listed before
+    // `ready` (a watch covering the ignored namespace would have listed its user then), and
+    // the watched users are Invited, which takes a reconcile (finalizer first), the debounce
+    // and a whole account sync — a wrongly listed user would have had its finalizer, written
+    // first by its reconcile, long before. A second sync of a watched account adds margin.
+    let whole = sims[0].state.read_counts().whole;
+    resync(&watched[0], "looked").await;
+    let again = support::wait_for(Duration::from_secs(30), || async {
+        (sims[0].state.read_counts().whole > whole).then_some(())
+    })
+    .await;
+    assert!(again.is_some(), "the watched account was read again");
     assert!(
         sims[2].state.calls().is_empty(),
         "{:?}",
