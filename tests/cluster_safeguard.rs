@@ -407,8 +407,8 @@ async fn an_authoritative_group_emptied_in_git_is_held_and_a_rejection_leaves_it
     let (g, synced) = g.expect("the group shows PlanRejected");
     assert_eq!(synced.status, "False");
     assert!(synced.message.contains(&h.plan_id), "{}", synced.message);
-    let i = integration(&ns).await;
-    assert!(held(&i).is_none(), "nothing held any more");
+    // The integration's status is written after the group's, in the same sync.
+    let i = wait_integration(&ns, 30, "nothing held any more", |i| held(i).is_none()).await;
     assert_eq!(condition(&i, "DeprovisionBlocked").unwrap().0, "False");
     assert_eq!(members(), 10, "a rejected removal never reaches LastPass");
     let rejected = wait_for(Duration::from_secs(10), || async {
