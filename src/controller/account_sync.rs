@@ -75,6 +75,30 @@ fn secret_name(user: &LastPassUser) -> String {
     format!("{}-initial-password", user.name_any())
 }
 
+/// Admitted users whose resource does not carry the finalizer yet (its controller adds it
+/// first, then wakes the engine): nothing is invited for them until it does, or a deletion in
+/// between would leave a LastPass account behind with nobody to deprovision it.
+fn without_finalizer(
+    desire: &Desire,
+    users: &HashMap<ResourceRef, &Arc<LastPassUser>>,
+) -> Vec<String> {
+    desire
+        .desired
+        .users
+        .iter()
+        .filter(|(_, want)| {
+            users.get(&want.resource).is_some_and(|u| {
+                !u.metadata
+                    .finalizers
+                    .iter()
+                    .flatten()
+                    .any(|f| f == super::status::FINALIZER)
+            })
+        })
+        .map(|(key, _)| key.clone())
+        .collect()
+}
+
 /// Whether `secret` was created by the operator for `user`: its controller owner reference
 /// carries the user's UID. Only such a Secret is ever read as an initial password (anyone with
 /// write access to a namespace can create a Secret of the expected name).
@@ -255,6 +279,9 @@ pub async fn sync_once(
         groups.iter().map(|g| g.as_ref()),
         &ctx.namespace_labels(),
     );
+    for key in without_finalizer(&desire, &users_by_ref) {
+        desire.hold_back_user(&key);
+    }
     let passwords = initial_passwords(ctx, &mut desire, &users_by_ref).await;
     let generations = generations_of(
         users.iter().map(|u| u.as_ref()),
@@ -472,6 +499,38 @@ pub fn key_of(i: &DirectoryIntegration) -> ObjectRef<DirectoryIntegration> {
 mod tests {
     use super::*;
     use crate::engine::conditions::{Reason, condition, types};
+
+    #[test]
+    fn users_without_the_finalizer_are_held_back() {
+        let user = |name: &str, finalized: bool| {
+            let spec: crate::crd::LastPassUserSpec = serde_json::from_value(serde_json::json!({
+                "integrationRef": {"name": "acme"}, "username": format!("{name}@x.io"),
+            }))
+            .unwrap();
+            let mut u = LastPassUser::new(name, spec);
+            u.metadata.namespace = Some("it".into());
+            if finalized {
+                u.metadata.finalizers = Some(vec![super::super::status::FINALIZER.into()]);
+            }
+            Arc::new(u)
+        };
+        let users = vec![user("ann", true), user("bob", false)];
+        let mut spec: crate::crd::DirectoryIntegrationSpec =
+            serde_json::from_value(serde_json::json!({
+                "lastpass": {"credentialsSecretRef": {"name": "lastpass-api"}}
+            }))
+            .unwrap();
+        spec.allowed_namespaces = Default::default();
+        let mut i = DirectoryIntegration::new("acme", spec);
+        i.metadata.namespace = Some("it".into());
+        let d = desire(
+            &i,
+            users.iter().map(|u| u.as_ref()),
+            [],
+            &Default::default(),
+        );
+        assert_eq!(without_finalizer(&d, &index(&users)), ["bob@x.io"]);
+    }
 
     #[test]
     fn a_credentials_error_writes_only_the_engines_part_of_the_status() {
