@@ -46,6 +46,12 @@ pub fn fnv1a(bytes: &[u8]) -> u64 {
     })
 }
 
+/// SHA-256 of `bytes` as lower-case hex: the collision-resistant ids of held plans and pulls.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, bytes);
+    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -174,7 +174,7 @@ pub async fn publish(
                 ),
             ),
         };
-        let by = annotation_manager(integration, annotation).map_or_else(
+        let by = crate::crd::annotation_manager(integration, annotation).map_or_else(
             || "by an unknown manager".to_string(),
             |m| format!("by {m}"),
         );
@@ -296,23 +296,4 @@ pub async fn takeover_pending(ctx: &Context, groups: &[Arc<LastPassGroup>], sync
             .await;
         }
     }
-}
-
-/// The field manager that last set `annotation` on `obj` (from `managedFields`), if known:
-/// who approved or rejected a plan.
-pub fn annotation_manager<K: Resource>(obj: &K, annotation: &str) -> Option<String> {
-    let key = format!("f:{annotation}");
-    obj.meta()
-        .managed_fields
-        .iter()
-        .flatten()
-        .filter(|m| {
-            m.fields_v1
-                .as_ref()
-                .and_then(|f| f.0.get("f:metadata"))
-                .and_then(|m| m.get("f:annotations"))
-                .is_some_and(|a| a.get(&key).is_some())
-        })
-        .max_by_key(|m| m.time.as_ref().map(|t| t.0))
-        .and_then(|m| m.manager.clone())
 }

@@ -107,6 +107,25 @@ pub struct InvalidDuration {
     pub value: String,
 }
 
+/// The field manager that last set the annotation `annotation` on `obj`, if its
+/// `managedFields` tell: who approved or rejected a plan, for Events.
+pub fn annotation_manager<K: kube::Resource>(obj: &K, annotation: &str) -> Option<String> {
+    let key = format!("f:{annotation}");
+    obj.meta()
+        .managed_fields
+        .iter()
+        .flatten()
+        .filter(|m| {
+            m.fields_v1
+                .as_ref()
+                .and_then(|f| f.0.get("f:metadata"))
+                .and_then(|m| m.get("f:annotations"))
+                .is_some_and(|a| a.get(&key).is_some())
+        })
+        .max_by_key(|m| m.time.as_ref().map(|t| t.0))
+        .and_then(|m| m.manager.clone())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,24 +9,6 @@ use crate::crd::{
     APPROVE_PLAN_ANNOTATION, DirectoryIntegration, LdapStatus, REJECT_PLAN_ANNOTATION,
 };
 
-/// The field manager that last set annotation `key` on `di`, if its `managedFields` say.
-pub fn who_set(di: &DirectoryIntegration, key: &str) -> Option<String> {
-    let field = format!("f:{key}");
-    di.metadata
-        .managed_fields
-        .iter()
-        .flatten()
-        .filter(|m| {
-            m.fields_v1
-                .as_ref()
-                .and_then(|f| f.0.get("f:metadata"))
-                .and_then(|m| m.get("f:annotations"))
-                .is_some_and(|a| a.get(&field).is_some())
-        })
-        .max_by_key(|m| m.time.as_ref().map(|t| t.0))
-        .and_then(|m| m.manager.clone())
-}
-
 /// What to say about `verdict`, given the status before the pull: `None` when it was said
 /// already (the same held id, the same rejection).
 pub fn event_for(
@@ -35,7 +17,7 @@ pub fn event_for(
     verdict: &Verdict,
 ) -> Option<Event> {
     let by = |key| {
-        who_set(di, key)
+        crate::crd::annotation_manager(di, key)
             .map(|m| format!(" by {m}"))
             .unwrap_or_default()
     };
@@ -152,10 +134,13 @@ mod tests {
     fn names_the_manager_of_the_annotation() {
         let d = di();
         assert_eq!(
-            who_set(&d, REJECT_PLAN_ANNOTATION).as_deref(),
+            crate::crd::annotation_manager(&d, REJECT_PLAN_ANNOTATION).as_deref(),
             Some("kubectl-annotate")
         );
-        assert_eq!(who_set(&d, APPROVE_PLAN_ANNOTATION), None);
+        assert_eq!(
+            crate::crd::annotation_manager(&d, APPROVE_PLAN_ANNOTATION),
+            None
+        );
         let e = event_for(
             &d,
             &LdapStatus::default(),

@@ -123,24 +123,26 @@ impl Verdict {
 /// approval never approves a non-empty pull with the same deletions. The same pending set
 /// always gives the same id.
 pub fn pull_id(changes: &Changes, users_seen: usize) -> String {
-    let mut items: BTreeSet<String> = changes
-        .delete_users
-        .iter()
-        .map(|n| format!("LastPassUser/{n}"))
-        .chain(
-            changes
-                .delete_groups
-                .iter()
-                .map(|n| format!("LastPassGroup/{n}")),
-        )
-        .collect();
+    let mut items: BTreeSet<String> = deleted_resources(changes).collect();
     if users_seen == 0 {
         items.insert("users-seen:0".into());
     }
     let text: Vec<String> = items.into_iter().collect();
-    let digest = ring::digest::digest(&ring::digest::SHA256, text.join("\n").as_bytes());
-    let hex: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    let hex = crate::naming::sha256_hex(text.join("\n").as_bytes());
     format!("{PULL_ID_PREFIX}{hex}")
+}
+
+/// The resources a pull deletes, as `Kind/name`: users first, then groups.
+fn deleted_resources(changes: &Changes) -> impl Iterator<Item = String> + '_ {
+    let users = changes
+        .delete_users
+        .iter()
+        .map(|n| format!("LastPassUser/{n}"));
+    let groups = changes
+        .delete_groups
+        .iter()
+        .map(|n| format!("LastPassGroup/{n}"));
+    users.chain(groups)
 }
 
 /// LDAP-sourced users managed before the pull: kept, plus the ones it would delete.
@@ -173,18 +175,7 @@ pub fn judge(
         groups: changes.delete_groups.len() as i64,
         managed_users: managed as i64,
         users_seen: users_seen as i64,
-        sample: changes
-            .delete_users
-            .iter()
-            .map(|n| format!("LastPassUser/{n}"))
-            .chain(
-                changes
-                    .delete_groups
-                    .iter()
-                    .map(|n| format!("LastPassGroup/{n}")),
-            )
-            .take(SAMPLE)
-            .collect(),
+        sample: deleted_resources(changes).take(SAMPLE).collect(),
     };
     if decisions.reject == Some(id.as_str()) || decisions.rejected.contains(&id) {
         Verdict::Rejected(held)

@@ -224,6 +224,5 @@ pub fn plan_id(changes: &BTreeSet<Change>) -> String {
     for c in changes {
         c.canonical(&mut bytes);
     }
-    let digest = ring::digest::digest(&ring::digest::SHA256, &bytes);
-    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+    crate::naming::sha256_hex(&bytes)
 }
