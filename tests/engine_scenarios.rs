@@ -64,6 +64,51 @@ async fn new_users_are_invited_in_one_batch_then_active_after_login() {
     assert!(st.last_login.is_some(), "last login reported");
 }
 
+/// LastPass writes times without a zone (US/Eastern by the best evidence): a login made just
+/// now is reported as just now, whichever zone the account writes in, once the integration
+/// names that zone.
+#[tokio::test]
+async fn a_login_made_just_now_is_reported_as_just_now_in_the_accounts_zone() {
+    use lastpass_operator::engine::desire::Desire;
+    use lastpass_operator::engine::report::report;
+    use lastpass_operator::lastpass::LastPassZone;
+    use lastpass_operator::simulator::TimestampZone;
+
+    for (writes_in, configured) in [
+        (TimestampZone::UsEastern, None),
+        (TimestampZone::Utc, Some("UTC")),
+    ] {
+        let mut k = knobs();
+        k.timestamp_zone = writes_in;
+        let acct = Account::start(k).await;
+        let d = desired(vec![user("ann@example.com")]);
+        acct.sync(&d, budget(10)).await;
+        acct.state().login("ann@example.com");
+        let out = acct.sync(&d, budget(10)).await;
+        let now = jiff::Timestamp::now();
+        let desire = Desire {
+            desired: d.clone(),
+            time_zone: LastPassZone::named(configured).unwrap(),
+            ..Desire::default()
+        };
+        let r = report(
+            &desire,
+            &out,
+            &k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(now),
+        );
+        let seen = r.users[&rref("ann@example.com")]
+            .last_login
+            .clone()
+            .unwrap()
+            .0;
+        let age = now.duration_since(seen).as_secs_f64();
+        assert!(
+            (0.0..60.0).contains(&age),
+            "{writes_in:?}: a login made just now reads as {age} s old ({seen})"
+        );
+    }
+}
+
 #[tokio::test]
 async fn name_changes_update_and_suspension_disables_then_enables() {
     let acct = Account::start(knobs()).await;

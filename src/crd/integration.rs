@@ -94,6 +94,11 @@ pub struct LastPassConnection {
     pub allow_insecure_endpoint: bool,
     /// Secret (same namespace) with the account id and the API secret.
     pub credentials_secret_ref: CredentialsSecretRef,
+    /// IANA time zone in which LastPass's zone-less timestamps (last login) are read. Default
+    /// `America/New_York`: LastPass reports in US/Eastern. `UTC` for accounts that write UTC.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1))]
+    pub time_zone: Option<String>,
 }
 
 fn default_endpoint() -> String {

@@ -19,6 +19,7 @@ use crate::crd::{
     APPROVED_PLAN_ANNOTATION, DirectoryIntegration, IntegrationRef, LastPassGroup, LastPassUser,
     NamespacesFrom, SOURCE_ADOPTED, SOURCE_LABEL, TAKE_OVER_ANNOTATION,
 };
+use crate::lastpass::LastPassZone;
 
 use super::model::{Desired, DesiredGroup, DesiredUser, Leaving, ResourceRef, user_key};
 
@@ -120,6 +121,9 @@ pub struct Desire {
     /// live owner is taken out after admission ([`Desire::exclude_user`]), they leave after all
     /// (their account is deprovisioned rather than left to nobody).
     pub superseded: BTreeMap<String, Leaving>,
+    /// The zone the account's zone-less timestamps are read in (`spec.lastpass.timeZone`; an
+    /// unknown name stops the sync in [`super::spec_check`] before this is used).
+    pub time_zone: LastPassZone,
 }
 
 impl Desire {
@@ -286,6 +290,8 @@ pub fn desire<'a>(
     let this = integration_ref_of(integration);
     let mut out = Desire {
         integration: this.clone(),
+        time_zone: LastPassZone::named(integration.spec.lastpass.time_zone.as_deref())
+            .unwrap_or_default(),
         ..Desire::default()
     };
     let selectable = admit_users(&mut out, integration, users, namespace_labels);

@@ -9,7 +9,7 @@ use crate::crd::{
     DirectoryIntegrationStatus, LastPassGroupStatus, LastPassUserStatus, PlanItem, PlanSummary,
     UserCounts, UserPhase,
 };
-use crate::lastpass::{ApiError, ErrorClass};
+use crate::lastpass::{ApiError, ErrorClass, LastPassZone};
 
 use super::conditions::{Reason, condition, types};
 use super::desire::{Desire, Issue};
@@ -96,14 +96,9 @@ pub fn plan_summary(plan: &Plan) -> PlanSummary {
     }
 }
 
-fn last_login(u: &ObservedUser) -> Option<Time> {
-    // LastPass timestamps carry no zone; the operator reads them as UTC.
-    let ts = u
-        .last_login?
-        .to_zoned(jiff::tz::TimeZone::UTC)
-        .ok()?
-        .timestamp();
-    Some(Time(ts))
+/// The user's last login as an instant: LastPass sends it without a zone.
+fn last_login(u: &ObservedUser, zone: &LastPassZone) -> Option<Time> {
+    zone.instant(u.last_login?).map(Time)
 }
 
 fn error_reason(e: &ApiError) -> Reason {
@@ -224,7 +219,7 @@ pub fn report(desire: &Desire, outcome: &SyncOutcome, now: &Time) -> Report {
             groups: seen
                 .map(|u| u.groups.iter().cloned().collect())
                 .unwrap_or_default(),
-            last_login: seen.and_then(last_login),
+            last_login: seen.and_then(|u| last_login(u, &desire.time_zone)),
             multifactor: seen.and_then(|u| u.multifactor.clone()),
             attributes_hash: attributes_hash(want, seen.is_some(), &outcome.remaining),
             bound_username: Some(want.username.clone()),

@@ -15,7 +15,7 @@ use crate::crd::{
     DirectoryIntegration, DirectoryIntegrationStatus, ENDPOINT_RULE_MESSAGE, NamespacesFrom,
     parse_duration,
 };
-use crate::lastpass::insecure_endpoint;
+use crate::lastpass::{LastPassZone, insecure_endpoint};
 
 use super::conditions::{Reason, condition, set_condition, types};
 
@@ -35,6 +35,9 @@ pub enum SpecRule {
     SelectorRequired,
     /// `spec.ldap` has `url`, `userBaseDN` and `bindSecretRef`.
     LdapRequired,
+    /// `spec.lastpass.timeZone` names a zone of the IANA database (no CEL rule can check it:
+    /// only the operator does, on every API server).
+    TimeZone,
 }
 
 impl SpecRule {
@@ -46,6 +49,7 @@ impl SpecRule {
             Self::RateLimit => "spec.sync.rateLimit",
             Self::SelectorRequired => "spec.allowedNamespaces.selector",
             Self::LdapRequired => "spec.ldap",
+            Self::TimeZone => "spec.lastpass.timeZone",
         }
     }
 
@@ -138,6 +142,17 @@ pub fn check_integration(integration: &DirectoryIntegration) -> Vec<SpecProblem>
             );
         }
     }
+    if let Some(Err(e)) = spec
+        .lastpass
+        .time_zone
+        .as_deref()
+        .map(|name| LastPassZone::named(Some(name)))
+    {
+        problem(
+            SpecRule::TimeZone,
+            format!("spec.lastpass.timeZone: {e}, or remove the field for US/Eastern"),
+        );
+    }
     out
 }
 
@@ -219,6 +234,20 @@ mod tests {
                 spec: json!({}),
                 want: vec![],
                 says: "",
+            },
+            Case {
+                name: "time-zone",
+                why: "an IANA zone from the database built into the binary",
+                spec: json!({"lastpass": {"timeZone": "Europe/Berlin"}}),
+                want: vec![],
+                says: "",
+            },
+            Case {
+                name: "unknown-time-zone",
+                why: "a zone the database does not know would misread every last login",
+                spec: json!({"lastpass": {"timeZone": "US/Nowhere"}}),
+                want: vec![TimeZone],
+                says: "America/New_York",
             },
             Case {
                 name: "loopback-http",
@@ -308,7 +337,7 @@ mod tests {
                 name: "everything-wrong",
                 why: "every broken rule is reported, the endpoint first",
                 spec: json!({
-                    "lastpass": {"endpoint": "http://10.0.0.1/x"},
+                    "lastpass": {"endpoint": "http://10.0.0.1/x", "timeZone": "Eastern Standard Time"},
                     "sync": {"interval": "1s", "rateLimit": {"burst": 0}},
                     "allowedNamespaces": {"from": "Selector"},
                     "ldap": {},
@@ -319,6 +348,7 @@ mod tests {
                     RateLimit,
                     SelectorRequired,
                     LdapRequired,
+                    TimeZone,
                 ],
                 says: "missing: url, userBaseDN, bindSecretRef",
             },

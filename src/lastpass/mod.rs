@@ -4,6 +4,7 @@
 //! - [`batch`]: typed writes ([`Batch`], [`DeleteAction`]) and [`split`] into chunks.
 //! - [`reply`]: classification of every answer into one [`Reply`] (§2 of the reference).
 //! - [`snapshot`]: decoded `getuserdata` pages and the merged account [`Snapshot`].
+//! - [`time`]: [`LastPassZone`], the zone LastPass's zone-less timestamps are read in.
 //! - [`trust`]: which `getuserdata` replies a decision may rest on.
 //! - [`error`]: [`ApiError`] with [`ApiError::class`] and [`ApiError::metric_label`].
 //! - [`config`]: [`ClientConfig`] (the provhash is a redacting `SecretString`).
@@ -21,6 +22,7 @@ pub mod error;
 pub mod gate;
 pub mod reply;
 pub mod snapshot;
+pub mod time;
 pub mod trust;
 mod wire;
 
@@ -33,6 +35,7 @@ pub use config::{ClientConfig, DEFAULT_ENDPOINT, RateLimit, RetryPolicy, insecur
 pub use error::{ApiError, ErrorClass};
 pub use reply::{Reply, UserFailure};
 pub use snapshot::{Snapshot, User, UserPage, UsersShape};
+pub use time::{DEFAULT_TIME_ZONE, LastPassZone, UnknownTimeZone};
 
 /// One LastPass account, as the engine sees it.
 pub trait LastPass: Send + Sync {

@@ -23,7 +23,7 @@ use axum::routing::post;
 
 pub use commands::password_digest;
 pub use knobs::WholeRead;
-pub use knobs::{Fault, Knobs, PendingFault};
+pub use knobs::{Fault, Knobs, PendingFault, TimestampZone};
 pub use server::{AUTH_ERROR, serve};
 pub use spawn::RunningSimulator;
 pub use state::{

@@ -2,39 +2,28 @@
 //! ids as numeric strings, `groups` absent when empty, empty maps as `[]`, zone-less timestamps.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::LazyLock;
 
 use jiff::Timestamp;
-use jiff::tz::TimeZone;
 use serde::Serialize;
 use serde_json::{Value, json};
+
+use crate::lastpass::LastPassZone;
 
 use super::knobs::{Knobs, NoGroups, NoMatchBody, TimestampZone, WholeRead};
 use super::store::{SimUser, Store};
 
-/// US/Eastern without a tz database: EST/EDT with the US rules since 2007.
-static EASTERN: LazyLock<TimeZone> =
-    LazyLock::new(|| TimeZone::posix("EST5EDT,M3.2.0,M11.1.0").unwrap_or(TimeZone::UTC));
-
-fn zone(zone: TimestampZone) -> TimeZone {
+/// The zone the simulator writes its zone-less timestamps in: the operator's default
+/// (US/Eastern, from the bundled IANA database), or UTC.
+fn zone(zone: TimestampZone) -> LastPassZone {
     match zone {
-        TimestampZone::UsEastern => EASTERN.clone(),
-        TimestampZone::Utc => TimeZone::UTC,
+        TimestampZone::UsEastern => LastPassZone::default(),
+        TimestampZone::Utc => LastPassZone::utc(),
     }
 }
 
 /// Renders a timestamp as `YYYY-MM-DD HH:MM:SS` in `tz`, without the zone.
-fn format_in(ts: Timestamp, tz: &TimeZone) -> String {
-    let d = tz.to_datetime(ts);
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
-        d.year(),
-        d.month(),
-        d.day(),
-        d.hour(),
-        d.minute(),
-        d.second()
-    )
+fn format_in(ts: Timestamp, tz: &LastPassZone) -> String {
+    tz.render(ts)
 }
 
 /// Reads a number sent as a number or a numeric string.
@@ -224,7 +213,7 @@ struct UserOut<'a> {
 }
 
 impl<'a> UserOut<'a> {
-    fn new(u: &'a SimUser, knobs: &Knobs, tz: &TimeZone) -> Self {
+    fn new(u: &'a SimUser, knobs: &Knobs, tz: &LastPassZone) -> Self {
         let active = !u.neverloggedin;
         let created = format_in(u.created, tz);
         let counter = active.then_some(0);
