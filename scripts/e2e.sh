@@ -85,8 +85,18 @@ kubectl wait -n "$ns" lpdi/acme --for=condition=DeprovisionBlocked --timeout=60s
   { tail -n 40 "$work/operator.log" >&2; fail "the deprovision of jane-doe was not held"; }
 plan=$(kubectl get -n "$ns" lpdi acme -o jsonpath='{.status.held.planId}')
 [ -n "$plan" ] || fail "no status.held.planId"
-log "approve plan $plan: she must be deactivated in LastPass and the resource gone"
-kubectl annotate -n "$ns" lpdi acme "lastpass-operator.io/approve-plan=$plan" >/dev/null
+# `kubectl get` says that a plan is held and why; `kubectl describe` gives the exact commands.
+kubectl get -n "$ns" lpdi acme | tee "$work/get-lpdi.txt"
+header=$(head -n 1 "$work/get-lpdi.txt")
+[[ "$header" == *"HELD"*"HELD BECAUSE"* ]] || fail "kubectl get lpdi has no HELD / HELD BECAUSE columns: $header"
+grep -q 'True .*more than maxPercent 10%' "$work/get-lpdi.txt" ||
+  fail "kubectl get lpdi does not show the held plan and its reason"
+approve=$(kubectl describe -n "$ns" lpdi acme | tr -s ' \n' ' ' |
+  grep -o "kubectl -n $ns annotate lpdi acme lastpass-operator.io/approve-plan=$plan --overwrite" | head -n 1)
+[ -n "$approve" ] || fail "kubectl describe lpdi does not show the approve command for plan $plan"
+log "approve plan $plan with the command kubectl describe shows: $approve"
+log "she must be deactivated in LastPass and the resource gone"
+$approve >/dev/null
 kubectl wait -n "$ns" lpu/jane-doe --for=delete --timeout=60s >/dev/null ||
   { tail -n 40 "$work/operator.log" >&2; fail "jane-doe was not released after the approval"; }
 state=$(curl -sf "http://127.0.0.1:$port/__admin/state")

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use futures::{StreamExt, stream};
-use kube::Resource;
+use kube::{Resource, ResourceExt};
 use kube::runtime::events::{Event, EventType};
 use tracing::debug;
 
@@ -15,6 +15,7 @@ use crate::crd::{
 use crate::engine::account::AccountSync;
 use crate::engine::desire::resource_ref;
 use crate::engine::model::user_key;
+use crate::engine::report_safeguard::how_to_decide;
 use crate::engine::safeguard::Decision;
 use crate::lastpass::CommandKind;
 
@@ -142,14 +143,17 @@ pub async fn publish(
             "DeprovisionBlocked",
             "Guard",
             format!(
-                "plan {id} held: {} deprovisions, {} suspensions, {} membership removals ({}); \
-                 approve with the annotation lastpass-operator.io/approve-plan={id} or reject with \
-                 lastpass-operator.io/reject-plan={id}",
+                "plan {} held: {} deprovisions, {} suspensions, {} membership removals ({}); {}",
+                b.plan_id,
                 b.deprovisions,
                 b.suspensions,
                 b.membership_removals,
                 b.reason,
-                id = b.plan_id
+                how_to_decide(
+                    &integration.namespace().unwrap_or_default(),
+                    &integration.name_any(),
+                    &b.plan_id
+                ),
             ),
         )
         .await;

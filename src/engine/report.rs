@@ -263,10 +263,10 @@ pub fn report(desire: &Desire, outcome: &SyncOutcome, now: &Time) -> Report {
             (
                 Reason::DeprovisionBlocked,
                 format!(
-                    "held by the safeguard in plan {}: {}; approve it with the annotation \
-                     lastpass-operator.io/approve-plan={} on the DirectoryIntegration, or drop it \
-                     with lastpass-operator.io/reject-plan={}",
-                    b.plan_id, b.reason, b.plan_id, b.plan_id
+                    "held by the safeguard in plan {}: {}; {}",
+                    b.plan_id,
+                    b.reason,
+                    super::report_safeguard::how_to_decide_for(desire, &b.plan_id)
                 ),
             )
         } else if let Some(msg) = failures.get(&user_key(&leaving.username)) {
@@ -602,7 +602,7 @@ fn integration_status(
             now,
         )
     };
-    let blocked = super::report_safeguard::blocked_condition(outcome, now);
+    let blocked = super::report_safeguard::blocked_condition(desire, outcome, now);
     let seats = if outcome.seats_exhausted {
         condition(
             types::SEATS_EXHAUSTED,

@@ -20,6 +20,22 @@ use super::sync::SyncOutcome;
 /// the set still pending.
 pub const MAX_HELD_CHANGES: usize = 1000;
 
+/// How a person decides on held plan `id` of the integration `namespace`/`name`: the exact
+/// `kubectl` commands, for conditions, Events and `plan` output (one wording everywhere).
+pub fn how_to_decide(namespace: &str, name: &str, id: &str) -> String {
+    format!(
+        "approve exactly this plan with `kubectl -n {namespace} annotate lpdi {name} \
+         lastpass-operator.io/approve-plan={id} --overwrite`, or drop it with `kubectl -n \
+         {namespace} annotate lpdi {name} lastpass-operator.io/reject-plan={id} --overwrite`"
+    )
+}
+
+/// [`how_to_decide`] for the integration a desire is for.
+pub fn how_to_decide_for(desire: &Desire, id: &str) -> String {
+    let i = &desire.integration;
+    how_to_decide(i.namespace.as_deref().unwrap_or_default(), &i.name, id)
+}
+
 /// `status.held` for a held set.
 pub fn held_status(b: &Blocked) -> HeldPlan {
     let n = |v: usize| i64::try_from(v).unwrap_or(i64::MAX);
@@ -49,7 +65,7 @@ fn held(outcome: &SyncOutcome) -> Option<HeldPlan> {
 }
 
 /// The `DeprovisionBlocked` condition of the integration.
-pub fn blocked_condition(outcome: &SyncOutcome, now: &Time) -> Condition {
+pub fn blocked_condition(desire: &Desire, outcome: &SyncOutcome, now: &Time) -> Condition {
     match held(outcome) {
         Some(h) => condition(
             types::DEPROVISION_BLOCKED,
@@ -57,13 +73,13 @@ pub fn blocked_condition(outcome: &SyncOutcome, now: &Time) -> Condition {
             Reason::DeprovisionBlocked,
             format!(
                 "plan {id} is held: {} users to deprovision, {} users to suspend, {} membership \
-                 removals ({}); nothing destructive was done, the rest of the plan still runs. Approve \
-                 exactly this plan with the annotation lastpass-operator.io/approve-plan={id}, \
-                 or drop it with lastpass-operator.io/reject-plan={id}",
+                 removals ({}); nothing destructive was done, the rest of the plan still runs. \
+                 To decide: {}",
                 h.deprovisions,
                 h.suspensions,
                 h.membership_removals,
                 h.reason,
+                how_to_decide_for(desire, &h.plan_id),
                 id = h.plan_id,
             ),
             None,
@@ -151,11 +167,10 @@ pub fn mark_held(report: &mut Report, desire: &Desire, outcome: &SyncOutcome, no
             false,
             Reason::DeprovisionBlocked,
             format!(
-                "{n} destructive changes held by the safeguard in plan {id} ({}); approve with \
-                 lastpass-operator.io/approve-plan={id} or reject with \
-                 lastpass-operator.io/reject-plan={id} on the DirectoryIntegration",
+                "{n} destructive changes held by the safeguard in plan {} ({}); {}",
+                b.plan_id,
                 b.reason,
-                id = b.plan_id
+                how_to_decide_for(desire, &b.plan_id),
             ),
             None,
             now,
