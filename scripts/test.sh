@@ -34,6 +34,14 @@ if ! command -v slapd >/dev/null && [ ! -x /usr/sbin/slapd ]; then
     slapd ldap-utils openssl >/dev/null
 fi
 
+# The Argo CD health check is tested with Lua 5.1, the language of Argo CD's gopher-lua.
+if ! command -v lua5.1 >/dev/null; then
+  log "installing lua5.1 for the Argo CD health-check tests"
+  as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+  as_root apt-get update -q >/dev/null
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends lua5.1 >/dev/null
+fi
+
 # Cluster tests must not skip under this command.
 export CI="${CI:-true}"
 if cargo nextest --version >/dev/null 2>&1; then

@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use futures::{StreamExt, stream};
-use kube::{Resource, ResourceExt};
 use kube::runtime::events::{Event, EventType};
+use kube::{Resource, ResourceExt};
 use tracing::debug;
 
 use crate::crd::{

@@ -11,6 +11,7 @@ use serde_json::json;
 
 use crate::crd::{DirectoryIntegrationStatus, LastPassGroupStatus, LastPassUserStatus};
 use crate::engine::conditions::keep_transition_times;
+use crate::engine::kstatus::{RECONCILING, STALLED, set_kstatus_conditions};
 
 use super::error::{Error, kube as kube_err};
 
@@ -101,12 +102,14 @@ impl Status for DirectoryIntegrationStatus {
     fn owned(&self) -> Self {
         use crate::engine::conditions::types;
         // TokenReady belongs to the SCIM token manager, LdapReachable/LdapSynced to the pull.
-        const OURS: [&str; 5] = [
+        const OURS: [&str; 7] = [
             types::READY,
             types::CREDENTIALS_VALID,
             types::SYNCED,
             types::DEPROVISION_BLOCKED,
             types::SEATS_EXHAUSTED,
+            RECONCILING,
+            STALLED,
         ];
         let mut mine = self.clone();
         mine.ldap = None;
@@ -127,6 +130,7 @@ pub fn next_status<S: Status>(
     generation: Option<i64>,
     now: &Time,
 ) -> Option<S> {
+    set_kstatus_conditions(next.conditions_mut());
     next.set_generation(generation);
     if let Some(cur) = current {
         let old_conditions = cur.clone().conditions_mut().clone();

@@ -49,7 +49,11 @@ pub const DEFAULT_ENDPOINT: &str = "https://lastpass.com/enterpriseapi.php";
         type_ = "string",
         json_path = ".status.conditions[?(@.type==\"DeprovisionBlocked\")].status"
     ),
-    printcolumn(name = "Held Because", type_ = "string", json_path = ".status.held.reason"),
+    printcolumn(
+        name = "Held Because",
+        type_ = "string",
+        json_path = ".status.held.reason"
+    ),
     printcolumn(name = "Dry Run", type_ = "boolean", json_path = ".spec.sync.dryRun"),
     printcolumn(name = "Last Sync", type_ = "date", json_path = ".status.lastSyncTime"),
     printcolumn(

@@ -6,6 +6,7 @@ pub mod conditions;
 pub mod desire;
 pub mod execute;
 pub mod guard;
+pub mod kstatus;
 pub mod model;
 pub mod password;
 pub mod plan;
