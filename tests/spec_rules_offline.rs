@@ -53,6 +53,8 @@ async fn plan_refuses_a_broken_integration_without_calling_lastpass() {
         endpoint,
         credentials: Some(creds.clone()),
         format: Format::Json,
+        kubeconfig: None,
+        cluster: false,
     };
     match run(args(None)).await {
         Err(PlanError::InvalidSpec { message, .. }) => assert!(
