@@ -48,8 +48,9 @@ endpoint="http://127.0.0.1:$port/enterpriseapi.php"
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/__admin/state" >/dev/null && break; sleep 0.1; done
 
 log "apply the examples into $ns"
-kubectl apply -n "$ns" -f examples/00-credentials.yaml -f examples/10-users.yaml -f examples/20-groups.yaml >/dev/null
-kubectl patch -n "$ns" secret lastpass-api --type merge -p '{"stringData":{"provhash":"e2e-provhash"}}' >/dev/null
+kubectl create secret generic lastpass-api -n "$ns" --from-literal=cid=12345678 \
+  --from-literal=provhash=e2e-provhash >/dev/null
+kubectl apply -n "$ns" -f examples/00-integration.yaml -f examples/10-users.yaml -f examples/20-groups.yaml >/dev/null
 kubectl patch -n "$ns" lpdi acme --type merge -p "{\"spec\":{\"lastpass\":{\"endpoint\":\"$endpoint\"},\"sync\":{\"debounce\":\"1s\"}}}" >/dev/null
 
 log "start the operator (leader election on, Lease in $ns)"

@@ -212,6 +212,9 @@ fn a_typo_in_an_example_would_be_caught() {
     );
 }
 
+/// The credentials Secret the README has people create with `kubectl create secret`.
+const README_CREDENTIALS: &str = "lastpass-api";
+
 /// `kubectl apply -R -f examples/` into one namespace: names must not collide, and every
 /// reference must resolve to something the examples define, with the keys the operator reads.
 #[test]
@@ -252,8 +255,10 @@ fn examples_are_self_contained() {
             "DirectoryIntegration" => {
                 let di: DirectoryIntegration = d.typed();
                 let creds = &di.spec.lastpass.credentials_secret_ref;
+                // `lastpass-api` is the Secret the README has people create themselves.
                 assert!(
-                    has_keys(&creds.name, &[&creds.cid_key, &creds.provhash_key]),
+                    creds.name == README_CREDENTIALS
+                        || has_keys(&creds.name, &[&creds.cid_key, &creds.provhash_key]),
                     "{}: Secret {} with keys {} and {} is not among the examples",
                     d.at(),
                     creds.name,
@@ -359,15 +364,27 @@ fn examples_cover_the_documented_features() {
             .unwrap_or_else(|| panic!("{rel}: no integration"))
     };
     assert_eq!(
-        integration("examples/00-credentials.yaml")
+        integration("examples/00-integration.yaml")
             .metadata
             .name
             .as_deref(),
         Some("acme")
     );
+    // Applying the examples after creating the real Secret must not overwrite it.
     assert!(
-        in_file("examples/00-credentials.yaml")
-            .any(|d| d.kind() == "Secret" && d.name() == "lastpass-api")
+        !docs
+            .iter()
+            .any(|d| d.kind() == "Secret" && d.name() == README_CREDENTIALS),
+        "an example defines the Secret {README_CREDENTIALS}: applying it would overwrite the real credentials"
+    );
+    assert_eq!(
+        integration("examples/30-dry-run.yaml")
+            .spec
+            .lastpass
+            .credentials_secret_ref
+            .name,
+        README_CREDENTIALS,
+        "the README's dry run reads the Secret the README creates"
     );
     assert!(
         integration("examples/30-dry-run.yaml").spec.sync.dry_run,

@@ -24,8 +24,8 @@ use super::table::table;
 /// The examples the demo runs, embedded so it works from any directory.
 const EXAMPLES: [(&str, &str); 4] = [
     (
-        "examples/00-credentials.yaml",
-        include_str!("../../examples/00-credentials.yaml"),
+        "examples/00-integration.yaml",
+        include_str!("../../examples/00-integration.yaml"),
     ),
     (
         "examples/10-users.yaml",

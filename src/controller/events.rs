@@ -15,6 +15,7 @@ use crate::crd::{
 use crate::engine::account::AccountSync;
 use crate::engine::desire::resource_ref;
 use crate::engine::model::user_key;
+use crate::engine::report::plan_summary;
 use crate::engine::report_safeguard::how_to_decide;
 use crate::engine::safeguard::Decision;
 use crate::lastpass::CommandKind;
@@ -192,21 +193,33 @@ pub async fn publish(
         )
         .await;
     }
-    if sync.outcome.dry_run && !sync.outcome.initial_plan.is_empty() {
+    // A dry run's plan, each time it differs from the one in status (an empty plan included:
+    // "nothing would change" is what a dry run is run to learn).
+    let dry_plan = sync
+        .outcome
+        .dry_run
+        .then(|| plan_summary(&sync.outcome.initial_plan));
+    let previous = integration.status.as_ref().and_then(|s| s.plan.as_ref());
+    if let Some(summary) = dry_plan.filter(|s| previous != Some(s)) {
         let p = &sync.outcome.initial_plan;
-        emit(
-            ctx,
-            integration,
-            EventType::Normal,
-            "DryRunPlan",
-            "Plan",
+        let note = if p.is_empty() {
+            "dry run: nothing would change in LastPass; see status.plan".to_string()
+        } else {
             format!(
                 "dry run: would invite {}, update {}, change {} memberships, deprovision {}; see status.plan",
                 p.creates.len(),
                 p.updates.len() + p.disables.len() + p.enables.len(),
                 p.membership_changes(),
                 p.deprovisions.len()
-            ),
+            )
+        };
+        emit(
+            ctx,
+            integration,
+            EventType::Normal,
+            "DryRunPlan",
+            "Plan",
+            format!("{note} (plan {})", summary.id),
         )
         .await;
     }
