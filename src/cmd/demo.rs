@@ -75,10 +75,20 @@ fn ready_of(conditions: &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condit
         .unwrap_or_default()
 }
 
+/// A time as `kubectl get` shows a date column: how long ago (`<invalid>` in the future, as
+/// kubectl does: a zone misread shows up, it is not hidden).
 fn time_of(t: &Option<Time>) -> String {
-    t.as_ref()
-        .map(|t| t.0.strftime("%Y-%m-%d %H:%M").to_string())
-        .unwrap_or_else(|| "<none>".into())
+    let Some(t) = t else {
+        return "<none>".into();
+    };
+    let secs = jiff::Timestamp::now().duration_since(t.0).as_secs();
+    match secs {
+        s if s < -1 => "<invalid>".into(),
+        s if s < 120 => format!("{}s", s.max(0)),
+        s if s < 120 * 60 => format!("{}m", s / 60),
+        s if s < 48 * 3600 => format!("{}h", s / 3600),
+        s => format!("{}d", s / 86400),
+    }
 }
 
 fn print_statuses(m: &Manifests, sync: &AccountSync, started: Instant) {
