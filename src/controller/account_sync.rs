@@ -18,10 +18,11 @@ use crate::crd::{
     DirectoryIntegration, DirectoryIntegrationStatus, InitialPassword, LastPassGroup, LastPassUser,
 };
 use crate::engine::account::{AccountSync, client_config, generations_of, sync_desire};
+
+use super::account_client::AccountClient;
 use crate::engine::desire::{Desire, Issue, desire, resource_ref};
 use crate::engine::model::ResourceRef;
 use crate::engine::password;
-use crate::lastpass::Client;
 
 use super::context::Context;
 use super::error::{Error, kube as kube_err};
@@ -250,6 +251,7 @@ fn index<K: Resource<DynamicType = ()>>(all: &[Arc<K>]) -> HashMap<ResourceRef, 
 pub async fn sync_once(
     ctx: &Arc<Context>,
     integration: &DirectoryIntegration,
+    account: &mut AccountClient,
 ) -> Result<(), Error> {
     let now = Time(jiff::Timestamp::now());
     // The safeguard's record (window, consumed approvals) lives in status: read it fresh, as
@@ -268,7 +270,7 @@ pub async fn sync_once(
             return Err(e);
         }
     };
-    let client = Client::new(client_config(integration, &cid, provhash))?;
+    let client = account.for_config(client_config(integration, &cid, provhash))?;
     let users = ctx.users.state();
     let groups = ctx.groups.state();
     let users_by_ref = index(&users);

@@ -12,6 +12,7 @@ use tracing::{Instrument, info, info_span, warn};
 
 use crate::crd::{DirectoryIntegration, parse_duration};
 
+use super::account_client::AccountClient;
 use super::account_sync::sync_once;
 use super::context::Context;
 use super::error::Error;
@@ -100,6 +101,8 @@ async fn run(
     mut stopping: tokio::sync::watch::Receiver<bool>,
 ) {
     let mut failures: u32 = 0;
+    // The account's LastPass client (rate limit, connections), for the life of this task.
+    let mut client = AccountClient::default();
     loop {
         if *stopping.borrow() {
             return;
@@ -134,7 +137,7 @@ async fn run(
             return;
         };
         let started = Instant::now();
-        let result = sync_once(&context, &integration).await;
+        let result = sync_once(&context, &integration, &mut client).await;
         let outcome = result.as_ref().err().map_or("success", Error::metric_label);
         let metrics = crate::telemetry::metrics::global();
         metrics

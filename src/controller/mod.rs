@@ -6,6 +6,7 @@
 //! met (disabled or gone), which may be several syncs later (for example when the deletion
 //! budget holds it back until a plan is approved).
 
+pub mod account_client;
 pub mod account_sync;
 pub mod accounts;
 pub mod adopt;
