@@ -71,6 +71,7 @@ mod tests {
 
     #[test]
     fn the_client_is_kept_until_what_it_was_built_from_changes() {
+        crate::install_crypto_provider();
         let mut account = AccountClient::default();
         account.for_config(config("a", 5)).unwrap();
         let first = account.current.as_ref().unwrap().0.clone();
