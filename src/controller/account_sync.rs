@@ -288,7 +288,14 @@ pub async fn sync_once(
         groups.iter().map(|g| g.as_ref()),
     );
     let sync = sync_desire(&client, integration, desire, passwords, generations).await;
-    super::sync_metrics::record(&key_of(integration).to_string(), &sync);
+    let confirmed_at = jiff::Timestamp::now();
+    let revoked = crate::engine::revocation::confirmed(
+        &sync.desire,
+        &sync.outcome,
+        &super::revocation::intents(&users),
+        confirmed_at,
+    );
+    super::sync_metrics::record(&super::revocation::integration_label(integration), &sync);
     info!(
         applied = sync.outcome.applied.len(),
         failures = sync.outcome.failures.len(),
@@ -357,7 +364,11 @@ pub async fn sync_once(
 
     // The integration's status first: it carries the safeguard's window and consumed
     // approvals, which must be recorded even if a finalizer below cannot be removed.
-    let integration_status = sync.report.integration.clone();
+    // `status.revocation` changes only when a revocation happened; it is carried over otherwise.
+    let mut integration_status = sync.report.integration.clone();
+    let (revocation, fresh_revocations) =
+        super::revocation::window(integration, revoked, confirmed_at);
+    integration_status.revocation = revocation;
     if let Some(next) = next_status(
         integration.status.as_ref(),
         integration_status,
@@ -366,6 +377,8 @@ pub async fn sync_once(
     ) {
         apply_status(&ctx.client, integration, &next).await?;
     }
+    // Recorded in status: reported once (a revocation seen again is already in the window).
+    super::revocation::report(ctx, integration, &users_by_ref, &fresh_revocations).await;
 
     // Finalizers of users whose deprovisioning is complete (or never needed). A failure (say
     // a conflict with this sync's own status write) does not stop the others; the sync then

@@ -8,6 +8,7 @@
 //! [`render`]): Debian's promtool 2.42 rejects the OpenMetrics form prometheus-client writes.
 
 use std::sync::LazyLock;
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -69,6 +70,35 @@ pub struct KindError {
     pub error: String,
 }
 
+/// Labels `integration`, `source`, `action` of a revocation.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RevocationLabels {
+    /// `<namespace>/<name>` of the DirectoryIntegration.
+    pub integration: String,
+    /// Where the user's resource came from (`git`, `scim`, `ldap`, `adopted`, `other`).
+    pub source: String,
+    /// `Deactivate`, `RemoveFromCompany`, `Delete` or `Suspend`.
+    pub action: String,
+}
+
+/// Labels `integration`, `outcome`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct IntegrationOutcome {
+    /// `<namespace>/<name>` of the DirectoryIntegration.
+    pub integration: String,
+    /// `success` or the error's fixed metric label.
+    pub outcome: String,
+}
+
+/// Labels `integration`, `reason`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct IntegrationReason {
+    /// `<namespace>/<name>` of the DirectoryIntegration.
+    pub integration: String,
+    /// A fixed reason label.
+    pub reason: String,
+}
+
 type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
 
 /// Every metric of the operator.
@@ -96,6 +126,45 @@ pub struct Metrics {
     pub untrusted_reads: Family<IntegrationLabel, Counter>,
     /// 1 while this process holds the leader Lease (or runs without leader election).
     pub leader: Gauge,
+    /// Seconds from a revocation's intent to LastPass confirming it.
+    pub revocation: HistogramFamily<RevocationLabels>,
+    /// Account syncs by integration and outcome.
+    pub account_syncs: Family<IntegrationOutcome, Counter>,
+    /// Unix time of the end of the last successful account sync, by integration.
+    pub last_successful_sync: Family<IntegrationLabel, Gauge>,
+    /// 1 while the safeguard holds a plan of the integration.
+    pub plan_held: Family<IntegrationLabel, Gauge>,
+    /// LDAP pulls by integration and outcome.
+    pub ldap_pulls: Family<IntegrationOutcome, Counter>,
+    /// SCIM requests refused for their credentials, by integration and reason.
+    pub scim_auth_failures: Family<IntegrationReason, Counter>,
+    /// Share (0..1) of the previous SCIM token's overlap still left; 0 without one.
+    pub scim_previous_token_overlap_remaining_ratio:
+        Family<IntegrationLabel, Gauge<f64, AtomicU64>>,
+}
+
+/// Buckets of the revocation histogram (seconds): 1 s .. 1 day, with 5 min (the default alert
+/// threshold) as a bound.
+const REVOCATION_BUCKETS: [f64; 15] = [
+    1.0,
+    2.0,
+    5.0,
+    10.0,
+    20.0,
+    30.0,
+    60.0,
+    120.0,
+    300.0,
+    600.0,
+    1800.0,
+    3600.0,
+    4.0 * 3600.0,
+    12.0 * 3600.0,
+    86400.0,
+];
+
+fn revocation_histogram() -> Histogram {
+    Histogram::new(REVOCATION_BUCKETS)
 }
 
 fn request_histogram() -> Histogram {
@@ -123,6 +192,13 @@ impl Metrics {
             reconcile_errors: Family::default(),
             untrusted_reads: Family::default(),
             leader: Gauge::default(),
+            revocation: Family::new_with_constructor(revocation_histogram),
+            account_syncs: Family::default(),
+            last_successful_sync: Family::default(),
+            plan_held: Family::default(),
+            ldap_pulls: Family::default(),
+            scim_auth_failures: Family::default(),
+            scim_previous_token_overlap_remaining_ratio: Family::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -181,6 +257,42 @@ impl Metrics {
             "1 while this process holds the leader Lease (or runs without leader election)",
             m.leader.clone(),
         );
+        registry.register(
+            "revocation_seconds",
+            "Seconds from a revocation's intent (deletion timestamp, or first sight of \
+             suspended: true) to LastPass confirming it in a trusted read",
+            m.revocation.clone(),
+        );
+        registry.register(
+            "account_syncs",
+            "Account syncs by integration and outcome",
+            m.account_syncs.clone(),
+        );
+        registry.register(
+            "last_successful_sync_timestamp_seconds",
+            "Unix time of the end of the last successful account sync, by integration",
+            m.last_successful_sync.clone(),
+        );
+        registry.register(
+            "plan_held",
+            "1 while the safeguard holds a plan of the integration (DeprovisionBlocked)",
+            m.plan_held.clone(),
+        );
+        registry.register(
+            "ldap_pulls",
+            "LDAP / Active Directory pulls by integration and outcome",
+            m.ldap_pulls.clone(),
+        );
+        registry.register(
+            "scim_auth_failures",
+            "SCIM requests refused for their credentials, by integration and reason",
+            m.scim_auth_failures.clone(),
+        );
+        registry.register(
+            "scim_previous_token_overlap_remaining_ratio",
+            "Share (0..1) of the previous SCIM token's overlap still left; 0 without one",
+            m.scim_previous_token_overlap_remaining_ratio.clone(),
+        );
         Self { registry, ..m }
     }
 
@@ -201,6 +313,45 @@ impl Metrics {
         if outcome == "throttled" {
             self.throttled.get_or_create(&label).inc();
         }
+    }
+
+    /// Records one confirmed revocation.
+    pub fn revoked(&self, integration: &str, source: &str, action: &str, seconds: f64) {
+        self.revocation
+            .get_or_create(&RevocationLabels {
+                integration: integration.into(),
+                source: source.into(),
+                action: action.into(),
+            })
+            .observe(seconds);
+    }
+
+    /// Records one account sync of `integration`; a success also sets its timestamp.
+    pub fn account_sync(&self, integration: &str, outcome: &str) {
+        self.account_syncs
+            .get_or_create(&IntegrationOutcome {
+                integration: integration.into(),
+                outcome: outcome.into(),
+            })
+            .inc();
+        if outcome == "success" {
+            let now = jiff::Timestamp::now().as_second();
+            self.last_successful_sync
+                .get_or_create(&IntegrationLabel {
+                    integration: integration.into(),
+                })
+                .set(now);
+        }
+    }
+
+    /// Records one LDAP pull of `integration`.
+    pub fn ldap_pull(&self, integration: &str, outcome: &str) {
+        self.ldap_pulls
+            .get_or_create(&IntegrationOutcome {
+                integration: integration.into(),
+                outcome: outcome.into(),
+            })
+            .inc();
     }
 
     /// Counts one failed reconcile or sync.
