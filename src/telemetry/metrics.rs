@@ -8,7 +8,6 @@
 //! [`render`]): Debian's promtool 2.42 rejects the OpenMetrics form prometheus-client writes.
 
 use std::sync::LazyLock;
-use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -90,13 +89,20 @@ pub struct IntegrationOutcome {
     pub outcome: String,
 }
 
-/// Labels `integration`, `reason`.
+/// Label `reason`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct IntegrationReason {
-    /// `<namespace>/<name>` of the DirectoryIntegration.
-    pub integration: String,
+pub struct ReasonLabel {
     /// A fixed reason label.
     pub reason: String,
+}
+
+/// Labels `method`, `code` of a SCIM request (both from fixed sets).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct MethodCode {
+    /// `GET`, `POST`, `PUT`, `PATCH`, `DELETE` or `other`.
+    pub method: String,
+    /// The HTTP status code.
+    pub code: String,
 }
 
 type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
@@ -132,15 +138,24 @@ pub struct Metrics {
     pub account_syncs: Family<IntegrationOutcome, Counter>,
     /// Unix time of the end of the last successful account sync, by integration.
     pub last_successful_sync: Family<IntegrationLabel, Gauge>,
+    /// 1 after a sync that LastPass refused the credentials of (or found no Secret for), 0
+    /// after a successful one.
+    pub credentials_valid: Family<IntegrationLabel, Gauge>,
+    /// 1 while the integration's last account sync failed.
+    pub account_sync_failing: Family<IntegrationLabel, Gauge>,
+    /// 1 while the integration's last LDAP pull failed.
+    pub ldap_pull_failing: Family<IntegrationLabel, Gauge>,
     /// 1 while the safeguard holds a plan of the integration.
     pub plan_held: Family<IntegrationLabel, Gauge>,
     /// LDAP pulls by integration and outcome.
     pub ldap_pulls: Family<IntegrationOutcome, Counter>,
-    /// SCIM requests refused for their credentials, by integration and reason.
-    pub scim_auth_failures: Family<IntegrationReason, Counter>,
-    /// Share (0..1) of the previous SCIM token's overlap still left; 0 without one.
-    pub scim_previous_token_overlap_remaining_ratio:
-        Family<IntegrationLabel, Gauge<f64, AtomicU64>>,
+    /// SCIM requests by method and status code.
+    pub scim_requests: Family<MethodCode, Counter>,
+    /// SCIM requests refused for their credentials, by reason (the name and labels of the SCIM
+    /// server's own failed-authentication counter, which replaces this one).
+    pub scim_auth_failures: Family<ReasonLabel, Counter>,
+    /// The previous SCIM token's overlap left, computed at each scrape.
+    pub scim_overlap: std::sync::Arc<super::scim_overlap::OverlapCollector>,
 }
 
 /// Buckets of the revocation histogram (seconds): 1 s .. 1 day, with 5 min (the default alert
@@ -196,9 +211,13 @@ impl Metrics {
             account_syncs: Family::default(),
             last_successful_sync: Family::default(),
             plan_held: Family::default(),
+            credentials_valid: Family::default(),
+            account_sync_failing: Family::default(),
+            ldap_pull_failing: Family::default(),
             ldap_pulls: Family::default(),
+            scim_requests: Family::default(),
             scim_auth_failures: Family::default(),
-            scim_previous_token_overlap_remaining_ratio: Family::default(),
+            scim_overlap: Default::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -274,6 +293,22 @@ impl Metrics {
             m.last_successful_sync.clone(),
         );
         registry.register(
+            "credentials_valid",
+            "0 after a sync that found the integration's LastPass credentials refused or \
+             missing, 1 after a successful sync",
+            m.credentials_valid.clone(),
+        );
+        registry.register(
+            "account_sync_failing",
+            "1 while the integration's last account sync failed",
+            m.account_sync_failing.clone(),
+        );
+        registry.register(
+            "ldap_pull_failing",
+            "1 while the integration's last LDAP pull failed",
+            m.ldap_pull_failing.clone(),
+        );
+        registry.register(
             "plan_held",
             "1 while the safeguard holds a plan of the integration (DeprovisionBlocked)",
             m.plan_held.clone(),
@@ -284,15 +319,16 @@ impl Metrics {
             m.ldap_pulls.clone(),
         );
         registry.register(
-            "scim_auth_failures",
-            "SCIM requests refused for their credentials, by integration and reason",
-            m.scim_auth_failures.clone(),
+            "scim_requests",
+            "SCIM requests by method and HTTP status code",
+            m.scim_requests.clone(),
         );
         registry.register(
-            "scim_previous_token_overlap_remaining_ratio",
-            "Share (0..1) of the previous SCIM token's overlap still left; 0 without one",
-            m.scim_previous_token_overlap_remaining_ratio.clone(),
+            "scim_auth_failures",
+            "Failed SCIM authentications by reason",
+            m.scim_auth_failures.clone(),
         );
+        registry.register_collector(Box::new(m.scim_overlap.clone()));
         Self { registry, ..m }
     }
 
@@ -334,13 +370,19 @@ impl Metrics {
                 outcome: outcome.into(),
             })
             .inc();
-        if outcome == "success" {
+        let label = IntegrationLabel {
+            integration: integration.into(),
+        };
+        let ok = outcome == "success";
+        self.account_sync_failing
+            .get_or_create(&label)
+            .set(i64::from(!ok));
+        if ok {
             let now = jiff::Timestamp::now().as_second();
-            self.last_successful_sync
-                .get_or_create(&IntegrationLabel {
-                    integration: integration.into(),
-                })
-                .set(now);
+            self.last_successful_sync.get_or_create(&label).set(now);
+            self.credentials_valid.get_or_create(&label).set(1);
+        } else if outcome == "credentials" {
+            self.credentials_valid.get_or_create(&label).set(0);
         }
     }
 
@@ -352,6 +394,32 @@ impl Metrics {
                 outcome: outcome.into(),
             })
             .inc();
+        self.ldap_pull_failing
+            .get_or_create(&IntegrationLabel {
+                integration: integration.into(),
+            })
+            .set(i64::from(outcome != "success"));
+    }
+
+    /// Counts one SCIM request (any path: no label comes from the request's path).
+    pub fn scim_request(&self, method: &str, code: u16) {
+        let method = match method {
+            "GET" | "POST" | "PUT" | "PATCH" | "DELETE" => method,
+            _ => "other",
+        };
+        self.scim_requests
+            .get_or_create(&MethodCode {
+                method: method.into(),
+                code: code.to_string(),
+            })
+            .inc();
+        if code == 401 {
+            self.scim_auth_failures
+                .get_or_create(&ReasonLabel {
+                    reason: "unauthorized".into(),
+                })
+                .inc();
+        }
     }
 
     /// Counts one failed reconcile or sync.
@@ -429,6 +497,22 @@ mod tests {
         );
         assert!(text.contains("# TYPE lastpass_operator_leader gauge"));
         assert!(!text.contains("# EOF"), "{text}");
+        m.revoked("ns/acme", "scim", "Suspend", 42.0);
+        m.scim_overlap.set("ns/acme", None);
+        m.account_sync("ns/acme", "credentials");
+        let text = render();
+        for line in [
+            "lastpass_operator_revocation_seconds_bucket{le=\"30.0\",integration=\"ns/acme\",source=\"scim\",action=\"Suspend\"} 0",
+            "lastpass_operator_revocation_seconds_bucket{le=\"60.0\",integration=\"ns/acme\",source=\"scim\",action=\"Suspend\"} 1",
+            "lastpass_operator_revocation_seconds_count{integration=\"ns/acme\",source=\"scim\",action=\"Suspend\"} 1",
+            "lastpass_operator_credentials_valid{integration=\"ns/acme\"} 0",
+            "lastpass_operator_account_sync_failing{integration=\"ns/acme\"} 1",
+            "lastpass_operator_account_syncs_total{integration=\"ns/acme\",outcome=\"credentials\"} 1",
+            "# TYPE lastpass_operator_scim_previous_token_overlap_remaining_ratio gauge",
+            "lastpass_operator_scim_previous_token_overlap_remaining_ratio{integration=\"ns/acme\"} 0",
+        ] {
+            assert!(text.contains(line), "{line} in {text}");
+        }
         for line in text.lines().filter(|l| l.starts_with("# TYPE ")) {
             let name = line.split(' ').nth(2).unwrap_or_default();
             assert!(name.starts_with("lastpass_operator_"), "{line}");
