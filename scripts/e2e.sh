@@ -127,6 +127,14 @@ for m in lastpass_requests_total lastpass_request_duration_seconds_bucket sync_d
 done
 grep -q '^lastpass_operator_leader 1$' "$work/metrics.txt" || fail "leader gauge is not 1"
 log "promtool check metrics: ok ($(grep -c '^# TYPE' "$work/metrics.txt") metric families)"
+# jane-doe's held-then-approved deactivation is a revocation: its latency counts from her
+# deletion, the approval wait included.
+grep -q "^lastpass_operator_revocation_seconds_count{integration=\"$ns/acme\",source=\"git\",action=\"Deactivate\"} 1\$" \
+  "$work/metrics.txt" || fail "no revocation recorded for jane-doe's deactivation"
+revocation=$(kubectl get -n "$ns" lpdi acme -o jsonpath='{.status.revocation.slowest}')
+[ -n "$revocation" ] || fail "no status.revocation on the integration"
+log "revocation latency (held plan included): $revocation"
+bash scripts/alerts-test.sh --metrics "$work/metrics.txt" || fail "the rules or the dashboard use a metric the operator does not export"
 
 sleep 5 # idle: nothing left to do
 rss=$(awk '/VmRSS/ {print $2" "$3}' "/proc/$op/status")
