@@ -120,6 +120,21 @@ if ! command -v promtool >/dev/null; then
     --no-install-recommends prometheus >/dev/null || fail "cannot install promtool"
 fi
 promtool --version 2>&1 | head -1 >&2
+# Metrics that need SCIM and LDAP: SCIM on for acme (the token manager mints a token: no previous
+# one yet, overlap ratio 0) and an LDAP pull that must fail (nothing listens on port 9): the
+# failing-pull gauge is 1. Then /metrics again, after the SCIM requests above.
+kubectl patch -n "$ns" lpdi acme --type merge -p '{"spec":{"scim":{"enabled":true},"ldap":{"url":"ldap://127.0.0.1:9","bindSecretRef":{"name":"e2e-no-such-bind-secret"},"userBaseDN":"dc=e2e,dc=invalid"}}}' >/dev/null
+for _ in $(seq 100); do
+  curl -sf "http://127.0.0.1:$mport/metrics" >"$work/metrics.txt" || fail "/metrics"
+  grep -q "^lastpass_operator_ldap_pull_failing{integration=\"$ns/acme\"} 1\$" "$work/metrics.txt" &&
+    grep -Eq "^lastpass_operator_scim_previous_token_overlap_remaining_ratio\\{integration=\"$ns/acme\"\\} 0(\\.0)?\$" "$work/metrics.txt" &&
+    break
+  sleep 0.2
+done
+grep -q "^lastpass_operator_ldap_pull_failing{integration=\"$ns/acme\"} 1\$" "$work/metrics.txt" ||
+  fail "the failed LDAP pull did not show in lastpass_operator_ldap_pull_failing"
+grep -Eq "^lastpass_operator_scim_previous_token_overlap_remaining_ratio\\{integration=\"$ns/acme\"\\} 0(\\.0)?\$" "$work/metrics.txt" ||
+  fail "no lastpass_operator_scim_previous_token_overlap_remaining_ratio for acme"
 promtool check metrics <"$work/metrics.txt" || fail "promtool check metrics rejected /metrics"
 for m in lastpass_requests_total lastpass_request_duration_seconds_bucket sync_duration_seconds_count \
   users deprovisions_pending deprovisions_blocked drift_corrections_total untrusted_reads_total leader; do

@@ -292,7 +292,7 @@ pub async fn sync_once(
     let revoked = crate::engine::revocation::confirmed(
         &sync.desire,
         &sync.outcome,
-        &super::revocation::intents(&users),
+        &super::revocation::intents(users.iter().map(|u| u.as_ref())),
         confirmed_at,
     );
     super::sync_metrics::record(&super::revocation::integration_label(integration), &sync);

@@ -47,9 +47,11 @@ fn suspend_requested_at(user: &LastPassUser) -> Option<jiff::Timestamp> {
 
 /// The intents of these users: the deletion timestamp of a deleted user that had a LastPass
 /// account, else the recorded first sight of `suspended: true`.
-pub fn intents(users: &[Arc<LastPassUser>]) -> BTreeMap<ResourceRef, Intent> {
+pub fn intents<'a>(
+    users: impl IntoIterator<Item = &'a LastPassUser>,
+) -> BTreeMap<ResourceRef, Intent> {
     users
-        .iter()
+        .into_iter()
         .filter_map(|u| {
             let had_account = u.status.as_ref().is_some_and(|s| s.lastpass_id.is_some());
             let requested_at = match &u.metadata.deletion_timestamp {
@@ -58,7 +60,7 @@ pub fn intents(users: &[Arc<LastPassUser>]) -> BTreeMap<ResourceRef, Intent> {
                 None => suspend_requested_at(u)?,
             };
             Some((
-                resource_ref(u.as_ref()),
+                resource_ref(u),
                 Intent {
                     requested_at,
                     source: source_of(u),
@@ -211,7 +213,7 @@ mod tests {
             Arc::new(suspended),
             plain,
         ];
-        let got: Vec<(String, i64, String)> = intents(&all)
+        let got: Vec<(String, i64, String)> = intents(all.iter().map(|u| u.as_ref()))
             .into_iter()
             .map(|(r, i)| (r.name, i.requested_at.as_second(), i.source))
             .collect();
