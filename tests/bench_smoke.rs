@@ -81,7 +81,9 @@ async fn every_phase_converges_and_the_steady_resync_only_reads() {
         "{deprovision:?}"
     );
     // Each deactivation measured from its deletion to LastPass confirming it: within the phase.
-    let rev = deprovision.revocation.expect("revocation latency of the deprovision phase");
+    let rev = deprovision
+        .revocation
+        .expect("revocation latency of the deprovision phase");
     assert_eq!(rev.count, 2, "{rev:?}");
     assert!(
         0.0 < rev.p50_s && rev.p50_s <= rev.p99_s && rev.p99_s <= deprovision.wall_s + 0.01,

@@ -71,8 +71,11 @@ fn histogram_count(ns: &TestNamespace, action: &str) -> Option<u64> {
 }
 
 #[tokio::test]
-async fn a_deletion_counts_from_its_deletion_timestamp_to_the_confirmed_deactivation() {
-    let Some((ns, sim, _op)) = account_with_operator(json!({})).await else {
+async fn a_held_deletion_counts_from_its_deletion_timestamp_to_the_confirmed_deactivation() {
+    // One deletion of two users is more than 10 %: the safeguard holds it until approved.
+    let Some((ns, sim, _op)) =
+        account_with_operator(json!({"deprovision": {"maxPercent": 10}})).await
+    else {
         return;
     };
     create_user(&ns, &user("cat", "cat@example.com", json!({}))).await;
@@ -90,6 +93,13 @@ async fn a_deletion_counts_from_its_deletion_timestamp_to_the_confirmed_deactiva
         .deletion_timestamp
         .expect("a deletion timestamp")
         .0;
+    let api = ns.api::<DirectoryIntegration>();
+    let plan = wait_for(Duration::from_secs(30), || async {
+        api.get("acme").await.ok()?.status?.held.map(|h| h.plan_id)
+    })
+    .await
+    .expect("the deletion is held");
+    annotate(&ns, "lastpass-operator.io/approve-plan", &plan).await;
     let gone = wait_for(Duration::from_secs(60), || async {
         users.get_opt("cat").await.ok()?.is_none().then_some(())
     })

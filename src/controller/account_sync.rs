@@ -314,11 +314,15 @@ pub async fn sync_once(
             } else {
                 status.clone()
             };
-            // A resource keeps its binding while it is left out or leaving.
+            // A resource keeps its binding while it is left out or leaving, and a leaving one
+            // its LastPass id (its revocation is measured because it had an account).
             if let Some(old) = u.status.as_ref() {
                 status.bound_username = status.bound_username.or(old.bound_username.clone());
                 status.bound_integration =
                     status.bound_integration.or(old.bound_integration.clone());
+                if status.phase == Some(crate::crd::UserPhase::Deprovisioning) {
+                    status.lastpass_id = status.lastpass_id.or(old.lastpass_id.clone());
+                }
             }
             if let Some(mut next) = next_status(u.status.as_ref(), status, generation, &now) {
                 if u.spec.initial_password == InitialPassword::Generate
