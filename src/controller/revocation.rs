@@ -207,13 +207,8 @@ mod tests {
             t(120).to_string(),
         )]));
         let plain = user("plain", &[]);
-        let all = vec![
-            Arc::new(deleted),
-            Arc::new(never_invited),
-            Arc::new(suspended),
-            plain,
-        ];
-        let got: Vec<(String, i64, String)> = intents(all.iter().map(|u| u.as_ref()))
+        let all = [deleted, never_invited, suspended, (*plain).clone()];
+        let got: Vec<(String, i64, String)> = intents(all.iter())
             .into_iter()
             .map(|(r, i)| (r.name, i.requested_at.as_second(), i.source))
             .collect();
