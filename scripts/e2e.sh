@@ -131,6 +131,37 @@ if ! command -v promtool >/dev/null; then
     --no-install-recommends prometheus >/dev/null || fail "cannot install promtool"
 fi
 promtool --version 2>&1 | head -1 >&2
+# Metrics that appear only after their event, exercised here: SCIM on for acme (the token
+# manager mints a token: no previous one yet, overlap ratio 0), an LDAP pull that must fail
+# (nothing listens on port 9), one HTTP 429 from LastPass (a queued simulator fault, then a
+# resync), and an integration whose credentials Secret does not exist (a failed account sync).
+# Then /metrics again, after the SCIM requests above.
+kubectl patch -n "$ns" lpdi acme --type merge -p '{"spec":{"scim":{"enabled":true},"ldap":{"url":"ldap://127.0.0.1:9","bindSecretRef":{"name":"e2e-no-such-bind-secret"},"userBaseDN":"dc=e2e,dc=invalid"}}}' >/dev/null
+curl -sf -X POST "http://127.0.0.1:$port/__admin/faults" -H 'content-type: application/json' \
+  -d '[{"kind":"throttle","command":"getuserdata","retry_after_secs":0}]' >/dev/null || fail "queueing a 429"
+kubectl annotate -n "$ns" lpdi acme --overwrite lastpass-operator.io/resync=e2e-throttle >/dev/null
+kubectl apply -n "$ns" -f - >/dev/null <<YAML
+apiVersion: lastpass-operator.io/v1alpha1
+kind: DirectoryIntegration
+metadata: {name: no-credentials}
+spec:
+  lastpass: {endpoint: "$endpoint", credentialsSecretRef: {name: e2e-no-such-secret}}
+YAML
+exported() {
+  grep -Eq "^lastpass_operator_ldap_pull_failing\{integration=\"$ns/acme\"\} 1\$" "$work/metrics.txt" &&
+    grep -Eq "^lastpass_operator_scim_previous_token_overlap_remaining_ratio\{integration=\"$ns/acme\"\} 0(\.0)?\$" "$work/metrics.txt" &&
+    grep -Eq "^lastpass_operator_lastpass_throttled_replies_total\{command=\"getuserdata\"\} [1-9]" "$work/metrics.txt" &&
+    grep -Eq "^lastpass_operator_credentials_valid\{integration=\"$ns/no-credentials\"\} 0\$" "$work/metrics.txt" &&
+    grep -Eq "^lastpass_operator_reconcile_errors_total\{kind=\"DirectoryIntegration\",error=\"credentials\"\} [1-9]" "$work/metrics.txt"
+}
+for _ in $(seq 150); do
+  curl -sf "http://127.0.0.1:$mport/metrics" >"$work/metrics.txt" || fail "/metrics"
+  exported && break
+  sleep 0.2
+done
+exported || { grep -E 'ldap_pull_failing|overlap_remaining|throttled|credentials_valid|reconcile_errors' "$work/metrics.txt" >&2
+  fail "the LDAP, SCIM, 429 and credentials metrics did not all show"; }
+kubectl delete -n "$ns" lpdi no-credentials --wait=false >/dev/null
 promtool check metrics <"$work/metrics.txt" || fail "promtool check metrics rejected /metrics"
 for m in lastpass_requests_total lastpass_request_duration_seconds_bucket sync_duration_seconds_count \
   users deprovisions_pending deprovisions_blocked drift_corrections_total untrusted_reads_total leader; do
@@ -138,6 +169,14 @@ for m in lastpass_requests_total lastpass_request_duration_seconds_bucket sync_d
 done
 grep -q '^lastpass_operator_leader 1$' "$work/metrics.txt" || fail "leader gauge is not 1"
 log "promtool check metrics: ok ($(grep -c '^# TYPE' "$work/metrics.txt") metric families)"
+# jane-doe's held-then-approved deactivation is a revocation: its latency counts from her
+# deletion, the approval wait included.
+grep -q "^lastpass_operator_revocation_seconds_count{integration=\"$ns/acme\",source=\"git\",action=\"Deactivate\"} 1\$" \
+  "$work/metrics.txt" || fail "no revocation recorded for jane-doe's deactivation"
+revocation=$(kubectl get -n "$ns" lpdi acme -o jsonpath='{.status.revocation.slowest}')
+[ -n "$revocation" ] || fail "no status.revocation on the integration"
+log "revocation latency (held plan included): $revocation"
+bash scripts/alerts-test.sh --metrics "$work/metrics.txt" || fail "the rules or the dashboard use a metric the operator does not export"
 
 sleep 5 # idle: nothing left to do
 rss=$(awk '/VmRSS/ {print $2" "$3}' "/proc/$op/status")

@@ -80,6 +80,19 @@ async fn every_phase_converges_and_the_steady_resync_only_reads() {
         Some(&2),
         "{deprovision:?}"
     );
+    // Each deactivation measured from its deletion to LastPass confirming it: within the phase.
+    let rev = deprovision
+        .revocation
+        .expect("revocation latency of the deprovision phase");
+    assert_eq!(rev.count, 2, "{rev:?}");
+    assert!(
+        0.0 < rev.p50_s && rev.p50_s <= rev.p99_s && rev.p99_s <= deprovision.wall_s + 0.01,
+        "{rev:?} within {} s",
+        deprovision.wall_s
+    );
+    for p in ["initial", "resync", "drift", "churn"] {
+        assert_eq!(r.phase(p).unwrap().revocation, None, "{p}: nothing revoked");
+    }
 
     assert_eq!(r.baseline_calls, 200 + 600);
     assert!(r.peak_rss_mib > 0.0 && r.cpu_s > 0.0, "{r:?}");

@@ -290,7 +290,14 @@ pub async fn sync_once(
         groups.iter().map(|g| g.as_ref()),
     );
     let sync = sync_desire(&client, integration, desire, passwords, generations).await;
-    super::sync_metrics::record(&key_of(integration).to_string(), &sync);
+    let confirmed_at = jiff::Timestamp::now();
+    let revoked = crate::engine::revocation::confirmed(
+        &sync.desire,
+        &sync.outcome,
+        &super::revocation::intents(users.iter().map(|u| u.as_ref())),
+        confirmed_at,
+    );
+    super::sync_metrics::record(&super::revocation::integration_label(integration), &sync);
     info!(
         applied = sync.outcome.applied.len(),
         failures = sync.outcome.failures.len(),
@@ -309,11 +316,15 @@ pub async fn sync_once(
             } else {
                 status.clone()
             };
-            // A resource keeps its binding while it is left out or leaving.
+            // A resource keeps its binding while it is left out or leaving, and a leaving one
+            // its LastPass id (its revocation is measured because it had an account).
             if let Some(old) = u.status.as_ref() {
                 status.bound_username = status.bound_username.or(old.bound_username.clone());
                 status.bound_integration =
                     status.bound_integration.or(old.bound_integration.clone());
+                if status.phase == Some(crate::crd::UserPhase::Deprovisioning) {
+                    status.lastpass_id = status.lastpass_id.or(old.lastpass_id.clone());
+                }
             }
             if let Some(mut next) = next_status(u.status.as_ref(), status, generation, &now) {
                 if u.spec.initial_password == InitialPassword::Generate
@@ -359,7 +370,11 @@ pub async fn sync_once(
 
     // The integration's status first: it carries the safeguard's window and consumed
     // approvals, which must be recorded even if a finalizer below cannot be removed.
-    let integration_status = sync.report.integration.clone();
+    // `status.revocation` changes only when a revocation happened; it is carried over otherwise.
+    let mut integration_status = sync.report.integration.clone();
+    let (revocation, fresh_revocations) =
+        super::revocation::window(integration, revoked, confirmed_at);
+    integration_status.revocation = revocation;
     if let Some(next) = next_status(
         integration.status.as_ref(),
         integration_status,
@@ -368,6 +383,8 @@ pub async fn sync_once(
     ) {
         apply_status(&ctx.client, integration, &next).await?;
     }
+    // Recorded in status: reported once (a revocation seen again is already in the window).
+    super::revocation::report(ctx, integration, &users_by_ref, &fresh_revocations).await;
 
     // Finalizers of users whose deprovisioning is complete (or never needed). A failure (say
     // a conflict with this sync's own status write) does not stop the others; the sync then

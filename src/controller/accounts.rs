@@ -149,6 +149,7 @@ async fn run(
         if result.is_err() {
             metrics.reconcile_error("DirectoryIntegration", outcome);
         }
+        metrics.account_sync(&super::revocation::integration_label(&integration), outcome);
         let wait = match result {
             Ok(()) => {
                 failures = 0;

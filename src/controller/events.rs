@@ -255,6 +255,12 @@ pub async fn publish(
     }
 }
 
+/// `Revoked` Event on a user whose deprovision or suspension LastPass confirmed, with the
+/// revocation latency.
+pub async fn revoked(ctx: &Context, user: &LastPassUser, note: String) {
+    emit(ctx, user, EventType::Normal, "Revoked", "Revoke", note).await;
+}
+
 /// Event for a credentials Secret that is missing or incomplete.
 pub async fn credentials_missing(ctx: &Context, integration: &DirectoryIntegration, message: &str) {
     emit(

@@ -16,6 +16,7 @@ pub mod events;
 pub mod group;
 pub mod integration;
 pub mod invalid_spec;
+pub mod revocation;
 pub mod status;
 pub mod stores;
 pub mod sync_metrics;

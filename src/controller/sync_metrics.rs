@@ -58,6 +58,9 @@ pub fn record(integration: &str, sync: &AccountSync) {
     m.deprovisions_pending
         .get_or_create(&label)
         .set(i64::try_from(remaining.deprovisions.len()).unwrap_or(i64::MAX));
+    m.plan_held
+        .get_or_create(&label)
+        .set(i64::from(sync.outcome.blocked.is_some()));
     let blocked = sync.outcome.blocked.as_ref().map_or(0, |b| b.deprovisions);
     m.deprovisions_blocked
         .get_or_create(&label)

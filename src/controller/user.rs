@@ -126,6 +126,7 @@ pub async fn reconcile(user: Arc<LastPassUser>, ctx: Ctx) -> Result<Action, Erro
         }
         Some(_) => {
             add_finalizer(&ctx.client, user.as_ref()).await?;
+            super::revocation::track_intent(&ctx, user.as_ref()).await?;
             if changed {
                 ctx.accounts.wake(&ctx, key);
             }

@@ -660,6 +660,9 @@ pub struct DirectoryIntegrationStatus {
     /// plans rejected. Read back at every sync, so a restart or fail-over never resets it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub safeguard: Option<super::SafeguardStatus>,
+    /// Revocation latency over the last 24 hours; absent until a revocation happened.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revocation: Option<super::RevocationStatus>,
 }
 
 /// Outcome of the last LDAP pull. Written by the LDAP puller only (field manager

@@ -7,12 +7,14 @@
 mod common;
 mod group;
 mod integration;
+mod revocation;
 mod safeguard;
 mod user;
 
 pub use common::*;
 pub use group::*;
 pub use integration::*;
+pub use revocation::*;
 pub use safeguard::*;
 pub use user::*;
 

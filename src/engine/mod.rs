@@ -12,6 +12,7 @@ pub mod password;
 pub mod plan;
 pub mod report;
 pub mod report_safeguard;
+pub mod revocation;
 pub mod safeguard;
 pub mod spec_check;
 pub mod sync;

@@ -68,6 +68,14 @@ pub async fn pull_once(client: &Client, di: &DirectoryIntegration) -> Result<Pul
         .and_then(|s| s.ldap.clone())
         .unwrap_or_default();
     let outcome = pull(client, di).await;
+    crate::telemetry::metrics::global().ldap_pull(
+        &format!("{}/{}", di.namespace().unwrap_or_default(), di.name_any()),
+        if outcome.is_ok() {
+            "success"
+        } else {
+            "failure"
+        },
+    );
     let elapsed = started.elapsed();
     let now = status::now();
     let mut ldap = LdapStatus {

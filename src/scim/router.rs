@@ -83,6 +83,7 @@ async fn log_request(req: axum::extract::Request, next: axum::middleware::Next) 
     let (method, path) = (req.method().clone(), req.uri().path().to_string());
     let started = std::time::Instant::now();
     let resp = next.run(req).await;
+    crate::telemetry::metrics::global().scim_request(method.as_str(), resp.status().as_u16());
     tracing::debug!(
         %method,
         %path,

@@ -225,6 +225,15 @@ pub async fn reconcile_tokens(
     if let Some(prev) = annotation(&secret, PREVIOUS_EXPIRES_ANNOTATION) {
         next = next.min(until(now, prev));
     }
+    let previous = annotation(&secret, PREVIOUS_EXPIRES_ANNOTATION).filter(|_| {
+        secret
+            .data
+            .as_ref()
+            .is_some_and(|d| d.contains_key(PREVIOUS_KEY))
+    });
+    crate::telemetry::metrics::global()
+        .scim_overlap
+        .set(&format!("{ns}/{name}"), previous.map(|p| (p, overlap)));
     write_status(client, di, &ns, &name, &sname, rotated_at, expires_at, now).await?;
     Ok(next.max(Duration::from_secs(1)))
 }

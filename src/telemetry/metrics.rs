@@ -69,6 +69,42 @@ pub struct KindError {
     pub error: String,
 }
 
+/// Labels `integration`, `source`, `action` of a revocation.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RevocationLabels {
+    /// `<namespace>/<name>` of the DirectoryIntegration.
+    pub integration: String,
+    /// Where the user's resource came from (`git`, `scim`, `ldap`, `adopted`, `other`).
+    pub source: String,
+    /// `Deactivate`, `RemoveFromCompany`, `Delete` or `Suspend`.
+    pub action: String,
+}
+
+/// Labels `integration`, `outcome`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct IntegrationOutcome {
+    /// `<namespace>/<name>` of the DirectoryIntegration.
+    pub integration: String,
+    /// `success` or the error's fixed metric label.
+    pub outcome: String,
+}
+
+/// Label `reason`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReasonLabel {
+    /// A fixed reason label.
+    pub reason: String,
+}
+
+/// Labels `method`, `code` of a SCIM request (both from fixed sets).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct MethodCode {
+    /// `GET`, `POST`, `PUT`, `PATCH`, `DELETE` or `other`.
+    pub method: String,
+    /// The HTTP status code.
+    pub code: String,
+}
+
 type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
 
 /// Every metric of the operator.
@@ -96,6 +132,54 @@ pub struct Metrics {
     pub untrusted_reads: Family<IntegrationLabel, Counter>,
     /// 1 while this process holds the leader Lease (or runs without leader election).
     pub leader: Gauge,
+    /// Seconds from a revocation's intent to LastPass confirming it.
+    pub revocation: HistogramFamily<RevocationLabels>,
+    /// Account syncs by integration and outcome.
+    pub account_syncs: Family<IntegrationOutcome, Counter>,
+    /// Unix time of the end of the last successful account sync, by integration.
+    pub last_successful_sync: Family<IntegrationLabel, Gauge>,
+    /// 1 after a sync that LastPass refused the credentials of (or found no Secret for), 0
+    /// after a successful one.
+    pub credentials_valid: Family<IntegrationLabel, Gauge>,
+    /// 1 while the integration's last account sync failed.
+    pub account_sync_failing: Family<IntegrationLabel, Gauge>,
+    /// 1 while the integration's last LDAP pull failed.
+    pub ldap_pull_failing: Family<IntegrationLabel, Gauge>,
+    /// 1 while the safeguard holds a plan of the integration.
+    pub plan_held: Family<IntegrationLabel, Gauge>,
+    /// LDAP pulls by integration and outcome.
+    pub ldap_pulls: Family<IntegrationOutcome, Counter>,
+    /// SCIM requests by method and status code.
+    pub scim_requests: Family<MethodCode, Counter>,
+    /// SCIM requests refused for their credentials, by reason (the name and labels of the SCIM
+    /// server's own failed-authentication counter, which replaces this one).
+    pub scim_auth_failures: Family<ReasonLabel, Counter>,
+    /// The previous SCIM token's overlap left, computed at each scrape.
+    pub scim_overlap: std::sync::Arc<super::scim_overlap::OverlapCollector>,
+}
+
+/// Buckets of the revocation histogram (seconds): 1 s .. 1 day, with 5 min (the default alert
+/// threshold) as a bound.
+const REVOCATION_BUCKETS: [f64; 15] = [
+    1.0,
+    2.0,
+    5.0,
+    10.0,
+    20.0,
+    30.0,
+    60.0,
+    120.0,
+    300.0,
+    600.0,
+    1800.0,
+    3600.0,
+    4.0 * 3600.0,
+    12.0 * 3600.0,
+    86400.0,
+];
+
+fn revocation_histogram() -> Histogram {
+    Histogram::new(REVOCATION_BUCKETS)
 }
 
 fn request_histogram() -> Histogram {
@@ -123,6 +207,17 @@ impl Metrics {
             reconcile_errors: Family::default(),
             untrusted_reads: Family::default(),
             leader: Gauge::default(),
+            revocation: Family::new_with_constructor(revocation_histogram),
+            account_syncs: Family::default(),
+            last_successful_sync: Family::default(),
+            plan_held: Family::default(),
+            credentials_valid: Family::default(),
+            account_sync_failing: Family::default(),
+            ldap_pull_failing: Family::default(),
+            ldap_pulls: Family::default(),
+            scim_requests: Family::default(),
+            scim_auth_failures: Family::default(),
+            scim_overlap: Default::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -181,6 +276,59 @@ impl Metrics {
             "1 while this process holds the leader Lease (or runs without leader election)",
             m.leader.clone(),
         );
+        registry.register(
+            "revocation_seconds",
+            "Seconds from a revocation's intent (deletion timestamp, or first sight of \
+             suspended: true) to LastPass confirming it in a trusted read",
+            m.revocation.clone(),
+        );
+        registry.register(
+            "account_syncs",
+            "Account syncs by integration and outcome",
+            m.account_syncs.clone(),
+        );
+        registry.register(
+            "last_successful_sync_timestamp_seconds",
+            "Unix time of the end of the last successful account sync, by integration",
+            m.last_successful_sync.clone(),
+        );
+        registry.register(
+            "credentials_valid",
+            "0 after a sync that found the integration's LastPass credentials refused or \
+             missing, 1 after a successful sync",
+            m.credentials_valid.clone(),
+        );
+        registry.register(
+            "account_sync_failing",
+            "1 while the integration's last account sync failed",
+            m.account_sync_failing.clone(),
+        );
+        registry.register(
+            "ldap_pull_failing",
+            "1 while the integration's last LDAP pull failed",
+            m.ldap_pull_failing.clone(),
+        );
+        registry.register(
+            "plan_held",
+            "1 while the safeguard holds a plan of the integration (DeprovisionBlocked)",
+            m.plan_held.clone(),
+        );
+        registry.register(
+            "ldap_pulls",
+            "LDAP / Active Directory pulls by integration and outcome",
+            m.ldap_pulls.clone(),
+        );
+        registry.register(
+            "scim_requests",
+            "SCIM requests by method and HTTP status code",
+            m.scim_requests.clone(),
+        );
+        registry.register(
+            "scim_auth_failures",
+            "Failed SCIM authentications by reason",
+            m.scim_auth_failures.clone(),
+        );
+        registry.register_collector(Box::new(m.scim_overlap.clone()));
         Self { registry, ..m }
     }
 
@@ -200,6 +348,77 @@ impl Metrics {
             .observe(took.as_secs_f64());
         if outcome == "throttled" {
             self.throttled.get_or_create(&label).inc();
+        }
+    }
+
+    /// Records one confirmed revocation.
+    pub fn revoked(&self, integration: &str, source: &str, action: &str, seconds: f64) {
+        self.revocation
+            .get_or_create(&RevocationLabels {
+                integration: integration.into(),
+                source: source.into(),
+                action: action.into(),
+            })
+            .observe(seconds);
+    }
+
+    /// Records one account sync of `integration`; a success also sets its timestamp.
+    pub fn account_sync(&self, integration: &str, outcome: &str) {
+        self.account_syncs
+            .get_or_create(&IntegrationOutcome {
+                integration: integration.into(),
+                outcome: outcome.into(),
+            })
+            .inc();
+        let label = IntegrationLabel {
+            integration: integration.into(),
+        };
+        let ok = outcome == "success";
+        self.account_sync_failing
+            .get_or_create(&label)
+            .set(i64::from(!ok));
+        if ok {
+            let now = jiff::Timestamp::now().as_second();
+            self.last_successful_sync.get_or_create(&label).set(now);
+            self.credentials_valid.get_or_create(&label).set(1);
+        } else if outcome == "credentials" {
+            self.credentials_valid.get_or_create(&label).set(0);
+        }
+    }
+
+    /// Records one LDAP pull of `integration`.
+    pub fn ldap_pull(&self, integration: &str, outcome: &str) {
+        self.ldap_pulls
+            .get_or_create(&IntegrationOutcome {
+                integration: integration.into(),
+                outcome: outcome.into(),
+            })
+            .inc();
+        self.ldap_pull_failing
+            .get_or_create(&IntegrationLabel {
+                integration: integration.into(),
+            })
+            .set(i64::from(outcome != "success"));
+    }
+
+    /// Counts one SCIM request (any path: no label comes from the request's path).
+    pub fn scim_request(&self, method: &str, code: u16) {
+        let method = match method {
+            "GET" | "POST" | "PUT" | "PATCH" | "DELETE" => method,
+            _ => "other",
+        };
+        self.scim_requests
+            .get_or_create(&MethodCode {
+                method: method.into(),
+                code: code.to_string(),
+            })
+            .inc();
+        if code == 401 {
+            self.scim_auth_failures
+                .get_or_create(&ReasonLabel {
+                    reason: "unauthorized".into(),
+                })
+                .inc();
         }
     }
 
@@ -278,6 +497,22 @@ mod tests {
         );
         assert!(text.contains("# TYPE lastpass_operator_leader gauge"));
         assert!(!text.contains("# EOF"), "{text}");
+        m.revoked("ns/acme", "scim", "Suspend", 42.0);
+        m.scim_overlap.set("ns/acme", None);
+        m.account_sync("ns/acme", "credentials");
+        let text = render();
+        for line in [
+            "lastpass_operator_revocation_seconds_bucket{le=\"30.0\",integration=\"ns/acme\",source=\"scim\",action=\"Suspend\"} 0",
+            "lastpass_operator_revocation_seconds_bucket{le=\"60.0\",integration=\"ns/acme\",source=\"scim\",action=\"Suspend\"} 1",
+            "lastpass_operator_revocation_seconds_count{integration=\"ns/acme\",source=\"scim\",action=\"Suspend\"} 1",
+            "lastpass_operator_credentials_valid{integration=\"ns/acme\"} 0",
+            "lastpass_operator_account_sync_failing{integration=\"ns/acme\"} 1",
+            "lastpass_operator_account_syncs_total{integration=\"ns/acme\",outcome=\"credentials\"} 1",
+            "# TYPE lastpass_operator_scim_previous_token_overlap_remaining_ratio gauge",
+            "lastpass_operator_scim_previous_token_overlap_remaining_ratio{integration=\"ns/acme\"} 0",
+        ] {
+            assert!(text.contains(line), "{line} in {text}");
+        }
         for line in text.lines().filter(|l| l.starts_with("# TYPE ")) {
             let name = line.split(' ').nth(2).unwrap_or_default();
             assert!(name.starts_with("lastpass_operator_"), "{line}");

@@ -3,7 +3,8 @@
 //! groups created at once → all Ready) and a steady resync (asked for with the resync
 //! annotation), including status writes and the share of time spent in them.
 //!
-//! The drift, churn and deprovision phases run in-process only.
+//! Then 1 % of the users are deleted (phase `deprovision`, [`super::cluster_deprovision`]).
+//! The drift and churn phases run in-process only.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -235,6 +236,26 @@ pub async fn run(opts: &Options, kubeconfig: PathBuf) -> Result<BenchReport, Ben
 
     let mut resync = resync;
     resync.ready_users = users.state().iter().filter(|u| is_ready(u)).count();
+
+    // Phase deprovision: 1 % of the users deleted at once, each revocation measured.
+    quiet(&sim, &meter).await;
+    let deprovision = super::cluster_deprovision::deprovision(
+        &super::cluster_deprovision::Cluster {
+            client: &plain,
+            namespace: &ns,
+            integration: &lpdi.name_any(),
+            users: &users,
+            sim: &sim,
+            meter: &meter,
+            limits: &limits,
+        },
+        opts.shape.one_percent(),
+    )
+    .await?;
+    eprintln!(
+        "bench --cluster: {} users deprovisioned in {:.1} s",
+        deprovision.changes, deprovision.wall_s
+    );
     let _ = stop.send(());
     let _ = tokio::time::timeout(Duration::from_secs(10), controllers).await;
     watch.abort();
@@ -256,7 +277,7 @@ pub async fn run(opts: &Options, kubeconfig: PathBuf) -> Result<BenchReport, Ben
         baseline_calls,
         baseline_ratio: baseline_calls as f64 / initial.total_calls.max(1) as f64,
         status_writes_counted: STATUS_WRITES_COUNTED.into(),
-        phases: vec![initial, resync],
+        phases: vec![initial, resync, deprovision],
     })
 }
 
@@ -343,7 +364,7 @@ async fn quiet_after(
 }
 
 #[allow(clippy::too_many_arguments)]
-fn phase(
+pub(super) fn phase(
     name: &str,
     wall_s: f64,
     log: &[crate::simulator::CallRecord],
@@ -382,5 +403,6 @@ fn phase(
         } else {
             0.0
         }),
+        revocation: None,
     }
 }

@@ -154,9 +154,21 @@ impl Run {
         let mut writes = StatusWrites::default();
         let mut first_plan = None;
         let mut syncs = 0;
+        let mut revocations: Vec<f64> = Vec::new();
         loop {
             let sync = self.sync_once().await?;
             syncs += 1;
+            let intents = crate::controller::revocation::intents(self.resources.users.values());
+            revocations.extend(
+                crate::engine::revocation::confirmed(
+                    &sync.desire,
+                    &sync.outcome,
+                    &intents,
+                    jiff::Timestamp::now(),
+                )
+                .iter()
+                .map(|r| r.seconds),
+            );
             if let Some(e) = sync.outcome.error {
                 return Err(BenchError::Sync {
                     phase: name.into(),
@@ -221,6 +233,7 @@ impl Run {
             repeat: None,
             status_write_s: None,
             status_write_share: None,
+            revocation: super::report::revocation_figures(revocations),
         })
     }
 

@@ -12,6 +12,7 @@
 //! - [`report`]: the JSON object and the tables.
 
 pub mod cluster;
+pub mod cluster_deprovision;
 pub mod inprocess;
 pub mod measure;
 pub mod meter;

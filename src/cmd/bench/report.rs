@@ -80,6 +80,20 @@ pub struct PhaseReport {
     /// `--cluster`: `status_write_s` / `wall_s`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status_write_share: Option<f64>,
+    /// For `deprovision`: revocation latency, from each deletion to LastPass confirming it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revocation: Option<RevocationFigures>,
+}
+
+/// Revocation latency of a phase (nearest-rank percentiles, as `status.revocation`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RevocationFigures {
+    /// Revocations measured.
+    pub count: usize,
+    /// Median, in seconds.
+    pub p50_s: f64,
+    /// 99th percentile, in seconds.
+    pub p99_s: f64,
 }
 
 /// One run of the benchmark: the JSON object `--format json` prints.
@@ -138,6 +152,21 @@ fn ratio(a: f64, b: f64) -> String {
     } else {
         "-".into()
     }
+}
+
+/// p50/p99 (nearest rank) of revocation latencies; `None` without any.
+pub fn revocation_figures(mut seconds: Vec<f64>) -> Option<RevocationFigures> {
+    if seconds.is_empty() {
+        return None;
+    }
+    seconds.sort_by(f64::total_cmp);
+    let at =
+        |q: f64| seconds[((q * seconds.len() as f64).ceil() as usize).clamp(1, seconds.len()) - 1];
+    Some(RevocationFigures {
+        count: seconds.len(),
+        p50_s: at(0.5),
+        p99_s: at(0.99),
+    })
 }
 
 /// The human-readable form of one run.
@@ -202,6 +231,13 @@ pub fn render_table(r: &BenchReport) -> String {
                 busy,
                 p.wall_s,
                 share * 100.0
+            ));
+        }
+        if let Some(rev) = p.revocation {
+            out.push_str(&format!(
+                "\n{}: revocation latency p50 {:.2} s, p99 {:.2} s over {} users (phase lower \
+                 bound {:.2} s, wall {:.2} s)",
+                p.name, rev.p50_s, rev.p99_s, rev.count, p.lower_bound_s, p.wall_s
             ));
         }
         if let Some(rep) = p.repeat {
