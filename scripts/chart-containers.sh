@@ -24,7 +24,9 @@
 #    exactly one container leads (Lease holder, leader gauge); /healthz, /readyz, /metrics answer
 #    on each container's chart port; `podman stop` of the leader exits 0 and hands the Lease
 #    over; the new leader reads the account again and repeats no LastPass write.
-# 4. No log line of either container says Forbidden or 403 (counted and printed).
+# 4. No log line of either container says Forbidden or 403, and the API server's audit log holds
+#    no request of the ServiceAccount answered 403 (the operator logs some refusals, such as a
+#    failed Event, at debug level only).
 #
 # Needs root (podman), kubectl, jq, yq, python3, curl; installs buildah/podman/runc (image.sh)
 # and the envtest API server (scripts/envtest.sh install) when missing.
@@ -169,6 +171,11 @@ start_container() {  # NAME RENDERED
 forbidden_count() {  # CONTAINER: log lines mentioning Forbidden or 403
   "${PODMAN[@]}" logs "$1" 2>&1 | grep -ciE 'forbidden|\b403\b' || true
 }
+# The ServiceAccount's requests in the API server's audit log: "total 403s".
+audited() {
+  jq -rs --arg u "system:serviceaccount:$relns:$sa_name" '[.[] | select(.stage == "ResponseComplete" and .user.username == $u)] |
+    "\(length) \([.[] | select(.responseStatus.code == 403)] | length)"' "$work/$mode/audit.log"
+}
 
 run_mode() {  # MODE RELEASE RELEASE_NAMESPACE EXAMPLES_NAMESPACE [helm args...]
   mode=$1 release=$2 relns=$3 exns=$4; shift 4
@@ -176,7 +183,10 @@ run_mode() {  # MODE RELEASE RELEASE_NAMESPACE EXAMPLES_NAMESPACE [helm args...]
   mkdir -p "$dir"
   log "=== mode $mode: helm template $release -n $relns ${values[*]:-(default values)}; examples in $exns"
   envtest=$dir/envtest
-  scripts/envtest.sh start "$envtest" >/dev/null 2>"$dir/envtest.log" || { cat "$dir/envtest.log" >&2; fail "envtest start"; }
+  # Every request in an audit log, to count what the API server refused the ServiceAccount.
+  printf 'apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: Metadata\n' >"$dir/audit-policy.yaml"
+  KUBE_APISERVER_EXTRA_ARGS="--audit-policy-file=$dir/audit-policy.yaml --audit-log-path=$dir/audit.log" \
+    scripts/envtest.sh start "$envtest" >/dev/null 2>"$dir/envtest.log" || { cat "$dir/envtest.log" >&2; fail "envtest start"; }
   export KUBECONFIG=$envtest/kubeconfig KUBECACHEDIR=$dir/kube-cache
   apiport=$(yq -r '.clusters[0].cluster.server' "$KUBECONFIG" | sed 's/.*://')
   version=$(kubectl version -o json 2>/dev/null | jq -r .serverVersion.gitVersion)
@@ -308,14 +318,20 @@ run_mode() {  # MODE RELEASE RELEASE_NAMESPACE EXAMPLES_NAMESPACE [helm args...]
   http_ok "http://127.0.0.1:$fport/readyz" || fail "/readyz of the new leader"
   log "ok: the new leader read the account $(($(whole_reads) - reads0)) times and repeated none of the $(wc -l <<<"$before") LastPass writes"
 
-  local fa fb
+  local fa fb fs total
   fa=$(forbidden_count "$a") fb=$(forbidden_count "$b")
-  log "Forbidden/403 in the logs: $a $fa, $b $fb"
+  read -r total fs <<<"$(audited)"
+  [ "$total" -gt 20 ] || fail "the audit log holds only $total requests of the ServiceAccount"
+  log "Forbidden/403: log lines of $a $fa, of $b $fb; audit log: $fs of the ServiceAccount's $total requests answered 403"
   [ "$fa" = 0 ] && [ "$fb" = 0 ] || {
     { "${PODMAN[@]}" logs "$a"; "${PODMAN[@]}" logs "$b"; } 2>&1 | grep -iE 'forbidden|\b403\b' | head -n 5 >&2
     fail "the operator was refused something its RBAC should allow"
   }
-  summary+=("$mode: container ready ${ready_s}s, examples + handover ok, 403/Forbidden lines: $fa + $fb")
+  [ "$fs" = 0 ] || {
+    jq -c 'select(.responseStatus.code == 403) | [.verb, .requestURI]' "$dir/audit.log" | sort | uniq -c | head >&2
+    fail "the API server refused the ServiceAccount $fs requests (the chart's RBAC is short of what the operator does)"
+  }
+  summary+=("$mode: container ready ${ready_s}s, examples converged, hand-over ok, 403s: logs $fa + $fb, audit $fs of $total")
 
   "${PODMAN[@]}" rm -f -t 0 "$a" "$b" "lpo-cc-$$-$mode-sim" >/dev/null
   scripts/envtest.sh stop "$envtest" >/dev/null 2>&1
