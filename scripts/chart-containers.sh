@@ -10,7 +10,7 @@
 #    in metrics.port and scim.port (two containers share the host network); the first rendering
 #    is applied (ServiceAccount, RBAC, Services, Deployment, PDB).
 # 2. Each container gets what the pod would: a token of the chart's ServiceAccount from the
-#    TokenRequest API (`kubectl create token`, signed with the API server's
+#    TokenRequest API (serviceaccounts/token, signed with the API server's
 #    --service-account-signing-key-file; no static token), the API server's CA and the namespace,
 #    mounted read-only at /var/run/secrets/kubernetes.io/serviceaccount, and
 #    KUBERNETES_SERVICE_HOST/PORT: in-cluster configuration, no kubeconfig. The image, args, env
@@ -28,8 +28,9 @@
 #    no request of the ServiceAccount answered 403 (the operator logs some refusals, such as a
 #    failed Event, at debug level only).
 #
-# Needs root (podman), kubectl, jq, yq, python3, curl; installs buildah/podman/runc (image.sh)
-# and the envtest API server (scripts/envtest.sh install) when missing.
+# Needs root (podman). Installs what is missing: kubectl, jq, yq, curl, openssl (apt-get),
+# buildah, podman, runc (scripts/image.sh), helm (scripts/helm.sh), the envtest API server
+# (scripts/envtest.sh install). About 2.5 minutes here, plus the release build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -41,8 +42,16 @@ fail() { printf '\n[chart-containers] FAILED (%s): %s\n' "${mode:-setup}" "$*" >
 now() { date +%s.%N; }
 since() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$1" "$(now)"; }
 
-for t in kubectl jq yq python3 curl; do command -v $t >/dev/null || fail "'$t' not found"; done
 [ "$(id -u)" = 0 ] || fail "needs root (podman with the system storage)"
+missing=()
+for t in kubectl:kubernetes-client jq:jq yq:yq python3:python3 curl:curl openssl:openssl; do
+  command -v "${t%%:*}" >/dev/null || missing+=("${t#*:}")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  log "apt-get install ${missing[*]}"
+  { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"; } \
+    >/tmp/lpo-chart-containers-apt.log 2>&1 || { tail -n 20 /tmp/lpo-chart-containers-apt.log >&2; fail "apt-get install ${missing[*]}"; }
+fi
 HELM=$(scripts/helm.sh install)
 scripts/envtest.sh install
 IMAGE=$(scripts/image.sh)
@@ -156,7 +165,11 @@ PY
 start_container() {  # NAME RENDERED
   local name=$1 sa=$work/$mode/$1-sa
   mkdir -p "$sa"
-  kubectl create token "$sa_name" -n "$relns" --duration=1h >"$sa/token" || fail "TokenRequest for $sa_name"
+  # TokenRequest (as `kubectl create token`, which kubectl before 1.24 lacks); no newline, as the
+  # kubelet writes it.
+  echo '{"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {"expirationSeconds": 3600}}' |
+    kubectl create --raw "/api/v1/namespaces/$relns/serviceaccounts/$sa_name/token" -f - | jq -je .status.token >"$sa/token" ||
+    fail "TokenRequest for the ServiceAccount $relns/$sa_name"
   cp "$work/$mode/ca.crt" "$sa/ca.crt"
   printf '%s' "$relns" >"$sa/namespace"
   chmod 0755 "$sa" && chmod 0644 "$sa"/*
