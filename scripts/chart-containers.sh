@@ -344,6 +344,10 @@ run_mode() {  # MODE RELEASE RELEASE_NAMESPACE EXAMPLES_NAMESPACE [helm args...]
     jq -c 'select(.responseStatus.code == 403) | [.verb, .requestURI]' "$dir/audit.log" | sort | uniq -c | head >&2
     fail "the API server refused the ServiceAccount $fs requests (the chart's RBAC is short of what the operator does)"
   }
+  log "what the ServiceAccount did (audit log: verb resource[/subresource] namespace, all allowed):"
+  jq -r --arg u "system:serviceaccount:$relns:$sa_name" 'select(.stage == "ResponseComplete" and .user.username == $u and .objectRef) |
+    "\(.verb) \(.objectRef.apiGroup // "core")/\(.objectRef.resource)\(if .objectRef.subresource then "/" + .objectRef.subresource else "" end) \(.objectRef.namespace // "(cluster)")"' \
+    "$dir/audit.log" | sort | uniq -c | sed 's/^/    /' >&2
   summary+=("$mode: container ready ${ready_s}s, examples converged, hand-over ok, 403s: logs $fa + $fb, audit $fs of $total")
 
   "${PODMAN[@]}" rm -f -t 0 "$a" "$b" "lpo-cc-$$-$mode-sim" >/dev/null
