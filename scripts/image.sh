@@ -25,7 +25,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"; } \
     >/tmp/lpo-image-apt.log 2>&1 || { tail -n 20 /tmp/lpo-image-apt.log >&2; fail "apt-get install ${missing[*]}"; }
 fi
-for t in jq yq git; do command -v $t >/dev/null || fail "'$t' not found"; done
+for t in jq yq; do command -v $t >/dev/null || fail "'$t' not found"; done
 
 CHART=charts/lastpass-operator
 repo=$(yq -r .image.repository "$CHART/values.yaml")
@@ -41,8 +41,12 @@ if [ -z "$bin" ]; then
 fi
 version=$("$bin" --version | awk '{print $2}')
 [ "$version" = "$tag" ] || fail "the binary is version $version, the chart's image tag is $tag"
-revision=$(git rev-parse HEAD)
-[ -z "$(git status --porcelain --untracked-files=no)" ] || revision=$revision-dirty
+# The source revision: git HEAD, "-dirty" with uncommitted changes, "unknown" outside a checkout.
+if revision=$(git rev-parse HEAD 2>/dev/null); then
+  [ -z "$(git status --porcelain --untracked-files=no)" ] || revision=$revision-dirty
+else
+  revision=unknown
+fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/lpo-image.XXXXXX")
 ctr=""
