@@ -14,6 +14,8 @@
 #                                 writes DIR/kubeconfig and DIR/pids; prints `export KUBECONFIG=...`
 #                                 (so `eval "$(scripts/envtest.sh start DIR)"` works; progress on stderr)
 #   envtest.sh stop DIR      stops the apiserver, then etcd, by the pids in DIR/pids
+#   KUBE_APISERVER_EXTRA_ARGS  more kube-apiserver flags for `start` (space-separated), e.g. an
+#                                 audit log: --audit-policy-file=P --audit-log-path=F
 #
 # Limits — this is a v1.20 API server and nothing else:
 #  - no CRD CEL rules: 1.20 does not know `x-kubernetes-validations` (nor other newer CRD fields
@@ -170,6 +172,8 @@ wait_http() {  # URL SECONDS PIDS...: until URL answers 200, as long as the pids
 
 cmd_start() {
   local dir=${1:?usage: $0 start DIR} ep pp ap epid apid t t0=$SECONDS
+  local extra=()
+  read -r -a extra <<<"${KUBE_APISERVER_EXTRA_ARGS:-}"
   have_binary || die "no $VERSION binary at $BIN: run '$0 install' first"
   command -v etcd >/dev/null || die "no etcd on PATH: run '$0 install' first"
   for t in openssl curl awk setsid; do command -v $t >/dev/null || die "'$t' not found"; done
@@ -202,7 +206,7 @@ cmd_start() {
       --authorization-mode=RBAC --service-account-issuer=https://kubernetes.default.svc \
       --service-account-key-file="$dir/sa.pub" --service-account-signing-key-file="$dir/sa.key" \
       --service-cluster-ip-range=10.0.0.0/24 --endpoint-reconciler-type=none --profiling=false \
-      >"$dir/apiserver.log" 2>&1 </dev/null &
+      "${extra[@]}" >"$dir/apiserver.log" 2>&1 </dev/null &
     apid=$!; printf 'apiserver %s\netcd %s\n' "$apid" "$epid" >"$dir/pids"
     wait_http "https://127.0.0.1:$ap/readyz" 60 "$apid" "$epid" && break
     cmd_stop "$dir"; grep -q 'address already in use' "$dir/apiserver.log" && continue
