@@ -15,13 +15,14 @@
 //!
 //! `password` is never stored.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use kube::ResourceExt;
 use serde_json::{Map, Value, json};
 
 use super::errors::Error;
 use super::filter::get_ci;
+use super::limits::MAX_MEMBERS;
 use crate::crd::{LastPassGroup, LastPassUser, SOURCE_LABEL};
 
 /// Value of [`SOURCE_LABEL`] on everything the SCIM server creates.
@@ -199,25 +200,32 @@ pub fn group_fields(doc: &Value) -> Result<GroupFields, Error> {
     match get_ci(o, "members") {
         None | Some(Value::Null) => {}
         Some(Value::Array(items)) => {
+            if items.len() > MAX_MEMBERS {
+                return Err(Error::TooMany(format!(
+                    "a request may name at most {MAX_MEMBERS} members, this one names {}; add the rest with PATCH requests",
+                    items.len()
+                )));
+            }
+            let mut seen: HashSet<&str> = HashSet::with_capacity(items.len());
             for m in items {
                 let id = match m {
                     Value::Object(mo) => match get_ci(mo, "value") {
-                        Some(Value::String(s)) => s.clone(),
+                        Some(Value::String(s)) => s.as_str(),
                         _ => {
                             return Err(Error::InvalidValue(
                                 "each member needs a string value (the user's id)".into(),
                             ));
                         }
                     },
-                    Value::String(s) => s.clone(),
+                    Value::String(s) => s.as_str(),
                     other => {
                         return Err(Error::InvalidValue(format!(
                             "a member must be {{\"value\": \"<id>\"}}, got {other}"
                         )));
                     }
                 };
-                if !member_ids.contains(&id) {
-                    member_ids.push(id);
+                if seen.insert(id) {
+                    member_ids.push(id.to_string());
                 }
             }
         }
@@ -401,8 +409,7 @@ pub fn candidate_name(base: &str, key: &str, attempt: u32) -> String {
         hash ^= u32::from(b);
         hash = hash.wrapping_mul(0x0100_0193);
     }
-    let mut stem = base.to_string();
-    stem.truncate(50);
+    let stem: String = base.chars().take(50).collect();
     let stem = stem.trim_end_matches(['-', '.']);
     if attempt == 1 {
         format!("{stem}-{hash:08x}")

@@ -14,7 +14,7 @@
 //!   dialects; [`mapping`]: SCIM JSON ⇄ resources;
 //! - [`auth`]: bearer tokens, constant-time; [`tokens`]: minting and rotation;
 //!   [`bench`]: throughput and latency over loopback (`bench scim`);
-//!   [`errors`]: [`Error`] as SCIM error bodies.
+//!   [`errors`]: [`Error`] as SCIM error bodies; [`limits`]: bounded work per request.
 
 pub mod auth;
 pub mod bench;
@@ -23,6 +23,7 @@ pub mod discovery;
 pub mod errors;
 pub mod filter;
 pub mod groups;
+pub mod limits;
 pub mod mapping;
 pub mod patch;
 pub mod router;
