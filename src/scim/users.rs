@@ -33,8 +33,12 @@ pub async fn list(
     let filter = q.filter.as_deref().map(ScimFilter::parse).transpose()?;
     let url = ep.users_url();
     // The lookup every IdP makes: select by the userName hash label, then filter exactly.
+    // The label hashes the LastPass username, which is the userName whenever the userName is
+    // an e-mail; a userName that is not one is looked up among all users.
     let candidates = match filter.as_ref().and_then(|f| f.simple_eq()) {
-        Some((attr, v)) if attr == "username" => store::scim_users_named(&ep, v).await?,
+        Some((attr, v)) if attr == "username" && mapping::is_email(v) => {
+            store::scim_users_named(&ep, v).await?
+        }
         _ => store::scim_users(&ep, Read::Cached).await?,
     };
     let all: Vec<Value> = candidates
@@ -119,6 +123,12 @@ fn annotations(f: &UserFields, stamp: &str) -> BTreeMap<String, String> {
     if let Some(ext) = &f.external_id {
         a.insert(mapping::EXTERNAL_ID_ANNOTATION.to_string(), ext.clone());
     }
+    if f.scim_username != f.username {
+        a.insert(
+            mapping::SCIM_USERNAME_ANNOTATION.to_string(),
+            f.scim_username.clone(),
+        );
+    }
     a
 }
 
@@ -129,11 +139,12 @@ async fn write(
     doc: &Value,
     version: Option<String>,
 ) -> Result<Response, Error> {
-    let f = mapping::user_fields(doc)?;
-    if !f.username.eq_ignore_ascii_case(&u.spec.username) {
+    let f = mapping::user_fields_of_existing(doc, &u.spec.username)?;
+    let current = mapping::scim_username(u);
+    if !f.scim_username.eq_ignore_ascii_case(current) {
         return Err(Error::Mutability(format!(
-            "userName is immutable: {} cannot become {}; LastPass does not support username changes, so create a new user and delete this one",
-            u.spec.username, f.username
+            "userName is immutable: {current} cannot become {}; LastPass does not support username changes, so create a new user and delete this one",
+            f.scim_username
         )));
     }
     let mut meta = json!({
