@@ -120,6 +120,9 @@ pub struct Desire {
     /// live owner is taken out after admission ([`Desire::exclude_user`]), they leave after all
     /// (their account is deprovisioned rather than left to nobody).
     pub superseded: BTreeMap<String, Leaving>,
+    /// SCIM member ids of admitted groups that no admitted user carries yet (see
+    /// [`super::pending_members`]), for `status.pendingMemberIds`.
+    pub pending_members: BTreeMap<ResourceRef, Vec<String>>,
 }
 
 impl Desire {
@@ -563,6 +566,7 @@ fn admit_groups<'a>(
         })
         .collect();
     let this = out.integration.clone();
+    let scim_ids = super::pending_members::ScimIds::new(selectable);
     claim_order(&mut mine, |g| {
         g.status.as_ref().and_then(|s| s.bound_integration.as_ref()) == Some(&this)
     });
@@ -618,6 +622,13 @@ fn admit_groups<'a>(
                     out.issues.insert(rref, issue);
                     continue;
                 }
+            }
+        }
+        if !deleting {
+            let (arrived, pending) = scim_ids.resolve(group);
+            members.extend(arrived);
+            if !pending.is_empty() {
+                out.pending_members.insert(rref.clone(), pending);
             }
         }
         owners.insert(name.clone(), rref.clone());

@@ -8,6 +8,7 @@ pub mod execute;
 pub mod guard;
 pub mod model;
 pub mod password;
+pub mod pending_members;
 pub mod plan;
 pub mod report;
 pub mod report_safeguard;

@@ -9,7 +9,7 @@
 //! | `name.formatted`, else `name.givenName name.familyName`, else `displayName` | `spec.fullName` |
 //! | `active: false` (bool or `"False"`) | `spec.suspended: true` |
 //! | group `displayName` | `spec.groupName` (a change renames: new LastPassGroup, old one deleted) |
-//! | group `members[].value` (SCIM user ids) | `spec.members` (usernames) |
+//! | group `members[].value` (SCIM user ids) | `spec.members` (usernames); ids with no user yet in annotation `lastpass-operator.io/scim-pending-members` (≤ 1,000), shown as members, joined when the user arrives |
 //! | other attributes (`name`, `emails`, `title`, extensions, …) | annotation `lastpass-operator.io/scim-attributes` (JSON), returned as sent |
 //! | `meta.created` / `lastModified` / `version` | `creationTimestamp` / annotation `lastpass-operator.io/scim-last-modified` / `W/"<resourceVersion>"` |
 //!
@@ -237,6 +237,21 @@ fn fields(doc: &Value, lastpass: Option<&str>) -> Result<UserFields, Error> {
     })
 }
 
+/// 400 `tooMany` when a POST or PUT body names more than [`MAX_MEMBERS`] members (checked on
+/// the request, not on a group a PATCH made: groups may grow past it request by request).
+pub fn check_member_count(doc: &Value) -> Result<(), Error> {
+    let n = match doc.as_object().and_then(|o| get_ci(o, "members")) {
+        Some(Value::Array(items)) => items.len(),
+        _ => 0,
+    };
+    if n > MAX_MEMBERS {
+        return Err(Error::TooMany(format!(
+            "a request may name at most {MAX_MEMBERS} members, this one names {n}; add the rest with PATCH requests"
+        )));
+    }
+    Ok(())
+}
+
 /// Reads a SCIM Group body.
 pub fn group_fields(doc: &Value) -> Result<GroupFields, Error> {
     let Value::Object(o) = doc else {
@@ -248,12 +263,6 @@ pub fn group_fields(doc: &Value) -> Result<GroupFields, Error> {
     match get_ci(o, "members") {
         None | Some(Value::Null) => {}
         Some(Value::Array(items)) => {
-            if items.len() > MAX_MEMBERS {
-                return Err(Error::TooMany(format!(
-                    "a request may name at most {MAX_MEMBERS} members, this one names {}; add the rest with PATCH requests",
-                    items.len()
-                )));
-            }
             let mut seen: HashSet<&str> = HashSet::with_capacity(items.len());
             for m in items {
                 let id = match m {
@@ -402,7 +411,7 @@ pub fn group_to_scim(
     }
     o.insert("displayName".into(), json!(g.spec.group_name));
     if let Some(members) = members {
-        let list: Vec<Value> = g
+        let mut list: Vec<Value> = g
             .spec
             .members
             .iter()
@@ -416,6 +425,19 @@ pub fn group_to_scim(
                 })
             })
             .collect();
+        // Members accepted before their user was known are members as the IdP sees them.
+        let shown: HashSet<String> = list
+            .iter()
+            .filter_map(|m| m["value"].as_str().map(String::from))
+            .collect();
+        list.extend(
+            crate::crd::pending_member_ids(g)
+                .into_iter()
+                .filter(|id| !shown.contains(id))
+                .map(
+                    |id| json!({"value": id, "type": "User", "$ref": format!("{users_url}/{id}")}),
+                ),
+        );
         o.insert("members".into(), Value::Array(list));
     }
     let location = format!("{groups_url}/{id}");

@@ -10,6 +10,7 @@
 //! - [`users`], [`groups`]: the resource endpoints; [`discovery`]: `ServiceProviderConfig`,
 //!   `ResourceTypes`, `Schemas`;
 //! - [`store`]: the Kubernetes side (lists, lookups by SCIM id, uniqueness, naming);
+//! - [`members`]: group members by id, known or pending;
 //! - [`filter`]: filter parsing (via `scim_v2`) and evaluation; [`patch`]: PATCH and its
 //!   dialects; [`mapping`]: SCIM JSON ⇄ resources;
 //! - [`auth`]: bearer tokens, constant-time; [`tokens`]: minting and rotation;
@@ -25,6 +26,7 @@ pub mod filter;
 pub mod groups;
 pub mod limits;
 pub mod mapping;
+pub mod members;
 pub mod patch;
 pub mod router;
 pub mod store;
