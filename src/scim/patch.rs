@@ -156,7 +156,18 @@ pub fn apply(doc: &mut Value, ops: &[Operation]) -> Result<(), Error> {
     if !doc.is_object() {
         *doc = Value::Object(Map::new());
     }
-    for o in ops {
+    let mut next = 0;
+    while next < ops.len() {
+        // A run of `remove members[value eq "<id>"]` (one operation per member, as Okta and
+        // Entra send them) is one pass over the members, not one per operation.
+        let run: Vec<String> = ops[next..].iter().map_while(member_removal).collect();
+        if run.len() > 1 {
+            remove_members(doc.as_object_mut().expect("doc is an object"), &run);
+            next += run.len();
+            continue;
+        }
+        let o = &ops[next];
+        next += 1;
         let op = match o.op.to_ascii_lowercase().as_str() {
             "add" => Op::Add,
             "replace" => Op::Replace,
@@ -188,6 +199,69 @@ pub fn apply(doc: &mut Value, ops: &[Operation]) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+/// The id of `remove members[value eq "<id>"]`, when the operation is exactly that.
+fn member_removal(o: &Operation) -> Option<String> {
+    use scim_v2::filter::{AttrExp, CompValue, CompareOp, ValFilter};
+    if !o.op.eq_ignore_ascii_case("remove") {
+        return None;
+    }
+    let PatchPath::Value(vp) = o.path.as_deref()?.trim().parse::<PatchPath>().ok()? else {
+        return None;
+    };
+    if vp.attr.uri.is_some()
+        || vp.sub_attr.is_some()
+        || !vp.attr.name.eq_ignore_ascii_case("members")
+    {
+        return None;
+    }
+    match &vp.filter {
+        ValFilter::Attr(AttrExp::Comparison(p, CompareOp::Eq, CompValue::Str(id)))
+            if p.uri.is_none() && p.sub_attr.is_none() && p.name.eq_ignore_ascii_case("value") =>
+        {
+            Some(id.clone())
+        }
+        _ => None,
+    }
+}
+
+/// Removes the members whose `value` equals one of `ids` (ignoring case, as the filter
+/// `value eq` compares): what the same removals made one by one leave, in one pass.
+fn remove_members(root: &mut Map<String, Value>, ids: &[String]) {
+    let wanted: HashSet<String> = ids.iter().map(|id| id.to_lowercase()).collect();
+    let Some(key) = find_key(root, "members") else {
+        return;
+    };
+    if let Some(Value::Array(items)) = root.get_mut(&key) {
+        items.retain(|item| {
+            !value_strings(item)
+                .iter()
+                .any(|v| wanted.contains(&v.to_lowercase()))
+        });
+    }
+}
+
+/// The strings a `value eq` filter compares for one element: its `value`, or the values of a
+/// list there (complex ones by their own `value`).
+fn value_strings(item: &Value) -> Vec<&str> {
+    let Some(v) = item
+        .as_object()
+        .and_then(|o| super::filter::get_ci(o, "value"))
+    else {
+        return Vec::new();
+    };
+    match v {
+        Value::String(s) => vec![s.as_str()],
+        Value::Array(list) => list
+            .iter()
+            .filter_map(|x| match x {
+                Value::Object(o) => super::filter::get_ci(o, "value").and_then(Value::as_str),
+                other => other.as_str(),
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 /// One key of a path-less value: a plain attribute, a dotted path, or an extension URN.
@@ -886,6 +960,38 @@ mod tests {
         )
         .unwrap();
         assert_eq!(d["roles"], json!(["x", {"type": "a"}, {"type": "b"}]));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(500))]
+        /// A run of member removals in one pass leaves what the same removals one by one leave.
+        #[test]
+        fn batched_member_removals_equal_one_by_one(
+            members in proptest::collection::vec(proptest::prop_oneof![
+                proptest::strategy::Strategy::prop_map("[aAbBé]{1,2}", |v| json!({"value": v})),
+                proptest::strategy::Strategy::prop_map("[aAbB]{1,2}", |v| json!({"value": [v, {"value": "zz"}]})),
+                proptest::prelude::Just(json!({"value": 7})),
+                proptest::prelude::Just(json!("bare")),
+                proptest::prelude::Just(json!({"display": "no value"})),
+            ], 0..12),
+            gone in proptest::collection::vec("[aAbBéz]{1,2}", 0..6),
+        ) {
+            let ops: Vec<Operation> = gone
+                .iter()
+                .map(|id| Operation {
+                    op: "Remove".into(),
+                    path: Some(format!("members[value eq \"{id}\"]")),
+                    value: None,
+                })
+                .collect();
+            let mut batched = json!({"members": members});
+            let mut single = batched.clone();
+            apply(&mut batched, &ops).unwrap();
+            for o in &ops {
+                apply(&mut single, std::slice::from_ref(o)).unwrap();
+            }
+            proptest::prop_assert_eq!(batched, single);
+        }
     }
 
     #[test]
