@@ -32,5 +32,10 @@ async fn bench_scim_creates_and_finds_every_user() {
         (opts.lookups, 0)
     );
     assert!(report.post.p99_ms >= report.post.p50_ms && report.post.per_second > 0.0);
+    assert_eq!(
+        (report.member_patch.requests, report.member_patch.errors),
+        (1, 0),
+        "one PATCH adding every user as a member"
+    );
     ns.cleanup().await;
 }

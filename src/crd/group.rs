@@ -79,6 +79,10 @@ pub struct LastPassGroupStatus {
     /// Declared members that have no LastPass account (no LastPassUser, or not provisioned).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub missing_members: Vec<String>,
+    /// SCIM user ids an identity provider named as members before the user was known here
+    /// (from [`PENDING_MEMBERS_ANNOTATION`]); each joins the group when its user arrives.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending_member_ids: Vec<String>,
     /// The group name this resource is bound to, recorded when first admitted (a changed
     /// `spec.groupName` is noticed as `GroupNameChanged` even without CEL).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -93,4 +97,21 @@ pub struct LastPassGroupStatus {
     /// The `metadata.generation` this status describes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
+}
+
+/// Annotation on a SCIM-made LastPassGroup: the member ids (a JSON list of SCIM user ids) an
+/// identity provider sent before those users were known. Written by the SCIM server; the
+/// engine resolves each id to its user as soon as one carries it.
+pub const PENDING_MEMBERS_ANNOTATION: &str = "lastpass-operator.io/scim-pending-members";
+
+/// The pending member ids of a group (none when the annotation is absent or not a JSON list
+/// of strings).
+pub fn pending_member_ids(group: &LastPassGroup) -> Vec<String> {
+    group
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(PENDING_MEMBERS_ANNOTATION))
+        .and_then(|v| serde_json::from_str::<Vec<String>>(v).ok())
+        .unwrap_or_default()
 }

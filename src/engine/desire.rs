@@ -124,6 +124,9 @@ pub struct Desire {
     /// The zone the account's zone-less timestamps are read in (`spec.lastpass.timeZone`; an
     /// unknown name stops the sync in [`super::spec_check`] before this is used).
     pub time_zone: LastPassZone,
+    /// SCIM member ids of admitted groups that no admitted user carries yet (see
+    /// [`super::pending_members`]), for `status.pendingMemberIds`.
+    pub pending_members: BTreeMap<ResourceRef, Vec<String>>,
 }
 
 impl Desire {
@@ -569,6 +572,7 @@ fn admit_groups<'a>(
         })
         .collect();
     let this = out.integration.clone();
+    let scim_ids = super::pending_members::ScimIds::new(selectable);
     claim_order(&mut mine, |g| {
         g.status.as_ref().and_then(|s| s.bound_integration.as_ref()) == Some(&this)
     });
@@ -624,6 +628,13 @@ fn admit_groups<'a>(
                     out.issues.insert(rref, issue);
                     continue;
                 }
+            }
+        }
+        if !deleting {
+            let (arrived, pending) = scim_ids.resolve(group);
+            members.extend(arrived);
+            if !pending.is_empty() {
+                out.pending_members.insert(rref.clone(), pending);
             }
         }
         owners.insert(name.clone(), rref.clone());

@@ -9,6 +9,7 @@ pub mod guard;
 pub mod kstatus;
 pub mod model;
 pub mod password;
+pub mod pending_members;
 pub mod plan;
 pub mod report;
 pub mod report_safeguard;

@@ -343,6 +343,11 @@ pub fn report(desire: &Desire, outcome: &SyncOutcome, now: &Time) -> Report {
             .group_changes
             .iter()
             .any(|c| c.add.contains(&group.name) || c.del.contains(&group.name));
+        let pending_ids = desire
+            .pending_members
+            .get(&group.resource)
+            .cloned()
+            .unwrap_or_default();
         let (ready, reason, message) = if !missing.is_empty() {
             (
                 false,
@@ -350,6 +355,15 @@ pub fn report(desire: &Desire, outcome: &SyncOutcome, now: &Time) -> Report {
                 format!(
                     "{} declared members have no LastPass account",
                     missing.len()
+                ),
+            )
+        } else if !pending_ids.is_empty() {
+            (
+                false,
+                Reason::MembersMissing,
+                format!(
+                    "{} member ids from the identity provider are no user yet (status.pendingMemberIds); they join when their users arrive",
+                    pending_ids.len()
                 ),
             )
         } else if pending {
@@ -373,6 +387,7 @@ pub fn report(desire: &Desire, outcome: &SyncOutcome, now: &Time) -> Report {
                 bound_integration: Some(desire.integration.clone()),
                 member_count: Some(members as i64),
                 missing_members: missing,
+                pending_member_ids: pending_ids,
                 conditions,
                 ..LastPassGroupStatus::default()
             },

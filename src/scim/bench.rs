@@ -1,5 +1,6 @@
 //! `bench scim`: POST and `GET /Users?filter=userName eq "…"` throughput and latency over
-//! loopback HTTP against a real API server, for the `bench` subcommand.
+//! loopback HTTP against a real API server, and the latency of one 10,000-member group PATCH,
+//! for the `bench` subcommand.
 //!
 //! Creates the integration `scim-bench` (SCIM on) in the given namespace, mints its token,
 //! serves the router on 127.0.0.1:0, then POSTs `users` users with `concurrency` requests in
@@ -59,6 +60,9 @@ pub struct BenchReport {
     pub post: Stats,
     /// `GET /Users?filter=userName eq "…"`.
     pub lookup: Stats,
+    /// One `PATCH /Groups/{id}` adding every user (at most 10,000, the per-request limit) as
+    /// members: the largest member change one request may make.
+    pub member_patch: Stats,
 }
 
 fn stats(mut lat: Vec<Duration>, errors: usize, wall: Duration) -> Stats {
@@ -168,6 +172,7 @@ pub async fn run(
         .collect()
         .await;
     let lookup = summarise(results, started.elapsed());
+    let member_patch = member_patch(&http, &base, token.expose_secret(), opts.users).await;
     let _ = stop.send(());
     let _ = server.await;
     Ok(BenchReport {
@@ -175,7 +180,68 @@ pub async fn run(
         concurrency: c,
         post,
         lookup,
+        member_patch,
     })
+}
+
+/// Creates a group, then times one PATCH that adds the first `users` users (at most
+/// [`super::limits::MAX_MEMBERS`]) as its members. The ids are read by paging `GET /Users`
+/// first (not timed).
+async fn member_patch(http: &reqwest::Client, base: &str, token: &str, users: usize) -> Stats {
+    let want = users.min(super::limits::MAX_MEMBERS);
+    let mut ids: Vec<serde_json::Value> = Vec::with_capacity(want);
+    while ids.len() < want {
+        let url = format!(
+            "{base}/Users?startIndex={}&count=1000&attributes=id",
+            ids.len() + 1
+        );
+        let page: serde_json::Value = match http.get(url).bearer_auth(token).send().await {
+            Ok(r) => r.json().await.unwrap_or_default(),
+            Err(_) => break,
+        };
+        let got: Vec<serde_json::Value> = page["Resources"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|u| u.get("id").map(|id| json!({"value": id})))
+            .collect();
+        if got.is_empty() {
+            break;
+        }
+        ids.extend(got);
+    }
+    ids.truncate(want);
+    let group = http
+        .post(format!("{base}/Groups"))
+        .bearer_auth(token)
+        .header("content-type", "application/scim+json")
+        .body(json!({"displayName": "scim-bench-members"}).to_string())
+        .send()
+        .await;
+    let gid = match group {
+        Ok(r) if r.status().as_u16() == 201 => r
+            .json::<serde_json::Value>()
+            .await
+            .ok()
+            .and_then(|g| g["id"].as_str().map(String::from)),
+        _ => None,
+    };
+    let started = Instant::now();
+    let ok = match gid {
+        Some(gid) => {
+            let body = json!({"Operations": [{"op": "add", "path": "members", "value": ids}]});
+            http.patch(format!("{base}/Groups/{gid}"))
+                .bearer_auth(token)
+                .header("content-type", "application/scim+json")
+                .body(body.to_string())
+                .send()
+                .await
+                .is_ok_and(|r| r.status().as_u16() == 200)
+        }
+        None => false,
+    };
+    let took = started.elapsed();
+    summarise(vec![(took, ok && ids.len() == want)], took)
 }
 
 fn summarise(results: Vec<(Duration, bool)>, wall: Duration) -> Stats {

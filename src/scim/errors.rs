@@ -58,6 +58,27 @@ pub enum Error {
     /// A duplicate `userName` or group `displayName`.
     #[error("{0}")]
     Uniqueness(String),
+    /// More operations or members in one request than the server processes (RFC 7644
+    /// §3.12 `tooMany`).
+    #[error("{0}")]
+    TooMany(String),
+    /// A request body larger than the server reads.
+    #[error("request body larger than {max} bytes; send fewer members or operations per request")]
+    PayloadTooLarge {
+        /// The limit, in bytes.
+        max: usize,
+    },
+    /// A failure inside the server's own request handling (not the caller's fault).
+    #[error("internal error: {0}")]
+    Internal(String),
+    /// The request did not finish within the server's time limit.
+    #[error(
+        "the request took longer than {seconds} s and was abandoned; it may have been applied in part: re-read the resource before retrying"
+    )]
+    Timeout {
+        /// The limit, in seconds.
+        seconds: u64,
+    },
     /// `If-Match` does not match the current version.
     #[error("version mismatch: the resource changed (current version {current})")]
     PreconditionFailed {
@@ -119,8 +140,12 @@ impl Error {
             | Error::InvalidSyntax(_)
             | Error::InvalidValue(_)
             | Error::Mutability(_)
+            | Error::TooMany(_)
             | Error::Duration(_) => StatusCode::BAD_REQUEST,
             Error::Uniqueness(_) => StatusCode::CONFLICT,
+            Error::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::Timeout { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Error::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
             Error::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
             Error::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
@@ -142,6 +167,7 @@ impl Error {
             Error::InvalidValue(_) | Error::Duration(_) => Some("invalidValue"),
             Error::Mutability(_) => Some("mutability"),
             Error::Uniqueness(_) => Some("uniqueness"),
+            Error::TooMany(_) => Some("tooMany"),
             Error::Kube { source, .. } => match source {
                 kube::Error::Api(s) if s.code == 422 || s.code == 400 => Some("invalidValue"),
                 _ => None,
@@ -163,6 +189,10 @@ impl Error {
             Error::InvalidValue(_) => "invalid_value",
             Error::Mutability(_) => "mutability",
             Error::Uniqueness(_) => "uniqueness",
+            Error::TooMany(_) => "too_many",
+            Error::PayloadTooLarge { .. } => "payload_too_large",
+            Error::Timeout { .. } => "timeout",
+            Error::Internal(_) => "internal",
             Error::PreconditionFailed { .. } => "precondition_failed",
             Error::NotImplemented(_) => "not_implemented",
             Error::MethodNotAllowed(_) => "method_not_allowed",
@@ -191,6 +221,10 @@ impl IntoResponse for Error {
         let mut resp = (status, body.to_string()).into_response();
         resp.headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        }
         if status == StatusCode::UNAUTHORIZED {
             resp.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

@@ -18,11 +18,14 @@ use serde_json::{Value, json};
 use super::errors::Error;
 use super::filter::ScimFilter;
 use super::mapping::{self, GroupFields};
+use super::members::{self, Members};
 use super::router::{Endpoint, ListQuery, if_match, json_body, list_response, scim, search_params};
 use super::store::Read;
 use super::writes::{self, id, now, retry_conflicts};
 use super::{patch, store};
-use crate::crd::{GroupPolicy, IntegrationRef, LastPassGroup, LastPassGroupSpec};
+use crate::crd::{
+    GroupPolicy, IntegrationRef, LastPassGroup, LastPassGroupSpec, PENDING_MEMBERS_ANNOTATION,
+};
 
 /// `POST /Groups/.search`: the same query as `GET /Groups`, in a SearchRequest body.
 pub async fn search(ep: Endpoint, headers: HeaderMap, body: Bytes) -> Result<Response, Error> {
@@ -109,7 +112,7 @@ fn annotations(f: &GroupFields, stamp: &str) -> BTreeMap<String, String> {
 async fn create_group(
     ep: &Endpoint,
     f: &GroupFields,
-    members: Vec<String>,
+    members: &Members,
     scim_id: &str,
     policy: GroupPolicy,
 ) -> Result<LastPassGroup, Error> {
@@ -123,14 +126,18 @@ async fn create_group(
                     namespace: None,
                 },
                 group_name: f.group_name.clone(),
-                members: members.clone(),
+                members: members.usernames.clone(),
                 member_selector: None,
                 policy,
             },
         );
         g.metadata.namespace = Some(ep.namespace.clone());
         g.metadata.labels = Some(mapping::labels(&ep.integration, scim_id));
-        g.metadata.annotations = Some(annotations(f, &stamp));
+        let mut a = annotations(f, &stamp);
+        if let Some(pending) = members.annotation() {
+            a.insert(PENDING_MEMBERS_ANNOTATION.to_string(), pending);
+        }
+        g.metadata.annotations = Some(a);
         g
     };
     store::create_named(ep, &f.group_name, "scim-group", build, || {
@@ -142,11 +149,12 @@ async fn create_group(
 /// `POST /Groups`: 201; 409 `uniqueness` when a group of this integration has the name.
 pub async fn create(ep: Endpoint, headers: HeaderMap, body: Bytes) -> Result<Response, Error> {
     let doc = json_body(&headers, &body)?;
+    mapping::check_member_count(&doc)?;
     let f = mapping::group_fields(&doc)?;
     store::check_group_name_free(&ep, &f.group_name, None).await?;
     let users = store::scim_users(&ep, Read::Fresh).await?;
-    let members = store::usernames_of(&f.member_ids, &users)?;
-    let g = create_group(&ep, &f, members, &store::new_id(), GroupPolicy::default()).await?;
+    let members = members::resolve(&f.member_ids, &users)?;
+    let g = create_group(&ep, &f, &members, &store::new_id(), GroupPolicy::default()).await?;
     tracing::info!(namespace = %ep.namespace, integration = %ep.integration, group = %g.name_any(), "SCIM created a LastPassGroup");
     let v = mapping::group_to_scim(
         &g,
@@ -167,7 +175,7 @@ async fn write(
 ) -> Result<Response, Error> {
     let f = mapping::group_fields(doc)?;
     let users = store::scim_users(ep, Read::Fresh).await?;
-    let members = store::usernames_of(&f.member_ids, &users)?;
+    let members = members::resolve(&f.member_ids, &users)?;
     let scim_id = mapping::scim_id(&g.metadata);
     let api: Api<LastPassGroup> = Api::namespaced(ep.client.clone(), &ep.namespace);
     let name = g.name_any();
@@ -176,11 +184,12 @@ async fn write(
             mapping::ATTRIBUTES_ANNOTATION: f.attributes,
             mapping::LAST_MODIFIED_ANNOTATION: now(),
             mapping::EXTERNAL_ID_ANNOTATION: f.external_id,
+            PENDING_MEMBERS_ANNOTATION: members.annotation(),
         }});
         // Always conditional: a concurrent write makes this a conflict, and the handler
         // re-reads and re-applies instead of losing the other write.
         meta["resourceVersion"] = json!(version.clone().or(g.metadata.resource_version.clone()));
-        let body = json!({"metadata": meta, "spec": {"members": members}});
+        let body = json!({"metadata": meta, "spec": {"members": members.usernames}});
         api.patch(&name, &PatchParams::default(), &Patch::Merge(&body))
             .await
             .map_err(|e| {
@@ -191,7 +200,7 @@ async fn write(
             })?
     } else {
         store::check_group_name_free(ep, &f.group_name, Some(&scim_id)).await?;
-        let renamed = create_group(ep, &f, members, &scim_id, g.spec.policy).await?;
+        let renamed = create_group(ep, &f, &members, &scim_id, g.spec.policy).await?;
         let dp = DeleteParams {
             preconditions: Some(Preconditions {
                 uid: g.metadata.uid.clone(),
@@ -232,6 +241,7 @@ pub async fn replace(
     body: Bytes,
 ) -> Result<Response, Error> {
     let doc = json_body(&headers, &body)?;
+    mapping::check_member_count(&doc)?;
     let version = if_match(&headers);
     retry_conflicts(version.as_deref(), || async {
         let g = store::find_group(&ep, &id(&params)).await?;

@@ -4,24 +4,25 @@
 //! |---|---|
 //! | `id` | label `lastpass-operator.io/scim-id` (minted at create; kept across a group rename); `metadata.uid` when the label is missing |
 //! | `externalId` | annotation `lastpass-operator.io/scim-external-id` |
-//! | `userName` (lookups) | label `lastpass-operator.io/scim-username-hash` (FNV-1a of the lower-case userName) |
-//! | `userName` | `spec.username` (immutable: a change is 400 `mutability`) |
+//! | `userName` (lookups) | label `lastpass-operator.io/scim-username-hash` (FNV-1a of the lower-case LastPass username) |
+//! | `userName` | `spec.username` when it is an e-mail; otherwise the primary, else first work, else first address of `emails` is `spec.username` and `userName` is kept in annotation `lastpass-operator.io/scim-username` (immutable: a change is 400 `mutability`) |
 //! | `name.formatted`, else `name.givenName name.familyName`, else `displayName` | `spec.fullName` |
 //! | `active: false` (bool or `"False"`) | `spec.suspended: true` |
 //! | group `displayName` | `spec.groupName` (a change renames: new LastPassGroup, old one deleted) |
-//! | group `members[].value` (SCIM user ids) | `spec.members` (usernames) |
+//! | group `members[].value` (SCIM user ids) | `spec.members` (usernames); ids with no user yet in annotation `lastpass-operator.io/scim-pending-members` (≤ 1,000), shown as members, joined when the user arrives |
 //! | other attributes (`name`, `emails`, `title`, extensions, …) | annotation `lastpass-operator.io/scim-attributes` (JSON), returned as sent |
 //! | `meta.created` / `lastModified` / `version` | `creationTimestamp` / annotation `lastpass-operator.io/scim-last-modified` / `W/"<resourceVersion>"` |
 //!
 //! `password` is never stored.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use kube::ResourceExt;
 use serde_json::{Map, Value, json};
 
 use super::errors::Error;
 use super::filter::get_ci;
+use super::limits::MAX_MEMBERS;
 use crate::crd::{LastPassGroup, LastPassUser, SOURCE_LABEL};
 
 /// Value of [`SOURCE_LABEL`] on everything the SCIM server creates.
@@ -37,6 +38,9 @@ pub const USERNAME_HASH_LABEL: &str = "lastpass-operator.io/scim-username-hash";
 pub const EXTERNAL_ID_ANNOTATION: &str = "lastpass-operator.io/scim-external-id";
 /// Annotation holding the SCIM attributes that have no field in the spec (JSON).
 pub const ATTRIBUTES_ANNOTATION: &str = "lastpass-operator.io/scim-attributes";
+/// Annotation holding the SCIM `userName` as sent, on users whose `userName` is not their
+/// LastPass username (not an e-mail).
+pub const SCIM_USERNAME_ANNOTATION: &str = "lastpass-operator.io/scim-username";
 /// Annotation holding the time of the last SCIM write (RFC 3339).
 pub const LAST_MODIFIED_ANNOTATION: &str = "lastpass-operator.io/scim-last-modified";
 
@@ -55,8 +59,11 @@ const MAX_ATTRIBUTES: usize = 32 * 1024;
 /// User attributes taken from a SCIM body.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UserFields {
-    /// `userName`, as sent.
+    /// The LastPass username (an e-mail): `userName` when it is an e-mail, else the primary,
+    /// else the first work, else the first address in `emails`.
     pub username: String,
+    /// `userName`, as sent (what SCIM responses and filters show).
+    pub scim_username: String,
     /// Derived display name.
     pub full_name: Option<String>,
     /// `!active`.
@@ -150,20 +157,61 @@ pub fn is_email(s: &str) -> bool {
         && s.len() <= 254
 }
 
-/// Reads a SCIM User body.
+/// The LastPass username of a new user: `userName` when it is an e-mail; else the primary
+/// address in `emails`, else the first of type `work`, else the first; 400 when there is none.
+fn lastpass_username(o: &Map<String, Value>, scim_username: &str) -> Result<String, Error> {
+    if is_email(scim_username) {
+        return Ok(scim_username.to_string());
+    }
+    let emails: Vec<&Map<String, Value>> = match get_ci(o, "emails") {
+        Some(Value::Array(items)) => items.iter().filter_map(Value::as_object).collect(),
+        _ => Vec::new(),
+    };
+    let address = |e: &Map<String, Value>| str_attr(e, "value").filter(|v| is_email(v));
+    let flag = |e: &&Map<String, Value>| {
+        matches!(get_ci(e, "primary"), Some(Value::Bool(true)))
+            || matches!(get_ci(e, "primary"), Some(Value::String(s)) if s.trim().eq_ignore_ascii_case("true"))
+    };
+    let work = |e: &&Map<String, Value>| {
+        str_attr(e, "type").is_some_and(|t| t.eq_ignore_ascii_case("work"))
+    };
+    emails
+        .iter()
+        .copied()
+        .filter(flag)
+        .find_map(address)
+        .or_else(|| emails.iter().copied().filter(work).find_map(address))
+        .or_else(|| emails.iter().copied().find_map(address))
+        .ok_or_else(|| {
+            Error::InvalidValue(format!(
+                "userName {scim_username:?} is not an e-mail address and emails holds none; LastPass usernames are e-mails: send the user's e-mail as userName or in emails (primary, or type work)"
+            ))
+        })
+}
+
+/// Reads a SCIM User body for a new user (the LastPass username is derived here).
 pub fn user_fields(doc: &Value) -> Result<UserFields, Error> {
+    fields(doc, None)
+}
+
+/// Reads a SCIM User body for an existing user whose LastPass username is `lastpass` (it
+/// never changes: a later `emails` change does not rename the account).
+pub fn user_fields_of_existing(doc: &Value, lastpass: &str) -> Result<UserFields, Error> {
+    fields(doc, Some(lastpass))
+}
+
+fn fields(doc: &Value, lastpass: Option<&str>) -> Result<UserFields, Error> {
     let Value::Object(o) = doc else {
         return Err(Error::InvalidSyntax("a User must be a JSON object".into()));
     };
-    let username = match get_ci(o, "userName") {
+    let scim_username = match get_ci(o, "userName") {
         Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
         _ => return Err(Error::InvalidValue("userName is required".into())),
     };
-    if !is_email(&username) {
-        return Err(Error::InvalidValue(format!(
-            "userName {username:?} is not an e-mail address; LastPass usernames are e-mails (map the IdP's e-mail to userName)"
-        )));
-    }
+    let username = match lastpass {
+        Some(existing) => existing.to_string(),
+        None => lastpass_username(o, &scim_username)?,
+    };
     let name = match get_ci(o, "name") {
         Some(Value::Object(n)) => Some(n),
         _ => None,
@@ -181,11 +229,27 @@ pub fn user_fields(doc: &Value) -> Result<UserFields, Error> {
         .or_else(|| str_attr(o, "displayName"));
     Ok(UserFields {
         username,
+        scim_username,
         full_name,
         suspended: !active(o)?,
         external_id: str_attr(o, "externalId"),
         attributes: keep(o, USER_OWN)?,
     })
+}
+
+/// 400 `tooMany` when a POST or PUT body names more than [`MAX_MEMBERS`] members (checked on
+/// the request, not on a group a PATCH made: groups may grow past it request by request).
+pub fn check_member_count(doc: &Value) -> Result<(), Error> {
+    let n = match doc.as_object().and_then(|o| get_ci(o, "members")) {
+        Some(Value::Array(items)) => items.len(),
+        _ => 0,
+    };
+    if n > MAX_MEMBERS {
+        return Err(Error::TooMany(format!(
+            "a request may name at most {MAX_MEMBERS} members, this one names {n}; add the rest with PATCH requests"
+        )));
+    }
+    Ok(())
 }
 
 /// Reads a SCIM Group body.
@@ -199,25 +263,26 @@ pub fn group_fields(doc: &Value) -> Result<GroupFields, Error> {
     match get_ci(o, "members") {
         None | Some(Value::Null) => {}
         Some(Value::Array(items)) => {
+            let mut seen: HashSet<&str> = HashSet::with_capacity(items.len());
             for m in items {
                 let id = match m {
                     Value::Object(mo) => match get_ci(mo, "value") {
-                        Some(Value::String(s)) => s.clone(),
+                        Some(Value::String(s)) => s.as_str(),
                         _ => {
                             return Err(Error::InvalidValue(
                                 "each member needs a string value (the user's id)".into(),
                             ));
                         }
                     },
-                    Value::String(s) => s.clone(),
+                    Value::String(s) => s.as_str(),
                     other => {
                         return Err(Error::InvalidValue(format!(
                             "a member must be {{\"value\": \"<id>\"}}, got {other}"
                         )));
                     }
                 };
-                if !member_ids.contains(&id) {
-                    member_ids.push(id);
+                if seen.insert(id) {
+                    member_ids.push(id.to_string());
                 }
             }
         }
@@ -292,7 +357,7 @@ pub fn user_to_scim(u: &LastPassUser, users_url: &str) -> Value {
     if let Some(ext) = u.annotations().get(EXTERNAL_ID_ANNOTATION) {
         o.insert("externalId".into(), json!(ext));
     }
-    o.insert("userName".into(), json!(u.spec.username));
+    o.insert("userName".into(), json!(scim_username(u)));
     o.insert("active".into(), json!(!u.spec.suspended));
     // `displayName` is the last source of fullName, so showing fullName there never shadows
     // a later PATCH of `name.*`; a synthesised `name.formatted` would.
@@ -310,6 +375,14 @@ pub fn user_to_scim(u: &LastPassUser, users_url: &str) -> Value {
     let location = format!("{users_url}/{id}");
     o.insert("meta".into(), meta_json(&u.metadata, "User", &location));
     Value::Object(o)
+}
+
+/// The SCIM `userName` of a user: as sent, which is the LastPass username unless the
+/// annotation says otherwise.
+pub fn scim_username(u: &LastPassUser) -> &str {
+    u.annotations()
+        .get(SCIM_USERNAME_ANNOTATION)
+        .map_or(u.spec.username.as_str(), String::as_str)
 }
 
 /// A member of a group as SCIM shows it.
@@ -338,7 +411,7 @@ pub fn group_to_scim(
     }
     o.insert("displayName".into(), json!(g.spec.group_name));
     if let Some(members) = members {
-        let list: Vec<Value> = g
+        let mut list: Vec<Value> = g
             .spec
             .members
             .iter()
@@ -352,6 +425,19 @@ pub fn group_to_scim(
                 })
             })
             .collect();
+        // Members accepted before their user was known are members as the IdP sees them.
+        let shown: HashSet<String> = list
+            .iter()
+            .filter_map(|m| m["value"].as_str().map(String::from))
+            .collect();
+        list.extend(
+            crate::crd::pending_member_ids(g)
+                .into_iter()
+                .filter(|id| !shown.contains(id))
+                .map(
+                    |id| json!({"value": id, "type": "User", "$ref": format!("{users_url}/{id}")}),
+                ),
+        );
         o.insert("members".into(), Value::Array(list));
     }
     let location = format!("{groups_url}/{id}");
@@ -401,8 +487,7 @@ pub fn candidate_name(base: &str, key: &str, attempt: u32) -> String {
         hash ^= u32::from(b);
         hash = hash.wrapping_mul(0x0100_0193);
     }
-    let mut stem = base.to_string();
-    stem.truncate(50);
+    let stem: String = base.chars().take(50).collect();
     let stem = stem.trim_end_matches(['-', '.']);
     if attempt == 1 {
         format!("{stem}-{hash:08x}")
@@ -486,6 +571,80 @@ mod tests {
             assert_eq!(f.full_name.as_deref(), full, "{why}");
             assert_eq!(f.suspended, suspended, "{why}");
         }
+    }
+
+    #[test]
+    fn a_username_that_is_not_an_email_takes_the_address_from_emails() {
+        let cases = [
+            (
+                json!({"userName": "jdoe", "emails": [{"value": "j@home.org", "type": "home"}, {"value": "jdoe@x.io", "type": "work"}]}),
+                "jdoe@x.io",
+                "first work address",
+            ),
+            (
+                json!({"userName": "jdoe", "emails": [{"value": "w@x.io", "type": "work"}, {"value": "p@x.io", "primary": true}]}),
+                "p@x.io",
+                "primary first",
+            ),
+            (
+                json!({"userName": "jdoe", "emails": [{"value": "nope", "primary": "True"}, {"value": "h@home.org", "type": "home"}]}),
+                "h@home.org",
+                "a primary that is no e-mail is skipped; any address before none",
+            ),
+            (
+                json!({"userName": "Ann@X.io", "emails": [{"value": "p@x.io", "primary": true}]}),
+                "Ann@X.io",
+                "an e-mail userName is the LastPass username",
+            ),
+        ];
+        for (doc, want, why) in cases {
+            let f = user_fields(&doc).unwrap();
+            assert_eq!(f.username, want, "{why}");
+            assert_eq!(f.scim_username, doc["userName"], "{why}");
+        }
+        for doc in [
+            json!({"userName": "jdoe"}),
+            json!({"userName": "jdoe", "emails": []}),
+            json!({"userName": "jdoe", "emails": [{"value": "not-an-email", "type": "work"}]}),
+        ] {
+            let e = user_fields(&doc).unwrap_err();
+            assert_eq!(e.status().as_u16(), 400);
+            assert!(
+                e.to_string()
+                    .contains("send the user's e-mail as userName or in emails"),
+                "{e}"
+            );
+        }
+        // An existing user keeps its LastPass username whatever emails say now.
+        let f = user_fields_of_existing(&json!({"userName": "jdoe"}), "jdoe@x.io").unwrap();
+        assert_eq!(
+            (f.username.as_str(), f.scim_username.as_str()),
+            ("jdoe@x.io", "jdoe")
+        );
+    }
+
+    #[test]
+    fn scim_shows_the_username_as_sent() {
+        let mut u = LastPassUser::new(
+            "a",
+            LastPassUserSpec {
+                integration_ref: IntegrationRef::default(),
+                username: "jdoe@x.io".into(),
+                full_name: None,
+                groups: vec![],
+                attributes: Default::default(),
+                suspended: false,
+                password_reset_required: true,
+                initial_password: Default::default(),
+                deprovision_action: None,
+            },
+        );
+        assert_eq!(user_to_scim(&u, "u")["userName"], "jdoe@x.io");
+        u.metadata.annotations = Some(BTreeMap::from([(
+            SCIM_USERNAME_ANNOTATION.to_string(),
+            "jdoe".to_string(),
+        )]));
+        assert_eq!(user_to_scim(&u, "u")["userName"], "jdoe");
     }
 
     #[test]
@@ -584,6 +743,60 @@ mod tests {
         assert_eq!(s["meta"]["resourceType"], "User");
         assert_eq!(s["emails"][0]["value"], "a@x.io");
         assert_eq!(user_fields(&s).unwrap().full_name, f.full_name);
+    }
+
+    fn any_json() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            any::<String>().prop_map(Value::String),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|n| json!(n)),
+            Just(Value::Null),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                proptest::collection::btree_map(any::<String>(), inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(1000))]
+        /// Arbitrary Unicode in every field the mapping reads: fields or a 400, never a panic;
+        /// what is accepted maps back to SCIM and to a DNS-safe resource name.
+        #[test]
+        fn arbitrary_unicode_users_and_groups(
+            user_name in proptest::prelude::any::<String>(),
+            email in proptest::prelude::any::<String>(),
+            display in proptest::prelude::any::<String>(),
+            member in proptest::prelude::any::<String>(),
+            extra in any_json(),
+        ) {
+            let doc = json!({"userName": user_name, "displayName": display, "active": extra.clone(),
+                             "name": {"formatted": display, "givenName": extra.clone()},
+                             "emails": [{"value": email, "primary": true}, extra.clone()]});
+            match user_fields(&doc) {
+                Ok(f) => {
+                    proptest::prop_assert!(is_email(&f.username));
+                    let name = resource_name(&f.username, "scim-user");
+                    proptest::prop_assert!(name.len() <= 63 && name.is_ascii());
+                    let c = candidate_name(&name, &f.username, 3);
+                    proptest::prop_assert!(c.len() <= 63 && c.is_ascii());
+                }
+                Err(e) => proptest::prop_assert_eq!(e.status().as_u16(), 400),
+            }
+            let doc = json!({"displayName": display, "members": [{"value": member}, extra.clone(), member]});
+            if let Err(e) = group_fields(&doc) {
+                proptest::prop_assert_eq!(e.status().as_u16(), 400);
+            }
+            for doc in [extra.clone(), json!({"userName": extra})] {
+                if let Err(e) = user_fields(&doc).map(|_| ()).and(group_fields(&doc).map(|_| ())) {
+                    proptest::prop_assert!(e.status().is_client_error());
+                }
+            }
+        }
     }
 
     #[test]

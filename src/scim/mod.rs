@@ -10,11 +10,12 @@
 //! - [`users`], [`groups`]: the resource endpoints; [`discovery`]: `ServiceProviderConfig`,
 //!   `ResourceTypes`, `Schemas`;
 //! - [`store`]: the Kubernetes side (lists, lookups by SCIM id, uniqueness, naming);
+//! - [`members`]: group members by id, known or pending;
 //! - [`filter`]: filter parsing (via `scim_v2`) and evaluation; [`patch`]: PATCH and its
 //!   dialects; [`mapping`]: SCIM JSON ⇄ resources;
 //! - [`auth`]: bearer tokens, constant-time; [`tokens`]: minting and rotation;
 //!   [`bench`]: throughput and latency over loopback (`bench scim`);
-//!   [`errors`]: [`Error`] as SCIM error bodies.
+//!   [`errors`]: [`Error`] as SCIM error bodies; [`limits`]: bounded work per request.
 
 pub mod auth;
 pub mod bench;
@@ -23,7 +24,9 @@ pub mod discovery;
 pub mod errors;
 pub mod filter;
 pub mod groups;
+pub mod limits;
 pub mod mapping;
+pub mod members;
 pub mod patch;
 pub mod router;
 pub mod store;

@@ -16,8 +16,11 @@ use scim_v2::filter::{AttrPath, PatchPath};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use std::collections::HashSet;
+
 use super::errors::Error;
 use super::filter::eval_val;
+use super::limits::{MAX_MEMBERS, MAX_OPERATIONS};
 
 /// Schema URN of a PATCH request body.
 pub const PATCH_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
@@ -100,8 +103,45 @@ pub fn operations(body: &Value) -> Result<Vec<Operation>, Error> {
         .find(|(k, _)| k.eq_ignore_ascii_case("Operations"))
         .map(|(_, v)| v)
         .ok_or_else(|| Error::InvalidSyntax("PATCH body has no Operations".into()))?;
-    serde_json::from_value::<Vec<Operation>>(ops.clone())
-        .map_err(|e| Error::InvalidSyntax(format!("Operations: {e}")))
+    if ops.as_array().is_some_and(|l| l.len() > MAX_OPERATIONS) {
+        return Err(Error::TooMany(format!(
+            "a PATCH request may hold at most {MAX_OPERATIONS} operations; split it into several requests"
+        )));
+    }
+    let ops = serde_json::from_value::<Vec<Operation>>(ops.clone())
+        .map_err(|e| Error::InvalidSyntax(format!("Operations: {e}")))?;
+    let members: usize = ops.iter().map(members_named).sum();
+    if members > MAX_MEMBERS {
+        return Err(Error::TooMany(format!(
+            "a request may name at most {MAX_MEMBERS} members, this one names {members}; split it into several requests"
+        )));
+    }
+    Ok(ops)
+}
+
+/// How many group members one operation names (a `members` path, or a path-less value
+/// holding `members`).
+fn members_named(o: &Operation) -> usize {
+    let count = |v: Option<&Value>| match v {
+        Some(Value::Array(items)) => items.len(),
+        Some(Value::Null) | None => 0,
+        Some(_) => 1,
+    };
+    match o.path.as_deref().map(str::trim) {
+        Some(p) if starts_with_ci(p, "members") => count(o.value.as_ref()).max(1),
+        Some(_) => 0,
+        None => match &o.value {
+            Some(Value::Object(attrs)) => count(super::filter::get_ci(attrs, "members")),
+            _ => 0,
+        },
+    }
+}
+
+/// Whether `s` starts with the ASCII `prefix`, ignoring case (never slices inside a character).
+fn starts_with_ci(s: &str, prefix: &str) -> bool {
+    s.as_bytes()
+        .get(..prefix.len())
+        .is_some_and(|head| head.eq_ignore_ascii_case(prefix.as_bytes()))
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -116,7 +156,18 @@ pub fn apply(doc: &mut Value, ops: &[Operation]) -> Result<(), Error> {
     if !doc.is_object() {
         *doc = Value::Object(Map::new());
     }
-    for o in ops {
+    let mut next = 0;
+    while next < ops.len() {
+        // A run of `remove members[value eq "<id>"]` (one operation per member, as Okta and
+        // Entra send them) is one pass over the members, not one per operation.
+        let run: Vec<String> = ops[next..].iter().map_while(member_removal).collect();
+        if run.len() > 1 {
+            remove_members(doc.as_object_mut().expect("doc is an object"), &run);
+            next += run.len();
+            continue;
+        }
+        let o = &ops[next];
+        next += 1;
         let op = match o.op.to_ascii_lowercase().as_str() {
             "add" => Op::Add,
             "replace" => Op::Replace,
@@ -148,6 +199,69 @@ pub fn apply(doc: &mut Value, ops: &[Operation]) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+/// The id of `remove members[value eq "<id>"]`, when the operation is exactly that.
+fn member_removal(o: &Operation) -> Option<String> {
+    use scim_v2::filter::{AttrExp, CompValue, CompareOp, ValFilter};
+    if !o.op.eq_ignore_ascii_case("remove") {
+        return None;
+    }
+    let PatchPath::Value(vp) = o.path.as_deref()?.trim().parse::<PatchPath>().ok()? else {
+        return None;
+    };
+    if vp.attr.uri.is_some()
+        || vp.sub_attr.is_some()
+        || !vp.attr.name.eq_ignore_ascii_case("members")
+    {
+        return None;
+    }
+    match &vp.filter {
+        ValFilter::Attr(AttrExp::Comparison(p, CompareOp::Eq, CompValue::Str(id)))
+            if p.uri.is_none() && p.sub_attr.is_none() && p.name.eq_ignore_ascii_case("value") =>
+        {
+            Some(id.clone())
+        }
+        _ => None,
+    }
+}
+
+/// Removes the members whose `value` equals one of `ids` (ignoring case, as the filter
+/// `value eq` compares): what the same removals made one by one leave, in one pass.
+fn remove_members(root: &mut Map<String, Value>, ids: &[String]) {
+    let wanted: HashSet<String> = ids.iter().map(|id| id.to_lowercase()).collect();
+    let Some(key) = find_key(root, "members") else {
+        return;
+    };
+    if let Some(Value::Array(items)) = root.get_mut(&key) {
+        items.retain(|item| {
+            !value_strings(item)
+                .iter()
+                .any(|v| wanted.contains(&v.to_lowercase()))
+        });
+    }
+}
+
+/// The strings a `value eq` filter compares for one element: its `value`, or the values of a
+/// list there (complex ones by their own `value`).
+fn value_strings(item: &Value) -> Vec<&str> {
+    let Some(v) = item
+        .as_object()
+        .and_then(|o| super::filter::get_ci(o, "value"))
+    else {
+        return Vec::new();
+    };
+    match v {
+        Value::String(s) => vec![s.as_str()],
+        Value::Array(list) => list
+            .iter()
+            .filter_map(|x| match x {
+                Value::Object(o) => super::filter::get_ci(o, "value").and_then(Value::as_str),
+                other => other.as_str(),
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 /// One key of a path-less value: a plain attribute, a dotted path, or an extension URN.
@@ -186,7 +300,7 @@ fn apply_key(root: &mut Map<String, Value>, op: Op, key: &str, v: Value) -> Resu
 }
 
 fn is_urn(s: &str) -> bool {
-    s.len() > 4 && s[..4].eq_ignore_ascii_case("urn:")
+    s.len() > 4 && starts_with_ci(s, "urn:")
 }
 
 /// `urn:...:2.0:User` (a schema) rather than `urn:...:2.0:User:attr`.
@@ -424,9 +538,11 @@ fn set_attr(
                     *slot = Value::Array(Vec::new());
                 }
                 let items = slot.as_array_mut().expect("array");
+                // Entra may add a member that is already there: no duplicates (one set, so
+                // 10,000 members are 10,000 look-ups, not 10,000 scans).
+                let mut seen: HashSet<String> = items.iter().map(element_key).collect();
                 for n in new_items {
-                    // Entra may add a member that is already there: no duplicates.
-                    if !items.iter().any(|i| same_element(i, &n)) {
+                    if seen.insert(element_key(&n)) {
                         items.push(n);
                     }
                 }
@@ -449,11 +565,12 @@ fn set_attr(
     Ok(())
 }
 
-/// Elements are the same when their `value`s are equal (or, without `value`, when equal).
-fn same_element(a: &Value, b: &Value) -> bool {
-    match (a.get("value"), b.get("value")) {
-        (Some(x), Some(y)) => x == y,
-        _ => a == b,
+/// Elements are the same when their `value`s are equal (or, without `value`, when equal):
+/// equal keys mean the same element.
+fn element_key(v: &Value) -> String {
+    match v.get("value") {
+        Some(x) => format!("v{x}"),
+        None => format!("e{v}"),
     }
 }
 
@@ -492,8 +609,9 @@ fn remove_attr(
                 Value::Array(items) => items,
                 other => vec![other],
             };
+            let gone: HashSet<String> = gone.iter().map(element_key).collect();
             if let Some(Value::Array(items)) = scope.get_mut(&key) {
-                items.retain(|i| !gone.iter().any(|g| same_element(i, g)));
+                items.retain(|i| !gone.contains(&element_key(i)));
             }
             Ok(())
         }
@@ -642,6 +760,237 @@ mod tests {
             let ops = vec![Operation { op, path, value }];
             let _ = apply(&mut d, &ops);
             proptest::prop_assert!(d.is_object());
+        }
+    }
+
+    /// A SCIM error as the caller sees it: a 4xx with an RFC 7644 error body.
+    fn assert_scim_error(e: Error) -> Result<(), proptest::test_runner::TestCaseError> {
+        use axum::response::IntoResponse;
+        let status = e.status();
+        proptest::prop_assert!(status.is_client_error(), "{e}: {status}");
+        let resp = e.into_response();
+        proptest::prop_assert_eq!(
+            resp.headers()["content-type"].to_str().unwrap(),
+            super::super::errors::SCIM_JSON
+        );
+        Ok(())
+    }
+
+    fn unicode_value() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            any::<String>().prop_map(Value::String),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|n| json!(n)),
+            Just(Value::Null),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                proptest::collection::btree_map(any::<String>(), inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    #[test]
+    fn non_ascii_path_is_an_error_not_a_panic() {
+        // `é` straddles byte 4: slicing the path at byte 4 to look for `urn:` panicked.
+        for path in [
+            "abcé",
+            "urné:x",
+            "memé",
+            "ürn:ietf",
+            "emails[type eq \"wörk\"].välue",
+        ] {
+            let mut d = user();
+            let ops = vec![Operation {
+                op: "replace".into(),
+                path: Some(path.into()),
+                value: Some(json!("x")),
+            }];
+            if let Err(e) = apply(&mut d, &ops) {
+                assert_eq!(
+                    e.status(),
+                    axum::http::StatusCode::BAD_REQUEST,
+                    "{path}: {e}"
+                );
+            }
+        }
+        let mut d = user();
+        let pathless = vec![Operation {
+            op: "add".into(),
+            path: None,
+            value: Some(json!({"abcé": 1})),
+        }];
+        apply(&mut d, &pathless).unwrap();
+        assert_eq!(d["abcé"], 1);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+        /// Arbitrary Unicode paths and values: a document or a SCIM error, never a panic.
+        #[test]
+        fn arbitrary_unicode_paths_and_values(
+            op in "(add|Replace|remove)",
+            path in proptest::option::of(proptest::prelude::any::<String>()),
+            value in proptest::option::of(unicode_value()),
+        ) {
+            let mut d = user();
+            let ops = vec![Operation { op, path, value }];
+            if let Err(e) = apply(&mut d, &ops) {
+                assert_scim_error(e)?;
+            }
+            proptest::prop_assert!(d.is_object());
+        }
+
+        /// Path-shaped Unicode: attribute names, brackets, URNs and filters with any characters.
+        #[test]
+        fn path_shaped_unicode(
+            path in r#"(urn:[\PC]{0,6}:)?[\PC]{0,8}(\[[\PC]{0,6} eq "[\PC]{0,6}"\])?(\.[\PC]{0,6})?"#,
+            value in unicode_value(),
+        ) {
+            for op in ["add", "replace", "remove"] {
+                let mut d = user();
+                let ops = vec![Operation { op: op.into(), path: Some(path.clone()), value: Some(value.clone()) }];
+                if let Err(e) = apply(&mut d, &ops) {
+                    assert_scim_error(e)?;
+                }
+            }
+        }
+
+        /// Whole PATCH bodies of arbitrary JSON: `operations` refuses or accepts, with a SCIM
+        /// error when it refuses.
+        #[test]
+        fn arbitrary_bodies(body in unicode_value()) {
+            let mut d = user();
+            if let Err(e) = operations(&body).and_then(|ops| apply(&mut d, &ops)) {
+                assert_scim_error(e)?;
+            }
+        }
+    }
+
+    #[test]
+    fn limits_per_request() {
+        let op = json!({"op": "replace", "path": "title", "value": "x"});
+        let body = json!({"Operations": vec![op.clone(); MAX_OPERATIONS]});
+        assert!(
+            operations(&body).is_ok(),
+            "{MAX_OPERATIONS} operations are fine"
+        );
+        let body = json!({"Operations": vec![op; MAX_OPERATIONS + 1]});
+        let e = operations(&body).unwrap_err();
+        assert_eq!((e.status().as_u16(), e.scim_type()), (400, Some("tooMany")));
+
+        let members = |n: usize| -> Vec<Value> {
+            (0..n).map(|i| json!({"value": format!("u{i}")})).collect()
+        };
+        for (body, why) in [
+            (
+                json!({"Operations": [{"op": "add", "path": "members", "value": members(MAX_MEMBERS + 1)}]}),
+                "one add",
+            ),
+            (
+                json!({"Operations": [
+                {"op": "add", "path": "members", "value": members(MAX_MEMBERS)},
+                {"op": "remove", "path": "members[value eq \"u1\"]"}]}),
+                "summed over operations",
+            ),
+            (
+                json!({"Operations": [{"op": "replace", "value": {"members": members(MAX_MEMBERS + 1)}}]}),
+                "path-less",
+            ),
+        ] {
+            let e = operations(&body).unwrap_err();
+            assert_eq!(e.scim_type(), Some("tooMany"), "{why}");
+        }
+        let ok = json!({"Operations": [{"op": "add", "path": "Members", "value": members(MAX_MEMBERS)}]});
+        assert!(operations(&ok).is_ok());
+    }
+
+    #[test]
+    fn member_add_and_remove_by_set_keep_rfc_semantics() {
+        // 10,000 adds onto 10,000 members, then 10,000 removals by value: set look-ups must
+        // give what element-by-element comparison gave (no duplicate, exact removals).
+        let existing: Vec<Value> = (0..10_000)
+            .map(|i| json!({"value": format!("a{i}")}))
+            .collect();
+        let mut d = json!({"displayName": "G", "members": existing});
+        let mut added: Vec<Value> = (0..10_000)
+            .map(|i| json!({"value": format!("b{i}")}))
+            .collect();
+        added.push(json!({"value": "a0", "display": "dup"}));
+        apply(
+            &mut d,
+            &[Operation {
+                op: "add".into(),
+                path: Some("members".into()),
+                value: Some(Value::Array(added)),
+            }],
+        )
+        .unwrap();
+        assert_eq!(
+            d["members"].as_array().unwrap().len(),
+            20_000,
+            "a0 not added twice"
+        );
+        let gone: Vec<Value> = (0..10_000)
+            .map(|i| json!({"value": format!("a{i}")}))
+            .collect();
+        apply(
+            &mut d,
+            &[Operation {
+                op: "remove".into(),
+                path: Some("members".into()),
+                value: Some(Value::Array(gone)),
+            }],
+        )
+        .unwrap();
+        assert_eq!(d["members"].as_array().unwrap().len(), 10_000);
+        assert_eq!(d["members"][0]["value"], "b0");
+        // Without `value`, whole elements compare.
+        let mut d = json!({"roles": ["x", {"type": "a"}]});
+        apply(
+            &mut d,
+            &[Operation {
+                op: "add".into(),
+                path: Some("roles".into()),
+                value: Some(json!(["x", {"type": "a"}, {"type": "b"}])),
+            }],
+        )
+        .unwrap();
+        assert_eq!(d["roles"], json!(["x", {"type": "a"}, {"type": "b"}]));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(500))]
+        /// A run of member removals in one pass leaves what the same removals one by one leave.
+        #[test]
+        fn batched_member_removals_equal_one_by_one(
+            members in proptest::collection::vec(proptest::prop_oneof![
+                proptest::strategy::Strategy::prop_map("[aAbBé]{1,2}", |v| json!({"value": v})),
+                proptest::strategy::Strategy::prop_map("[aAbB]{1,2}", |v| json!({"value": [v, {"value": "zz"}]})),
+                proptest::prelude::Just(json!({"value": 7})),
+                proptest::prelude::Just(json!("bare")),
+                proptest::prelude::Just(json!({"display": "no value"})),
+            ], 0..12),
+            gone in proptest::collection::vec("[aAbBéz]{1,2}", 0..6),
+        ) {
+            let ops: Vec<Operation> = gone
+                .iter()
+                .map(|id| Operation {
+                    op: "Remove".into(),
+                    path: Some(format!("members[value eq \"{id}\"]")),
+                    value: None,
+                })
+                .collect();
+            let mut batched = json!({"members": members});
+            let mut single = batched.clone();
+            apply(&mut batched, &ops).unwrap();
+            for o in &ops {
+                apply(&mut single, std::slice::from_ref(o)).unwrap();
+            }
+            proptest::prop_assert_eq!(batched, single);
         }
     }
 

@@ -22,7 +22,7 @@ use crate::crd::DirectoryIntegration;
 /// `spec.scim.enabled` is true.
 pub fn router(ctx: Arc<Context>) -> Router {
     let base = "/scim/v2/{namespace}/{integration}";
-    Router::new()
+    let router = Router::new()
         .route(
             &format!("{base}/Users"),
             get(users::list).post(users::create),
@@ -74,8 +74,8 @@ pub fn router(ctx: Arc<Context>) -> Router {
         .method_not_allowed_fallback(|m: axum::http::Method| async move {
             Error::MethodNotAllowed(m.to_string())
         })
-        .layer(axum::middleware::from_fn(log_request))
-        .with_state(ctx)
+        .layer(axum::middleware::from_fn(log_request));
+    super::limits::apply(router, super::limits::Layers::default()).with_state(ctx)
 }
 
 /// Logs each request's method, path, status and duration (never its headers or body).

@@ -13,11 +13,15 @@ use serde_json::{Value, json};
 use super::errors::Error;
 use super::filter::ScimFilter;
 use super::mapping::{self, UserFields};
+use super::members::Members;
 use super::router::{Endpoint, ListQuery, if_match, json_body, list_response, scim, search_params};
 use super::store::Read;
 use super::writes::{self, RETRIES, conflict_pause, id, now, retry_conflicts};
 use super::{patch, store};
-use crate::crd::{IntegrationRef, LastPassGroup, LastPassUser, LastPassUserSpec};
+use crate::crd::{
+    IntegrationRef, LastPassGroup, LastPassUser, LastPassUserSpec, PENDING_MEMBERS_ANNOTATION,
+    pending_member_ids,
+};
 
 /// `POST /Users/.search`: the same query as `GET /Users`, in a SearchRequest body.
 pub async fn search(ep: Endpoint, headers: HeaderMap, body: Bytes) -> Result<Response, Error> {
@@ -33,8 +37,12 @@ pub async fn list(
     let filter = q.filter.as_deref().map(ScimFilter::parse).transpose()?;
     let url = ep.users_url();
     // The lookup every IdP makes: select by the userName hash label, then filter exactly.
+    // The label hashes the LastPass username, which is the userName whenever the userName is
+    // an e-mail; a userName that is not one is looked up among all users.
     let candidates = match filter.as_ref().and_then(|f| f.simple_eq()) {
-        Some((attr, v)) if attr == "username" => store::scim_users_named(&ep, v).await?,
+        Some((attr, v)) if attr == "username" && mapping::is_email(v) => {
+            store::scim_users_named(&ep, v).await?
+        }
         _ => store::scim_users(&ep, Read::Cached).await?,
     };
     let all: Vec<Value> = candidates
@@ -119,6 +127,12 @@ fn annotations(f: &UserFields, stamp: &str) -> BTreeMap<String, String> {
     if let Some(ext) = &f.external_id {
         a.insert(mapping::EXTERNAL_ID_ANNOTATION.to_string(), ext.clone());
     }
+    if f.scim_username != f.username {
+        a.insert(
+            mapping::SCIM_USERNAME_ANNOTATION.to_string(),
+            f.scim_username.clone(),
+        );
+    }
     a
 }
 
@@ -129,11 +143,12 @@ async fn write(
     doc: &Value,
     version: Option<String>,
 ) -> Result<Response, Error> {
-    let f = mapping::user_fields(doc)?;
-    if !f.username.eq_ignore_ascii_case(&u.spec.username) {
+    let f = mapping::user_fields_of_existing(doc, &u.spec.username)?;
+    let current = mapping::scim_username(u);
+    if !f.scim_username.eq_ignore_ascii_case(current) {
         return Err(Error::Mutability(format!(
-            "userName is immutable: {} cannot become {}; LastPass does not support username changes, so create a new user and delete this one",
-            u.spec.username, f.username
+            "userName is immutable: {current} cannot become {}; LastPass does not support username changes, so create a new user and delete this one",
+            f.scim_username
         )));
     }
     let mut meta = json!({
@@ -213,30 +228,41 @@ pub async fn delete(
     let name = u.name_any();
     writes::delete(&ep, &u, if_match(&headers)).await?;
     tracing::info!(namespace = %ep.namespace, integration = %ep.integration, user = %name, "SCIM deleted a LastPassUser");
-    drop_from_groups(&ep, &u.spec.username).await?;
+    drop_from_groups(&ep, &u.spec.username, &mapping::scim_id(&u.metadata)).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// Removes `username` from every group of the endpoint (a deleted user leaves its groups),
-/// re-reading on conflicts.
-async fn drop_from_groups(ep: &Endpoint, username: &str) -> Result<(), Error> {
+/// Removes `username` (and the SCIM id `id`, when pending) from every group of the endpoint (a
+/// deleted user leaves its groups), re-reading on conflicts.
+async fn drop_from_groups(ep: &Endpoint, username: &str, id: &str) -> Result<(), Error> {
     let api: Api<LastPassGroup> = Api::namespaced(ep.client.clone(), &ep.namespace);
     for mut g in store::scim_groups(ep).await? {
         let mut attempt = 0;
-        while g
-            .spec
-            .members
-            .iter()
-            .any(|m| m.eq_ignore_ascii_case(username))
-        {
+        loop {
+            let pending = pending_member_ids(&g);
+            let listed = g
+                .spec
+                .members
+                .iter()
+                .any(|m| m.eq_ignore_ascii_case(username));
+            if !listed && !pending.iter().any(|p| p == id) {
+                break;
+            }
             let members: Vec<&String> = g
                 .spec
                 .members
                 .iter()
                 .filter(|m| !m.eq_ignore_ascii_case(username))
                 .collect();
+            let rest = Members {
+                usernames: Vec::new(),
+                pending: pending.into_iter().filter(|p| p != id).collect(),
+            };
             let body = json!({
-                "metadata": {"resourceVersion": g.metadata.resource_version},
+                "metadata": {
+                    "resourceVersion": g.metadata.resource_version,
+                    "annotations": {PENDING_MEMBERS_ANNOTATION: rest.annotation()},
+                },
                 "spec": {"members": members},
             });
             let name = g.name_any();

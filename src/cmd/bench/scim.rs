@@ -39,7 +39,11 @@ pub fn render(r: &BenchReport) -> String {
         "lastpass-operator bench --scim: {} users, {} requests in flight\n\n{:<8} {:>9} {:>7} {:>9} {:>9} {:>9}\n",
         r.users, r.concurrency, "REQUEST", "REQUESTS", "ERRORS", "PER S", "P50 MS", "P99 MS"
     );
-    for (name, s) in [("POST", &r.post), ("lookup", &r.lookup)] {
+    for (name, s) in [
+        ("POST", &r.post),
+        ("lookup", &r.lookup),
+        ("members", &r.member_patch),
+    ] {
         let Stats {
             requests,
             errors,
