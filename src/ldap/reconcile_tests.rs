@@ -15,6 +15,7 @@ fn target() -> Target {
 
 fn want(mails: &[&str]) -> Desired {
     let snap = Snapshot {
+        nesting: Default::default(),
         users: mails
             .iter()
             .map(|m| DirectoryUser {
