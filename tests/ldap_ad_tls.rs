@@ -46,6 +46,9 @@ async fn ldaps_and_starttls_trust_exactly_the_configured_ca() {
         assert_eq!(err.reason(), Reason::TlsFailed, "{how}");
         let message = err.to_string();
         assert!(message.contains("caSecretRef"), "{how}: {message}");
-        assert!(!message.contains(&samba.password), "{how}: no password in {message}");
+        assert!(
+            !message.contains(&samba.password),
+            "{how}: no password in {message}"
+        );
     }
 }

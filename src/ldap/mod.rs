@@ -17,6 +17,7 @@
 //!    [`crate::naming`].
 //! 6. [`reconcile`]: a pure diff of desired against the resources in the cluster, touching
 //!    only resources of source `ldap` for this integration; [`apply`] carries it out.
+//!    [`plan`] runs 5, 6 and 7 together, without I/O.
 //! 7. [`safeguard`]: a pull deleting more than `maxPerSync` / `maxPercent` of its users, or
 //!    seeing no user, deletes nothing until its id is approved or rejected.
 //! 8. [`status`]: `status.ldap` and the `LdapReachable` / `LdapSynced` / `LdapDeletionsHeld`
