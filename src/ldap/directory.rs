@@ -45,16 +45,15 @@ pub struct DirectoryGroup {
     pub selected: bool,
     /// The group's SID (AD `objectSid`), for primary-group membership.
     pub sid: Option<String>,
-    /// Resolved by the server (`InChain`): every user and every group nested in this group,
-    /// at any depth. `None` when nesting is flattened from `members`.
+    /// Resolved by the server (`InChain`): every group nested in this group, at any depth;
+    /// its users are those whose `memberOf` names it or one of them. `None` when nesting is
+    /// flattened from `members`.
     pub chain: Option<Chain>,
 }
 
 /// A selected group's nesting as Active Directory resolves it (LDAP_MATCHING_RULE_IN_CHAIN).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Chain {
-    /// DNs of the users in the group, directly or through nested groups.
-    pub users: Vec<String>,
     /// DNs of the groups nested in the group, at any depth.
     pub groups: Vec<String>,
 }

@@ -37,9 +37,10 @@ pub struct Flattened {
 ///
 /// Depth 1 means direct members only; depth 2 adds members of member groups, and so on.
 /// A DN that is neither a known user nor a known group (out of scope, or a foreign security
-/// principal) is ignored. A group resolved by the server ([`super::directory::Chain`]) takes
-/// the server's users, plus the primary-group members of it and of every group nested in it
-/// (the chain rule does not follow primary groups); no depth limit applies to it.
+/// principal) is ignored. A group whose nesting the server resolved
+/// ([`super::directory::Chain`]) holds the users whose `memberOf` names it or a group nested
+/// in it, plus the primary-group members of those groups (the chain rule does not follow
+/// primary groups); no depth limit applies to it.
 pub fn flatten(snapshot: &Snapshot, max_depth: usize) -> Flattened {
     let users: BTreeSet<String> = snapshot.users.iter().map(|u| normalize_dn(&u.dn)).collect();
     let groups: BTreeSet<String> = snapshot
@@ -72,15 +73,21 @@ pub fn flatten(snapshot: &Snapshot, max_depth: usize) -> Flattened {
     for root in snapshot.groups.iter().filter(|g| g.selected) {
         if let Some(chain) = &root.chain {
             let root = normalize_dn(&root.dn);
-            let mut found: BTreeSet<String> = chain
+            let within: BTreeSet<String> = std::iter::once(root.clone())
+                .chain(chain.groups.iter().map(|g| normalize_dn(g)))
+                .collect();
+            let mut found: BTreeSet<String> = snapshot
                 .users
                 .iter()
-                .map(|u| normalize_dn(u))
-                .filter(|u| users.contains(u))
+                .filter(|u| {
+                    u.member_of
+                        .iter()
+                        .any(|g| within.contains(&normalize_dn(g)))
+                })
+                .map(|u| normalize_dn(&u.dn))
                 .collect();
-            let nested = chain.groups.iter().map(|g| normalize_dn(g));
-            for g in std::iter::once(root.clone()).chain(nested) {
-                found.extend(primary.get(&g).into_iter().flatten().cloned());
+            for g in &within {
+                found.extend(primary.get(g).into_iter().flatten().cloned());
             }
             out.users_of.insert(root, found);
             continue;
@@ -222,6 +229,10 @@ mod tests {
                     ..user("u=a")
                 },
                 DirectoryUser {
+                    member_of: vec!["g=top".into(), "g=elsewhere".into()],
+                    ..user("u=d")
+                },
+                DirectoryUser {
                     primary_group_sid: sid(513),
                     ..user("u=b")
                 },
@@ -229,16 +240,14 @@ mod tests {
                     primary_group_sid: sid(999),
                     ..user("u=c")
                 },
-                user("u=d"),
             ],
             groups: vec![
                 DirectoryGroup {
                     sid: sid(1200),
                     chain: chain.then(|| Chain {
-                        users: vec!["u=d".into(), "u=outside".into()],
                         groups: vec!["g=users".into()],
                     }),
-                    ..group("g=top", true, &["g=users", "u=d"])
+                    ..group("g=top", true, &["g=users"])
                 },
                 DirectoryGroup {
                     sid: sid(513),
