@@ -72,23 +72,16 @@ pub fn flatten(snapshot: &Snapshot, max_depth: usize) -> Flattened {
     let mut out = Flattened::default();
     for root in snapshot.groups.iter().filter(|g| g.selected) {
         if let Some(chain) = &root.chain {
+            // The root and every group nested in it: their direct users (the `memberOf` and
+            // primary-group edges above) are the group's users.
             let root = normalize_dn(&root.dn);
-            let within: BTreeSet<String> = std::iter::once(root.clone())
-                .chain(chain.groups.iter().map(|g| normalize_dn(g)))
+            let within =
+                std::iter::once(root.clone()).chain(chain.groups.iter().map(|g| normalize_dn(g)));
+            let found: BTreeSet<String> = within
+                .flat_map(|g| children.get(&g).into_iter().flatten())
+                .filter(|m| users.contains(*m))
+                .cloned()
                 .collect();
-            let mut found: BTreeSet<String> = snapshot
-                .users
-                .iter()
-                .filter(|u| {
-                    u.member_of
-                        .iter()
-                        .any(|g| within.contains(&normalize_dn(g)))
-                })
-                .map(|u| normalize_dn(&u.dn))
-                .collect();
-            for g in &within {
-                found.extend(primary.get(g).into_iter().flatten().cloned());
-            }
             out.users_of.insert(root, found);
             continue;
         }
