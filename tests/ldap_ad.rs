@@ -144,15 +144,14 @@ async fn nesting_three_deep_the_chain_rule_and_the_operator_agree_with_primary_g
         .iter()
         .map(|n| normalize_dn(&ou.user_dn(n)))
         .collect();
-    let auto = ou.read(&settings(&ou, LdapNesting::Auto)).await.unwrap();
-    assert_eq!(
-        auto.nesting,
-        LdapNesting::InChain,
-        "Auto on AD is the chain rule"
-    );
-    let client = ou.read(&settings(&ou, LdapNesting::Client)).await.unwrap();
-    assert_eq!(client.nesting, LdapNesting::Client);
-    for (how, snap) in [("InChain", &auto), ("Client", &client)] {
+    let chain = ou.read(&settings(&ou, LdapNesting::InChain)).await.unwrap();
+    assert_eq!(chain.nesting, LdapNesting::InChain);
+    let client = ou
+        .read(&settings(&ou, LdapNesting::default()))
+        .await
+        .unwrap();
+    assert_eq!(client.nesting, LdapNesting::Client, "the default");
+    for (how, snap) in [("InChain", &chain), ("Client", &client)] {
         assert_eq!(users_of(snap, &ou.group_dn("lastpass-top")), want, "{how}");
         assert_eq!(
             users_of(snap, &ou.group_dn("lastpass-leaf")),
@@ -165,7 +164,7 @@ async fn nesting_three_deep_the_chain_rule_and_the_operator_agree_with_primary_g
     }
     // The whole pull gives the same resources either way.
     let (mut a, mut b) = (World::default(), World::default());
-    a.pull(&auto, &ou.spec(LdapNesting::InChain), no_limits());
+    a.pull(&chain, &ou.spec(LdapNesting::InChain), no_limits());
     b.pull(&client, &ou.spec(LdapNesting::Client), no_limits());
     assert_eq!(a.members("lastpass-top"), b.members("lastpass-top"));
     assert_eq!(a.members("lastpass-top").len(), 4);
@@ -224,8 +223,8 @@ async fn disable_expire_rename_mail_change_delete_and_back() {
     let dns: Vec<String> = names.iter().map(|n| ou.user_dn(n)).collect();
     ldif += &ou.group("lastpass-all", &dns);
     samba.modify(&ldif);
-    let s = settings(&ou, LdapNesting::Auto);
-    let spec = ou.spec(LdapNesting::Auto);
+    let s = settings(&ou, LdapNesting::InChain);
+    let spec = ou.spec(LdapNesting::InChain);
     let mut world = World::default();
     let first = world.pull(&ou.read(&s).await.unwrap(), &spec, no_limits());
     assert_eq!(first.allowed.create_users.len(), 6, "{:?}", first.problems);
@@ -361,8 +360,8 @@ async fn deleting_many_users_in_ad_is_held_by_the_safeguard() {
             .map(|n| ou.user(n, UAC_ENABLED))
             .collect::<String>(),
     );
-    let s = settings(&ou, LdapNesting::Auto);
-    let spec = ou.spec(LdapNesting::Auto);
+    let s = settings(&ou, LdapNesting::Client);
+    let spec = ou.spec(LdapNesting::Client);
     let limits = Limits {
         max_per_sync: 10,
         max_percent: 10,

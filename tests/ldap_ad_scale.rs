@@ -8,6 +8,8 @@
 //! D=$(mktemp -d); scripts/samba-ad.sh start $D
 //! LASTPASS_OPERATOR_TEST_SAMBA=$D/env cargo nextest run --test ldap_ad_scale --run-ignored only --no-capture
 //! ```
+//! It prints the OU it loaded; `LASTPASS_OPERATOR_TEST_SAMBA_SCALE_OU=<that DN>` measures again
+//! without loading.
 
 #[path = "ldap_support/samba.rs"]
 mod samba;
@@ -34,6 +36,14 @@ fn rss_kib(field: &str) -> u64 {
 #[ignore = "loads 10,000 users into Samba (minutes); run by hand for BENCHMARKS.md"]
 async fn ad_sized_pull() {
     let Some(samba) = Samba::get() else { return };
+    let ou = match std::env::var("LASTPASS_OPERATOR_TEST_SAMBA_SCALE_OU") {
+        Ok(dn) => samba.existing_ou(&dn),
+        Err(_) => load(&samba),
+    };
+    measure(&ou).await;
+}
+
+fn load(samba: &Samba) -> Ou {
     let ou = samba.ou("scale");
     let started = Instant::now();
     let names: Vec<String> = (0..USERS).map(|i| format!("s{i:05}")).collect();
@@ -44,7 +54,6 @@ async fn ad_sized_pull() {
         .collect();
     std::thread::scope(|s| {
         for ldif in &halves {
-            let samba = &samba;
             s.spawn(move || samba.modify(ldif));
         }
     });
@@ -64,10 +73,14 @@ async fn ad_sized_pull() {
     }
     samba.modify(&groups);
     eprintln!(
-        "LOAD {USERS} users, {GROUPS} groups: {:?}",
+        "LOAD {USERS} users, {GROUPS} groups into {}: {:?}",
+        ou.dn,
         started.elapsed()
     );
+    ou
+}
 
+async fn measure(ou: &Ou) {
     let rss_before = rss_kib("VmRSS:");
     let chain_settings = Settings::from_spec(ou.spec(LdapNesting::InChain)).unwrap();
     let mut client_settings = Settings::from_spec(ou.spec(LdapNesting::Client)).unwrap();

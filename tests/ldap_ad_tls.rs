@@ -11,7 +11,7 @@ use lastpass_operator::ldap::{Error, Reason};
 use samba::*;
 
 fn tls_settings(ou: &Ou, url: &str, start_tls: bool) -> Settings {
-    let mut spec = ou.spec(LdapNesting::Auto);
+    let mut spec = ou.spec(LdapNesting::InChain);
     spec.url = Some(url.to_string());
     spec.start_tls = start_tls;
     Settings::from_spec(spec).unwrap()

@@ -511,8 +511,8 @@ pub struct LdapMembership {
     #[serde(default = "default_max_nesting_depth")]
     #[schemars(range(min = 1, max = 100))]
     pub max_nesting_depth: i32,
-    /// How nested groups are resolved: `Auto` (the default) uses `InChain` on Active
-    /// Directory (the root DSE advertises it) and `Client` elsewhere.
+    /// How nested groups are resolved: `Client` (the default; measured the faster on a
+    /// Samba AD DC with 10,000 users and 200 selected groups) or `InChain` (Active Directory).
     #[serde(default)]
     pub nesting: LdapNesting,
 }
@@ -521,14 +521,14 @@ pub struct LdapMembership {
 /// `maxNestingDepth`); primary groups (`primaryGroupID`) count in both.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
 pub enum LdapNesting {
-    /// `InChain` on Active Directory, `Client` on other directories.
-    #[default]
-    Auto,
-    /// Active Directory's `LDAP_MATCHING_RULE_IN_CHAIN` (1.2.840.113556.1.4.1941): the server
-    /// resolves the nesting, one search per selected group; `maxNestingDepth` does not apply.
+    /// Active Directory only: its `LDAP_MATCHING_RULE_IN_CHAIN` (1.2.840.113556.1.4.1941)
+    /// resolves the groups nested in each selected group, one search per selected group, and
+    /// users' direct groups come from their `memberOf`; no member list is read and
+    /// `maxNestingDepth` does not apply. Refused on a server that is not Active Directory.
     InChain,
-    /// Every group's member list is read and the nesting is flattened by the operator, down to
-    /// `maxNestingDepth`.
+    /// Every group's member list is read (every range) and the nesting is flattened by the
+    /// operator, down to `maxNestingDepth`.
+    #[default]
     Client,
 }
 

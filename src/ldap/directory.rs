@@ -65,7 +65,7 @@ pub struct Snapshot {
     pub users: Vec<DirectoryUser>,
     /// Every group under the group base DN, selected or not.
     pub groups: Vec<DirectoryGroup>,
-    /// How nesting was resolved (`InChain` or `Client`; never `Auto`).
+    /// How nesting was resolved (`InChain` or `Client`).
     pub nesting: LdapNesting,
 }
 

@@ -27,13 +27,21 @@ pub async fn is_active_directory(session: &mut Session) -> Result<bool, Error> {
     }))
 }
 
-/// The nesting method of `settings`, `Auto` resolved by asking the server.
+/// The nesting method of `settings`; `InChain` only on Active Directory (elsewhere the chain
+/// rule matches nothing, and empty groups would remove everyone from them).
 pub async fn nesting(session: &mut Session, settings: &Settings) -> Result<LdapNesting, Error> {
-    Ok(match settings.spec.membership.nesting {
-        LdapNesting::Auto if is_active_directory(session).await? => LdapNesting::InChain,
-        LdapNesting::Auto => LdapNesting::Client,
-        chosen => chosen,
-    })
+    let chosen = settings.spec.membership.nesting;
+    if chosen == LdapNesting::InChain && !is_active_directory(session).await? {
+        return Err(Error::InvalidConfig {
+            field: "membership.nesting",
+            problem: format!(
+                "InChain needs Active Directory, and {} does not advertise it (supportedCapabilities {}); use Client",
+                session.url,
+                ad::CAP_ACTIVE_DIRECTORY
+            ),
+        });
+    }
+    Ok(chosen)
 }
 
 /// Runs the user search and the group searches (every group, the selected ones, and with

@@ -109,6 +109,15 @@ impl Samba {
         ou
     }
 
+    /// An OU made before (by another run), for reading only.
+    pub fn existing_ou(&self, dn: &str) -> Ou {
+        Ou {
+            samba: self.clone(),
+            dn: dn.to_string(),
+            token: String::new(),
+        }
+    }
+
     /// Applies an LDIF of changes (`changetype:` records) with `ldapmodify`.
     pub fn modify(&self, ldif: &str) {
         let mut child = Command::new("ldapmodify")
