@@ -6,17 +6,26 @@
 # 1. Unless LASTPASS_OPERATOR_TEST_KUBECONFIG names a real cluster, installs the envtest API
 #    server if missing (scripts/envtest.sh install: ~7 min once, cached in ~/.cache) and starts
 #    one kube-apiserver + etcd on loopback for the whole run.
-# 2. Runs `cargo nextest run` (cargo test if nextest is missing) with CI=true semantics for the
+# 2. Unless LASTPASS_OPERATOR_TEST_SAMBA names a running Samba's env file, installs the Samba AD
+#    DC packages if missing and starts one domain controller for the whole run
+#    (scripts/samba-ad.sh; fixed ports on loopback), for the Active Directory tests.
+# 3. Runs `cargo nextest run` (cargo test if nextest is missing) with CI=true semantics for the
 #    cluster tests: a cluster test that cannot reach a server fails instead of skipping.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 log() { printf '[test.sh] %s\n' "$*" >&2; }
 
+dir="" samba_dir=""
+cleanup() {
+  if [ -n "$dir" ]; then scripts/envtest.sh stop "$dir" || true; rm -rf "$dir"; fi
+  if [ -n "$samba_dir" ]; then scripts/samba-ad.sh stop "$samba_dir" || true; rm -rf "$samba_dir"; fi
+}
+trap cleanup EXIT
+
 if [ -z "${LASTPASS_OPERATOR_TEST_KUBECONFIG:-}" ]; then
   scripts/envtest.sh install
   dir=$(mktemp -d "${TMPDIR:-/tmp}/lpo-test-run.XXXXXX")
-  trap 'scripts/envtest.sh stop "$dir" || true; rm -rf "$dir"' EXIT
   scripts/envtest.sh start "$dir" >/dev/null
   export LASTPASS_OPERATOR_TEST_KUBECONFIG="$dir/kubeconfig"
   log "cluster tests use the envtest server ($LASTPASS_OPERATOR_TEST_KUBECONFIG)"
@@ -40,6 +49,19 @@ if ! command -v lua5.1 >/dev/null; then
   as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
   as_root apt-get update -q >/dev/null
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends lua5.1 >/dev/null
+fi
+
+# The Active Directory tests (tests/ldap_ad*.rs) run against a real Samba AD DC: one for the
+# whole run (it binds 88, 389, 636 and more on loopback), stopped by pid on exit.
+if [ -z "${LASTPASS_OPERATOR_TEST_SAMBA:-}" ]; then
+  scripts/samba-ad.sh install
+  samba_dir=$(mktemp -d "${TMPDIR:-/tmp}/lpo-samba.XXXXXX")
+  started=$(date +%s)
+  scripts/samba-ad.sh start "$samba_dir" >/dev/null
+  export LASTPASS_OPERATOR_TEST_SAMBA="$samba_dir/env"
+  log "AD tests use Samba AD DC in $samba_dir (up in $(($(date +%s) - started)) s)"
+else
+  log "AD tests use $LASTPASS_OPERATOR_TEST_SAMBA"
 fi
 
 # Cluster tests must not skip under this command.

@@ -206,6 +206,17 @@ async fn ldap_reachable_says_why() {
             },
             "SearchFailed",
         ),
+        (
+            "the chain rule on a directory that is not Active Directory",
+            LdapSpec {
+                membership: lastpass_operator::crd::LdapMembership {
+                    nesting: lastpass_operator::crd::LdapNesting::InChain,
+                    ..Default::default()
+                },
+                ..spec(&slapd.url)
+            },
+            "ConfigInvalid",
+        ),
     ];
     for (why, ldap, want) in cases {
         set_ldap(&ns, ldap).await;

@@ -526,6 +526,25 @@ pub struct LdapMembership {
     #[serde(default = "default_max_nesting_depth")]
     #[schemars(range(min = 1, max = 100))]
     pub max_nesting_depth: i32,
+    /// How nested groups are resolved: `Client` (the default; measured the faster on a
+    /// Samba AD DC with 10,000 users and 200 selected groups) or `InChain` (Active Directory).
+    #[serde(default)]
+    pub nesting: LdapNesting,
+}
+
+/// How nested groups are resolved. Both give the same members on the same directory (within
+/// `maxNestingDepth`); primary groups (`primaryGroupID`) count in both.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub enum LdapNesting {
+    /// Active Directory only: its `LDAP_MATCHING_RULE_IN_CHAIN` (1.2.840.113556.1.4.1941)
+    /// resolves the groups nested in each selected group, one search per selected group, and
+    /// users' direct groups come from their `memberOf`; no member list is read and
+    /// `maxNestingDepth` does not apply. Refused on a server that is not Active Directory.
+    InChain,
+    /// Every group's member list is read (every range) and the nesting is flattened by the
+    /// operator, down to `maxNestingDepth`.
+    #[default]
+    Client,
 }
 
 impl Default for LdapMembership {
@@ -534,6 +553,7 @@ impl Default for LdapMembership {
             member_attribute: default_member_attribute(),
             member_of_attribute: None,
             max_nesting_depth: default_max_nesting_depth(),
+            nesting: LdapNesting::default(),
         }
     }
 }
@@ -554,6 +574,10 @@ pub struct LdapDisabled {
     /// disabled.
     #[serde(default = "default_true")]
     pub user_account_control: bool,
+    /// Active Directory: a user whose `accountExpires` lies in the past is disabled (`0` and
+    /// `9223372036854775807` mean never).
+    #[serde(default = "default_true")]
+    pub account_expires: bool,
     /// Other directories: a user with this attribute (e.g. `nsAccountLock`,
     /// `pwdAccountLockedTime`) is disabled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -568,6 +592,7 @@ impl Default for LdapDisabled {
     fn default() -> Self {
         Self {
             user_account_control: true,
+            account_expires: true,
             attribute: None,
             value: None,
         }
@@ -587,6 +612,11 @@ pub struct LdapAttributes {
     /// Attribute holding a group's name (the LastPass group name).
     #[serde(default = "default_group_name_attribute")]
     pub group_name: String,
+    /// Attribute holding an entry's stable identity (`objectGUID` on Active Directory,
+    /// `entryUUID` on OpenLDAP). A user whose username attribute changes under the same
+    /// identity keeps its LastPassUser, and the change is reported (`EmailChanged`).
+    #[serde(default = "default_stable_id_attribute", rename = "stableID")]
+    pub stable_id: String,
     /// Extra user attributes: LastPass attribute name → directory attribute, copied into
     /// `spec.attributes` when the entry has a value (e.g. `department: department`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -599,6 +629,7 @@ impl Default for LdapAttributes {
             username: default_username_attribute(),
             full_name: default_full_name_attribute(),
             group_name: default_group_name_attribute(),
+            stable_id: default_stable_id_attribute(),
             extra: BTreeMap::new(),
         }
     }
@@ -614,6 +645,10 @@ fn default_full_name_attribute() -> String {
 
 fn default_group_name_attribute() -> String {
     "cn".to_string()
+}
+
+fn default_stable_id_attribute() -> String {
+    "objectGUID".to_string()
 }
 
 /// Observed state of an integration.

@@ -33,6 +33,10 @@ pub struct Settings {
     pub operation_timeout: Duration,
     /// Pull period.
     pub interval: Duration,
+    /// Values per ranged read of a group's member attribute: `None` (the default) asks for
+    /// all of them and follows the ranges the server imposes (AD: 1,500 per read); a number
+    /// asks for ranges of that size from the start.
+    pub member_range_step: Option<u64>,
     /// The spec itself, for mapping.
     pub spec: LdapSpec,
 }
@@ -107,6 +111,7 @@ impl Settings {
             operation_timeout: duration("operationTimeout", &spec.operation_timeout)?,
             interval: duration("interval", &spec.interval)?.max(Duration::from_secs(1)),
             url,
+            member_range_step: None,
             spec,
         })
     }

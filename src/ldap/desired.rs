@@ -18,7 +18,7 @@ use kube::api::ObjectMeta;
 
 use super::directory::Snapshot;
 use super::membership::{flatten, normalize_dn};
-use super::{INTEGRATION_LABEL, SOURCE_LDAP};
+use super::{INTEGRATION_LABEL, SOURCE_LDAP, STABLE_ID_ANNOTATION};
 use crate::crd::{
     GroupPolicy, IntegrationRef, LastPassGroup, LastPassGroupSpec, LastPassUser, LastPassUserSpec,
     LdapSpec, SOURCE_LABEL,
@@ -92,6 +92,18 @@ pub enum Problem {
         /// The limit.
         depth: usize,
     },
+    /// The directory changed the username attribute of an entry whose LastPassUser (found by
+    /// the entry's stable id) holds another username: the pull does not rename.
+    EmailChanged {
+        /// The entry's stable id.
+        stable_id: String,
+        /// The username the LastPassUser keeps.
+        from: String,
+        /// The username the directory now holds.
+        to: String,
+        /// The LastPassUser.
+        resource: String,
+    },
     /// A resource of another source (or another integration's name) already holds it.
     Claimed {
         /// `LastPassUser` or `LastPassGroup`.
@@ -135,6 +147,15 @@ impl fmt::Display for Problem {
             Problem::NestingTruncated { dn, depth } => write!(
                 f,
                 "{dn}: nesting deeper than maxNestingDepth {depth}; deeper members left out"
+            ),
+            Problem::EmailChanged {
+                stable_id,
+                from,
+                to,
+                resource,
+            } => write!(
+                f,
+                "directory user {stable_id} changed e-mail from {from} to {to}; LastPassUser {resource} keeps {from} (the pull never renames a LastPass user): restore the e-mail in the directory, or delete LastPassUser {resource} (deprovisioned as usual) so the next pull invites {to}"
             ),
             Problem::Claimed {
                 kind,
@@ -216,6 +237,13 @@ pub fn desired(snapshot: &Snapshot, target: &Target, spec: &LdapSpec) -> Desired
         let username = u.username.clone().unwrap_or_default();
         username_of_dn.insert(normalize_dn(&u.dn), username.clone());
         let name = naming::user_name(&target.integration, &username);
+        let mut metadata = meta(&name);
+        if let Some(id) = &u.stable_id {
+            metadata.annotations = Some(BTreeMap::from([(
+                STABLE_ID_ANNOTATION.to_string(),
+                id.clone(),
+            )]));
+        }
         let spec = LastPassUserSpec {
             integration_ref: integration_ref.clone(),
             username,
@@ -230,7 +258,7 @@ pub fn desired(snapshot: &Snapshot, target: &Target, spec: &LdapSpec) -> Desired
         out.users.insert(
             name.clone(),
             LastPassUser {
-                metadata: meta(&name),
+                metadata,
                 spec,
                 status: None,
             },

@@ -25,6 +25,7 @@ fn group(dn: &str, name: &str, selected: bool, members: &[&str]) -> DirectoryGro
         name: Some(name.into()),
         members: members.iter().map(|m| m.to_string()).collect(),
         selected,
+        ..Default::default()
     }
 }
 
@@ -60,6 +61,7 @@ fn users_map_to_labelled_resources() {
         .attributes
         .insert("department".into(), "R&D".into());
     let snap = Snapshot {
+        nesting: Default::default(),
         users: vec![user("uid=ann,ou=p", Some("ann@corp.example")), disabled],
         groups: vec![],
     };
@@ -86,6 +88,7 @@ fn users_map_to_labelled_resources() {
 #[test]
 fn bad_and_duplicate_usernames_are_skipped_and_held() {
     let snap = Snapshot {
+        nesting: Default::default(),
         users: vec![
             user("uid=svc,ou=p", None),
             user("uid=odd,ou=p", Some("not-an-email")),
@@ -125,6 +128,7 @@ fn bad_and_duplicate_usernames_are_skipped_and_held() {
 #[test]
 fn only_selected_groups_become_resources_with_flattened_members() {
     let snap = Snapshot {
+        nesting: Default::default(),
         users: vec![
             user("uid=a,ou=p", Some("a@x.io")),
             user("uid=b,ou=p", Some("b@x.io")),
@@ -176,6 +180,7 @@ fn only_selected_groups_become_resources_with_flattened_members() {
 #[test]
 fn the_same_snapshot_gives_the_same_resources() {
     let snap = Snapshot {
+        nesting: Default::default(),
         users: (0..50)
             .map(|i| user(&format!("uid=u{i},ou=p"), Some(&format!("u{i}@x.io"))))
             .collect(),

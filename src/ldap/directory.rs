@@ -3,8 +3,9 @@
 
 use std::collections::BTreeMap;
 
+use super::ad;
 use super::search::Entry;
-use crate::crd::LdapSpec;
+use crate::crd::{LdapNesting, LdapSpec};
 
 /// Active Directory's ACCOUNTDISABLE bit of `userAccountControl`.
 pub const UAC_ACCOUNTDISABLE: u64 = 2;
@@ -24,6 +25,11 @@ pub struct DirectoryUser {
     pub disabled: bool,
     /// DNs of groups this user names itself (`memberOf`), when configured.
     pub member_of: Vec<String>,
+    /// The entry's stable identity (`attributes.stableID`: AD's `objectGUID` in its textual
+    /// form, or e.g. OpenLDAP's `entryUUID`), when the directory has one.
+    pub stable_id: Option<String>,
+    /// SID of the user's primary group (AD: `primaryGroupID` within the user's domain).
+    pub primary_group_sid: Option<String>,
 }
 
 /// A group entry, mapped.
@@ -37,6 +43,19 @@ pub struct DirectoryGroup {
     pub members: Vec<String>,
     /// Matches `groupFilter`: becomes a LastPassGroup.
     pub selected: bool,
+    /// The group's SID (AD `objectSid`), for primary-group membership.
+    pub sid: Option<String>,
+    /// Resolved by the server (`InChain`): every group nested in this group, at any depth;
+    /// its users are those whose `memberOf` names it or one of them. `None` when nesting is
+    /// flattened from `members`.
+    pub chain: Option<Chain>,
+}
+
+/// A selected group's nesting as Active Directory resolves it (LDAP_MATCHING_RULE_IN_CHAIN).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Chain {
+    /// DNs of the groups nested in the group, at any depth.
+    pub groups: Vec<String>,
 }
 
 /// The directory as one pull saw it.
@@ -46,6 +65,8 @@ pub struct Snapshot {
     pub users: Vec<DirectoryUser>,
     /// Every group under the group base DN, selected or not.
     pub groups: Vec<DirectoryGroup>,
+    /// How nesting was resolved (`InChain` or `Client`).
+    pub nesting: LdapNesting,
 }
 
 /// The attributes the user search asks for.
@@ -58,6 +79,11 @@ pub fn user_attributes(spec: &LdapSpec) -> Vec<String> {
     if spec.disabled.user_account_control {
         attrs.push("userAccountControl".into());
     }
+    if spec.disabled.account_expires {
+        attrs.push("accountExpires".into());
+    }
+    attrs.extend(["primaryGroupID".into(), "objectSid".into()]);
+    attrs.push(spec.attributes.stable_id.clone());
     attrs.extend(spec.disabled.attribute.clone());
     attrs.extend(spec.membership.member_of_attribute.clone());
     attrs.sort_by_key(|a| a.to_ascii_lowercase());
@@ -65,16 +91,41 @@ pub fn user_attributes(spec: &LdapSpec) -> Vec<String> {
     attrs
 }
 
-/// The attributes the group search asks for.
-pub fn group_attributes(spec: &LdapSpec) -> Vec<String> {
-    vec![
-        spec.attributes.group_name.clone(),
-        spec.membership.member_attribute.clone(),
-    ]
+/// The attributes the group search asks for: the member list only when the nesting is
+/// flattened by the operator (`member_range`: the first ranged chunk to ask for, if any).
+pub fn group_attributes(
+    spec: &LdapSpec,
+    with_members: bool,
+    member_range: Option<u64>,
+) -> Vec<String> {
+    let mut attrs = vec![spec.attributes.group_name.clone(), "objectSid".into()];
+    if with_members {
+        let member = &spec.membership.member_attribute;
+        attrs.push(match member_range {
+            Some(step) => ad::range_request(member, 0, Some(step)),
+            None => member.clone(),
+        });
+    }
+    attrs
 }
 
-/// Maps a user entry.
-pub fn user_from_entry(e: &Entry, spec: &LdapSpec) -> DirectoryUser {
+/// The stable identity of an entry: `objectGUID` decoded to AD's textual form, any other
+/// attribute as text.
+pub fn stable_id(e: &Entry, attr: &str) -> Option<String> {
+    if attr.eq_ignore_ascii_case("objectGUID") {
+        return e.first_bytes(attr).map(|b| ad::guid_to_string(&b));
+    }
+    e.first(attr).map(String::from)
+}
+
+/// The string SID of an entry's `objectSid`.
+pub fn object_sid(e: &Entry) -> Option<String> {
+    e.first_bytes("objectSid")
+        .and_then(|b| ad::sid_to_string(&b))
+}
+
+/// Maps a user entry; `now` (Unix seconds) judges `accountExpires`.
+pub fn user_from_entry(e: &Entry, spec: &LdapSpec, now: i64) -> DirectoryUser {
     let attributes = spec
         .attributes
         .extra
@@ -86,13 +137,17 @@ pub fn user_from_entry(e: &Entry, spec: &LdapSpec) -> DirectoryUser {
         username: e.first(&spec.attributes.username).map(String::from),
         full_name: e.first(&spec.attributes.full_name).map(String::from),
         attributes,
-        disabled: is_disabled(e, spec),
+        disabled: is_disabled(e, spec, now),
         member_of: spec
             .membership
             .member_of_attribute
             .as_ref()
             .map(|a| e.values(a).to_vec())
             .unwrap_or_default(),
+        stable_id: stable_id(e, &spec.attributes.stable_id),
+        primary_group_sid: object_sid(e)
+            .zip(e.first("primaryGroupID"))
+            .and_then(|(sid, rid)| ad::primary_group_sid(&sid, rid)),
     }
 }
 
@@ -103,11 +158,14 @@ pub fn group_from_entry(e: &Entry, spec: &LdapSpec, selected: bool) -> Directory
         name: e.first(&spec.attributes.group_name).map(String::from),
         members: e.values(&spec.membership.member_attribute).to_vec(),
         selected,
+        sid: object_sid(e),
+        chain: None,
     }
 }
 
-/// Whether the directory says this account is disabled.
-pub fn is_disabled(e: &Entry, spec: &LdapSpec) -> bool {
+/// Whether the directory says this account is disabled (or, on AD, expired at `now`, in
+/// Unix seconds).
+pub fn is_disabled(e: &Entry, spec: &LdapSpec, now: i64) -> bool {
     let uac = spec.disabled.user_account_control
         && e.first("userAccountControl")
             .and_then(|v| v.parse::<i64>().ok())
@@ -121,7 +179,10 @@ pub fn is_disabled(e: &Entry, spec: &LdapSpec) -> bool {
                 .any(|v| v.trim().eq_ignore_ascii_case(want.trim())),
         }
     });
-    uac || attr
+    let expired = spec.disabled.account_expires
+        && e.first("accountExpires")
+            .is_some_and(|v| ad::account_expired(v, now));
+    uac || attr || expired
 }
 
 #[cfg(test)]
@@ -135,6 +196,7 @@ mod tests {
         let lock = LdapSpec {
             disabled: LdapDisabled {
                 user_account_control: false,
+                account_expires: false,
                 attribute: Some("nsAccountLock".into()),
                 value: Some("true".into()),
             },
@@ -171,6 +233,30 @@ mod tests {
             ),
             ("no attribute at all", &ad, vec![], false),
             (
+                "AD expired in 1601 + 1 s",
+                &ad,
+                vec![("accountExpires", vec!["10000000"])],
+                true,
+            ),
+            (
+                "AD accountExpires 0: never",
+                &ad,
+                vec![("accountExpires", vec!["0"])],
+                false,
+            ),
+            (
+                "AD accountExpires max: never",
+                &ad,
+                vec![("accountExpires", vec!["9223372036854775807"])],
+                false,
+            ),
+            (
+                "expiry ignored when turned off",
+                &lock,
+                vec![("accountExpires", vec!["10000000"])],
+                false,
+            ),
+            (
                 "garbage is not disabled",
                 &ad,
                 vec![("userAccountControl", vec!["x"])],
@@ -203,7 +289,7 @@ mod tests {
         ];
         for (why, spec, attrs, want) in cases {
             let e = Entry::new("cn=u", attrs);
-            assert_eq!(is_disabled(&e, spec), want, "{why}");
+            assert_eq!(is_disabled(&e, spec, 0), want, "{why}");
         }
     }
 
@@ -224,7 +310,7 @@ mod tests {
                 ("memberOf", vec!["cn=g,ou=g"]),
             ],
         );
-        let u = user_from_entry(&e, &spec);
+        let u = user_from_entry(&e, &spec, 0);
         assert_eq!(u.username.as_deref(), Some("a@x.io"));
         assert_eq!(u.full_name.as_deref(), Some("Ann"));
         assert_eq!(

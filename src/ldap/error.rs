@@ -113,6 +113,8 @@ pub enum Reason {
     ApiFailed,
     /// Some directory entries were skipped (duplicates, claimed names, no username).
     Conflicts,
+    /// A directory user's e-mail changed; the pull does not rename LastPass users.
+    EmailChanged,
     /// The directory was not read, so nothing was synced.
     PullFailed,
     /// The safeguard holds the pull's deletions (more than the limits allow).
@@ -141,6 +143,7 @@ impl Reason {
             Reason::SearchFailed => "SearchFailed",
             Reason::ApiFailed => "ApiFailed",
             Reason::Conflicts => "Conflicts",
+            Reason::EmailChanged => "EmailChanged",
             Reason::PullFailed => "PullFailed",
             Reason::OverSafeguard => "OverSafeguard",
             Reason::NoUsersSeen => "NoUsersSeen",

@@ -1,6 +1,7 @@
-//! Group membership: `member` edges of groups and `memberOf` edges of users, nested groups
-//! flattened breadth-first with a depth limit. Cycles are safe (each group is visited once per
-//! root). No I/O.
+//! Group membership: `member` edges of groups, `memberOf` edges of users and primary-group
+//! edges (AD's `primaryGroupID`, which `member` never lists), nested groups flattened
+//! breadth-first with a depth limit, or taken as the server resolved them (`InChain`). Cycles
+//! are safe (each group is visited once per root). No I/O.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -36,7 +37,10 @@ pub struct Flattened {
 ///
 /// Depth 1 means direct members only; depth 2 adds members of member groups, and so on.
 /// A DN that is neither a known user nor a known group (out of scope, or a foreign security
-/// principal) is ignored.
+/// principal) is ignored. A group whose nesting the server resolved
+/// ([`super::directory::Chain`]) holds the users whose `memberOf` names it or a group nested
+/// in it, plus the primary-group members of those groups (the chain rule does not follow
+/// primary groups); no depth limit applies to it.
 pub fn flatten(snapshot: &Snapshot, max_depth: usize) -> Flattened {
     let users: BTreeSet<String> = snapshot.users.iter().map(|u| normalize_dn(&u.dn)).collect();
     let groups: BTreeSet<String> = snapshot
@@ -58,8 +62,29 @@ pub fn flatten(snapshot: &Snapshot, max_depth: usize) -> Flattened {
             }
         }
     }
+    let primary = primary_members(snapshot);
+    for (g, members) in &primary {
+        children
+            .entry(g.clone())
+            .or_default()
+            .extend(members.iter().cloned());
+    }
     let mut out = Flattened::default();
     for root in snapshot.groups.iter().filter(|g| g.selected) {
+        if let Some(chain) = &root.chain {
+            // The root and every group nested in it: their direct users (the `memberOf` and
+            // primary-group edges above) are the group's users.
+            let root = normalize_dn(&root.dn);
+            let within =
+                std::iter::once(root.clone()).chain(chain.groups.iter().map(|g| normalize_dn(g)));
+            let found: BTreeSet<String> = within
+                .flat_map(|g| children.get(&g).into_iter().flatten())
+                .filter(|m| users.contains(*m))
+                .cloned()
+                .collect();
+            out.users_of.insert(root, found);
+            continue;
+        }
         let root = normalize_dn(&root.dn);
         let mut seen: BTreeSet<String> = BTreeSet::from([root.clone()]);
         let mut found = BTreeSet::new();
@@ -83,10 +108,29 @@ pub fn flatten(snapshot: &Snapshot, max_depth: usize) -> Flattened {
     out
 }
 
+/// Normalised group DN → normalised DNs of the users whose primary group it is (matched by
+/// the group's SID).
+fn primary_members(snapshot: &Snapshot) -> BTreeMap<String, BTreeSet<String>> {
+    let by_sid: BTreeMap<&str, String> = snapshot
+        .groups
+        .iter()
+        .filter_map(|g| g.sid.as_deref().map(|s| (s, normalize_dn(&g.dn))))
+        .collect();
+    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for u in &snapshot.users {
+        if let Some(g) = u.primary_group_sid.as_deref().and_then(|s| by_sid.get(s)) {
+            out.entry(g.clone())
+                .or_default()
+                .insert(normalize_dn(&u.dn));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ldap::directory::{DirectoryGroup, DirectoryUser};
+    use crate::ldap::directory::{Chain, DirectoryGroup, DirectoryUser};
 
     fn user(dn: &str) -> DirectoryUser {
         DirectoryUser {
@@ -101,6 +145,7 @@ mod tests {
             name: Some(dn.into()),
             members: members.iter().map(|m| m.to_string()).collect(),
             selected,
+            ..Default::default()
         }
     }
 
@@ -119,6 +164,7 @@ mod tests {
     #[test]
     fn nesting_cycles_depth_and_member_of() {
         let snap = Snapshot {
+            nesting: Default::default(),
             users: vec![
                 user("u=a"),
                 user("u=b"),
@@ -163,5 +209,57 @@ mod tests {
         assert!(shallow.truncated.contains("g=top"));
         let two = flatten(&snap, 2);
         assert_eq!(users_of(&two, "g=top"), ["u=a", "u=b", "u=d"]);
+    }
+
+    #[test]
+    fn primary_groups_count_in_both_methods() {
+        let sid = |rid: u32| Some(format!("S-1-5-21-9-{rid}"));
+        let snap = |chain: bool| Snapshot {
+            nesting: Default::default(),
+            users: vec![
+                DirectoryUser {
+                    primary_group_sid: sid(513),
+                    ..user("u=a")
+                },
+                DirectoryUser {
+                    member_of: vec!["g=top".into(), "g=elsewhere".into()],
+                    ..user("u=d")
+                },
+                DirectoryUser {
+                    primary_group_sid: sid(513),
+                    ..user("u=b")
+                },
+                DirectoryUser {
+                    primary_group_sid: sid(999),
+                    ..user("u=c")
+                },
+            ],
+            groups: vec![
+                DirectoryGroup {
+                    sid: sid(1200),
+                    chain: chain.then(|| Chain {
+                        groups: vec!["g=users".into()],
+                    }),
+                    ..group("g=top", true, &["g=users"])
+                },
+                DirectoryGroup {
+                    sid: sid(513),
+                    ..group("g=users", false, &[])
+                },
+                DirectoryGroup {
+                    sid: sid(514),
+                    ..group("g=direct", true, &[])
+                },
+            ],
+        };
+        for chain in [false, true] {
+            let f = flatten(&snap(chain), 10);
+            assert_eq!(
+                users_of(&f, "g=top"),
+                ["u=a", "u=b", "u=d"],
+                "chain={chain}: primary members of a nested group"
+            );
+            assert!(users_of(&f, "g=direct").is_empty());
+        }
     }
 }

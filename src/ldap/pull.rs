@@ -1,20 +1,17 @@
 //! One pull of one integration: read the directory, compute and write the resources, report
 //! in status. See [`pull_once`].
 
-use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use kube::api::ListParams;
 use kube::{Api, Client, ResourceExt};
 
 use super::config::{self, Settings};
-use super::connect::{self, Session};
-use super::desired::{self, Target};
-use super::directory::{self, Snapshot};
-use super::membership::normalize_dn;
+use super::connect;
+use super::desired::{Problem, Target};
 use super::safeguard::{self, Decisions, Limits, Verdict as Safeguard};
 use super::status::{self, Verdict};
-use super::{Error, Reason, apply, events, reconcile, search};
+use super::{Error, Reason, apply, events, plan, read};
 use crate::crd::{DirectoryIntegration, LastPassGroup, LastPassUser, LdapStatus};
 
 /// Problems kept in `status.ldap.problems`.
@@ -37,6 +34,8 @@ pub struct PullReport {
     pub skipped: usize,
     /// Why entries were left out, for people.
     pub problems: Vec<String>,
+    /// Directory users whose e-mail changed (kept under their old username).
+    pub email_changes: usize,
     /// LastPassUsers of source ldap for this integration after the pull.
     pub managed_users: usize,
     /// LastPassGroups of source ldap for this integration after the pull.
@@ -107,40 +106,7 @@ pub async fn pull_once(client: &Client, di: &DirectoryIntegration) -> Result<Pul
                 Safeguard::Rejected(h) => safeguard::record(&mut ldap.rejected, &h.pull_id),
                 _ => {}
             }
-            let synced = if let (false, Some(h)) = (r.safeguard.deletes(), r.safeguard.held()) {
-                Verdict {
-                    ok: false,
-                    reason: Reason::OverSafeguard,
-                    message: format!(
-                        "{}; {} deletions held by the safeguard: see LdapDeletionsHeld (pull {})",
-                        summary(r),
-                        h.users + h.groups,
-                        h.pull_id
-                    ),
-                }
-            } else if r.problems.is_empty() {
-                Verdict {
-                    ok: true,
-                    reason: Reason::Ok,
-                    message: summary(r),
-                }
-            } else {
-                Verdict {
-                    ok: false,
-                    reason: Reason::Conflicts,
-                    message: format!(
-                        "{}; {} entries skipped: {}",
-                        summary(r),
-                        r.skipped,
-                        r.problems
-                            .iter()
-                            .take(5)
-                            .cloned()
-                            .collect::<Vec<_>>()
-                            .join(" | ")
-                    ),
-                }
-            };
+            let synced = synced(r);
             (ok_reachable(r), synced)
         }
         Err(Failure { error, reached }) => {
@@ -217,6 +183,50 @@ pub async fn pull_once(client: &Client, di: &DirectoryIntegration) -> Result<Pul
     }
 }
 
+/// The `LdapSynced` verdict of a pull that read the directory: held deletions first, then
+/// e-mail changes (`EmailChanged`), then other skipped entries (`Conflicts`).
+pub fn synced(r: &PullReport) -> Verdict {
+    if let (false, Some(h)) = (r.safeguard.deletes(), r.safeguard.held()) {
+        return Verdict {
+            ok: false,
+            reason: Reason::OverSafeguard,
+            message: format!(
+                "{}; {} deletions held by the safeguard: see LdapDeletionsHeld (pull {})",
+                summary(r),
+                h.users + h.groups,
+                h.pull_id
+            ),
+        };
+    }
+    if r.problems.is_empty() {
+        return Verdict {
+            ok: true,
+            reason: Reason::Ok,
+            message: summary(r),
+        };
+    }
+    let reason = if r.email_changes > 0 {
+        Reason::EmailChanged
+    } else {
+        Reason::Conflicts
+    };
+    Verdict {
+        ok: false,
+        reason,
+        message: format!(
+            "{}; {} entries skipped: {}",
+            summary(r),
+            r.skipped,
+            r.problems
+                .iter()
+                .take(5)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(" | ")
+        ),
+    }
+}
+
 fn summary(r: &PullReport) -> String {
     format!(
         "{} users and {} groups in the directory; {} users and {} groups managed; {} created, {} updated, {} deleted",
@@ -271,7 +281,7 @@ async fn pull(client: &Client, di: &DirectoryIntegration) -> Result<PullReport, 
     let mut session = connect::connect(&settings, ca.as_deref(), &credentials)
         .await
         .map_err(unreached)?;
-    let snapshot = read_directory(&mut session, &settings).await;
+    let snapshot = read::read_directory(&mut session, &settings).await;
     session.close().await;
     let snapshot = snapshot.map_err(unreached)?;
     let read_time = read_start.elapsed();
@@ -281,39 +291,40 @@ async fn pull(client: &Client, di: &DirectoryIntegration) -> Result<PullReport, 
         reached: true,
     };
     let write_start = Instant::now();
-    let desired = desired::desired(&snapshot, &target, &settings.spec);
     let (users, groups) = list_existing(client, &namespace).await.map_err(reached)?;
-    let changes = reconcile::reconcile(&desired, &users, &groups, &target);
     let previous = di
         .status
         .as_ref()
         .and_then(|s| s.ldap.clone())
         .unwrap_or_default();
-    let verdict = safeguard::judge(
-        &changes,
-        snapshot.users.len(),
+    let planned = plan::plan(
+        &snapshot,
+        &target,
+        &settings.spec,
+        (&users, &groups),
         &Limits::of(di),
         &Decisions::of(di, &previous),
     );
+    let verdict = planned.verdict;
     if let Safeguard::Approved(h) = &verdict {
         // The users first carry the approval (a hint the engine trusts only once recorded),
         // then it is recorded as used, then they are deleted: a failure in between leaves
         // the approval unused for the next pull.
-        apply::mark_approved(client, &namespace, &changes.delete_users, &h.pull_id)
-            .await
-            .map_err(reached)?;
+        apply::mark_approved(
+            client,
+            &namespace,
+            &planned.changes.delete_users,
+            &h.pull_id,
+        )
+        .await
+        .map_err(reached)?;
         status::record_consumed(client, di, &h.pull_id)
             .await
             .map_err(reached)?;
     }
-    let mut allowed = safeguard::allowed(&changes, &verdict);
-    if !verdict.deletes() {
-        safeguard::keep_held_members(&mut allowed, &changes.delete_users, &users, &groups);
-    }
-    let changes = allowed;
+    let changes = planned.allowed;
+    let problems = planned.problems;
     let applied = apply::apply(client, &namespace, &changes).await;
-    let mut problems: Vec<_> = desired.problems.iter().chain(&changes.problems).collect();
-    problems.sort();
     let report = PullReport {
         users_seen: snapshot.users.len(),
         groups_seen: snapshot.groups.len(),
@@ -322,6 +333,10 @@ async fn pull(client: &Client, di: &DirectoryIntegration) -> Result<PullReport, 
         deleted: applied.deleted,
         skipped: problems.iter().filter(|p| p.skips_entry()).count(),
         problems: problems.iter().map(|p| p.to_string()).collect(),
+        email_changes: problems
+            .iter()
+            .filter(|p| matches!(p, Problem::EmailChanged { .. }))
+            .count(),
         managed_users: changes.managed_users,
         managed_groups: changes.managed_groups,
         read_time,
@@ -332,57 +347,6 @@ async fn pull(client: &Client, di: &DirectoryIntegration) -> Result<PullReport, 
         return Err(reached(Error::Kube { step, source }));
     }
     Ok(report)
-}
-
-/// Runs the user search and the two group searches (every group, and the selected ones).
-pub async fn read_directory(session: &mut Session, settings: &Settings) -> Result<Snapshot, Error> {
-    let spec = &settings.spec;
-    let user_attrs = directory::user_attributes(spec);
-    let users = search::paged_search(
-        session,
-        &settings.user_base_dn,
-        &spec.user_filter,
-        &user_attrs,
-        settings.page_size,
-    )
-    .await?;
-    let mut snapshot = Snapshot {
-        users: users
-            .iter()
-            .map(|e| directory::user_from_entry(e, spec))
-            .collect(),
-        groups: Vec::new(),
-    };
-    let Some(group_base) = &settings.group_base_dn else {
-        return Ok(snapshot);
-    };
-    let all = search::paged_search(
-        session,
-        group_base,
-        &spec.group_object_filter,
-        &directory::group_attributes(spec),
-        settings.page_size,
-    )
-    .await?;
-    let selected: Option<BTreeSet<String>> = match &spec.group_filter {
-        None => None,
-        Some(filter) => {
-            let filter = format!("(&{}{})", spec.group_object_filter, filter);
-            let hits =
-                search::paged_search(session, group_base, &filter, &[], settings.page_size).await?;
-            Some(hits.iter().map(|e| normalize_dn(&e.dn)).collect())
-        }
-    };
-    snapshot.groups = all
-        .iter()
-        .map(|e| {
-            let chosen = selected
-                .as_ref()
-                .is_none_or(|s| s.contains(&normalize_dn(&e.dn)));
-            directory::group_from_entry(e, spec, chosen)
-        })
-        .collect();
-    Ok(snapshot)
 }
 
 async fn list_existing(

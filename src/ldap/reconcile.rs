@@ -7,14 +7,19 @@
 //!   (another source, e.g. `git` or `scim`) is skipped and reported, never taken over; so is a
 //!   desired name already used by a resource that is not ours;
 //! - ours that the directory no longer calls for are deleted, except held (ambiguous) ones
-//!   and ones already being deleted.
+//!   and ones already being deleted;
+//! - a directory user whose stable id (AD `objectGUID`) names a resource of ours with another
+//!   username changed e-mail: no new resource, the old one is kept under its username and
+//!   follows the entry otherwise (name, attributes, suspension, groups), and the change is
+//!   reported ([`Problem::EmailChanged`]).
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet};
 
 use kube::ResourceExt;
 
 use super::desired::{Desired, Problem, Target};
-use super::{INTEGRATION_LABEL, SOURCE_LDAP};
+use super::{INTEGRATION_LABEL, SOURCE_LDAP, STABLE_ID_ANNOTATION};
 use crate::crd::{IntegrationRef, LastPassGroup, LastPassUser, SOURCE_LABEL};
 
 /// What one pull has to write.
@@ -82,9 +87,19 @@ pub fn owns_group(g: &LastPassGroup, target: &Target) -> bool {
         )
 }
 
+/// The stable id a pulled user carries ([`STABLE_ID_ANNOTATION`]).
+pub fn stable_id(u: &LastPassUser) -> Option<&str> {
+    u.metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(STABLE_ID_ANNOTATION))
+        .map(String::as_str)
+}
+
 fn user_differs(have: &LastPassUser, want: &LastPassUser) -> bool {
     let (h, w) = (&have.spec, &want.spec);
-    h.username != w.username
+    stable_id(have) != stable_id(want)
+        || h.username != w.username
         || h.full_name != w.full_name
         || h.attributes != w.attributes
         || h.suspended != w.suspended
@@ -108,6 +123,14 @@ pub fn reconcile(
     // Users.
     let by_name: BTreeMap<String, &LastPassUser> =
         users.iter().map(|u| (u.name_any(), u)).collect();
+    let ours_by_id: BTreeMap<&str, &LastPassUser> = users
+        .iter()
+        .filter(|u| owns_user(u, target) && u.metadata.deletion_timestamp.is_none())
+        .filter_map(|u| stable_id(u).map(|id| (id, u)))
+        .collect();
+    // Resources kept under their old username, and lower-cased new → old usernames.
+    let mut kept: BTreeSet<String> = BTreeSet::new();
+    let mut renamed: BTreeMap<String, String> = BTreeMap::new();
     let claims: BTreeMap<String, String> = users
         .iter()
         .filter(|u| {
@@ -121,6 +144,31 @@ pub fn reconcile(
         .map(|u| (u.spec.username.to_lowercase(), u.name_any()))
         .collect();
     for (name, want) in &desired.users {
+        let moved = stable_id(want)
+            .and_then(|id| ours_by_id.get(id))
+            .filter(|have| {
+                have.name_any() != *name && !desired.users.contains_key(&have.name_any())
+            });
+        if let Some(have) = moved {
+            out.problems.push(Problem::EmailChanged {
+                stable_id: stable_id(want).unwrap_or_default().to_string(),
+                from: have.spec.username.clone(),
+                to: want.spec.username.clone(),
+                resource: have.name_any(),
+            });
+            let mut kept_user = want.clone();
+            kept_user.metadata.name = have.metadata.name.clone();
+            kept_user.spec.username = have.spec.username.clone();
+            if user_differs(have, &kept_user) {
+                out.update_users.push(kept_user);
+            }
+            kept.insert(have.name_any());
+            renamed.insert(
+                want.spec.username.to_lowercase(),
+                have.spec.username.clone(),
+            );
+            continue;
+        }
         let claimed = claims.get(&want.spec.username.to_lowercase()).or_else(|| {
             by_name
                 .get(name)
@@ -144,6 +192,7 @@ pub fn reconcile(
     }
     for u in users.iter().filter(|u| owns_user(u, target)) {
         let keep = desired.users.contains_key(&u.name_any())
+            || kept.contains(&u.name_any())
             || desired
                 .held_usernames
                 .contains(&u.spec.username.to_lowercase());
@@ -171,6 +220,8 @@ pub fn reconcile(
         .map(|g| (g.spec.group_name.to_lowercase(), g.name_any()))
         .collect();
     for (name, want) in &desired.groups {
+        let want = with_kept_usernames(want, &renamed);
+        let want = want.as_ref();
         let claimed = claims
             .get(&want.spec.group_name.to_lowercase())
             .or_else(|| {
@@ -207,6 +258,29 @@ pub fn reconcile(
     }
     out.managed_groups += out.create_groups.len();
     out
+}
+
+/// `want` with the members whose e-mail changed named by the username their resource keeps.
+fn with_kept_usernames<'a>(
+    want: &'a LastPassGroup,
+    renamed: &BTreeMap<String, String>,
+) -> Cow<'a, LastPassGroup> {
+    if !want
+        .spec
+        .members
+        .iter()
+        .any(|m| renamed.contains_key(&m.to_lowercase()))
+    {
+        return Cow::Borrowed(want);
+    }
+    let mut g = want.clone();
+    for m in &mut g.spec.members {
+        if let Some(old) = renamed.get(&m.to_lowercase()) {
+            *m = old.clone();
+        }
+    }
+    g.spec.members.sort_by_key(|m| m.to_lowercase());
+    Cow::Owned(g)
 }
 
 #[cfg(test)]

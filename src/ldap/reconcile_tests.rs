@@ -15,6 +15,7 @@ fn target() -> Target {
 
 fn want(mails: &[&str]) -> Desired {
     let snap = Snapshot {
+        nesting: Default::default(),
         users: mails
             .iter()
             .map(|m| DirectoryUser {
@@ -159,4 +160,70 @@ fn sixty_percent_leaving_deletes_exactly_those() {
     let mut got = c.delete_users.clone();
     got.sort();
     assert_eq!(got, expected);
+}
+
+#[test]
+fn an_email_change_under_one_stable_id_keeps_the_resource_and_is_reported() {
+    let with_id = |mail: &str, id: &str, disabled: bool| DirectoryUser {
+        dn: "cn=ann,ou=p".into(),
+        username: Some(mail.into()),
+        stable_id: Some(id.into()),
+        disabled,
+        ..Default::default()
+    };
+    let snap = |u: DirectoryUser| Snapshot {
+        users: vec![u],
+        groups: vec![crate::ldap::directory::DirectoryGroup {
+            dn: "cn=g,ou=g".into(),
+            name: Some("g".into()),
+            members: vec!["cn=ann,ou=p".into()],
+            selected: true,
+            ..Default::default()
+        }],
+        nesting: Default::default(),
+    };
+    let spec = LdapSpec::default();
+    let before = desired(
+        &snap(with_id("ann@x.io", "guid-1", false)),
+        &target(),
+        &spec,
+    );
+    let have_users: Vec<LastPassUser> = before.users.values().cloned().collect();
+    let have_groups: Vec<LastPassGroup> = before.groups.values().cloned().collect();
+
+    // The same entry (same id), a new e-mail, and disabled at once.
+    let after = desired(
+        &snap(with_id("ann.lee@x.io", "guid-1", true)),
+        &target(),
+        &spec,
+    );
+    let c = reconcile(&after, &have_users, &have_groups, &target());
+    assert!(c.create_users.is_empty(), "no second account");
+    assert!(c.delete_users.is_empty(), "the old one is kept");
+    assert_eq!(names(&c.update_users), ["ann@x.io"], "under its username");
+    assert!(
+        c.update_users[0].spec.suspended,
+        "and still follows the entry"
+    );
+    assert!(c.update_groups.is_empty(), "groups keep the old username");
+    assert_eq!(
+        c.problems,
+        [Problem::EmailChanged {
+            stable_id: "guid-1".into(),
+            from: "ann@x.io".into(),
+            to: "ann.lee@x.io".into(),
+            resource: have_users[0].name_any(),
+        }]
+    );
+
+    // Another entry (another id) with a new e-mail is a leaver and a joiner.
+    let other = desired(
+        &snap(with_id("bob@x.io", "guid-2", false)),
+        &target(),
+        &spec,
+    );
+    let c = reconcile(&other, &have_users, &have_groups, &target());
+    assert_eq!(names(&c.create_users), ["bob@x.io"]);
+    assert_eq!(c.delete_users, [have_users[0].name_any()]);
+    assert!(c.problems.is_empty());
 }

@@ -17,6 +17,8 @@ pub struct Entry {
     pub dn: String,
     /// Attribute values by lower-cased attribute name.
     pub attrs: BTreeMap<String, Vec<String>>,
+    /// Values that are not UTF-8 (e.g. `objectGUID`, `objectSid`), by lower-cased name.
+    pub bin: BTreeMap<String, Vec<Vec<u8>>>,
 }
 
 impl Entry {
@@ -33,7 +35,29 @@ impl Entry {
                     )
                 })
                 .collect(),
+            bin: BTreeMap::new(),
         }
+    }
+
+    /// Adds binary values of an attribute (test helper).
+    pub fn with_binary(mut self, attr: &str, values: Vec<Vec<u8>>) -> Self {
+        self.bin.insert(attr.to_ascii_lowercase(), values);
+        self
+    }
+
+    /// The first value of an attribute as bytes, whether the server's value happened to be
+    /// UTF-8 or not (a random GUID sometimes is).
+    pub fn first_bytes(&self, attr: &str) -> Option<Vec<u8>> {
+        let key = attr.to_ascii_lowercase();
+        self.bin
+            .get(&key)
+            .and_then(|v| v.first().cloned())
+            .or_else(|| {
+                self.attrs
+                    .get(&key)
+                    .and_then(|v| v.first())
+                    .map(|v| v.clone().into_bytes())
+            })
     }
 
     /// All values of an attribute (case-insensitive name).
@@ -92,17 +116,65 @@ pub async fn paged_search(
         .map_err(classify)?;
     let mut out = Vec::new();
     while let Some(raw) = stream.next().await.map_err(classify)? {
-        let e = SearchEntry::construct(raw);
-        let mut attrs: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for (k, v) in e.attrs {
-            attrs.entry(k.to_ascii_lowercase()).or_default().extend(v);
-        }
-        out.push(Entry { dn: e.dn, attrs });
+        out.push(entry(SearchEntry::construct(raw)));
     }
     let res = stream.finish().await;
     match res.rc {
         0 => Ok(out),
         rc => Err(search_err(describe(rc, &res.text))),
+    }
+}
+
+fn entry(e: SearchEntry) -> Entry {
+    let mut attrs: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (k, v) in e.attrs {
+        attrs.entry(k.to_ascii_lowercase()).or_default().extend(v);
+    }
+    let mut bin: BTreeMap<String, Vec<Vec<u8>>> = BTreeMap::new();
+    for (k, v) in e.bin_attrs {
+        bin.entry(k.to_ascii_lowercase()).or_default().extend(v);
+    }
+    Entry {
+        dn: e.dn,
+        attrs,
+        bin,
+    }
+}
+
+/// Reads one entry (base scope) with the requested attributes; `None` when it is gone.
+pub async fn read_entry(
+    session: &mut Session,
+    dn: &str,
+    attrs: &[String],
+) -> Result<Option<Entry>, Error> {
+    let search_err = |detail: String| Error::Search {
+        base: dn.to_string(),
+        filter: "(objectClass=*)".into(),
+        detail,
+    };
+    let mut ldap = session.ldap.clone();
+    let res = ldap
+        .with_timeout(session.operation_timeout)
+        .search(dn, Scope::Base, "(objectClass=*)", attrs.to_vec())
+        .await;
+    let (entries, result) = match res {
+        Ok(r) => (r.0, r.1),
+        Err(LdapError::Timeout { .. }) => {
+            return Err(Error::Timeout {
+                step: "search",
+                url: session.url.clone(),
+                after: session.operation_timeout,
+            });
+        }
+        Err(e) => return Err(search_err(e.to_string())),
+    };
+    match result.rc {
+        0 => Ok(entries
+            .into_iter()
+            .next()
+            .map(|r| entry(SearchEntry::construct(r)))),
+        32 => Ok(None),
+        rc => Err(search_err(describe(rc, &result.text))),
     }
 }
 
