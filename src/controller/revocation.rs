@@ -9,7 +9,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use kube::ResourceExt;
-use kube::api::{Api, Patch, PatchParams};
 use serde_json::json;
 use tracing::{info, warn};
 
@@ -22,7 +21,8 @@ use crate::engine::model::ResourceRef;
 use crate::engine::revocation::{Intent, Revocation, fold};
 
 use super::context::Context;
-use super::error::{Error, kube as kube_err};
+use super::error::Error;
+use super::status::merge_patch;
 
 /// The `integration` label of an integration's metrics: `<namespace>/<name>`.
 pub fn integration_label(i: &DirectoryIntegration) -> String {
@@ -75,24 +75,9 @@ async fn set_annotation(
     user: &LastPassUser,
     value: Option<String>,
 ) -> Result<(), Error> {
-    let ns = user.namespace().unwrap_or_default();
-    let api: Api<LastPassUser> = Api::namespaced(ctx.client.clone(), &ns);
     let patch = json!({"metadata": {"annotations": {SUSPEND_REQUESTED_ANNOTATION: value}}});
-    match api
-        .patch(
-            &user.name_any(),
-            &PatchParams::default(),
-            &Patch::Merge(&patch),
-        )
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(kube::Error::Api(e)) if e.code == 404 => Ok(()),
-        Err(e) => Err(kube_err(format!(
-            "annotating LastPassUser {ns}/{} with {SUSPEND_REQUESTED_ANNOTATION}",
-            user.name_any()
-        ))(e)),
-    }
+    let doing = format!("annotating with {SUSPEND_REQUESTED_ANNOTATION} the LastPassUser");
+    merge_patch(&ctx.client, user, &patch, &doing).await
 }
 
 /// Records the first sight of `suspended: true` on a user LastPass does not yet report

@@ -187,28 +187,42 @@ where
         + DeserializeOwned
         + std::fmt::Debug,
 {
-    let ns = obj
-        .namespace()
-        .ok_or_else(|| Error::NoNamespace(obj.name_any()))?;
-    let api: Api<K> = Api::namespaced(client.clone(), &ns);
     let patch = json!({"metadata": {
         "finalizers": finalizers,
         "resourceVersion": obj.resource_version(),
     }});
+    merge_patch(client, obj, &patch, "updating the finalizers of").await
+}
+
+/// Merge-patches `obj` (a metadata change of the operator's); an object deleted meanwhile is
+/// no error. `doing` starts the error message, e.g. "updating the finalizers of".
+pub async fn merge_patch<K>(
+    client: &Client,
+    obj: &K,
+    patch: &serde_json::Value,
+    doing: &str,
+) -> Result<(), Error>
+where
+    K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug,
+{
+    let ns = obj
+        .namespace()
+        .ok_or_else(|| Error::NoNamespace(obj.name_any()))?;
+    let api: Api<K> = Api::namespaced(client.clone(), &ns);
     match api
         .patch(
             &obj.name_any(),
             &PatchParams::default(),
-            &Patch::Merge(&patch),
+            &Patch::Merge(patch),
         )
         .await
     {
         Ok(_) => Ok(()),
         Err(kube::Error::Api(e)) if e.code == 404 => Ok(()),
-        Err(e) => Err(kube_err(format!(
-            "updating the finalizers of {ns}/{}",
-            obj.name_any()
-        ))(e)),
+        Err(e) => Err(kube_err(format!("{doing} {ns}/{}", obj.name_any()))(e)),
     }
 }
 
