@@ -22,6 +22,7 @@ use secrecy::ExposeSecret;
 use serde_json::json;
 
 use super::auth::mint;
+use super::cache::TOKEN_SECRET_LABEL;
 use super::errors::Error;
 use crate::crd::{DirectoryIntegration, ScimStatus, parse_duration};
 
@@ -133,10 +134,13 @@ pub async fn reconcile_tokens(
                     name: Some(sname.clone()),
                     namespace: Some(ns.clone()),
                     owner_references: di.controller_owner_ref(&()).map(|o| vec![o]),
-                    labels: Some(BTreeMap::from([(
-                        "app.kubernetes.io/managed-by".to_string(),
-                        "lastpass-operator".to_string(),
-                    )])),
+                    labels: Some(BTreeMap::from([
+                        (
+                            "app.kubernetes.io/managed-by".to_string(),
+                            "lastpass-operator".to_string(),
+                        ),
+                        (TOKEN_SECRET_LABEL.to_string(), "true".to_string()),
+                    ])),
                     annotations: Some(created_annotations),
                     ..Default::default()
                 },
@@ -175,7 +179,14 @@ pub async fn reconcile_tokens(
                     .as_ref()
                     .is_some_and(|d| d.contains_key(PREVIOUS_KEY))
                     && annotation(&s, PREVIOUS_EXPIRES_ANNOTATION).is_none());
-            if due || previous_over {
+            // The SCIM server follows token Secrets by this label (Secrets minted before it
+            // existed get it here).
+            let unlabelled = s.labels().get(TOKEN_SECRET_LABEL).map(String::as_str) != Some("true");
+            if unlabelled {
+                s.labels_mut()
+                    .insert(TOKEN_SECRET_LABEL.to_string(), "true".to_string());
+            }
+            if due || previous_over || unlabelled {
                 let data = s.data.get_or_insert_with(BTreeMap::new);
                 let annotations = s.metadata.annotations.get_or_insert_with(BTreeMap::new);
                 if due {
@@ -202,7 +213,7 @@ pub async fn reconcile_tokens(
                         }
                     }
                     tracing::info!(secret = %sname, "rotated the SCIM token");
-                } else {
+                } else if previous_over {
                     data.remove(PREVIOUS_KEY);
                     annotations.remove(PREVIOUS_EXPIRES_ANNOTATION);
                     tracing::info!(secret = %sname, "the previous SCIM token's overlap ended");

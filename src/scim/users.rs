@@ -35,6 +35,7 @@ pub async fn list(
     // The lookup every IdP makes: select by the userName hash label, then filter exactly.
     let candidates = match filter.as_ref().and_then(|f| f.simple_eq()) {
         Some((attr, v)) if attr == "username" => store::scim_users_named(&ep, v).await?,
+        Some((attr, v)) if attr == "externalid" => store::scim_users_by_external_id(&ep, v).await?,
         _ => store::scim_users(&ep, Read::Cached).await?,
     };
     let all: Vec<Value> = candidates
@@ -160,7 +161,7 @@ async fn write(
                 version.as_deref(),
             )
         })?;
-    ep.written.wrote("LastPassUser", &updated.metadata);
+    ep.stores.wrote("LastPassUser", &updated.metadata);
     Ok(scim(
         StatusCode::OK,
         &mapping::user_to_scim(&updated, &ep.users_url()),

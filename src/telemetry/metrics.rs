@@ -96,6 +96,8 @@ pub struct Metrics {
     pub untrusted_reads: Family<IntegrationLabel, Counter>,
     /// 1 while this process holds the leader Lease (or runs without leader election).
     pub leader: Gauge,
+    /// The SCIM server's metrics.
+    pub scim: super::scim::ScimMetrics,
 }
 
 fn request_histogram() -> Histogram {
@@ -123,6 +125,7 @@ impl Metrics {
             reconcile_errors: Family::default(),
             untrusted_reads: Family::default(),
             leader: Gauge::default(),
+            scim: Default::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -181,6 +184,7 @@ impl Metrics {
             "1 while this process holds the leader Lease (or runs without leader election)",
             m.leader.clone(),
         );
+        m.scim.register(&mut registry);
         Self { registry, ..m }
     }
 

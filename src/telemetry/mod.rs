@@ -25,3 +25,4 @@ pub fn init(format: LogFormat, level: &str) {
 }
 
 pub mod metrics;
+pub mod scim;

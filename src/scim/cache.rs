@@ -1,0 +1,505 @@
+//! In-memory reflector stores of the SCIM server, with the indexes its reads need.
+//!
+//! Every replica (leader or not) follows the API server's watch of LastPassUsers,
+//! DirectoryIntegrations and the token Secrets (by label) into a [`Cache`] per kind, indexed by
+//! SCIM id, by userName hash and by externalId. Reads then cost a hash lookup instead of a list
+//! on the API server; each cache also tracks this replica's own writes ([`OwnWrites`]) so that
+//! a read waits for them (see [`super::consistency`]).
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{Api, ObjectMeta};
+use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Client, Resource};
+use tokio::sync::{Notify, watch};
+
+use super::consistency::{OwnWrites, Pending};
+use super::mapping::{self, EXTERNAL_ID_ANNOTATION, INTEGRATION_LABEL, SOURCE_SCIM};
+use super::store::Kind;
+use crate::crd::{DirectoryIntegration, LastPassGroup, LastPassUser, SOURCE_LABEL};
+
+/// Label of the token Secrets the SCIM server follows.
+pub const TOKEN_SECRET_LABEL: &str = "lastpass-operator.io/scim-token";
+
+/// Namespace and name of an object.
+pub type Key = (String, String);
+
+/// What a kind is indexed by besides its namespace and name.
+pub trait Indexed: Kind + Send + Sync + 'static {
+    /// The value that must be unique among an integration's resources, as indexed (the
+    /// userName hash of a user, the lower-case name of a group); `None` when not indexed.
+    fn unique_key(&self) -> Option<String> {
+        None
+    }
+}
+
+impl Indexed for LastPassUser {
+    fn unique_key(&self) -> Option<String> {
+        Some(mapping::username_hash(&self.spec.username))
+    }
+}
+
+impl Indexed for LastPassGroup {
+    fn unique_key(&self) -> Option<String> {
+        Some(self.spec.group_name.to_lowercase())
+    }
+}
+
+impl Indexed for DirectoryIntegration {}
+impl Indexed for Secret {}
+
+/// `(integration label value, SCIM id)` of a SCIM-sourced object.
+fn scim_key(meta: &ObjectMeta) -> Option<(String, String)> {
+    let labels = meta.labels.as_ref()?;
+    if labels.get(SOURCE_LABEL).map(String::as_str) != Some(SOURCE_SCIM) {
+        return None;
+    }
+    Some((
+        labels.get(INTEGRATION_LABEL)?.clone(),
+        mapping::scim_id(meta),
+    ))
+}
+
+fn key_of(meta: &ObjectMeta) -> Key {
+    (
+        meta.namespace.clone().unwrap_or_default(),
+        meta.name.clone().unwrap_or_default(),
+    )
+}
+
+struct Inner<K> {
+    objects: HashMap<Key, Arc<K>>,
+    /// (namespace, integration label) → SCIM id → object.
+    scim: HashMap<(String, String), HashMap<String, Key>>,
+    /// (namespace, unique key) → objects.
+    unique: HashMap<(String, String), BTreeSet<Key>>,
+    /// (namespace, integration label, externalId) → objects.
+    external: HashMap<(String, String, String), BTreeSet<Key>>,
+    own: OwnWrites,
+    /// Objects of a relist in progress, by the namespace it covers ("" for all), with its
+    /// number.
+    relisting: HashMap<String, (u64, Vec<K>)>,
+}
+
+impl<K> Default for Inner<K> {
+    fn default() -> Self {
+        Self {
+            objects: HashMap::new(),
+            scim: HashMap::new(),
+            unique: HashMap::new(),
+            external: HashMap::new(),
+            own: OwnWrites::default(),
+            relisting: HashMap::new(),
+        }
+    }
+}
+
+impl<K: Indexed> Inner<K> {
+    fn unindex(&mut self, key: &Key) {
+        let Some(old) = self.objects.remove(key) else {
+            return;
+        };
+        let meta = old.meta();
+        if let Some((integration, id)) = scim_key(meta) {
+            let ik = (key.0.clone(), integration.clone());
+            if let Some(ids) = self.scim.get_mut(&ik) {
+                ids.remove(&id);
+                if ids.is_empty() {
+                    self.scim.remove(&ik);
+                }
+            }
+            if let Some(ext) = meta
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get(EXTERNAL_ID_ANNOTATION))
+            {
+                remove_from(
+                    &mut self.external,
+                    &(key.0.clone(), integration, ext.clone()),
+                    key,
+                );
+            }
+        }
+        if let Some(u) = old.unique_key() {
+            remove_from(&mut self.unique, &(key.0.clone(), u), key);
+        }
+    }
+
+    fn insert(&mut self, obj: K) {
+        let key = key_of(obj.meta());
+        self.unindex(&key);
+        let meta = obj.meta();
+        if let Some((integration, id)) = scim_key(meta) {
+            if let Some(ext) = meta
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get(EXTERNAL_ID_ANNOTATION))
+            {
+                self.external
+                    .entry((key.0.clone(), integration.clone(), ext.clone()))
+                    .or_default()
+                    .insert(key.clone());
+            }
+            self.scim
+                .entry((key.0.clone(), integration))
+                .or_default()
+                .insert(id, key.clone());
+        }
+        if let Some(u) = obj.unique_key() {
+            self.unique
+                .entry((key.0.clone(), u))
+                .or_default()
+                .insert(key.clone());
+        }
+        self.objects.insert(key, Arc::new(obj));
+    }
+
+    fn get_all(&self, keys: Option<&BTreeSet<Key>>) -> Vec<Arc<K>> {
+        keys.into_iter()
+            .flatten()
+            .filter_map(|k| self.objects.get(k).cloned())
+            .collect()
+    }
+}
+
+fn remove_from<I: std::hash::Hash + Eq>(index: &mut HashMap<I, BTreeSet<Key>>, at: &I, key: &Key) {
+    if let Some(set) = index.get_mut(at) {
+        set.remove(key);
+        if set.is_empty() {
+            index.remove(at);
+        }
+    }
+}
+
+/// How a read's wait for this replica's own writes ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settled {
+    /// Nothing of ours was pending.
+    AtOnce,
+    /// The store caught up within the bound.
+    Waited,
+    /// The bound passed first: the caller reads the API server instead.
+    TimedOut,
+}
+
+/// The longest a read waits for the store to show this replica's own writes.
+pub const WAIT_BOUND: Duration = Duration::from_secs(1);
+
+/// One kind's in-memory store, its indexes and this replica's writes it does not show yet.
+pub struct Cache<K> {
+    inner: RwLock<Inner<K>>,
+    changed: Notify,
+    /// Watches that have not listed once yet.
+    ready: watch::Sender<usize>,
+    /// Scopes whose watch has listed once.
+    listed: Mutex<BTreeSet<String>>,
+    lag: Mutex<Duration>,
+}
+
+impl<K: Indexed> Cache<K> {
+    fn new(streams: usize) -> Self {
+        Self {
+            inner: RwLock::new(Inner::default()),
+            changed: Notify::new(),
+            ready: watch::Sender::new(streams),
+            listed: Mutex::new(BTreeSet::new()),
+            lag: Mutex::new(Duration::ZERO),
+        }
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Inner<K>> {
+        self.inner.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Inner<K>> {
+        self.inner.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The object `namespace/name`.
+    pub fn get(&self, namespace: &str, name: &str) -> Option<Arc<K>> {
+        self.read()
+            .objects
+            .get(&(namespace.to_string(), name.to_string()))
+            .cloned()
+    }
+
+    /// The SCIM-sourced object of `integration` (label value) with SCIM id `id`.
+    pub fn by_id(&self, namespace: &str, integration: &str, id: &str) -> Option<Arc<K>> {
+        let inner = self.read();
+        let key = inner
+            .scim
+            .get(&(namespace.to_string(), integration.to_string()))?
+            .get(id)?;
+        inner.objects.get(key).cloned()
+    }
+
+    /// Every SCIM-sourced object of `integration` (label value) in `namespace`.
+    pub fn of_integration(&self, namespace: &str, integration: &str) -> Vec<Arc<K>> {
+        let inner = self.read();
+        inner
+            .scim
+            .get(&(namespace.to_string(), integration.to_string()))
+            .into_iter()
+            .flat_map(|ids| ids.values())
+            .filter_map(|k| inner.objects.get(k).cloned())
+            .collect()
+    }
+
+    /// Every object of `namespace` (any source) whose [`Indexed::unique_key`] is `unique`.
+    pub fn by_unique_key(&self, namespace: &str, unique: &str) -> Vec<Arc<K>> {
+        let inner = self.read();
+        inner.get_all(
+            inner
+                .unique
+                .get(&(namespace.to_string(), unique.to_string())),
+        )
+    }
+
+    /// The SCIM-sourced objects of `integration` (label value) with this externalId.
+    pub fn by_external_id(&self, namespace: &str, integration: &str, ext: &str) -> Vec<Arc<K>> {
+        let inner = self.read();
+        inner.get_all(inner.external.get(&(
+            namespace.to_string(),
+            integration.to_string(),
+            ext.to_string(),
+        )))
+    }
+
+    /// Objects in the store.
+    pub fn len(&self) -> usize {
+        self.read().objects.len()
+    }
+
+    /// Whether the store is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Records a write of this replica that the API server answered with `meta`.
+    pub fn wrote(&self, meta: &ObjectMeta) {
+        self.write().own.wrote(meta);
+    }
+
+    /// Records the deletion of `meta` (`kept`: the object a finalizer keeps).
+    pub fn deleted(&self, meta: &ObjectMeta, kept: Option<&ObjectMeta>) {
+        self.write().own.deleted(meta, kept);
+    }
+
+    /// Waits, at most `bound`, until no write of this replica matching `pred` is missing from
+    /// the store.
+    pub async fn settle(&self, pred: impl Fn(&Pending) -> bool, bound: Duration) -> Settled {
+        let deadline = tokio::time::Instant::now() + bound;
+        let mut waited = false;
+        loop {
+            let notified = self.changed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if !self.write().own.any(&pred) {
+                return if waited {
+                    Settled::Waited
+                } else {
+                    Settled::AtOnce
+                };
+            }
+            waited = true;
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return Settled::TimedOut;
+            }
+        }
+    }
+
+    /// Waits, at most `bound`, for every watch of this store to have listed once.
+    pub async fn ready(&self, bound: Duration) -> bool {
+        let mut rx = self.ready.subscribe();
+        tokio::time::timeout(bound, rx.wait_for(|left| *left == 0))
+            .await
+            .is_ok_and(|r| r.is_ok())
+    }
+
+    /// Test hook: delay every watch event by `lag` before it is applied (a lagging store).
+    #[doc(hidden)]
+    pub fn inject_lag(&self, lag: Duration) {
+        *self.lag.lock().unwrap_or_else(|p| p.into_inner()) = lag;
+    }
+
+    fn apply(&self, scope: &str, event: watcher::Event<K>) {
+        let mut inner = self.write();
+        match event {
+            watcher::Event::Apply(obj) => {
+                inner.own.applied(obj.meta());
+                inner.insert(obj);
+            }
+            watcher::Event::Delete(obj) => {
+                inner.own.removed(obj.meta());
+                inner.unindex(&key_of(obj.meta()));
+            }
+            watcher::Event::Init => {
+                let number = inner.own.relist_started();
+                inner
+                    .relisting
+                    .insert(scope.to_string(), (number, Vec::new()));
+            }
+            watcher::Event::InitApply(obj) => {
+                if let Some((_, buf)) = inner.relisting.get_mut(scope) {
+                    buf.push(obj);
+                }
+            }
+            watcher::Event::InitDone => {
+                let (number, objs) = inner.relisting.remove(scope).unwrap_or_default();
+                let stale: Vec<Key> = inner
+                    .objects
+                    .keys()
+                    .filter(|(ns, _)| scope.is_empty() || ns == scope)
+                    .cloned()
+                    .collect();
+                for k in stale {
+                    inner.unindex(&k);
+                }
+                for obj in objs {
+                    inner.insert(obj);
+                }
+                inner
+                    .own
+                    .relisted(number, (!scope.is_empty()).then_some(scope));
+                drop(inner);
+                let first = self
+                    .listed
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(scope.to_string());
+                if first {
+                    self.ready
+                        .send_modify(|left| *left = left.saturating_sub(1));
+                }
+                self.changed.notify_waiters();
+                return;
+            }
+        }
+        drop(inner);
+        self.changed.notify_waiters();
+    }
+
+    /// Follows `api`'s watch (scope: the namespace it covers, "" for all) into the store.
+    async fn follow(self: Arc<Self>, api: Api<K>, scope: String, config: watcher::Config) {
+        let stream = watcher(api, config).default_backoff();
+        futures::pin_mut!(stream);
+        while let Some(event) = stream.next().await {
+            match event {
+                Ok(event) => {
+                    let lag = *self.lag.lock().unwrap_or_else(|p| p.into_inner());
+                    if !lag.is_zero() {
+                        tokio::time::sleep(lag).await;
+                    }
+                    self.apply(&scope, event);
+                }
+                Err(e) => {
+                    tracing::warn!(kind = %K::kind(&()), namespace = %scope, error = %e, "SCIM store watch failed; retrying");
+                }
+            }
+        }
+    }
+}
+
+/// Which namespaces the stores follow.
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    /// Namespaces of integrations, users and groups; every namespace when empty.
+    pub namespaces: Vec<String>,
+    /// Namespaces of token Secrets; `namespaces` when empty.
+    pub secret_namespaces: Vec<String>,
+}
+
+/// The SCIM server's stores, each following its watch until dropped.
+pub struct Stores {
+    /// SCIM users, and users of other sources (for the uniqueness check).
+    pub users: Arc<Cache<LastPassUser>>,
+    /// DirectoryIntegrations (is SCIM on?).
+    pub integrations: Arc<Cache<DirectoryIntegration>>,
+    /// Token Secrets (label [`TOKEN_SECRET_LABEL`]).
+    pub secrets: Arc<Cache<Secret>>,
+    tasks: Vec<tokio::task::AbortHandle>,
+}
+
+impl Stores {
+    /// Starts following the watches of `scope` (needs a tokio runtime).
+    pub fn start(client: &Client, scope: &Scope) -> Self {
+        let namespaces = scope.namespaces.clone();
+        let secret_namespaces = if scope.secret_namespaces.is_empty() {
+            namespaces.clone()
+        } else {
+            scope.secret_namespaces.clone()
+        };
+        let mut tasks = Vec::new();
+        let users = spawn(client, &namespaces, watcher::Config::default(), &mut tasks);
+        let integrations = spawn(client, &namespaces, watcher::Config::default(), &mut tasks);
+        let secrets = spawn(
+            client,
+            &secret_namespaces,
+            watcher::Config::default().labels(&format!("{TOKEN_SECRET_LABEL}=true")),
+            &mut tasks,
+        );
+        Self {
+            users,
+            integrations,
+            secrets,
+            tasks,
+        }
+    }
+
+    /// Waits, at most `bound`, until every store has listed once.
+    pub async fn ready(&self, bound: Duration) -> bool {
+        self.users.ready(bound).await
+            && self.integrations.ready(bound).await
+            && self.secrets.ready(bound).await
+    }
+
+    /// Records a write of this replica (`kind` is the resource kind).
+    pub fn wrote(&self, kind: &str, meta: &ObjectMeta) {
+        if kind == LastPassUser::kind(&()) {
+            self.users.wrote(meta);
+        }
+    }
+
+    /// Records a deletion by this replica (`kept`: the object a finalizer keeps).
+    pub fn deleted(&self, kind: &str, meta: &ObjectMeta, kept: Option<&ObjectMeta>) {
+        if kind == LastPassUser::kind(&()) {
+            self.users.deleted(meta, kept);
+        }
+    }
+}
+
+impl Drop for Stores {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+fn spawn<K: Indexed>(
+    client: &Client,
+    namespaces: &[String],
+    config: watcher::Config,
+    tasks: &mut Vec<tokio::task::AbortHandle>,
+) -> Arc<Cache<K>> {
+    let scopes: Vec<String> = if namespaces.is_empty() {
+        vec![String::new()]
+    } else {
+        namespaces.to_vec()
+    };
+    let cache = Arc::new(Cache::new(scopes.len()));
+    for scope in scopes {
+        let api = if scope.is_empty() {
+            Api::<K>::all(client.clone())
+        } else {
+            Api::<K>::namespaced(client.clone(), &scope)
+        };
+        let task = tokio::spawn(cache.clone().follow(api, scope, config.clone()));
+        tasks.push(task.abort_handle());
+    }
+    cache
+}
