@@ -6,7 +6,7 @@
 //! on the API server; each cache also tracks this replica's own writes ([`OwnWrites`]) so that
 //! a read waits for them (see [`super::consistency`]).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -24,6 +24,9 @@ use crate::crd::{DirectoryIntegration, LastPassGroup, LastPassUser, SOURCE_LABEL
 
 /// Label of the token Secrets the SCIM server follows.
 pub const TOKEN_SECRET_LABEL: &str = "lastpass-operator.io/scim-token";
+
+/// Versions remembered per object (see `Inner::seen`).
+const SEEN_VERSIONS: usize = 4;
 
 /// Namespace and name of an object.
 pub type Key = (String, String);
@@ -80,6 +83,9 @@ struct Inner<K> {
     /// (namespace, integration label, externalId) → objects.
     external: HashMap<(String, String, String), BTreeSet<Key>>,
     own: OwnWrites,
+    /// The last versions applied per object (newest last), so that a write whose watch event
+    /// came before the writer recorded it is not waited for.
+    seen: HashMap<Key, VecDeque<String>>,
     /// Objects of a relist in progress, by the namespace it covers ("" for all), with its
     /// number.
     relisting: HashMap<String, (u64, Vec<K>)>,
@@ -93,6 +99,7 @@ impl<K> Default for Inner<K> {
             unique: HashMap::new(),
             external: HashMap::new(),
             own: OwnWrites::default(),
+            seen: HashMap::new(),
             relisting: HashMap::new(),
         }
     }
@@ -156,6 +163,24 @@ impl<K: Indexed> Inner<K> {
                 .insert(key.clone());
         }
         self.objects.insert(key, Arc::new(obj));
+    }
+
+    fn saw(&mut self, meta: &ObjectMeta) {
+        if let Some(rv) = &meta.resource_version {
+            let versions = self.seen.entry(key_of(meta)).or_default();
+            if versions.len() >= SEEN_VERSIONS {
+                versions.pop_front();
+            }
+            versions.push_back(rv.clone());
+        }
+    }
+
+    fn shows(&self, meta: &ObjectMeta) -> bool {
+        meta.resource_version.as_ref().is_some_and(|rv| {
+            self.seen
+                .get(&key_of(meta))
+                .is_some_and(|versions| versions.contains(rv))
+        })
     }
 
     fn get_all(&self, keys: Option<&BTreeSet<Key>>) -> Vec<Arc<K>> {
@@ -279,14 +304,29 @@ impl<K: Indexed> Cache<K> {
         self.len() == 0
     }
 
-    /// Records a write of this replica that the API server answered with `meta`.
+    /// Records a write of this replica that the API server answered with `meta` (unless the
+    /// store applied that version already).
     pub fn wrote(&self, meta: &ObjectMeta) {
-        self.write().own.wrote(meta);
+        let mut inner = self.write();
+        if !inner.shows(meta) {
+            inner.own.wrote(meta);
+        }
     }
 
-    /// Records the deletion of `meta` (`kept`: the object a finalizer keeps).
+    /// Records the deletion of `meta` (`kept`: the object a finalizer keeps), unless the store
+    /// shows it already.
     pub fn deleted(&self, meta: &ObjectMeta, kept: Option<&ObjectMeta>) {
-        self.write().own.deleted(meta, kept);
+        let mut inner = self.write();
+        let shown = match kept {
+            Some(k) => inner.shows(k),
+            None => inner
+                .objects
+                .get(&key_of(meta))
+                .is_none_or(|o| o.meta().uid != meta.uid),
+        };
+        if !shown {
+            inner.own.deleted(meta, kept);
+        }
     }
 
     /// Waits, at most `bound`, until no write of this replica matching `pred` is missing from
@@ -331,11 +371,14 @@ impl<K: Indexed> Cache<K> {
         match event {
             watcher::Event::Apply(obj) => {
                 inner.own.applied(obj.meta());
+                inner.saw(obj.meta());
                 inner.insert(obj);
             }
             watcher::Event::Delete(obj) => {
                 inner.own.removed(obj.meta());
-                inner.unindex(&key_of(obj.meta()));
+                let key = key_of(obj.meta());
+                inner.seen.remove(&key);
+                inner.unindex(&key);
             }
             watcher::Event::Init => {
                 let number = inner.own.relist_started();
@@ -357,9 +400,11 @@ impl<K: Indexed> Cache<K> {
                     .cloned()
                     .collect();
                 for k in stale {
+                    inner.seen.remove(&k);
                     inner.unindex(&k);
                 }
                 for obj in objs {
+                    inner.saw(obj.meta());
                     inner.insert(obj);
                 }
                 inner
@@ -502,4 +547,100 @@ fn spawn<K: Indexed>(
         tasks.push(task.abort_handle());
     }
     cache
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crd::LastPassUserSpec;
+
+    fn user(name: &str, rv: &str, id: &str) -> LastPassUser {
+        let mut u = LastPassUser::new(
+            name,
+            LastPassUserSpec {
+                username: format!("{name}@example.com"),
+                ..serde_json::from_value(serde_json::json!({
+                    "integrationRef": {"name": "acme"}, "username": "x@example.com"
+                }))
+                .unwrap()
+            },
+        );
+        u.metadata.namespace = Some("ns".into());
+        u.metadata.uid = Some(format!("uid-{name}"));
+        u.metadata.resource_version = Some(rv.into());
+        u.metadata.labels = Some(mapping::labels("acme", id));
+        u
+    }
+
+    fn pending(c: &Cache<LastPassUser>) -> usize {
+        c.read().own.len()
+    }
+
+    #[test]
+    fn indexes_follow_applies_and_deletes() {
+        let c = Cache::<LastPassUser>::new(1);
+        c.apply("", watcher::Event::Apply(user("a", "1", "id-a")));
+        let hash = mapping::username_hash("A@example.com");
+        assert_eq!(
+            c.by_id("ns", "acme", "id-a")
+                .unwrap()
+                .metadata
+                .name
+                .as_deref(),
+            Some("a")
+        );
+        assert_eq!(c.by_unique_key("ns", &hash).len(), 1);
+        assert_eq!(c.of_integration("ns", "acme").len(), 1);
+        c.apply("", watcher::Event::Delete(user("a", "2", "id-a")));
+        assert!(c.by_id("ns", "acme", "id-a").is_none());
+        assert!(c.by_unique_key("ns", &hash).is_empty() && c.is_empty());
+    }
+
+    #[test]
+    fn a_write_whose_event_came_first_is_not_waited_for() {
+        let c = Cache::<LastPassUser>::new(1);
+        // The watch event is applied before the writer records its write.
+        c.apply("", watcher::Event::Apply(user("a", "7", "id-a")));
+        c.wrote(&user("a", "7", "id-a").metadata);
+        assert_eq!(pending(&c), 0);
+        // ...even when another write of the object followed at once.
+        c.apply("", watcher::Event::Apply(user("a", "9", "id-a")));
+        c.wrote(&user("a", "7", "id-a").metadata);
+        assert_eq!(pending(&c), 0);
+        // In the usual order the write is pending until its event.
+        c.wrote(&user("a", "11", "id-a").metadata);
+        assert_eq!(pending(&c), 1);
+        c.apply("", watcher::Event::Apply(user("a", "11", "id-a")));
+        assert_eq!(pending(&c), 0);
+        // A deletion the store shows already, and one it does not.
+        c.apply("", watcher::Event::Delete(user("a", "12", "id-a")));
+        c.deleted(&user("a", "11", "id-a").metadata, None);
+        assert_eq!(pending(&c), 0);
+        c.apply("", watcher::Event::Apply(user("b", "13", "id-b")));
+        c.deleted(&user("b", "13", "id-b").metadata, None);
+        assert_eq!(pending(&c), 1);
+    }
+
+    #[tokio::test]
+    async fn reads_wait_for_the_store_within_the_bound() {
+        let c = Arc::new(Cache::<LastPassUser>::new(1));
+        c.wrote(&user("a", "5", "id-a").metadata);
+        let late = c.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            late.apply("", watcher::Event::Apply(user("a", "5", "id-a")));
+        });
+        let s = c
+            .settle(|p| p.label(mapping::ID_LABEL) == Some("id-a"), WAIT_BOUND)
+            .await;
+        assert_eq!(s, Settled::Waited);
+        assert!(c.by_id("ns", "acme", "id-a").is_some());
+        c.wrote(&user("a", "6", "id-a").metadata);
+        let s = c.settle(|_| true, Duration::from_millis(30)).await;
+        assert_eq!(s, Settled::TimedOut);
+        let s = c
+            .settle(|p| p.label(mapping::ID_LABEL) == Some("other"), WAIT_BOUND)
+            .await;
+        assert_eq!(s, Settled::AtOnce, "only matching writes are waited for");
+    }
 }

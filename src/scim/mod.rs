@@ -33,6 +33,7 @@ pub mod patch;
 pub mod router;
 pub mod store;
 pub mod tls;
+pub mod token_events;
 pub mod tokens;
 pub mod users;
 pub mod writes;

@@ -1,5 +1,6 @@
 //! Metrics of the SCIM server: reads from memory (waits for this replica's own writes and
-//! fall-backs to the API server), failed authentications and token age. Labels are bounded:
+//! fall-backs to the API server), failed authentications and when each token was minted (its
+//! age). Labels are bounded:
 //! `kind` is a resource kind, `reason` a fixed string, `integration` is `<namespace>/<name>` of
 //! a DirectoryIntegration that exists.
 
@@ -39,8 +40,9 @@ pub struct ScimMetrics {
     pub store_fallbacks: Family<KindLabel, Counter>,
     /// Failed authentications by reason.
     pub auth_failures: Family<ReasonLabel, Counter>,
-    /// Seconds since the current token was minted, per integration.
-    pub token_age: Family<IntegrationLabel, Gauge>,
+    /// When the current token was minted (Unix seconds), per integration: its age is
+    /// `time() - lastpass_operator_scim_token_minted_timestamp_seconds`.
+    pub token_minted: Family<IntegrationLabel, Gauge>,
 }
 
 impl ScimMetrics {
@@ -62,9 +64,10 @@ impl ScimMetrics {
             self.auth_failures.clone(),
         );
         registry.register(
-            "scim_token_age_seconds",
-            "Seconds since the current SCIM bearer token was minted, by integration",
-            self.token_age.clone(),
+            "scim_token_minted_timestamp_seconds",
+            "When the current SCIM bearer token was minted (Unix seconds; its age is time() minus \
+             this), by integration",
+            self.token_minted.clone(),
         );
     }
 

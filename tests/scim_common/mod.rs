@@ -24,6 +24,8 @@ pub struct ScimServer {
     /// The current token.
     pub token: String,
     pub http: reqwest::Client,
+    /// The server's context (its stores and limits).
+    pub ctx: Arc<Context>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -55,6 +57,14 @@ pub async fn token_of(ns: &TestNamespace, integration: &str) -> (String, Option<
 
 impl ScimServer {
     pub async fn start(cluster: &TestCluster) -> Self {
+        Self::start_with(cluster, Context::new).await
+    }
+
+    /// A server whose context `make` builds from the namespace's client.
+    pub async fn start_with(
+        cluster: &TestCluster,
+        make: impl FnOnce(kube::Client) -> Context,
+    ) -> Self {
         let ns = cluster.namespace().await;
         let di = ns
             .api::<DirectoryIntegration>()
@@ -68,9 +78,10 @@ impl ScimServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let ctx = Arc::new(Context::new(ns.client.clone()));
+        let ctx = Arc::new(make(ns.client.clone()));
+        let served = ctx.clone();
         tokio::spawn(async move {
-            scim::serve(listener, ctx, async {
+            scim::serve(listener, served, async {
                 let _ = rx.await;
             })
             .await
@@ -81,6 +92,7 @@ impl ScimServer {
             ns,
             token,
             http: reqwest::Client::new(),
+            ctx,
             shutdown: Some(tx),
         }
     }
