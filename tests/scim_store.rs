@@ -16,8 +16,8 @@ use kube::api::PostParams;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use lastpass_operator::crd::DirectoryIntegration;
 use lastpass_operator::scim::Context;
-use lastpass_operator::scim::cache::Scope;
 use lastpass_operator::scim::limit::AuthLimits;
+use lastpass_operator::scim::watch::Scope;
 use scim_common::{ScimServer, integration};
 use serde_json::{Value, json};
 

@@ -156,7 +156,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         .with_context(|| format!("binding --scim-addr {}", args.scim_addr))?;
     let scim_ctx = Arc::new(crate::scim::Context::start(
         client.clone(),
-        &crate::scim::cache::Scope {
+        &crate::scim::watch::Scope {
             namespaces: namespaces.clone(),
             secret_namespaces: self::namespaces(&args.secret_namespace),
         },

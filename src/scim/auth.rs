@@ -8,9 +8,9 @@ use k8s_openapi::api::core::v1::Secret;
 use secrecy::{ExposeSecret, SecretString};
 use subtle::ConstantTimeEq;
 
-use super::cache::Stores;
 use super::errors::Error;
 use super::tokens::{PREVIOUS_EXPIRES_ANNOTATION, PREVIOUS_KEY, TOKEN_KEY, secret_name};
+use super::watch::Stores;
 
 /// The detail of every `401`.
 pub const UNAUTHORIZED: &str =

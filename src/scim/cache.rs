@@ -1,29 +1,23 @@
-//! In-memory reflector stores of the SCIM server, with the indexes its reads need.
+//! In-memory stores of the SCIM server, with the indexes its reads need.
 //!
-//! Every replica (leader or not) follows the API server's watch of LastPassUsers,
-//! DirectoryIntegrations and the token Secrets (by label) into a [`Cache`] per kind, indexed by
-//! SCIM id, by userName hash and by externalId. Reads then cost a hash lookup instead of a list
-//! on the API server; each cache also tracks this replica's own writes ([`OwnWrites`]) so that
-//! a read waits for them (see [`super::consistency`]).
+//! A [`Cache`] per kind holds what the API server's watch shows ([`super::watch`] feeds it),
+//! indexed by SCIM id, by userName hash and by externalId. Reads then cost a hash lookup
+//! instead of a list on the API server; each cache also tracks this replica's own writes
+//! ([`OwnWrites`]) so that a read waits for them (see [`super::consistency`]).
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use futures::StreamExt;
 use k8s_openapi::api::core::v1::Secret;
-use kube::api::{Api, ObjectMeta};
-use kube::runtime::{WatchStreamExt, watcher};
-use kube::{Client, Resource};
+use kube::api::ObjectMeta;
+use kube::runtime::watcher;
 use tokio::sync::{Notify, watch};
 
 use super::consistency::{OwnWrites, Pending};
 use super::mapping::{self, EXTERNAL_ID_ANNOTATION, INTEGRATION_LABEL, SOURCE_SCIM};
 use super::store::Kind;
 use crate::crd::{DirectoryIntegration, LastPassGroup, LastPassUser, SOURCE_LABEL};
-
-/// Label of the token Secrets the SCIM server follows.
-pub const TOKEN_SECRET_LABEL: &str = "lastpass-operator.io/scim-token";
 
 /// Versions remembered per object (see `Inner::seen`).
 const SEEN_VERSIONS: usize = 4;
@@ -226,7 +220,8 @@ pub struct Cache<K> {
 }
 
 impl<K: Indexed> Cache<K> {
-    fn new(streams: usize) -> Self {
+    /// An empty store fed by `streams` watches.
+    pub(super) fn new(streams: usize) -> Self {
         Self {
             inner: RwLock::new(Inner::default()),
             changed: Notify::new(),
@@ -366,7 +361,8 @@ impl<K: Indexed> Cache<K> {
         *self.lag.lock().unwrap_or_else(|p| p.into_inner()) = lag;
     }
 
-    fn apply(&self, scope: &str, event: watcher::Event<K>) {
+    /// Applies one watch event of the watch covering `scope` (a namespace, "" for all).
+    pub(super) fn apply(&self, scope: &str, event: watcher::Event<K>) {
         let mut inner = self.write();
         match event {
             watcher::Event::Apply(obj) => {
@@ -428,125 +424,10 @@ impl<K: Indexed> Cache<K> {
         self.changed.notify_waiters();
     }
 
-    /// Follows `api`'s watch (scope: the namespace it covers, "" for all) into the store.
-    async fn follow(self: Arc<Self>, api: Api<K>, scope: String, config: watcher::Config) {
-        let stream = watcher(api, config).default_backoff();
-        futures::pin_mut!(stream);
-        while let Some(event) = stream.next().await {
-            match event {
-                Ok(event) => {
-                    let lag = *self.lag.lock().unwrap_or_else(|p| p.into_inner());
-                    if !lag.is_zero() {
-                        tokio::time::sleep(lag).await;
-                    }
-                    self.apply(&scope, event);
-                }
-                Err(e) => {
-                    tracing::warn!(kind = %K::kind(&()), namespace = %scope, error = %e, "SCIM store watch failed; retrying");
-                }
-            }
-        }
+    /// The injected lag (test hook; zero normally).
+    pub(super) fn lag(&self) -> Duration {
+        *self.lag.lock().unwrap_or_else(|p| p.into_inner())
     }
-}
-
-/// Which namespaces the stores follow.
-#[derive(Debug, Clone, Default)]
-pub struct Scope {
-    /// Namespaces of integrations, users and groups; every namespace when empty.
-    pub namespaces: Vec<String>,
-    /// Namespaces of token Secrets; `namespaces` when empty.
-    pub secret_namespaces: Vec<String>,
-}
-
-/// The SCIM server's stores, each following its watch until dropped.
-pub struct Stores {
-    /// SCIM users, and users of other sources (for the uniqueness check).
-    pub users: Arc<Cache<LastPassUser>>,
-    /// DirectoryIntegrations (is SCIM on?).
-    pub integrations: Arc<Cache<DirectoryIntegration>>,
-    /// Token Secrets (label [`TOKEN_SECRET_LABEL`]).
-    pub secrets: Arc<Cache<Secret>>,
-    tasks: Vec<tokio::task::AbortHandle>,
-}
-
-impl Stores {
-    /// Starts following the watches of `scope` (needs a tokio runtime).
-    pub fn start(client: &Client, scope: &Scope) -> Self {
-        let namespaces = scope.namespaces.clone();
-        let secret_namespaces = if scope.secret_namespaces.is_empty() {
-            namespaces.clone()
-        } else {
-            scope.secret_namespaces.clone()
-        };
-        let mut tasks = Vec::new();
-        let users = spawn(client, &namespaces, watcher::Config::default(), &mut tasks);
-        let integrations = spawn(client, &namespaces, watcher::Config::default(), &mut tasks);
-        let secrets = spawn(
-            client,
-            &secret_namespaces,
-            watcher::Config::default().labels(&format!("{TOKEN_SECRET_LABEL}=true")),
-            &mut tasks,
-        );
-        Self {
-            users,
-            integrations,
-            secrets,
-            tasks,
-        }
-    }
-
-    /// Waits, at most `bound`, until every store has listed once.
-    pub async fn ready(&self, bound: Duration) -> bool {
-        self.users.ready(bound).await
-            && self.integrations.ready(bound).await
-            && self.secrets.ready(bound).await
-    }
-
-    /// Records a write of this replica (`kind` is the resource kind).
-    pub fn wrote(&self, kind: &str, meta: &ObjectMeta) {
-        if kind == LastPassUser::kind(&()) {
-            self.users.wrote(meta);
-        }
-    }
-
-    /// Records a deletion by this replica (`kept`: the object a finalizer keeps).
-    pub fn deleted(&self, kind: &str, meta: &ObjectMeta, kept: Option<&ObjectMeta>) {
-        if kind == LastPassUser::kind(&()) {
-            self.users.deleted(meta, kept);
-        }
-    }
-}
-
-impl Drop for Stores {
-    fn drop(&mut self) {
-        for t in &self.tasks {
-            t.abort();
-        }
-    }
-}
-
-fn spawn<K: Indexed>(
-    client: &Client,
-    namespaces: &[String],
-    config: watcher::Config,
-    tasks: &mut Vec<tokio::task::AbortHandle>,
-) -> Arc<Cache<K>> {
-    let scopes: Vec<String> = if namespaces.is_empty() {
-        vec![String::new()]
-    } else {
-        namespaces.to_vec()
-    };
-    let cache = Arc::new(Cache::new(scopes.len()));
-    for scope in scopes {
-        let api = if scope.is_empty() {
-            Api::<K>::all(client.clone())
-        } else {
-            Api::<K>::namespaced(client.clone(), &scope)
-        };
-        let task = tokio::spawn(cache.clone().follow(api, scope, config.clone()));
-        tasks.push(task.abort_handle());
-    }
-    cache
 }
 
 #[cfg(test)]

@@ -12,8 +12,8 @@
 //! - [`store`]: the Kubernetes side (lists, lookups by SCIM id, uniqueness, naming);
 //! - [`filter`]: filter parsing (via `scim_v2`) and evaluation; [`patch`]: PATCH and its
 //!   dialects; [`mapping`]: SCIM JSON ⇄ resources;
-//! - [`cache`]: the in-memory reflector stores and their indexes; [`consistency`]: this
-//!   replica's own writes, for read-your-writes;
+//! - [`cache`]: the in-memory stores and their indexes, fed by [`watch`]; [`consistency`]:
+//!   this replica's own writes, for read-your-writes;
 //! - [`auth`]: bearer tokens, constant-time, from memory; [`limit`]: failed-attempt limits and
 //!   the client address; [`tokens`]: minting and rotation;
 //!   [`bench`]: throughput and latency over loopback (`bench scim`);
@@ -36,6 +36,7 @@ pub mod tls;
 pub mod token_events;
 pub mod tokens;
 pub mod users;
+pub mod watch;
 pub mod writes;
 
 use std::future::Future;
@@ -55,7 +56,7 @@ pub struct Context {
     /// `meta.location`. Without it, `http(s)://<Host header>` is used.
     pub public_url: Option<String>,
     /// The in-memory stores (and this replica's own writes, for read-your-writes).
-    pub stores: Arc<cache::Stores>,
+    pub stores: Arc<watch::Stores>,
     /// Failed-authentication limits and the trusted proxies.
     pub guard: Arc<limit::Guard>,
 }
@@ -66,15 +67,15 @@ impl Context {
     pub fn new(client: kube::Client) -> Self {
         Self::start(
             client,
-            &cache::Scope::default(),
+            &watch::Scope::default(),
             &limit::AuthLimits::default(),
         )
     }
 
     /// A context following `scope` with `limits`. Starts the stores: needs a tokio runtime.
-    pub fn start(client: kube::Client, scope: &cache::Scope, limits: &limit::AuthLimits) -> Self {
+    pub fn start(client: kube::Client, scope: &watch::Scope, limits: &limit::AuthLimits) -> Self {
         Self {
-            stores: Arc::new(cache::Stores::start(&client, scope)),
+            stores: Arc::new(watch::Stores::start(&client, scope)),
             guard: Arc::new(limit::Guard::new(limits)),
             client,
             public_url: None,

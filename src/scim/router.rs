@@ -101,7 +101,7 @@ pub struct Endpoint {
     /// The Kubernetes client.
     pub client: kube::Client,
     /// The in-memory stores, and this replica's own writes (see [`super::consistency`]).
-    pub stores: Arc<super::cache::Stores>,
+    pub stores: Arc<super::watch::Stores>,
 }
 
 impl Endpoint {

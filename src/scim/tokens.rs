@@ -24,9 +24,9 @@ use secrecy::ExposeSecret;
 use serde_json::json;
 
 use super::auth::mint;
-use super::cache::TOKEN_SECRET_LABEL;
 use super::errors::Error;
 use super::token_events::{self, TokenEvent};
+use super::watch::TOKEN_SECRET_LABEL;
 use crate::crd::{DirectoryIntegration, ScimStatus, parse_duration};
 
 /// Key of the current token in the Secret.
