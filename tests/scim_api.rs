@@ -263,6 +263,13 @@ async fn resources_of_other_sources_are_never_touched() {
             .await
             .unwrap();
     let uid = git.metadata.uid.clone().unwrap();
+    // Uniqueness is checked in the SCIM server's store: wait until it has seen the resource
+    // written by someone else (read-your-writes holds for the server's own writes only).
+    support::wait_for(std::time::Duration::from_secs(10), || async {
+        s.ctx.stores.users.get(&s.ns.name, "bob").map(|_| ())
+    })
+    .await
+    .expect("the store follows the namespace");
 
     let (st, err) = s
         .call(

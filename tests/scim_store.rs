@@ -17,7 +17,6 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 use lastpass_operator::crd::DirectoryIntegration;
 use lastpass_operator::scim::Context;
 use lastpass_operator::scim::limit::AuthLimits;
-use lastpass_operator::scim::watch::Scope;
 use scim_common::{ScimServer, integration};
 use serde_json::{Value, json};
 
@@ -103,8 +102,8 @@ async fn unauthenticated_requests_make_no_api_server_call_and_get_one_401() {
     };
     let (client, calls) = counting_client(cluster).await;
     let l = limits(10_000, 10_000, &[]);
-    let s = ScimServer::start_with(cluster, move |_| {
-        Context::start(client, &Scope::default(), &l)
+    let s = ScimServer::start_with(cluster, move |_, ns| {
+        Context::start(client, &scim_common::scope(ns), &l)
     })
     .await;
     s.ns.api::<DirectoryIntegration>()
@@ -204,8 +203,10 @@ async fn failed_attempts_are_limited_per_client_and_per_endpoint() {
     };
     // Per client: 3 failed attempts a minute; loopback is a trusted proxy.
     let l = limits(3, 1000, &["127.0.0.1/32", "::1"]);
-    let s =
-        ScimServer::start_with(cluster, move |c| Context::start(c, &Scope::default(), &l)).await;
+    let s = ScimServer::start_with(cluster, move |c, ns| {
+        Context::start(c, &scim_common::scope(ns), &l)
+    })
+    .await;
     until_served(&s).await;
     let token = s.token.clone();
     for _ in 0..3 {
@@ -224,8 +225,10 @@ async fn failed_attempts_are_limited_per_client_and_per_endpoint() {
 
     // Untrusted peer: its X-Forwarded-For is ignored, every attempt counts for the peer.
     let l = limits(2, 1000, &[]);
-    let s =
-        ScimServer::start_with(cluster, move |c| Context::start(c, &Scope::default(), &l)).await;
+    let s = ScimServer::start_with(cluster, move |c, ns| {
+        Context::start(c, &scim_common::scope(ns), &l)
+    })
+    .await;
     until_served(&s).await;
     assert_eq!(attempt(&s, "wrong", "198.51.100.1").await.0, 401);
     assert_eq!(attempt(&s, "wrong", "198.51.100.2").await.0, 401);
@@ -235,8 +238,10 @@ async fn failed_attempts_are_limited_per_client_and_per_endpoint() {
     // Per endpoint: failed attempts from many clients run out the path's budget; its own
     // provider, with the right token, is not locked out.
     let l = limits(1000, 2, &["127.0.0.1/32", "::1"]);
-    let s =
-        ScimServer::start_with(cluster, move |c| Context::start(c, &Scope::default(), &l)).await;
+    let s = ScimServer::start_with(cluster, move |c, ns| {
+        Context::start(c, &scim_common::scope(ns), &l)
+    })
+    .await;
     until_served(&s).await;
     let token = s.token.clone();
     assert_eq!(attempt(&s, "wrong", "203.0.113.1").await.0, 401);

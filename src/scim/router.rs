@@ -142,16 +142,23 @@ impl FromRequestParts<Arc<Context>> for Endpoint {
                 retry_after_secs: limit::retry_after_secs(wait),
             });
         }
-        if !ctx.stores.ready(READY_BOUND).await {
-            return Err(Error::NotReady);
-        }
         let header = parts
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok());
-        let now = jiff::Timestamp::now();
-        if let Err(failure) = auth::authenticate(&ctx.stores, &namespace, &integration, header, now)
-        {
+        // Without a bearer token there is nothing to look up: no wait for the stores.
+        let checked = match auth::bearer(header) {
+            Err(_) => Err(auth::Failure::MissingToken),
+            Ok(_) if !ctx.stores.ready(READY_BOUND).await => return Err(Error::NotReady),
+            Ok(_) => auth::authenticate(
+                &ctx.stores,
+                &namespace,
+                &integration,
+                header,
+                jiff::Timestamp::now(),
+            ),
+        };
+        if let Err(failure) = checked {
             metrics.auth_failed(failure.metric_label());
             let path = format!("{namespace}/{integration}");
             if let Some(wait) = ctx.guard.failed(client, &path) {
