@@ -228,3 +228,126 @@ async fn the_rotate_token_annotation_rotates_now_once_per_value() {
     assert_ne!(c, b);
     assert_eq!(prev.as_deref(), Some(b.as_str()));
 }
+
+/// Events of `reason` on the integration `name`.
+async fn events(ns: &support::TestNamespace, name: &str, reason: &str) -> usize {
+    ns.api::<k8s_openapi::api::events::v1::Event>()
+        .list(&Default::default())
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .filter(|e| {
+            e.reason.as_deref() == Some(reason)
+                && e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name)
+        })
+        .map(|e| e.series.as_ref().map_or(1, |s| s.count as usize))
+        .sum()
+}
+
+/// Waits until `token` gets `status` from the endpoint of integration `name` (the server's
+/// store follows the Secret).
+async fn until_status(s: &ScimServer, name: &str, token: &str, status: u16) {
+    let url = s
+        .base
+        .replace(&format!("/{INTEGRATION}"), &format!("/{name}"))
+        + "/Users";
+    support::wait_for(Duration::from_secs(10), || async {
+        (s.call_as(Some(token), "GET", &url, None).await.0 == status).then_some(())
+    })
+    .await
+    .unwrap_or_else(|| panic!("{name}: the token never got {status}"));
+}
+
+#[tokio::test]
+async fn by_default_the_token_never_rotates_and_the_annotation_rotates_it_once() {
+    let Some(cluster) = support::cluster() else {
+        return;
+    };
+    let s = ScimServer::start(cluster).await;
+    let api = s.ns.api::<DirectoryIntegration>();
+    let plain: DirectoryIntegration = serde_json::from_value(serde_json::json!({
+        "apiVersion": "lastpass-operator.io/v1alpha1", "kind": "DirectoryIntegration",
+        "metadata": {"name": "quiet"},
+        "spec": {"lastpass": {"credentialsSecretRef": {"name": "lastpass-api"}},
+                 "scim": {"enabled": true}}
+    }))
+    .unwrap();
+    let di = api.create(&PostParams::default(), &plain).await.unwrap();
+    let minted_at = jiff::Timestamp::now() - hours(5000);
+    let minted_at = jiff::Timestamp::from_second(minted_at.as_second()).unwrap();
+    scim::reconcile_tokens(s.ns.client.clone(), &di, minted_at)
+        .await
+        .unwrap();
+    let (a, _) = token_of(&s.ns, "quiet").await;
+    assert_eq!(events(&s.ns, "quiet", "TokenMinted").await, 1);
+    let gauge = format!(
+        "lastpass_operator_scim_token_minted_timestamp_seconds{{integration=\"{}/quiet\"}} {}",
+        s.ns.name,
+        minted_at.as_second()
+    );
+    assert!(
+        lastpass_operator::telemetry::metrics::render().contains(&gauge),
+        "{gauge}"
+    );
+
+    // 5,000 hours later, with no schedule: the same token, no expiry in the status.
+    let now = jiff::Timestamp::now();
+    let next = scim::reconcile_tokens(s.ns.client.clone(), &di, now)
+        .await
+        .unwrap();
+    assert_eq!(next, tokens::NOTHING_SCHEDULED);
+    assert_eq!(token_of(&s.ns, "quiet").await, (a.clone(), None));
+    let di = api.get("quiet").await.unwrap();
+    let st = di.status.as_ref().and_then(|s| s.scim.as_ref()).unwrap();
+    assert!(st.token_expires_at.is_none(), "{st:?}");
+    until_status(&s, "quiet", &a, 200).await;
+
+    // The annotation rotates once; both tokens work in the overlap (24 h by default).
+    let patch = serde_json::json!({"metadata": {"annotations": {
+        tokens::ROTATE_TOKEN_ANNOTATION: "once"}}});
+    let di = api
+        .patch(
+            "quiet",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(&patch),
+        )
+        .await
+        .unwrap();
+    let next = scim::reconcile_tokens(s.ns.client.clone(), &di, now)
+        .await
+        .unwrap();
+    let (b, prev) = token_of(&s.ns, "quiet").await;
+    assert_ne!(a, b);
+    assert_eq!(prev.as_deref(), Some(a.as_str()));
+    assert_eq!(
+        next.as_secs(),
+        (24 * 3600) * 9 / 10,
+        "next: the last 10 % of the overlap"
+    );
+    assert_eq!(events(&s.ns, "quiet", "TokenRotated").await, 1);
+    until_status(&s, "quiet", &b, 200).await;
+    until_status(&s, "quiet", &a, 200).await;
+    scim::reconcile_tokens(s.ns.client.clone(), &di, now + hours(2))
+        .await
+        .unwrap();
+    assert_eq!(token_of(&s.ns, "quiet").await.0, b, "the same value: once");
+
+    // 10 % of the overlap left: one Warning, however often it reconciles.
+    for h in [22, 23] {
+        scim::reconcile_tokens(s.ns.client.clone(), &di, now + hours(h))
+            .await
+            .unwrap();
+    }
+    assert_eq!(events(&s.ns, "quiet", "PreviousTokenExpiring").await, 1);
+    assert_eq!(events(&s.ns, "quiet", "TokenRotated").await, 1);
+
+    // After the overlap the old token fails; the current one never expires by itself.
+    scim::reconcile_tokens(s.ns.client.clone(), &di, now + hours(25))
+        .await
+        .unwrap();
+    assert_eq!(token_of(&s.ns, "quiet").await, (b.clone(), None));
+    until_status(&s, "quiet", &a, 401).await;
+    until_status(&s, "quiet", &b, 200).await;
+    s.stop().await;
+}

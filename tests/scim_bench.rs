@@ -23,6 +23,7 @@ async fn bench_scim_creates_and_finds_every_user() {
         users,
         concurrency: env("SCIM_BENCH_CONCURRENCY", 4),
         lookups: env("SCIM_BENCH_LOOKUPS", users),
+        api_writes: env("SCIM_BENCH_API_WRITES", 20),
     };
     let report = run(ns.client.clone(), &ns.name, &opts).await.unwrap();
     println!("{}", serde_json::to_string_pretty(&report).unwrap());
@@ -31,6 +32,18 @@ async fn bench_scim_creates_and_finds_every_user() {
         (report.lookup.requests, report.lookup.errors),
         (opts.lookups, 0)
     );
+    assert_eq!(
+        (report.get_by_id.requests, report.get_by_id.errors),
+        (opts.lookups, 0)
+    );
+    assert_eq!(
+        (
+            report.api_server_writes.requests,
+            report.api_server_writes.errors
+        ),
+        (opts.api_writes, 0)
+    );
+    assert!(report.store_users >= users, "{}", report.store_users);
     assert!(report.post.p99_ms >= report.post.p50_ms && report.post.per_second > 0.0);
     assert_eq!(
         (report.member_patch.requests, report.member_patch.errors),

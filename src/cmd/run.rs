@@ -61,6 +61,21 @@ pub struct RunArgs {
         env = "LASTPASS_OPERATOR_SCIM_TLS_KEY"
     )]
     pub scim_tls_key: Option<std::path::PathBuf>,
+    /// Proxies (IP addresses or CIDRs) in front of the SCIM server whose `X-Forwarded-For`
+    /// names the client for the failed-authentication limits. Repeat or separate with commas;
+    /// default: none (the TCP peer is the client).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        env = "LASTPASS_OPERATOR_SCIM_TRUSTED_PROXIES"
+    )]
+    pub scim_trusted_proxy: Vec<crate::scim::limit::Cidr>,
+    /// Failed SCIM authentications per minute per client address before it gets `429`.
+    #[arg(long, default_value = "10")]
+    pub scim_auth_failures_per_client: std::num::NonZeroU32,
+    /// Failed SCIM authentications per minute per endpoint before further ones get `429`.
+    #[arg(long, default_value = "60")]
+    pub scim_auth_failures_per_endpoint: std::num::NonZeroU32,
     /// Run without leader election: only for a single replica (two replicas without it would
     /// both write to LastPass).
     #[arg(long, env = "LASTPASS_OPERATOR_DISABLE_LEADER_ELECTION")]
@@ -139,7 +154,18 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let scim_listener = tokio::net::TcpListener::bind(args.scim_addr)
         .await
         .with_context(|| format!("binding --scim-addr {}", args.scim_addr))?;
-    let scim_ctx = Arc::new(crate::scim::Context::new(client.clone()));
+    let scim_ctx = Arc::new(crate::scim::Context::start(
+        client.clone(),
+        &crate::scim::watch::Scope {
+            namespaces: namespaces.clone(),
+            secret_namespaces: self::namespaces(&args.secret_namespace),
+        },
+        &crate::scim::limit::AuthLimits {
+            per_address: args.scim_auth_failures_per_client,
+            per_integration: args.scim_auth_failures_per_endpoint,
+            trusted_proxies: args.scim_trusted_proxy.clone(),
+        },
+    ));
     let scim = match (&args.scim_tls_cert, &args.scim_tls_key) {
         (Some(cert), Some(key)) => {
             let files = crate::scim::tls::TlsFiles {
@@ -310,6 +336,23 @@ mod tests {
             "leader election is on by default"
         );
         assert_eq!(args.lease_name, "lastpass-operator");
+    }
+
+    #[test]
+    fn scim_trusted_proxies_are_addresses_or_cidrs() {
+        use clap::Parser;
+        let parse = |extra: &[&str]| {
+            let mut argv = vec!["lastpass-operator", "run"];
+            argv.extend_from_slice(extra);
+            crate::cli::Cli::try_parse_from(argv)
+        };
+        let cli = parse(&["--scim-trusted-proxy", "10.0.0.0/8,192.168.1.1"]).unwrap();
+        let crate::cli::Command::Run(args) = cli.command else {
+            panic!("run");
+        };
+        assert_eq!(args.scim_trusted_proxy.len(), 2);
+        assert_eq!(args.scim_auth_failures_per_client.get(), 10);
+        assert!(parse(&["--scim-trusted-proxy", "ingress"]).is_err());
     }
 
     #[test]

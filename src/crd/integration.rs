@@ -339,14 +339,16 @@ pub struct ScimSpec {
     pub token_rotation: TokenRotation,
 }
 
-/// How often the SCIM bearer token is replaced and how long the previous one stays valid.
+/// When the SCIM bearer token is replaced and how long the previous one stays valid. No
+/// schedule by default: the token changes only when asked (annotation
+/// `lastpass-operator.io/rotate-token`), so an identity provider nobody updates keeps working.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TokenRotation {
-    /// Period between rotations.
-    #[serde(default = "default_rotation_every")]
+    /// Period between scheduled rotations (e.g. `720h`); none when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = r"^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$"))]
-    pub every: String,
+    pub every: Option<String>,
     /// How long the previous token stays valid after a rotation.
     #[serde(default = "default_rotation_overlap")]
     #[schemars(regex(pattern = r"^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$"))]
@@ -356,14 +358,10 @@ pub struct TokenRotation {
 impl Default for TokenRotation {
     fn default() -> Self {
         Self {
-            every: default_rotation_every(),
+            every: None,
             overlap: default_rotation_overlap(),
         }
     }
-}
-
-fn default_rotation_every() -> String {
-    "720h".to_string()
 }
 
 fn default_rotation_overlap() -> String {

@@ -1,5 +1,7 @@
-//! Bearer-token check of every SCIM request: constant-time comparison with the current token
-//! of the integration's Secret, or with the previous one until its overlap ends.
+//! Bearer-token check of every SCIM request, first and from memory: constant-time comparison
+//! with the current token of the integration's Secret (from the store), or with the previous
+//! one until its overlap ends. Every failure answers the same `401` ([`UNAUTHORIZED`]): an
+//! unknown integration cannot be told from a wrong token.
 
 use base64::Engine as _;
 use k8s_openapi::api::core::v1::Secret;
@@ -7,19 +9,71 @@ use secrecy::{ExposeSecret, SecretString};
 use subtle::ConstantTimeEq;
 
 use super::errors::Error;
-use super::tokens::{PREVIOUS_EXPIRES_ANNOTATION, PREVIOUS_KEY, TOKEN_KEY};
+use super::tokens::{PREVIOUS_EXPIRES_ANNOTATION, PREVIOUS_KEY, TOKEN_KEY, secret_name};
+use super::watch::Stores;
+
+/// The detail of every `401`.
+pub const UNAUTHORIZED: &str =
+    "missing, invalid or expired bearer token for this endpoint (Authorization: Bearer <token>)";
+
+/// Why a request was not authenticated (for metrics only: every one answers the same 401).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// No `Authorization` header, or not `Bearer <token>`.
+    MissingToken,
+    /// No such integration.
+    UnknownIntegration,
+    /// The integration exists but no token Secret is in the store (none minted yet).
+    NoToken,
+    /// Neither the current token nor a live previous one.
+    WrongToken,
+    /// The previous token, after its overlap.
+    ExpiredToken,
+}
+
+impl Failure {
+    /// Fixed metric label.
+    pub fn metric_label(self) -> &'static str {
+        match self {
+            Failure::MissingToken => "missing_token",
+            Failure::UnknownIntegration => "unknown_integration",
+            Failure::NoToken => "no_token",
+            Failure::WrongToken => "wrong_token",
+            Failure::ExpiredToken => "expired_token",
+        }
+    }
+}
+
+/// Checks the `Authorization` header of a request to `namespace/integration` against the
+/// stored token Secret. Reads only memory.
+pub fn authenticate(
+    stores: &Stores,
+    namespace: &str,
+    integration: &str,
+    header: Option<&str>,
+    now: jiff::Timestamp,
+) -> Result<(), Failure> {
+    let presented = bearer(header).map_err(|_| Failure::MissingToken)?;
+    let Some(secret) = stores.secrets.get(namespace, &secret_name(integration)) else {
+        // The same work as a wrong token, so timing tells nothing either.
+        let _ = bool::from(presented.expose_secret().as_bytes().ct_eq(&[0u8; 43]));
+        return Err(match stores.integrations.get(namespace, integration) {
+            None => Failure::UnknownIntegration,
+            Some(_) => Failure::NoToken,
+        });
+    };
+    check(&secret, &presented, now)
+}
 
 /// The token an `Authorization: Bearer <token>` header carries (scheme in any case).
 pub fn bearer(header: Option<&str>) -> Result<SecretString, Error> {
-    let h = header.ok_or(Error::Unauthorized("missing bearer token"))?;
+    let h = header.ok_or(Error::Unauthorized(UNAUTHORIZED))?;
     let (scheme, token) = h
         .trim()
         .split_once(' ')
-        .ok_or(Error::Unauthorized("malformed Authorization header"))?;
+        .ok_or(Error::Unauthorized(UNAUTHORIZED))?;
     if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
-        return Err(Error::Unauthorized(
-            "the Authorization header must be `Bearer <token>`",
-        ));
+        return Err(Error::Unauthorized(UNAUTHORIZED));
     }
     Ok(SecretString::from(token.trim().to_string()))
 }
@@ -34,18 +88,12 @@ fn key<'a>(secret: &'a Secret, key: &str) -> Option<&'a [u8]> {
 }
 
 /// Whether `presented` is the current token, or the previous one before its expiry.
-pub fn verify(
-    secret: &Secret,
-    presented: &SecretString,
-    now: jiff::Timestamp,
-) -> Result<(), Error> {
+fn check(secret: &Secret, presented: &SecretString, now: jiff::Timestamp) -> Result<(), Failure> {
     let given = presented.expose_secret().as_bytes();
-    let current = key(secret, TOKEN_KEY).ok_or(Error::Unauthorized(
-        "no token has been minted for this integration yet",
-    ))?;
+    let current = key(secret, TOKEN_KEY).ok_or(Failure::NoToken)?;
     // Evaluate both comparisons, so timing does not tell which one matched.
     let is_current = bool::from(given.ct_eq(current));
-    let is_previous = key(secret, PREVIOUS_KEY).is_some_and(|prev| {
+    let (matches_previous, live) = key(secret, PREVIOUS_KEY).map_or((false, false), |prev| {
         let matches = bool::from(given.ct_eq(prev));
         let live = secret
             .metadata
@@ -54,12 +102,12 @@ pub fn verify(
             .and_then(|a| a.get(PREVIOUS_EXPIRES_ANNOTATION))
             .and_then(|t| t.parse::<jiff::Timestamp>().ok())
             .is_some_and(|until| now < until);
-        matches && live
+        (matches, live)
     });
-    if is_current || is_previous {
-        Ok(())
-    } else {
-        Err(Error::Unauthorized("invalid or expired bearer token"))
+    match (is_current, matches_previous, live) {
+        (true, _, _) | (_, true, true) => Ok(()),
+        (false, true, false) => Err(Failure::ExpiredToken),
+        _ => Err(Failure::WrongToken),
     }
 }
 
@@ -94,13 +142,17 @@ mod tests {
         let now: jiff::Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
         let s = secret("new-token", Some(("old-token", "2026-01-02T00:00:00Z")));
         let t = |x: &str| SecretString::from(x.to_string());
-        assert!(verify(&s, &t("new-token"), now).is_ok());
-        assert!(verify(&s, &t("old-token"), now).is_ok());
-        assert!(verify(&s, &t("wrong"), now).is_err());
-        assert!(verify(&s, &t("new-toke"), now).is_err());
+        assert!(check(&s, &t("new-token"), now).is_ok());
+        assert!(check(&s, &t("old-token"), now).is_ok());
+        assert!(check(&s, &t("wrong"), now).is_err());
+        assert!(check(&s, &t("new-toke"), now).is_err());
         let later: jiff::Timestamp = "2026-01-02T00:00:01Z".parse().unwrap();
-        assert!(verify(&s, &t("old-token"), later).is_err(), "overlap over");
-        assert!(verify(&s, &t("new-token"), later).is_ok());
+        assert_eq!(
+            check(&s, &t("old-token"), later),
+            Err(Failure::ExpiredToken),
+            "overlap over"
+        );
+        assert!(check(&s, &t("new-token"), later).is_ok());
     }
 
     #[test]

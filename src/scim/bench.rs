@@ -1,11 +1,13 @@
-//! `bench scim`: POST and `GET /Users?filter=userName eq "…"` throughput and latency over
-//! loopback HTTP against a real API server, and the latency of one 10,000-member group PATCH,
+//! `bench scim`: throughput and latency of `POST /Users`, `GET /Users?filter=userName eq "…"`
+//! and `GET /Users/{id}` over loopback HTTP against a real API server, next to the API server's
+//! own write rate and the process's memory, and the latency of one 10,000-member group PATCH,
 //! for the `bench` subcommand.
 //!
 //! Creates the integration `scim-bench` (SCIM on) in the given namespace, mints its token,
 //! serves the router on 127.0.0.1:0, then POSTs `users` users with `concurrency` requests in
-//! flight and looks up `lookups` of them by userName. The caller owns the namespace and cleans
-//! it up.
+//! flight, looks up `lookups` of them by userName and as many by id, and creates
+//! `api_writes` LastPassUsers directly (no SCIM) with the same concurrency: the bound a POST
+//! cannot beat. The caller owns the namespace and cleans it up.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -19,7 +21,7 @@ use serde_json::json;
 
 use super::errors::Error;
 use super::{Context, serve, tokens};
-use crate::crd::DirectoryIntegration;
+use crate::crd::{DirectoryIntegration, LastPassUser};
 
 /// What to measure.
 #[derive(Debug, Clone)]
@@ -28,8 +30,10 @@ pub struct BenchOptions {
     pub users: usize,
     /// Requests in flight at once.
     pub concurrency: usize,
-    /// `userName eq` lookups after the creates.
+    /// `userName eq` lookups (and as many `GET /Users/{id}`) after the creates.
     pub lookups: usize,
+    /// LastPassUsers created directly on the API server, to measure its write rate.
+    pub api_writes: usize,
 }
 
 /// Latency and throughput of one kind of request.
@@ -63,6 +67,15 @@ pub struct BenchReport {
     /// One `PATCH /Groups/{id}` adding every user (at most 10,000, the per-request limit) as
     /// members: the largest member change one request may make.
     pub member_patch: Stats,
+    /// `GET /Users/{id}`.
+    pub get_by_id: Stats,
+    /// Creates of LastPassUsers sent to the API server directly (no SCIM), same concurrency.
+    pub api_server_writes: Stats,
+    /// Users in the SCIM server's store at the end.
+    pub store_users: usize,
+    /// Resident memory of the whole bench process (SCIM server, its stores and the HTTP
+    /// client) at the end, MiB; 0 where `/proc` is not there.
+    pub rss_mib: f64,
 }
 
 fn stats(mut lat: Vec<Duration>, errors: usize, wall: Duration) -> Stats {
@@ -121,7 +134,8 @@ pub async fn run(
         .local_addr()
         .map_err(|e| Error::InvalidValue(e.to_string()))?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(serve(listener, Arc::new(Context::new(client)), async {
+    let ctx = Arc::new(Context::new(client.clone()));
+    let server = tokio::spawn(serve(listener, ctx.clone(), async {
         let _ = stopped.await;
     }));
     let base = format!("http://{addr}{}", tokens::endpoint_path(namespace, name));
@@ -141,21 +155,36 @@ pub async fn run(
     };
 
     let started = Instant::now();
-    let results: Vec<(Duration, bool)> = futures::stream::iter(0..opts.users)
+    let created: Vec<(Duration, Option<String>)> = futures::stream::iter(0..opts.users)
         .map(|i| {
             let body = json!({"userName": format!("bench{i}@example.com"),
                               "name": {"givenName": "Bench", "familyName": format!("{i}")}});
-            send(
-                http.post(format!("{base}/Users"))
-                    .header("content-type", "application/scim+json")
-                    .body(body.to_string()),
-                201,
-            )
+            let req = http
+                .post(format!("{base}/Users"))
+                .header("content-type", "application/scim+json")
+                .body(body.to_string())
+                .bearer_auth(token.expose_secret());
+            async move {
+                let t = Instant::now();
+                let id = match req.send().await {
+                    Ok(r) if r.status().as_u16() == 201 => r
+                        .json::<serde_json::Value>()
+                        .await
+                        .ok()
+                        .and_then(|v| v["id"].as_str().map(str::to_string)),
+                    _ => None,
+                };
+                (t.elapsed(), id)
+            }
         })
         .buffer_unordered(c)
         .collect()
         .await;
-    let post = summarise(results, started.elapsed());
+    let post = summarise(
+        created.iter().map(|(d, id)| (*d, id.is_some())).collect(),
+        started.elapsed(),
+    );
+    let ids: Vec<String> = created.into_iter().filter_map(|(_, id)| id).collect();
 
     let started = Instant::now();
     let n = opts.users.max(1);
@@ -172,15 +201,37 @@ pub async fn run(
         .collect()
         .await;
     let lookup = summarise(results, started.elapsed());
+
+    let started = Instant::now();
+    let results: Vec<(Duration, bool)> = futures::stream::iter(0..opts.lookups)
+        .map(|i| {
+            let id = ids.get((i * 7919) % ids.len().max(1)).cloned();
+            send(
+                http.get(format!("{base}/Users/{}", id.unwrap_or_default())),
+                200,
+            )
+        })
+        .buffer_unordered(c)
+        .collect()
+        .await;
+    let get_by_id = summarise(results, started.elapsed());
+    let store_users = ctx.stores.users.len();
+    let rss_mib = rss_mib();
     let member_patch = member_patch(&http, &base, token.expose_secret(), opts.users).await;
     let _ = stop.send(());
     let _ = server.await;
+
+    let api_server_writes = api_writes(&client, namespace, opts.api_writes, c).await;
     Ok(BenchReport {
         users: opts.users,
         concurrency: c,
         post,
         lookup,
         member_patch,
+        get_by_id,
+        api_server_writes,
+        store_users,
+        rss_mib,
     })
 }
 
@@ -242,6 +293,46 @@ async fn member_patch(http: &reqwest::Client, base: &str, token: &str, users: us
     };
     let took = started.elapsed();
     summarise(vec![(took, ok && ids.len() == want)], took)
+}
+
+/// Creates `n` LastPassUsers directly, `c` at once: the API server's write rate.
+async fn api_writes(client: &Client, namespace: &str, n: usize, c: usize) -> Stats {
+    let api = Api::<LastPassUser>::namespaced(client.clone(), namespace);
+    let started = Instant::now();
+    let results: Vec<(Duration, bool)> = futures::stream::iter(0..n)
+        .map(|i| {
+            let api = api.clone();
+            async move {
+                let u: Result<LastPassUser, _> = serde_json::from_value(json!({
+                    "apiVersion": "lastpass-operator.io/v1alpha1", "kind": "LastPassUser",
+                    "metadata": {"name": format!("direct{i}"), "namespace": namespace},
+                    "spec": {"integrationRef": {"name": "scim-bench-direct"},
+                             "username": format!("direct{i}@example.com")}
+                }));
+                let t = Instant::now();
+                let ok = match u {
+                    Ok(u) => api.create(&PostParams::default(), &u).await.is_ok(),
+                    Err(_) => false,
+                };
+                (t.elapsed(), ok)
+            }
+        })
+        .buffer_unordered(c)
+        .collect()
+        .await;
+    summarise(results, started.elapsed())
+}
+
+/// `VmRSS` of this process in MiB (0 where `/proc` is not there).
+fn rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        })
+        .map_or(0.0, |kib| kib / 1024.0)
 }
 
 fn summarise(results: Vec<(Duration, bool)>, wall: Duration) -> Stats {

@@ -29,6 +29,15 @@ pub enum Error {
     /// Missing, wrong or expired bearer token.
     #[error("{0}")]
     Unauthorized(&'static str),
+    /// Too many failed authentications from this client or on this endpoint.
+    #[error("too many failed authentications; retry after {retry_after_secs} s")]
+    TooManyAttempts {
+        /// Seconds until a new attempt is counted (the `Retry-After` header).
+        retry_after_secs: u64,
+    },
+    /// The in-memory stores have not listed yet (the server just started).
+    #[error("the SCIM server is starting; retry in a few seconds")]
+    NotReady,
     /// Unknown resource id.
     #[error("{kind} {id} not found")]
     NotFound {
@@ -135,6 +144,8 @@ impl Error {
                 StatusCode::NOT_FOUND
             }
             Error::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Error::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Error::NotReady => StatusCode::SERVICE_UNAVAILABLE,
             Error::InvalidFilter(_)
             | Error::InvalidPath(_)
             | Error::InvalidSyntax(_)
@@ -181,6 +192,8 @@ impl Error {
         match self {
             Error::NoEndpoint { .. } => "no_endpoint",
             Error::Unauthorized(_) => "unauthorized",
+            Error::TooManyAttempts { .. } => "too_many_attempts",
+            Error::NotReady => "not_ready",
             Error::NotFound { .. } => "not_found",
             Error::NoRoute(_) => "no_route",
             Error::InvalidFilter(_) => "invalid_filter",
@@ -205,6 +218,11 @@ impl Error {
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let status = self.status();
+        let retry_after = match &self {
+            Error::TooManyAttempts { retry_after_secs } => Some(*retry_after_secs),
+            Error::NotReady => Some(1),
+            _ => None,
+        };
         if status.is_server_error() {
             tracing::warn!(error = %self, kind = self.metric_label(), "SCIM request failed");
         } else {
@@ -230,6 +248,10 @@ impl IntoResponse for Error {
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Bearer realm=\"lastpass-operator-scim\""),
             );
+        }
+        if let Some(secs) = retry_after {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         resp
     }

@@ -13,26 +13,33 @@
 //! - [`members`]: group members by id, known or pending;
 //! - [`filter`]: filter parsing (via `scim_v2`) and evaluation; [`patch`]: PATCH and its
 //!   dialects; [`mapping`]: SCIM JSON ⇄ resources;
-//! - [`auth`]: bearer tokens, constant-time; [`tokens`]: minting and rotation;
+//! - [`cache`]: the in-memory stores and their indexes, fed by [`watch`]; [`consistency`]:
+//!   this replica's own writes, for read-your-writes;
+//! - [`auth`]: bearer tokens, constant-time, from memory; [`limit`]: failed-attempt limits and
+//!   the client address; [`tokens`]: minting and rotation;
 //!   [`bench`]: throughput and latency over loopback (`bench scim`);
 //!   [`errors`]: [`Error`] as SCIM error bodies; [`limits`]: bounded work per request.
 
 pub mod auth;
 pub mod bench;
+pub mod cache;
 pub mod consistency;
 pub mod discovery;
 pub mod errors;
 pub mod filter;
 pub mod groups;
 pub mod limits;
+pub mod limit;
 pub mod mapping;
 pub mod members;
 pub mod patch;
 pub mod router;
 pub mod store;
 pub mod tls;
+pub mod token_events;
 pub mod tokens;
 pub mod users;
+pub mod watch;
 pub mod writes;
 
 use std::future::Future;
@@ -42,25 +49,39 @@ pub use errors::Error;
 pub use router::router;
 pub use tokens::reconcile_tokens;
 
-/// What every SCIM request needs: a Kubernetes client and how the server is reached.
+/// What every SCIM request needs: a Kubernetes client, the stores, the failed-attempt limits
+/// and how the server is reached.
 #[derive(Clone)]
 pub struct Context {
-    /// Client that reads integrations and token Secrets and writes users and groups.
+    /// Client that follows the stores and writes users and groups.
     pub client: kube::Client,
     /// External base URL of the SCIM server (e.g. `https://scim.example.com`), used in
     /// `meta.location`. Without it, `http(s)://<Host header>` is used.
     pub public_url: Option<String>,
-    /// This replica's own writes, for read-your-writes on cached reads.
-    pub written: std::sync::Arc<consistency::Written>,
+    /// The in-memory stores (and this replica's own writes, for read-your-writes).
+    pub stores: Arc<watch::Stores>,
+    /// Failed-authentication limits and the trusted proxies.
+    pub guard: Arc<limit::Guard>,
 }
 
 impl Context {
-    /// A context with no public URL (locations come from the `Host` header).
+    /// A context following every namespace, with the default limits and no public URL
+    /// (locations come from the `Host` header). Starts the stores: needs a tokio runtime.
     pub fn new(client: kube::Client) -> Self {
+        Self::start(
+            client,
+            &watch::Scope::default(),
+            &limit::AuthLimits::default(),
+        )
+    }
+
+    /// A context following `scope` with `limits`. Starts the stores: needs a tokio runtime.
+    pub fn start(client: kube::Client, scope: &watch::Scope, limits: &limit::AuthLimits) -> Self {
         Self {
+            stores: Arc::new(watch::Stores::start(&client, scope)),
+            guard: Arc::new(limit::Guard::new(limits)),
             client,
             public_url: None,
-            written: Default::default(),
         }
     }
 
@@ -80,10 +101,12 @@ pub async fn serve<L>(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()>
 where
-    L: axum::serve::Listener,
-    L::Addr: std::fmt::Debug,
+    L: axum::serve::Listener<Addr = std::net::SocketAddr>,
+    limit::PeerAddr:
+        for<'a> axum::extract::connect_info::Connected<axum::serve::IncomingStream<'a, L>>,
 {
-    axum::serve(listener, router(ctx))
+    let app = router(ctx).into_make_service_with_connect_info::<limit::PeerAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
 }

@@ -5,18 +5,15 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{FromRequestParts, Path};
+use axum::extract::{ConnectInfo, FromRequestParts, Path};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
-use k8s_openapi::api::core::v1::Secret;
-use kube::Api;
 use serde_json::Value;
 
 use super::errors::{Error, SCIM_JSON};
-use super::{Context, auth, discovery, groups, tokens, users};
-use crate::crd::DirectoryIntegration;
+use super::{Context, auth, discovery, groups, limit, tokens, users};
 
 /// The SCIM router: `/scim/v2/{namespace}/{integration}/…` for integrations whose
 /// `spec.scim.enabled` is true.
@@ -104,8 +101,8 @@ pub struct Endpoint {
     pub url: String,
     /// The Kubernetes client.
     pub client: kube::Client,
-    /// This replica's own writes (see [`super::consistency`]).
-    pub written: Arc<super::consistency::Written>,
+    /// The in-memory stores, and this replica's own writes (see [`super::consistency`]).
+    pub stores: Arc<super::watch::Stores>,
 }
 
 impl Endpoint {
@@ -120,6 +117,9 @@ impl Endpoint {
     }
 }
 
+/// How long a request waits for the stores' first list after the server starts.
+const READY_BOUND: std::time::Duration = std::time::Duration::from_secs(5);
+
 impl FromRequestParts<Arc<Context>> for Endpoint {
     type Rejection = Error;
 
@@ -129,39 +129,58 @@ impl FromRequestParts<Arc<Context>> for Endpoint {
             .map_err(|_| Error::NoRoute(parts.uri.path().to_string()))?;
         let namespace = params.get("namespace").cloned().unwrap_or_default();
         let integration = params.get("integration").cloned().unwrap_or_default();
-        // A token must be presented before anything about the integration is revealed.
-        let presented = auth::bearer(
-            parts
-                .headers
-                .get(header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok()),
-        )?;
-        let no_endpoint = || Error::NoEndpoint {
-            namespace: namespace.clone(),
-            integration: integration.clone(),
-        };
-        let di = Api::<DirectoryIntegration>::namespaced(ctx.client.clone(), &namespace)
-            .get_opt(&integration)
-            .await
-            .map_err(|e| {
-                Error::kube(
-                    format!("read DirectoryIntegration {namespace}/{integration}"),
-                    e,
-                )
-            })?
-            .ok_or_else(no_endpoint)?;
-        if !di.spec.scim.as_ref().is_some_and(|s| s.enabled) {
-            return Err(no_endpoint());
+        // Authentication comes first and reads only memory: nothing about the integration is
+        // revealed, and no API-server call made, before the token is right.
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<limit::PeerAddr>>()
+            .map(|c| c.0.0.ip());
+        let client = ctx.guard.client(peer, &parts.headers);
+        let metrics = &crate::telemetry::metrics::global().scim;
+        if let Some(wait) = ctx.guard.blocked(client) {
+            metrics.auth_failed("rate_limited");
+            return Err(Error::TooManyAttempts {
+                retry_after_secs: limit::retry_after_secs(wait),
+            });
         }
-        let sname = tokens::secret_name(&integration);
-        let secret = Api::<Secret>::namespaced(ctx.client.clone(), &namespace)
-            .get_opt(&sname)
-            .await
-            .map_err(|e| Error::kube(format!("read Secret {namespace}/{sname}"), e))?
-            .ok_or(Error::Unauthorized(
-                "no token has been minted for this integration yet",
-            ))?;
-        auth::verify(&secret, &presented, jiff::Timestamp::now())?;
+        let header = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        // Without a bearer token there is nothing to look up: no wait for the stores.
+        let checked = match auth::bearer(header) {
+            Err(_) => Err(auth::Failure::MissingToken),
+            Ok(_) if !ctx.stores.ready(READY_BOUND).await => return Err(Error::NotReady),
+            Ok(_) => auth::authenticate(
+                &ctx.stores,
+                &namespace,
+                &integration,
+                header,
+                jiff::Timestamp::now(),
+            ),
+        };
+        if let Err(failure) = checked {
+            metrics.auth_failed(failure.metric_label());
+            let path = format!("{namespace}/{integration}");
+            if let Some(wait) = ctx.guard.failed(client, &path) {
+                metrics.auth_failed("rate_limited");
+                return Err(Error::TooManyAttempts {
+                    retry_after_secs: limit::retry_after_secs(wait),
+                });
+            }
+            return Err(Error::Unauthorized(auth::UNAUTHORIZED));
+        }
+        let enabled = ctx
+            .stores
+            .integrations
+            .get(&namespace, &integration)
+            .is_some_and(|di| di.spec.scim.as_ref().is_some_and(|s| s.enabled));
+        if !enabled {
+            return Err(Error::NoEndpoint {
+                namespace,
+                integration,
+            });
+        }
         let base = match &ctx.public_url {
             Some(u) => u.clone(),
             None => {
@@ -183,7 +202,7 @@ impl FromRequestParts<Arc<Context>> for Endpoint {
             namespace,
             integration,
             client: ctx.client.clone(),
-            written: ctx.written.clone(),
+            stores: ctx.stores.clone(),
         })
     }
 }

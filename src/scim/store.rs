@@ -13,6 +13,8 @@ use kube::{Resource, ResourceExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::cache::{Settled, WAIT_BOUND};
+use super::consistency::Pending;
 pub use super::consistency::Read;
 use super::errors::Error;
 use super::mapping::{self, ID_LABEL, INTEGRATION_LABEL, Member, SOURCE_SCIM};
@@ -97,54 +99,111 @@ fn live<K: Resource>(items: Vec<K>) -> Vec<K> {
     items
 }
 
-async fn list_labelled<K>(
-    ep: &Endpoint,
-    id: Option<&str>,
-    what: &str,
-    read: Read,
-) -> Result<Vec<K>, Error>
+async fn list_labelled<K>(ep: &Endpoint, id: Option<&str>, what: &str) -> Result<Vec<K>, Error>
 where
     K: Kind,
 {
-    list_selected(ep, &selector(&ep.integration, id), what, read).await
+    list_selected(ep, &selector(&ep.integration, id), what).await
 }
 
-async fn list_selected<K>(
-    ep: &Endpoint,
-    selector: &str,
-    what: &str,
-    read: Read,
-) -> Result<Vec<K>, Error>
+async fn list_selected<K>(ep: &Endpoint, selector: &str, what: &str) -> Result<Vec<K>, Error>
 where
     K: Kind,
 {
-    Ok(live(raw_list(ep, selector, what, read).await?))
+    Ok(live(raw_list(ep, selector, what).await?))
+}
+
+/// Whether the users store shows every write of this replica matching `pred` (waiting for
+/// it, bounded); false when the caller must read the API server instead. Counted in metrics.
+async fn users_settled(ep: &Endpoint, pred: impl Fn(&Pending) -> bool) -> bool {
+    let ns = ep.namespace.clone();
+    let settled = ep
+        .stores
+        .users
+        .settle(|p| p.namespace == ns && pred(p), WAIT_BOUND)
+        .await;
+    if settled != Settled::AtOnce {
+        crate::telemetry::metrics::global()
+            .scim
+            .waited("LastPassUser", settled == Settled::TimedOut);
+    }
+    settled != Settled::TimedOut
+}
+
+fn owned(users: Vec<std::sync::Arc<LastPassUser>>) -> Vec<LastPassUser> {
+    users.into_iter().map(|u| (*u).clone()).collect()
 }
 
 /// The endpoint's users (SCIM-sourced, this integration, not being deleted), oldest first.
+/// `Cached` reads the store once it shows this replica's writes in the namespace.
 pub async fn scim_users(ep: &Endpoint, read: Read) -> Result<Vec<LastPassUser>, Error> {
-    list_labelled(ep, None, "LastPassUsers", read).await
+    if read == Read::Cached && users_settled(ep, |_| true).await {
+        let label = mapping::integration_label_value(&ep.integration);
+        return Ok(live(owned(
+            ep.stores.users.of_integration(&ep.namespace, &label),
+        )));
+    }
+    list_labelled(ep, None, "LastPassUsers").await
 }
 
-/// The endpoint's users whose userName hash label matches `username` (callers still compare
-/// the userName itself: a hash may collide). A cached read: this is the lookup an identity
-/// provider makes before every create, and a create re-checks freshly on a name collision.
+/// The endpoint's users whose userName hash matches `username` (callers still compare the
+/// userName itself: a hash may collide), from the store. This is the lookup an identity
+/// provider makes before every create; a create re-checks freshly on a name collision.
 pub async fn scim_users_named(ep: &Endpoint, username: &str) -> Result<Vec<LastPassUser>, Error> {
+    let hash = mapping::username_hash(username);
+    if users_settled(ep, |p| p.label(mapping::USERNAME_HASH_LABEL) == Some(&hash)).await {
+        let label = mapping::integration_label_value(&ep.integration);
+        let mine = ep
+            .stores
+            .users
+            .by_unique_key(&ep.namespace, &hash)
+            .into_iter()
+            .filter(|u| {
+                source_of(&u.metadata) == SOURCE_SCIM
+                    && u.labels().get(INTEGRATION_LABEL) == Some(&label)
+            })
+            .collect();
+        return Ok(live(owned(mine)));
+    }
     let sel = format!(
-        "{},{}={}",
+        "{},{}={hash}",
         selector(&ep.integration, None),
         mapping::USERNAME_HASH_LABEL,
-        mapping::username_hash(username)
     );
-    list_selected(ep, &sel, "LastPassUsers", Read::Cached).await
+    list_selected(ep, &sel, "LastPassUsers").await
+}
+
+/// The endpoint's users with this `externalId`, from the store.
+pub async fn scim_users_by_external_id(
+    ep: &Endpoint,
+    external_id: &str,
+) -> Result<Vec<LastPassUser>, Error> {
+    if users_settled(ep, |_| true).await {
+        let label = mapping::integration_label_value(&ep.integration);
+        return Ok(live(owned(ep.stores.users.by_external_id(
+            &ep.namespace,
+            &label,
+            external_id,
+        ))));
+    }
+    Ok(list_labelled::<LastPassUser>(ep, None, "LastPassUsers")
+        .await?
+        .into_iter()
+        .filter(|u| {
+            u.annotations()
+                .get(mapping::EXTERNAL_ID_ANNOTATION)
+                .map(String::as_str)
+                == Some(external_id)
+        })
+        .collect())
 }
 
 /// The endpoint's groups, oldest first.
 pub async fn scim_groups(ep: &Endpoint) -> Result<Vec<LastPassGroup>, Error> {
-    list_labelled(ep, None, "LastPassGroups", Read::Fresh).await
+    list_labelled(ep, None, "LastPassGroups").await
 }
 
-async fn find<K>(ep: &Endpoint, id: &str, kind: &'static str, read: Read) -> Result<K, Error>
+async fn find<K>(ep: &Endpoint, id: &str, kind: &'static str) -> Result<K, Error>
 where
     K: Kind,
 {
@@ -155,14 +214,10 @@ where
     if !is_label_value(id) {
         return Err(not_found());
     }
-    let mut hits: Vec<K> = list_labelled(ep, Some(id), kind, read).await?;
-    if hits.is_empty() && read == Read::Cached {
-        // Not in the cache: perhaps created a moment ago. Never a false 404.
-        hits = list_labelled(ep, Some(id), kind, Read::Fresh).await?;
-    }
+    let mut hits: Vec<K> = list_labelled(ep, Some(id), kind).await?;
     if hits.is_empty() {
         // Resources labelled `source: scim` by hand have no id label: their id is the uid.
-        hits = list_labelled::<K>(ep, None, kind, Read::Fresh)
+        hits = list_labelled::<K>(ep, None, kind)
             .await?
             .into_iter()
             .filter(|k| mapping::scim_id(k.meta()) == id)
@@ -171,15 +226,24 @@ where
     hits.into_iter().next().ok_or_else(not_found)
 }
 
-/// The endpoint's user with this SCIM id, or 404 (`Cached` falls back to a fresh read before
-/// answering 404).
+/// The endpoint's user with this SCIM id, or 404. `Cached` answers from the store once it
+/// shows this replica's writes of that id; a miss there is confirmed freshly (another replica
+/// may have created it a moment ago), so a 404 is never stale.
 pub async fn find_user(ep: &Endpoint, id: &str, read: Read) -> Result<LastPassUser, Error> {
-    find(ep, id, "User", read).await
+    if read == Read::Cached && users_settled(ep, |p| p.label(mapping::ID_LABEL) == Some(id)).await {
+        let label = mapping::integration_label_value(&ep.integration);
+        if let Some(u) = ep.stores.users.by_id(&ep.namespace, &label, id)
+            && u.metadata.deletion_timestamp.is_none()
+        {
+            return Ok((*u).clone());
+        }
+    }
+    find(ep, id, "User").await
 }
 
 /// The endpoint's group with this SCIM id, or 404.
 pub async fn find_group(ep: &Endpoint, id: &str) -> Result<LastPassGroup, Error> {
-    find(ep, id, "Group", Read::Fresh).await
+    find(ep, id, "Group").await
 }
 
 fn source_of(meta: &kube::api::ObjectMeta) -> &str {
@@ -192,23 +256,14 @@ fn source_of(meta: &kube::api::ObjectMeta) -> &str {
 /// Selects resources that are not SCIM's (`!=` also matches resources without the label).
 const OTHER_SOURCES: &str = "lastpass-operator.io/source!=scim";
 
-async fn raw_list<K>(ep: &Endpoint, selector: &str, what: &str, read: Read) -> Result<Vec<K>, Error>
+/// A quorum list of the namespace's `K`s selected by `selector`.
+async fn raw_list<K>(ep: &Endpoint, selector: &str, what: &str) -> Result<Vec<K>, Error>
 where
     K: Kind,
 {
-    let api = Api::<K>::namespaced(ep.client.clone(), &ep.namespace);
-    let fresh = ListParams::default().labels(selector);
-    let params = ep.written.params(&K::kind(&()), fresh.clone(), read);
-    let listed = match api.list(&params).await {
-        // A watch cache lagging too far behind answers 504 ("Too large resource version"):
-        // read freshly instead of failing the request.
-        Err(e) if read == Read::Cached => {
-            tracing::debug!(error = %e, "cached list failed; reading freshly");
-            api.list(&fresh).await
-        }
-        other => other,
-    };
-    listed
+    Api::<K>::namespaced(ep.client.clone(), &ep.namespace)
+        .list(&ListParams::default().labels(selector))
+        .await
         .map(|l| l.items)
         .map_err(|e| Error::kube(format!("list {what} in {}", ep.namespace), e))
 }
@@ -238,17 +293,35 @@ async fn username_free(
     except: Option<&str>,
     read: Read,
 ) -> Result<(), Error> {
+    let hash = mapping::username_hash(username);
+    if read == Read::Cached
+        && users_settled(ep, |p| p.label(mapping::USERNAME_HASH_LABEL) == Some(&hash)).await
+    {
+        // Every user of the namespace with this userName hash, of any source, deleting or not.
+        let same = ep.stores.users.by_unique_key(&ep.namespace, &hash);
+        return username_conflict(ep, username, except, same.iter().map(|u| u.as_ref()));
+    }
     // Two narrow lists instead of the whole namespace: resources of other sources, and this
     // endpoint's users with the same userName hash (those being deleted included).
     let mine = format!(
-        "{},{}={}",
+        "{},{}={hash}",
         selector(&ep.integration, None),
         mapping::USERNAME_HASH_LABEL,
-        mapping::username_hash(username)
     );
-    let mut all: Vec<LastPassUser> = raw_list(ep, OTHER_SOURCES, "LastPassUsers", read).await?;
-    all.extend(raw_list(ep, &mine, "LastPassUsers", read).await?);
-    for u in all {
+    let mut all: Vec<LastPassUser> = raw_list(ep, OTHER_SOURCES, "LastPassUsers").await?;
+    all.extend(raw_list(ep, &mine, "LastPassUsers").await?);
+    username_conflict(ep, username, except, all.iter())
+}
+
+/// 409 when one of `users` declares `username` for this endpoint's integration (other than
+/// the SCIM user `except`).
+fn username_conflict<'a>(
+    ep: &Endpoint,
+    username: &str,
+    except: Option<&str>,
+    users: impl Iterator<Item = &'a LastPassUser>,
+) -> Result<(), Error> {
+    for u in users {
         let own_ns = u.namespace().unwrap_or_default();
         if !refers_to(
             &u.spec.integration_ref,
@@ -289,17 +362,8 @@ pub async fn check_group_name_free(
     name: &str,
     except: Option<&str>,
 ) -> Result<(), Error> {
-    let mut all: Vec<LastPassGroup> =
-        raw_list(ep, OTHER_SOURCES, "LastPassGroups", Read::Fresh).await?;
-    all.extend(
-        raw_list(
-            ep,
-            &selector(&ep.integration, None),
-            "LastPassGroups",
-            Read::Fresh,
-        )
-        .await?,
-    );
+    let mut all: Vec<LastPassGroup> = raw_list(ep, OTHER_SOURCES, "LastPassGroups").await?;
+    all.extend(raw_list(ep, &selector(&ep.integration, None), "LastPassGroups").await?);
     for g in all {
         let own_ns = g.namespace().unwrap_or_default();
         if !refers_to(
@@ -357,7 +421,7 @@ where
             .await
         {
             Ok(k) => {
-                ep.written.wrote(&kind, k.meta());
+                ep.stores.wrote(&kind, k.meta());
                 return Ok(k);
             }
             Err(kube::Error::Api(s)) if s.code == 409 => {

@@ -1,11 +1,13 @@
 //! The SCIM bearer token: minted into the owned Secret `<integration>-scim-token` (key
-//! `token`), rotated every `spec.scim.tokenRotation.every`; after a rotation the previous
+//! `token`). It never expires by itself: it is replaced when a new value of the annotation
+//! `lastpass-operator.io/rotate-token` is set on the integration (the value honoured is
+//! recorded on the Secret, so each value rotates once), or every
+//! `spec.scim.tokenRotation.every` when that schedule is set. After a rotation the previous
 //! token stays under key `previous` until the annotation
-//! `lastpass-operator.io/previous-token-expires-at` (rotation + `overlap`). The integration's
+//! `lastpass-operator.io/previous-token-expires-at` (rotation + `overlap`). Events mark a mint,
+//! a rotation and the last 10 % of an overlap ([`super::token_events`]). The integration's
 //! `status.scim` and `TokenReady` condition are written with server-side apply under the field
-//! manager `lastpass-operator-scim`, only when they change. A new value of the annotation
-//! `lastpass-operator.io/rotate-token` on the integration rotates the token at once (the value
-//! honoured is recorded on the Secret, so each value rotates once).
+//! manager `lastpass-operator-scim`, only when they change.
 //!
 //! Tokens exist only as `SecretString` and in the Secret: never in logs, Events, status or
 //! errors.
@@ -23,6 +25,8 @@ use serde_json::json;
 
 use super::auth::mint;
 use super::errors::Error;
+use super::token_events::{self, TokenEvent};
+use super::watch::TOKEN_SECRET_LABEL;
 use crate::crd::{DirectoryIntegration, ScimStatus, parse_duration};
 
 /// Key of the current token in the Secret.
@@ -35,6 +39,8 @@ pub const ROTATED_AT_ANNOTATION: &str = "lastpass-operator.io/token-rotated-at";
 pub const PREVIOUS_EXPIRES_ANNOTATION: &str = "lastpass-operator.io/previous-token-expires-at";
 /// Annotation on the DirectoryIntegration: a new value rotates the token now.
 pub const ROTATE_TOKEN_ANNOTATION: &str = "lastpass-operator.io/rotate-token";
+/// Annotation on the Secret: the end of the overlap whose last 10 % was announced by an Event.
+pub const PREVIOUS_WARNED_ANNOTATION: &str = "lastpass-operator.io/previous-token-warned-for";
 /// Annotation on the Secret: the `rotate-token` value last honoured.
 pub const ROTATED_FOR_ANNOTATION: &str = "lastpass-operator.io/rotated-for";
 /// Field manager of the status fields this module owns.
@@ -52,19 +58,27 @@ pub fn endpoint_path(namespace: &str, integration: &str) -> String {
     format!("/scim/v2/{namespace}/{integration}")
 }
 
-/// Rotation period and overlap of an integration.
-pub fn rotation(di: &DirectoryIntegration) -> Result<(Duration, Duration), Error> {
+/// How long [`reconcile_tokens`] asks to wait when nothing is scheduled.
+pub const NOTHING_SCHEDULED: Duration = Duration::from_secs(24 * 3600);
+
+/// Rotation period (none: no scheduled rotation) and overlap of an integration.
+pub fn rotation(di: &DirectoryIntegration) -> Result<(Option<Duration>, Duration), Error> {
     let r = di
         .spec
         .scim
         .as_ref()
         .map(|s| s.token_rotation.clone())
         .unwrap_or_default();
-    let every = parse_duration("spec.scim.tokenRotation.every", &r.every)?;
+    let every = r
+        .every
+        .as_deref()
+        .map(|e| parse_duration("spec.scim.tokenRotation.every", e))
+        .transpose()?;
     let overlap = parse_duration("spec.scim.tokenRotation.overlap", &r.overlap)?;
-    if every.is_zero() {
+    if every.is_some_and(|e| e.is_zero()) {
         return Err(Error::InvalidValue(
-            "spec.scim.tokenRotation.every must be more than 0".into(),
+            "spec.scim.tokenRotation.every must be more than 0 (or absent: no scheduled rotation)"
+                .into(),
         ));
     }
     Ok((every, overlap))
@@ -88,12 +102,14 @@ fn annotation(s: &Secret, key: &str) -> Option<jiff::Timestamp> {
 }
 
 /// Makes the token Secret and the integration's SCIM status current: mints the first token,
-/// rotates it when `every` has passed since the last mint, drops the previous token once its
-/// overlap is over, and writes `status.scim` and `TokenReady`.
+/// rotates it when asked by annotation or when a set `every` has passed since the last mint,
+/// drops the previous token once its overlap is over, announces the last 10 % of the overlap,
+/// and writes `status.scim` and `TokenReady`.
 ///
-/// Returns how long until the next thing to do (a rotation or the end of an overlap); the
-/// caller requeues after it. Idempotent: calling it again at the same `now` changes nothing.
-/// When `spec.scim` is absent or not enabled it does nothing and returns the rotation period.
+/// Returns how long until the next thing to do (a rotation, the last 10 % or the end of an
+/// overlap; [`NOTHING_SCHEDULED`] when none); the caller requeues after it. Idempotent:
+/// calling it again at the same `now` changes nothing. When `spec.scim` is absent or not
+/// enabled it does nothing.
 #[tracing::instrument(skip_all, fields(integration = %di.name_any()))]
 pub async fn reconcile_tokens(
     client: Client,
@@ -105,8 +121,9 @@ pub async fn reconcile_tokens(
     let now = jiff::Timestamp::from_second(now.as_second()).unwrap_or(now);
     let (every, overlap) = rotation(di)?;
     if !di.spec.scim.as_ref().is_some_and(|s| s.enabled) {
-        return Ok(every);
+        return Ok(every.unwrap_or(NOTHING_SCHEDULED));
     }
+    let mut happened: Vec<TokenEvent> = Vec::new();
     let ns = di
         .namespace()
         .ok_or_else(|| Error::InvalidValue("the DirectoryIntegration has no namespace".into()))?;
@@ -133,10 +150,13 @@ pub async fn reconcile_tokens(
                     name: Some(sname.clone()),
                     namespace: Some(ns.clone()),
                     owner_references: di.controller_owner_ref(&()).map(|o| vec![o]),
-                    labels: Some(BTreeMap::from([(
-                        "app.kubernetes.io/managed-by".to_string(),
-                        "lastpass-operator".to_string(),
-                    )])),
+                    labels: Some(BTreeMap::from([
+                        (
+                            "app.kubernetes.io/managed-by".to_string(),
+                            "lastpass-operator".to_string(),
+                        ),
+                        (TOKEN_SECRET_LABEL.to_string(), "true".to_string()),
+                    ])),
                     annotations: Some(created_annotations),
                     ..Default::default()
                 },
@@ -148,10 +168,12 @@ pub async fn reconcile_tokens(
                 ByteString(mint().expose_secret().as_bytes().to_vec()),
             )]));
             tracing::info!(secret = %sname, "minted the first SCIM token");
-            secrets
+            let created = secrets
                 .create(&PostParams::default(), &s)
                 .await
-                .map_err(|e| Error::kube(format!("create Secret {ns}/{sname}"), e))?
+                .map_err(|e| Error::kube(format!("create Secret {ns}/{sname}"), e))?;
+            happened.push(TokenEvent::Minted);
+            created
         }
         Some(mut s) => {
             let has_token = s
@@ -167,7 +189,8 @@ pub async fn reconcile_tokens(
                     .and_then(|a| a.get(ROTATED_FOR_ANNOTATION))
                     != Some(r)
             });
-            let due = !has_token || asked || rotated_at.is_none_or(|at| plus(at, every) <= now);
+            let scheduled = every.is_some_and(|e| rotated_at.is_none_or(|at| plus(at, e) <= now));
+            let due = !has_token || asked || scheduled;
             let previous_over = annotation(&s, PREVIOUS_EXPIRES_ANNOTATION)
                 .is_some_and(|until| until <= now)
                 || (s
@@ -175,7 +198,14 @@ pub async fn reconcile_tokens(
                     .as_ref()
                     .is_some_and(|d| d.contains_key(PREVIOUS_KEY))
                     && annotation(&s, PREVIOUS_EXPIRES_ANNOTATION).is_none());
-            if due || previous_over {
+            // The SCIM server follows token Secrets by this label (Secrets minted before it
+            // existed get it here).
+            let unlabelled = s.labels().get(TOKEN_SECRET_LABEL).map(String::as_str) != Some("true");
+            if unlabelled {
+                s.labels_mut()
+                    .insert(TOKEN_SECRET_LABEL.to_string(), "true".to_string());
+            }
+            if due || previous_over || unlabelled {
                 let data = s.data.get_or_insert_with(BTreeMap::new);
                 let annotations = s.metadata.annotations.get_or_insert_with(BTreeMap::new);
                 if due {
@@ -188,21 +218,31 @@ pub async fn reconcile_tokens(
                     if let Some(r) = &requested {
                         annotations.insert(ROTATED_FOR_ANNOTATION.to_string(), r.clone());
                     }
-                    match old.filter(|o| !o.0.is_empty() && !overlap.is_zero()) {
+                    let previous_until = match old.filter(|o| !o.0.is_empty() && !overlap.is_zero())
+                    {
                         Some(old) => {
                             data.insert(PREVIOUS_KEY.to_string(), old);
-                            annotations.insert(
-                                PREVIOUS_EXPIRES_ANNOTATION.to_string(),
-                                plus(now, overlap).to_string(),
-                            );
+                            let until = plus(now, overlap);
+                            annotations
+                                .insert(PREVIOUS_EXPIRES_ANNOTATION.to_string(), until.to_string());
+                            Some(until)
                         }
                         None => {
                             data.remove(PREVIOUS_KEY);
                             annotations.remove(PREVIOUS_EXPIRES_ANNOTATION);
+                            None
                         }
-                    }
+                    };
                     tracing::info!(secret = %sname, "rotated the SCIM token");
-                } else {
+                    happened.push(if has_token {
+                        TokenEvent::Rotated {
+                            requested: asked,
+                            previous_until,
+                        }
+                    } else {
+                        TokenEvent::Minted
+                    });
+                } else if previous_over {
                     data.remove(PREVIOUS_KEY);
                     annotations.remove(PREVIOUS_EXPIRES_ANNOTATION);
                     tracing::info!(secret = %sname, "the previous SCIM token's overlap ended");
@@ -219,11 +259,28 @@ pub async fn reconcile_tokens(
         }
     };
 
+    let secret = warn_previous_ending(&secrets, secret, overlap, now, &mut happened).await?;
+    for e in &happened {
+        token_events::publish(&client, di, &sname, e).await;
+    }
     let rotated_at = annotation(&secret, ROTATED_AT_ANNOTATION).unwrap_or(now);
-    let expires_at = plus(rotated_at, every);
-    let mut next = until(now, expires_at);
+    crate::telemetry::metrics::global()
+        .scim
+        .token_minted
+        .get_or_create(&crate::telemetry::scim::IntegrationLabel {
+            integration: format!("{ns}/{name}"),
+        })
+        .set(rotated_at.as_second());
+    let expires_at = every.map(|e| plus(rotated_at, e));
+    let mut next = expires_at.map_or(NOTHING_SCHEDULED, |t| until(now, t));
     if let Some(prev) = annotation(&secret, PREVIOUS_EXPIRES_ANNOTATION) {
+        let warn_at = prev
+            .checked_sub(jiff::SignedDuration::try_from(overlap / 10).unwrap_or_default())
+            .unwrap_or(prev);
         next = next.min(until(now, prev));
+        if now < warn_at {
+            next = next.min(until(now, warn_at));
+        }
     }
     let previous = annotation(&secret, PREVIOUS_EXPIRES_ANNOTATION).filter(|_| {
         secret
@@ -238,6 +295,38 @@ pub async fn reconcile_tokens(
     Ok(next.max(Duration::from_secs(1)))
 }
 
+/// Once the previous token has 10 % of its overlap left (and is still accepted), records that
+/// on the Secret and queues the Warning, once per overlap.
+async fn warn_previous_ending(
+    secrets: &Api<Secret>,
+    mut s: Secret,
+    overlap: Duration,
+    now: jiff::Timestamp,
+    happened: &mut Vec<TokenEvent>,
+) -> Result<Secret, Error> {
+    let Some(until) = annotation(&s, PREVIOUS_EXPIRES_ANNOTATION) else {
+        return Ok(s);
+    };
+    let left = jiff::SignedDuration::try_from(overlap / 10).unwrap_or_default();
+    let warned = s.annotations().get(PREVIOUS_WARNED_ANNOTATION) == Some(&until.to_string());
+    let has_previous = s
+        .data
+        .as_ref()
+        .is_some_and(|d| d.contains_key(PREVIOUS_KEY));
+    if warned || !has_previous || now >= until || now < until.checked_sub(left).unwrap_or(until) {
+        return Ok(s);
+    }
+    s.annotations_mut()
+        .insert(PREVIOUS_WARNED_ANNOTATION.to_string(), until.to_string());
+    let name = s.name_any();
+    let s = secrets
+        .replace(&name, &PostParams::default(), &s)
+        .await
+        .map_err(|e| Error::kube(format!("update Secret {name}"), e))?;
+    happened.push(TokenEvent::PreviousExpiring { until });
+    Ok(s)
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn write_status(
     client: Client,
@@ -246,19 +335,25 @@ async fn write_status(
     name: &str,
     sname: &str,
     rotated_at: jiff::Timestamp,
-    expires_at: jiff::Timestamp,
+    expires_at: Option<jiff::Timestamp>,
     now: jiff::Timestamp,
 ) -> Result<(), Error> {
     let scim = ScimStatus {
         endpoint: Some(endpoint_path(ns, name)),
         token_secret_name: Some(sname.to_string()),
         token_rotated_at: Some(Time(rotated_at)),
-        token_expires_at: Some(Time(expires_at)),
+        token_expires_at: expires_at.map(Time),
     };
     let current = di.status.as_ref();
     let old_cond = current.and_then(|s| s.conditions.iter().find(|c| c.type_ == TOKEN_READY));
-    let message =
-        format!("bearer token in Secret {sname} (key {TOKEN_KEY}); next rotation at {expires_at}");
+    let message = match expires_at {
+        Some(t) => {
+            format!("bearer token in Secret {sname} (key {TOKEN_KEY}); next rotation at {t}")
+        }
+        None => format!(
+            "bearer token in Secret {sname} (key {TOKEN_KEY}); no scheduled rotation (annotate lastpass-operator.io/rotate-token to rotate)"
+        ),
+    };
     let unchanged = current.and_then(|s| s.scim.as_ref()) == Some(&scim)
         && old_cond.is_some_and(|c| {
             c.status == "True"

@@ -43,6 +43,7 @@ pub async fn list(
         Some((attr, v)) if attr == "username" && mapping::is_email(v) => {
             store::scim_users_named(&ep, v).await?
         }
+        Some((attr, v)) if attr == "externalid" => store::scim_users_by_external_id(&ep, v).await?,
         _ => store::scim_users(&ep, Read::Cached).await?,
     };
     let all: Vec<Value> = candidates
@@ -175,7 +176,7 @@ async fn write(
                 version.as_deref(),
             )
         })?;
-    ep.written.wrote("LastPassUser", &updated.metadata);
+    ep.stores.wrote("LastPassUser", &updated.metadata);
     Ok(scim(
         StatusCode::OK,
         &mapping::user_to_scim(&updated, &ep.users_url()),

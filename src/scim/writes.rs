@@ -67,11 +67,12 @@ where
                 version.as_deref(),
             )
         })?;
-    // Kept by a finalizer, the deletion is a new version of the object; removed at once, its
-    // version is unknown.
+    // Kept by a finalizer, the deletion is a new version of the object; removed at once, the
+    // store shows it by the object's removal.
+    let kind = K::kind(&());
     gone.either(
-        |kept| ep.written.wrote(&K::kind(&()), kept.meta()),
-        |_| ep.written.wrote_unknown(&K::kind(&())),
+        |kept| ep.stores.deleted(&kind, obj.meta(), Some(kept.meta())),
+        |_| ep.stores.deleted(&kind, obj.meta(), None),
     );
     Ok(())
 }

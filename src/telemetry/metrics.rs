@@ -151,11 +151,10 @@ pub struct Metrics {
     pub ldap_pulls: Family<IntegrationOutcome, Counter>,
     /// SCIM requests by method and status code.
     pub scim_requests: Family<MethodCode, Counter>,
-    /// SCIM requests refused for their credentials, by reason (the name and labels of the SCIM
-    /// server's own failed-authentication counter, which replaces this one).
-    pub scim_auth_failures: Family<ReasonLabel, Counter>,
     /// The previous SCIM token's overlap left, computed at each scrape.
     pub scim_overlap: std::sync::Arc<super::scim_overlap::OverlapCollector>,
+    /// The SCIM server's metrics.
+    pub scim: super::scim::ScimMetrics,
 }
 
 /// Buckets of the revocation histogram (seconds): 1 s .. 1 day, with 5 min (the default alert
@@ -216,8 +215,8 @@ impl Metrics {
             ldap_pull_failing: Family::default(),
             ldap_pulls: Family::default(),
             scim_requests: Family::default(),
-            scim_auth_failures: Family::default(),
             scim_overlap: Default::default(),
+            scim: Default::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -323,12 +322,8 @@ impl Metrics {
             "SCIM requests by method and HTTP status code",
             m.scim_requests.clone(),
         );
-        registry.register(
-            "scim_auth_failures",
-            "Failed SCIM authentications by reason",
-            m.scim_auth_failures.clone(),
-        );
         registry.register_collector(Box::new(m.scim_overlap.clone()));
+        m.scim.register(&mut registry);
         Self { registry, ..m }
     }
 
@@ -413,13 +408,6 @@ impl Metrics {
                 code: code.to_string(),
             })
             .inc();
-        if code == 401 {
-            self.scim_auth_failures
-                .get_or_create(&ReasonLabel {
-                    reason: "unauthorized".into(),
-                })
-                .inc();
-        }
     }
 
     /// Counts one failed reconcile or sync.

@@ -26,3 +26,4 @@ pub fn init(format: LogFormat, level: &str) {
 
 pub mod metrics;
 pub mod scim_overlap;
+pub mod scim;

@@ -24,6 +24,8 @@ pub struct ScimServer {
     /// The current token.
     pub token: String,
     pub http: reqwest::Client,
+    /// The server's context (its stores and limits).
+    pub ctx: Arc<Context>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -41,6 +43,14 @@ pub fn integration(name: &str, enabled: bool) -> DirectoryIntegration {
     .expect("integration literal")
 }
 
+/// The stores of a SCIM server under test follow only its namespace.
+pub fn scope(ns: &str) -> scim::watch::Scope {
+    scim::watch::Scope {
+        namespaces: vec![ns.to_string()],
+        secret_namespaces: Vec::new(),
+    }
+}
+
 /// Reads the current token of an integration.
 pub async fn token_of(ns: &TestNamespace, integration: &str) -> (String, Option<String>) {
     let s = ns
@@ -54,7 +64,19 @@ pub async fn token_of(ns: &TestNamespace, integration: &str) -> (String, Option<
 }
 
 impl ScimServer {
+    /// A server whose stores follow the test namespace only, with the default limits.
     pub async fn start(cluster: &TestCluster) -> Self {
+        Self::start_with(cluster, |client, ns| {
+            Context::start(client, &scope(ns), &Default::default())
+        })
+        .await
+    }
+
+    /// A server whose context `make` builds from the namespace's client and name.
+    pub async fn start_with(
+        cluster: &TestCluster,
+        make: impl FnOnce(kube::Client, &str) -> Context,
+    ) -> Self {
         let ns = cluster.namespace().await;
         let di = ns
             .api::<DirectoryIntegration>()
@@ -68,9 +90,10 @@ impl ScimServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let ctx = Arc::new(Context::new(ns.client.clone()));
+        let ctx = Arc::new(make(ns.client.clone(), &ns.name));
+        let served = ctx.clone();
         tokio::spawn(async move {
-            scim::serve(listener, ctx, async {
+            scim::serve(listener, served, async {
                 let _ = rx.await;
             })
             .await
@@ -81,6 +104,7 @@ impl ScimServer {
             ns,
             token,
             http: reqwest::Client::new(),
+            ctx,
             shutdown: Some(tx),
         }
     }

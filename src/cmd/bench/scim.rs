@@ -1,6 +1,7 @@
 //! `bench --scim`: the SCIM server's throughput and latency against a real API server —
-//! `POST /Users` and the `userName eq` lookup every identity provider makes before a create
-//! ([`crate::scim::bench`]) — in a fresh namespace of the `--kubeconfig` cluster.
+//! `POST /Users`, the `userName eq` lookup every identity provider makes before a create and
+//! `GET /Users/{id}` ([`crate::scim::bench`]), next to the API server's own write rate and the
+//! process's memory — in a fresh namespace of the `--kubeconfig` cluster.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -27,6 +28,7 @@ pub async fn run(
         users,
         concurrency: concurrency.max(1),
         lookups: users,
+        api_writes: users.min(2000),
     };
     crate::scim::bench::run(client, &ns, &opts)
         .await
@@ -42,6 +44,8 @@ pub fn render(r: &BenchReport) -> String {
     for (name, s) in [
         ("POST", &r.post),
         ("lookup", &r.lookup),
+        ("get-id", &r.get_by_id),
+        ("api-write", &r.api_server_writes),
         ("members", &r.member_patch),
     ] {
         let Stats {
@@ -56,5 +60,10 @@ pub fn render(r: &BenchReport) -> String {
             "{name:<8} {requests:>9} {errors:>7} {per_second:>9.1} {p50_ms:>9.1} {p99_ms:>9.1}"
         );
     }
+    let _ = writeln!(
+        out,
+        "\nlookup: GET /Users?filter=userName eq; get-id: GET /Users/{{id}}; api-write: LastPassUser creates sent to the API server directly (the bound of POST)\n{} users in the SCIM store; process RSS {:.0} MiB",
+        r.store_users, r.rss_mib
+    );
     out
 }
