@@ -324,3 +324,65 @@ async fn a_lagging_store_is_waited_for_and_past_the_bound_bypassed() {
     s.ctx.stores.users.inject_lag(Duration::ZERO);
     s.stop().await;
 }
+
+/// Groups are read from memory too: once the stores have listed, `GET /Groups/{id}` and
+/// `GET /Groups` make no API-server call, and a group's own write (create, member PATCH, name
+/// change) is what the next read on this replica shows, 50 times in a row.
+#[tokio::test]
+async fn groups_are_read_from_memory_with_read_your_writes() {
+    let Some(cluster) = support::cluster() else {
+        return;
+    };
+    let (client, calls) = counting_client(cluster).await;
+    let l = limits(10_000, 10_000, &[]);
+    let s = ScimServer::start_with(cluster, move |_, ns| {
+        Context::start(client, &scim_common::scope(ns), &l)
+    })
+    .await;
+    until_served(&s).await;
+    let (st, ann) = s
+        .call("POST", "/Users", Some(new_user("grp-ann@example.com")))
+        .await;
+    assert_eq!(st, 201, "{ann}");
+    let ann_id = ann["id"].clone();
+    for i in 0..50 {
+        let name = format!("Team {i}");
+        let (st, g) = s
+            .call(
+                "POST",
+                "/Groups",
+                Some(
+                    json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                            "displayName": name}),
+                ),
+            )
+            .await;
+        assert_eq!(st, 201, "{i}: {g}");
+        let id = g["id"].as_str().unwrap().to_string();
+        let (st, got) = s.call("GET", &format!("/Groups/{id}"), None).await;
+        assert_eq!((st, &got["displayName"]), (200, &json!(name)), "{i}: {got}");
+        let patch = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "add", "path": "members", "value": [{"value": ann_id}]},
+                           {"op": "replace", "path": "displayName", "value": format!("{name}!")}]});
+        let (st, patched) = s.call("PATCH", &format!("/Groups/{id}"), Some(patch)).await;
+        assert!(st == 200 || st == 204, "{i}: {st} {patched}");
+        let (st, got) = s.call("GET", &format!("/Groups/{id}"), None).await;
+        assert_eq!(st, 200, "{i}: {got}");
+        assert_eq!(got["displayName"], json!(format!("{name}!")), "{i}: {got}");
+        assert_eq!(got["members"][0]["value"], ann_id, "{i}: {got}");
+    }
+    // Settled: reads of groups answer from memory alone.
+    let before = calls.load(Ordering::SeqCst);
+    let (st, list) = s.call("GET", "/Groups?count=100", None).await;
+    assert_eq!(st, 200);
+    assert_eq!(list["totalResults"], json!(50), "{list}");
+    let id = list["Resources"][0]["id"].as_str().unwrap().to_string();
+    let (st, _) = s.call("GET", &format!("/Groups/{id}"), None).await;
+    assert_eq!(st, 200);
+    assert_eq!(
+        calls.load(Ordering::SeqCst) - before,
+        0,
+        "group reads went to the API server"
+    );
+    s.stop().await;
+}

@@ -70,8 +70,9 @@ fn key_of(meta: &ObjectMeta) -> Key {
 
 struct Inner<K> {
     objects: HashMap<Key, Arc<K>>,
-    /// (namespace, integration label) → SCIM id → object.
-    scim: HashMap<(String, String), HashMap<String, Key>>,
+    /// (namespace, integration label) → SCIM id → objects (two for a moment when a rename
+    /// replaces a resource by a new one with the same SCIM id).
+    scim: HashMap<(String, String), HashMap<String, BTreeSet<Key>>>,
     /// (namespace, unique key) → objects.
     unique: HashMap<(String, String), BTreeSet<Key>>,
     /// (namespace, integration label, externalId) → objects.
@@ -108,7 +109,7 @@ impl<K: Indexed> Inner<K> {
         if let Some((integration, id)) = scim_key(meta) {
             let ik = (key.0.clone(), integration.clone());
             if let Some(ids) = self.scim.get_mut(&ik) {
-                ids.remove(&id);
+                remove_from(ids, &id, key);
                 if ids.is_empty() {
                     self.scim.remove(&ik);
                 }
@@ -148,7 +149,9 @@ impl<K: Indexed> Inner<K> {
             self.scim
                 .entry((key.0.clone(), integration))
                 .or_default()
-                .insert(id, key.clone());
+                .entry(id)
+                .or_default()
+                .insert(key.clone());
         }
         if let Some(u) = obj.unique_key() {
             self.unique
@@ -248,13 +251,16 @@ impl<K: Indexed> Cache<K> {
     }
 
     /// The SCIM-sourced object of `integration` (label value) with SCIM id `id`.
+    /// With two (a rename in progress), the one not being deleted.
     pub fn by_id(&self, namespace: &str, integration: &str, id: &str) -> Option<Arc<K>> {
         let inner = self.read();
-        let key = inner
+        let keys = inner
             .scim
             .get(&(namespace.to_string(), integration.to_string()))?
             .get(id)?;
-        inner.objects.get(key).cloned()
+        let mut found = inner.get_all(Some(keys));
+        found.sort_by_key(|o| o.meta().deletion_timestamp.is_some());
+        found.into_iter().next()
     }
 
     /// Every SCIM-sourced object of `integration` (label value) in `namespace`.
@@ -264,7 +270,7 @@ impl<K: Indexed> Cache<K> {
             .scim
             .get(&(namespace.to_string(), integration.to_string()))
             .into_iter()
-            .flat_map(|ids| ids.values())
+            .flat_map(|ids| ids.values().flatten())
             .filter_map(|k| inner.objects.get(k).cloned())
             .collect()
     }

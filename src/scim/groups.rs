@@ -46,7 +46,7 @@ pub async fn list(
             .is_some_and(|f| f.to_ascii_lowercase().contains("members"));
     let members = if need_members {
         Some(store::members_by_username(
-            &store::scim_users(&ep, Read::Fresh).await?,
+            &store::scim_users(&ep, Read::Cached).await?,
         ))
     } else {
         None
@@ -64,7 +64,7 @@ pub async fn list(
 async fn to_scim(ep: &Endpoint, g: &LastPassGroup, with_members: bool) -> Result<Value, Error> {
     let members = if with_members {
         Some(store::members_by_username(
-            &store::scim_users(ep, Read::Fresh).await?,
+            &store::scim_users(ep, Read::Cached).await?,
         ))
     } else {
         None
@@ -152,7 +152,7 @@ pub async fn create(ep: Endpoint, headers: HeaderMap, body: Bytes) -> Result<Res
     mapping::check_member_count(&doc)?;
     let f = mapping::group_fields(&doc)?;
     store::check_group_name_free(&ep, &f.group_name, None).await?;
-    let users = store::scim_users(&ep, Read::Fresh).await?;
+    let users = store::scim_users(&ep, Read::Cached).await?;
     let members = members::resolve(&f.member_ids, &users)?;
     let g = create_group(&ep, &f, &members, &store::new_id(), GroupPolicy::default()).await?;
     tracing::info!(namespace = %ep.namespace, integration = %ep.integration, group = %g.name_any(), "SCIM created a LastPassGroup");
@@ -174,7 +174,10 @@ async fn write(
     version: Option<String>,
 ) -> Result<Response, Error> {
     let f = mapping::group_fields(doc)?;
-    let users = store::scim_users(ep, Read::Fresh).await?;
+    // From the store: a member this replica created is waited for; one another replica
+    // created a moment ago and the store does not show yet stays pending, and the engine
+    // resolves it (nothing is lost).
+    let users = store::scim_users(ep, Read::Cached).await?;
     let members = members::resolve(&f.member_ids, &users)?;
     let scim_id = mapping::scim_id(&g.metadata);
     let api: Api<LastPassGroup> = Api::namespaced(ep.client.clone(), &ep.namespace);
@@ -190,14 +193,17 @@ async fn write(
         // re-reads and re-applies instead of losing the other write.
         meta["resourceVersion"] = json!(version.clone().or(g.metadata.resource_version.clone()));
         let body = json!({"metadata": meta, "spec": {"members": members.usernames}});
-        api.patch(&name, &PatchParams::default(), &Patch::Merge(&body))
+        let updated = api
+            .patch(&name, &PatchParams::default(), &Patch::Merge(&body))
             .await
             .map_err(|e| {
                 store::precondition(
                     Error::kube(format!("update LastPassGroup {}/{name}", ep.namespace), e),
                     version.as_deref(),
                 )
-            })?
+            })?;
+        ep.stores.wrote("LastPassGroup", &updated.metadata);
+        updated
     } else {
         store::check_group_name_free(ep, &f.group_name, Some(&scim_id)).await?;
         let renamed = create_group(ep, &f, &members, &scim_id, g.spec.policy).await?;
@@ -208,7 +214,15 @@ async fn write(
             }),
             ..Default::default()
         };
-        if let Err(e) = api.delete(&name, &dp).await {
+        let deleted = api.delete(&name, &dp).await;
+        if let Ok(gone) = &deleted {
+            let kind = "LastPassGroup";
+            gone.as_ref().either(
+                |kept| ep.stores.deleted(kind, &g.metadata, Some(&kept.metadata)),
+                |_| ep.stores.deleted(kind, &g.metadata, None),
+            );
+        }
+        if let Err(e) = deleted {
             // Undo the new group, so the IdP's retry starts from the same state.
             let _ = api
                 .delete(&renamed.name_any(), &DeleteParams::default())

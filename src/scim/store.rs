@@ -13,7 +13,7 @@ use kube::{Resource, ResourceExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::cache::{Settled, WAIT_BOUND};
+use super::cache::{Cache, Indexed, Settled, WAIT_BOUND};
 use super::consistency::Pending;
 pub use super::consistency::Read;
 use super::errors::Error;
@@ -113,21 +113,29 @@ where
     Ok(live(raw_list(ep, selector, what).await?))
 }
 
-/// Whether the users store shows every write of this replica matching `pred` (waiting for
-/// it, bounded); false when the caller must read the API server instead. Counted in metrics.
-async fn users_settled(ep: &Endpoint, pred: impl Fn(&Pending) -> bool) -> bool {
+/// Whether `cache` shows every write of this replica in the endpoint's namespace matching
+/// `pred` (waiting for it, bounded); false when the caller must read the API server instead.
+/// Counted in metrics.
+async fn settled<K: Indexed>(
+    ep: &Endpoint,
+    cache: &Cache<K>,
+    pred: impl Fn(&Pending) -> bool,
+) -> bool {
     let ns = ep.namespace.clone();
-    let settled = ep
-        .stores
-        .users
+    let settled = cache
         .settle(|p| p.namespace == ns && pred(p), WAIT_BOUND)
         .await;
     if settled != Settled::AtOnce {
         crate::telemetry::metrics::global()
             .scim
-            .waited("LastPassUser", settled == Settled::TimedOut);
+            .waited(&K::kind(&()), settled == Settled::TimedOut);
     }
     settled != Settled::TimedOut
+}
+
+/// [`settled`] for the users store.
+async fn users_settled(ep: &Endpoint, pred: impl Fn(&Pending) -> bool) -> bool {
+    settled(ep, &ep.stores.users, pred).await
 }
 
 fn owned(users: Vec<std::sync::Arc<LastPassUser>>) -> Vec<LastPassUser> {
@@ -198,8 +206,14 @@ pub async fn scim_users_by_external_id(
         .collect())
 }
 
-/// The endpoint's groups, oldest first.
+/// The endpoint's groups (SCIM-sourced, this integration, not being deleted), oldest first,
+/// from the store once it shows this replica's writes in the namespace.
 pub async fn scim_groups(ep: &Endpoint) -> Result<Vec<LastPassGroup>, Error> {
+    if settled(ep, &ep.stores.groups, |_| true).await {
+        let label = mapping::integration_label_value(&ep.integration);
+        let groups = ep.stores.groups.of_integration(&ep.namespace, &label);
+        return Ok(live(groups.into_iter().map(|g| (*g).clone()).collect()));
+    }
     list_labelled(ep, None, "LastPassGroups").await
 }
 
@@ -241,8 +255,18 @@ pub async fn find_user(ep: &Endpoint, id: &str, read: Read) -> Result<LastPassUs
     find(ep, id, "User").await
 }
 
-/// The endpoint's group with this SCIM id, or 404.
+/// The endpoint's group with this SCIM id, or 404: from the store once it shows this
+/// replica's writes of that id; a miss there is confirmed freshly, so a 404 is never stale.
 pub async fn find_group(ep: &Endpoint, id: &str) -> Result<LastPassGroup, Error> {
+    let groups = &ep.stores.groups;
+    if settled(ep, groups, |p| p.label(mapping::ID_LABEL) == Some(id)).await {
+        let label = mapping::integration_label_value(&ep.integration);
+        if let Some(g) = groups.by_id(&ep.namespace, &label, id)
+            && g.metadata.deletion_timestamp.is_none()
+        {
+            return Ok((*g).clone());
+        }
+    }
     find(ep, id, "Group").await
 }
 

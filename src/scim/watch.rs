@@ -1,5 +1,5 @@
 //! The watches behind the SCIM server's stores: every replica (leader or not) follows the API
-//! server's watch of LastPassUsers, DirectoryIntegrations and the token Secrets (by label) in
+//! server's watch of LastPassUsers, LastPassGroups, DirectoryIntegrations and the token Secrets (by label) in
 //! the watched namespaces into one [`Cache`] per kind, until the [`Stores`] are dropped.
 
 use std::sync::Arc;
@@ -12,7 +12,7 @@ use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, Resource};
 
 use super::cache::{Cache, Indexed};
-use crate::crd::{DirectoryIntegration, LastPassUser};
+use crate::crd::{DirectoryIntegration, LastPassGroup, LastPassUser};
 
 /// Label of the token Secrets the SCIM server follows.
 pub const TOKEN_SECRET_LABEL: &str = "lastpass-operator.io/scim-token";
@@ -30,6 +30,8 @@ pub struct Scope {
 pub struct Stores {
     /// SCIM users, and users of other sources (for the uniqueness check).
     pub users: Arc<Cache<LastPassUser>>,
+    /// LastPassGroups (SCIM groups by id, and every group's name for the uniqueness check).
+    pub groups: Arc<Cache<LastPassGroup>>,
     /// DirectoryIntegrations (is SCIM on?).
     pub integrations: Arc<Cache<DirectoryIntegration>>,
     /// Token Secrets (label [`TOKEN_SECRET_LABEL`]).
@@ -48,6 +50,7 @@ impl Stores {
         };
         let mut tasks = Vec::new();
         let users = spawn(client, &namespaces, watcher::Config::default(), &mut tasks);
+        let groups = spawn(client, &namespaces, watcher::Config::default(), &mut tasks);
         let integrations = spawn(client, &namespaces, watcher::Config::default(), &mut tasks);
         let secrets = spawn(
             client,
@@ -57,6 +60,7 @@ impl Stores {
         );
         Self {
             users,
+            groups,
             integrations,
             secrets,
             tasks,
@@ -66,6 +70,7 @@ impl Stores {
     /// Waits, at most `bound`, until every store has listed once.
     pub async fn ready(&self, bound: Duration) -> bool {
         self.users.ready(bound).await
+            && self.groups.ready(bound).await
             && self.integrations.ready(bound).await
             && self.secrets.ready(bound).await
     }
@@ -74,6 +79,8 @@ impl Stores {
     pub fn wrote(&self, kind: &str, meta: &ObjectMeta) {
         if kind == LastPassUser::kind(&()) {
             self.users.wrote(meta);
+        } else if kind == LastPassGroup::kind(&()) {
+            self.groups.wrote(meta);
         }
     }
 
@@ -81,6 +88,8 @@ impl Stores {
     pub fn deleted(&self, kind: &str, meta: &ObjectMeta, kept: Option<&ObjectMeta>) {
         if kind == LastPassUser::kind(&()) {
             self.users.deleted(meta, kept);
+        } else if kind == LastPassGroup::kind(&()) {
+            self.groups.deleted(meta, kept);
         }
     }
 }

@@ -25,5 +25,5 @@ pub fn init(format: LogFormat, level: &str) {
 }
 
 pub mod metrics;
-pub mod scim_overlap;
 pub mod scim;
+pub mod scim_overlap;
