@@ -35,14 +35,8 @@ fn git_user(name: &str, username: &str) -> LastPassUser {
                 name: scim_common::INTEGRATION.into(),
                 namespace: None,
             },
-            username: username.into(),
             full_name: Some("Git Person".into()),
-            groups: vec![],
-            attributes: Default::default(),
-            suspended: false,
-            password_reset_required: true,
-            initial_password: Default::default(),
-            deprovision_action: None,
+            ..LastPassUserSpec::for_username(username)
         },
     )
 }

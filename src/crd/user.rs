@@ -77,6 +77,24 @@ fn default_true() -> bool {
     true
 }
 
+impl LastPassUserSpec {
+    /// A spec for `username` with every other field at the default a manifest that names only
+    /// the username gets (no integration named yet).
+    pub fn for_username(username: impl Into<String>) -> Self {
+        Self {
+            integration_ref: IntegrationRef::default(),
+            username: username.into(),
+            full_name: None,
+            groups: Vec::new(),
+            attributes: BTreeMap::new(),
+            suspended: false,
+            password_reset_required: default_true(),
+            initial_password: InitialPassword::default(),
+            deprovision_action: None,
+        }
+    }
+}
+
 /// How a new user gets in.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
 pub enum InitialPassword {

@@ -625,20 +625,7 @@ mod tests {
 
     #[test]
     fn scim_shows_the_username_as_sent() {
-        let mut u = LastPassUser::new(
-            "a",
-            LastPassUserSpec {
-                integration_ref: IntegrationRef::default(),
-                username: "jdoe@x.io".into(),
-                full_name: None,
-                groups: vec![],
-                attributes: Default::default(),
-                suspended: false,
-                password_reset_required: true,
-                initial_password: Default::default(),
-                deprovision_action: None,
-            },
-        );
+        let mut u = LastPassUser::new("a", LastPassUserSpec::for_username("jdoe@x.io"));
         assert_eq!(user_to_scim(&u, "u")["userName"], "jdoe@x.io");
         u.metadata.annotations = Some(BTreeMap::from([(
             SCIM_USERNAME_ANNOTATION.to_string(),
@@ -666,15 +653,8 @@ mod tests {
         let mut u = LastPassUser::new(
             "a",
             LastPassUserSpec {
-                integration_ref: IntegrationRef::default(),
-                username: f.username,
                 full_name: f.full_name,
-                groups: vec![],
-                attributes: Default::default(),
-                suspended: false,
-                password_reset_required: true,
-                initial_password: Default::default(),
-                deprovision_action: None,
+                ..LastPassUserSpec::for_username(f.username)
             },
         );
         u.metadata.annotations = Some(BTreeMap::from([(
@@ -745,23 +725,6 @@ mod tests {
         assert_eq!(user_fields(&s).unwrap().full_name, f.full_name);
     }
 
-    fn any_json() -> impl proptest::strategy::Strategy<Value = Value> {
-        use proptest::prelude::*;
-        let leaf = prop_oneof![
-            any::<String>().prop_map(Value::String),
-            any::<bool>().prop_map(Value::Bool),
-            any::<i64>().prop_map(|n| json!(n)),
-            Just(Value::Null),
-        ];
-        leaf.prop_recursive(3, 24, 4, |inner| {
-            prop_oneof![
-                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
-                proptest::collection::btree_map(any::<String>(), inner, 0..4)
-                    .prop_map(|m| Value::Object(m.into_iter().collect())),
-            ]
-        })
-    }
-
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(1000))]
         /// Arbitrary Unicode in every field the mapping reads: fields or a 400, never a panic;
@@ -772,7 +735,7 @@ mod tests {
             email in proptest::prelude::any::<String>(),
             display in proptest::prelude::any::<String>(),
             member in proptest::prelude::any::<String>(),
-            extra in any_json(),
+            extra in crate::scim::arbitrary::unicode_json(),
         ) {
             let doc = json!({"userName": user_name, "displayName": display, "active": extra.clone(),
                              "name": {"formatted": display, "givenName": extra.clone()},

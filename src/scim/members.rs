@@ -72,23 +72,10 @@ fn could_be_an_id(id: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crd::{IntegrationRef, LastPassUserSpec};
+    use crate::crd::LastPassUserSpec;
 
     fn user(username: &str, id: &str) -> LastPassUser {
-        let mut u = LastPassUser::new(
-            "u",
-            LastPassUserSpec {
-                integration_ref: IntegrationRef::default(),
-                username: username.into(),
-                full_name: None,
-                groups: vec![],
-                attributes: Default::default(),
-                suspended: false,
-                password_reset_required: true,
-                initial_password: Default::default(),
-                deprovision_action: None,
-            },
-        );
+        let mut u = LastPassUser::new("u", LastPassUserSpec::for_username(username));
         u.metadata.labels = Some(mapping::labels("acme", id));
         u
     }

@@ -20,6 +20,8 @@
 //!   [`bench`]: throughput and latency over loopback (`bench scim`);
 //!   [`errors`]: [`Error`] as SCIM error bodies; [`limits`]: bounded work per request.
 
+#[cfg(test)]
+mod arbitrary;
 pub mod auth;
 pub mod bench;
 pub mod cache;

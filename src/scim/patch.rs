@@ -776,23 +776,6 @@ mod tests {
         Ok(())
     }
 
-    fn unicode_value() -> impl proptest::strategy::Strategy<Value = Value> {
-        use proptest::prelude::*;
-        let leaf = prop_oneof![
-            any::<String>().prop_map(Value::String),
-            any::<bool>().prop_map(Value::Bool),
-            any::<i64>().prop_map(|n| json!(n)),
-            Just(Value::Null),
-        ];
-        leaf.prop_recursive(3, 24, 4, |inner| {
-            prop_oneof![
-                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
-                proptest::collection::btree_map(any::<String>(), inner, 0..4)
-                    .prop_map(|m| Value::Object(m.into_iter().collect())),
-            ]
-        })
-    }
-
     #[test]
     fn non_ascii_path_is_an_error_not_a_panic() {
         // `é` straddles byte 4: slicing the path at byte 4 to look for `urn:` panicked.
@@ -834,7 +817,7 @@ mod tests {
         fn arbitrary_unicode_paths_and_values(
             op in "(add|Replace|remove)",
             path in proptest::option::of(proptest::prelude::any::<String>()),
-            value in proptest::option::of(unicode_value()),
+            value in proptest::option::of(crate::scim::arbitrary::unicode_json()),
         ) {
             let mut d = user();
             let ops = vec![Operation { op, path, value }];
@@ -848,7 +831,7 @@ mod tests {
         #[test]
         fn path_shaped_unicode(
             path in r#"(urn:[\PC]{0,6}:)?[\PC]{0,8}(\[[\PC]{0,6} eq "[\PC]{0,6}"\])?(\.[\PC]{0,6})?"#,
-            value in unicode_value(),
+            value in crate::scim::arbitrary::unicode_json(),
         ) {
             for op in ["add", "replace", "remove"] {
                 let mut d = user();
@@ -862,7 +845,7 @@ mod tests {
         /// Whole PATCH bodies of arbitrary JSON: `operations` refuses or accepts, with a SCIM
         /// error when it refuses.
         #[test]
-        fn arbitrary_bodies(body in unicode_value()) {
+        fn arbitrary_bodies(body in crate::scim::arbitrary::unicode_json()) {
             let mut d = user();
             if let Err(e) = operations(&body).and_then(|ops| apply(&mut d, &ops)) {
                 assert_scim_error(e)?;

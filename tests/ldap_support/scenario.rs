@@ -184,14 +184,8 @@ pub async fn git_user(ns: &TestNamespace, name: &str, username: &str) -> LastPas
                 name: INTEGRATION.into(),
                 namespace: None,
             },
-            username: username.into(),
             full_name: Some("From Git".into()),
-            groups: vec![],
-            attributes: Default::default(),
-            suspended: false,
-            password_reset_required: true,
-            initial_password: Default::default(),
-            deprovision_action: None,
+            ..LastPassUserSpec::for_username(username)
         },
     );
     u.metadata.labels = Some([(SOURCE_LABEL.to_string(), "git".to_string())].into());
