@@ -97,7 +97,6 @@ impl Status for DirectoryIntegrationStatus {
     }
     fn clear_times(&mut self) {
         self.last_sync_time = None;
-        self.next_sync_time = None;
     }
     fn owned(&self) -> Self {
         use crate::engine::conditions::types;

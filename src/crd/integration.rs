@@ -55,7 +55,7 @@ pub const DEFAULT_ENDPOINT: &str = "https://lastpass.com/enterpriseapi.php";
         json_path = ".status.held.reason"
     ),
     printcolumn(name = "Dry Run", type_ = "boolean", json_path = ".spec.sync.dryRun"),
-    printcolumn(name = "Last Sync", type_ = "date", json_path = ".status.lastSyncTime"),
+    printcolumn(name = "Changed", type_ = "date", json_path = ".status.lastSyncTime"),
     printcolumn(
         name = "Age",
         type_ = "date",
@@ -661,14 +661,11 @@ pub struct DirectoryIntegrationStatus {
     /// The `metadata.generation` this status describes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
-    /// When the account was last read and reconciled.
+    /// The last sync that changed this status: a steady resync writes nothing, so this is not
+    /// a heartbeat (the metric `lastpass_operator_last_successful_sync_timestamp_seconds` is).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "optional_time_schema")]
     pub last_sync_time: Option<Time>,
-    /// When the next full read-back is due.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "optional_time_schema")]
-    pub next_sync_time: Option<Time>,
     /// Users of the account by state.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub counts: Option<UserCounts>,

@@ -149,7 +149,7 @@ pub struct LastPassUserStatus {
     /// The `metadata.generation` this status describes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
-    /// When this user was last compared with LastPass.
+    /// The last sync that changed this status (a steady resync writes nothing).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "optional_time_schema")]
     pub last_sync_time: Option<Time>,
