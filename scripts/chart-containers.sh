@@ -17,7 +17,7 @@
 #    (POD_NAME/POD_NAMESPACE from the downward API), user, read-only root, dropped capabilities,
 #    no-new-privileges, emptyDir /tmp and resource limits are read from the rendered Deployment,
 #    not copied from it. podman + runc run it (crun does not work here).
-# 3. The examples are applied with the placeholder provhash (wrong): the engine fails twice, then
+# 3. The examples are applied, their Secret made with a placeholder provhash (wrong): the engine fails twice, then
 #    the fixed Secret must wake it at once (the next LastPass read within half the 10 s backoff);
 #    the examples converge (users and the integration Ready; groups Synced, Ready but for the
 #    example's documented missing member); SCIM mints its token, which both containers accept;
@@ -237,7 +237,9 @@ run_mode() {  # MODE RELEASE RELEASE_NAMESPACE EXAMPLES_NAMESPACE [helm args...]
   until_ok 20 simulator sim state || fail "the simulator did not answer"
 
   # The examples, with the placeholder provhash: the engine must fail on the credentials.
-  kubectl apply -n "$exns" -f examples/00-credentials.yaml -f examples/10-users.yaml -f examples/20-groups.yaml >/dev/null
+  kubectl create secret generic lastpass-api -n "$exns" --from-literal=cid=12345678 \
+    --from-literal=provhash=REPLACE-WITH-YOUR-PROVISIONING-HASH >/dev/null
+  kubectl apply -n "$exns" -f examples/00-integration.yaml -f examples/10-users.yaml -f examples/20-groups.yaml >/dev/null
   kubectl patch -n "$exns" lpdi acme --type merge -p "{\"spec\":{\"lastpass\":{\"endpoint\":\"http://127.0.0.1:$simport/enterpriseapi.php\"},\"sync\":{\"debounce\":\"1s\"},\"scim\":{\"enabled\":true}}}" >/dev/null
 
   a=lpo-cc-$$-$mode-a b=lpo-cc-$$-$mode-b

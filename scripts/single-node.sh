@@ -259,8 +259,9 @@ YAML
 
   step "the examples converge"
   kubectl create namespace "$exns" >/dev/null
-  kubectl apply -n "$exns" -f examples/00-credentials.yaml -f examples/10-users.yaml -f examples/20-groups.yaml >/dev/null
-  kubectl patch -n "$exns" secret lastpass-api --type merge -p '{"stringData":{"provhash":"single-node-provhash"}}' >/dev/null
+  kubectl create secret generic lastpass-api -n "$exns" --from-literal=cid=12345678 \
+    --from-literal=provhash=single-node-provhash >/dev/null
+  kubectl apply -n "$exns" -f examples/00-integration.yaml -f examples/10-users.yaml -f examples/20-groups.yaml >/dev/null
   kubectl patch -n "$exns" lpdi acme --type merge -p "{\"spec\":{\"lastpass\":{\"endpoint\":\"http://$hostip:$simport/enterpriseapi.php\",\"allowInsecureEndpoint\":true},\"sync\":{\"debounce\":\"1s\"}}}" >/dev/null
   kubectl wait -n "$exns" --for=condition=Ready lpu --all --timeout=120s >/dev/null || {
     kubectl -n "$ns" logs -l app.kubernetes.io/name=lastpass-operator --tail=20 >&2
