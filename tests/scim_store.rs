@@ -40,6 +40,17 @@ async fn counting_client(cluster: &support::TestCluster) -> (kube::Client, Arc<A
     (client, calls)
 }
 
+/// A SCIM server (no failed-auth limit in the way) whose API-server requests are counted.
+async fn counted_server(cluster: &support::TestCluster) -> (ScimServer, Arc<AtomicUsize>) {
+    let (client, calls) = counting_client(cluster).await;
+    let l = limits(10_000, 10_000, &[]);
+    let s = ScimServer::start_with(cluster, move |_, ns| {
+        Context::start(client, &scim_common::scope(ns), &l)
+    })
+    .await;
+    (s, calls)
+}
+
 fn limits(per_address: u32, per_integration: u32, trusted: &[&str]) -> AuthLimits {
     AuthLimits {
         per_address: NonZeroU32::new(per_address).unwrap(),
@@ -100,12 +111,7 @@ async fn unauthenticated_requests_make_no_api_server_call_and_get_one_401() {
     let Some(cluster) = support::cluster() else {
         return;
     };
-    let (client, calls) = counting_client(cluster).await;
-    let l = limits(10_000, 10_000, &[]);
-    let s = ScimServer::start_with(cluster, move |_, ns| {
-        Context::start(client, &scim_common::scope(ns), &l)
-    })
-    .await;
+    let (s, calls) = counted_server(cluster).await;
     s.ns.api::<DirectoryIntegration>()
         .create(&PostParams::default(), &integration("off", false))
         .await
@@ -333,12 +339,7 @@ async fn groups_are_read_from_memory_with_read_your_writes() {
     let Some(cluster) = support::cluster() else {
         return;
     };
-    let (client, calls) = counting_client(cluster).await;
-    let l = limits(10_000, 10_000, &[]);
-    let s = ScimServer::start_with(cluster, move |_, ns| {
-        Context::start(client, &scim_common::scope(ns), &l)
-    })
-    .await;
+    let (s, calls) = counted_server(cluster).await;
     until_served(&s).await;
     let (st, ann) = s
         .call("POST", "/Users", Some(new_user("grp-ann@example.com")))
