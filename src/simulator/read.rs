@@ -3,7 +3,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use jiff::Timestamp;
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -19,11 +18,6 @@ fn zone(zone: TimestampZone) -> LastPassZone {
         TimestampZone::UsEastern => LastPassZone::default(),
         TimestampZone::Utc => LastPassZone::utc(),
     }
-}
-
-/// Renders a timestamp as `YYYY-MM-DD HH:MM:SS` in `tz`, without the zone.
-fn format_in(ts: Timestamp, tz: &LastPassZone) -> String {
-    tz.render(ts)
 }
 
 /// Reads a number sent as a number or a numeric string.
@@ -215,7 +209,7 @@ struct UserOut<'a> {
 impl<'a> UserOut<'a> {
     fn new(u: &'a SimUser, knobs: &Knobs, tz: &LastPassZone) -> Self {
         let active = !u.neverloggedin;
-        let created = format_in(u.created, tz);
+        let created = tz.render(u.created);
         let counter = active.then_some(0);
         Self {
             username: &u.username,
@@ -227,7 +221,7 @@ impl<'a> UserOut<'a> {
                 String::new()
             },
             created,
-            last_login: u.last_login.map(|t| format_in(t, tz)).unwrap_or_default(),
+            last_login: u.last_login.map(|t| tz.render(t)).unwrap_or_default(),
             neverloggedin: u.neverloggedin,
             disabled: u.disabled,
             admin: u.admin,
@@ -252,18 +246,15 @@ mod tests {
 
     #[test]
     fn eastern_and_utc_timestamps_are_zone_less() {
-        let ts: Timestamp = "2024-03-01T13:10:11Z".parse().unwrap();
+        let ts: jiff::Timestamp = "2024-03-01T13:10:11Z".parse().unwrap();
         assert_eq!(
-            format_in(ts, &zone(TimestampZone::UsEastern)),
+            zone(TimestampZone::UsEastern).render(ts),
             "2024-03-01 08:10:11"
         );
+        assert_eq!(zone(TimestampZone::Utc).render(ts), "2024-03-01 13:10:11");
+        let summer: jiff::Timestamp = "2024-07-01T12:00:00Z".parse().unwrap();
         assert_eq!(
-            format_in(ts, &zone(TimestampZone::Utc)),
-            "2024-03-01 13:10:11"
-        );
-        let summer: Timestamp = "2024-07-01T12:00:00Z".parse().unwrap();
-        assert_eq!(
-            format_in(summer, &zone(TimestampZone::UsEastern)),
+            zone(TimestampZone::UsEastern).render(summer),
             "2024-07-01 08:00:00"
         );
     }
