@@ -37,7 +37,7 @@ pub enum Command {
     /// Run the embedded demo: the simulator plus the engine fed from `examples/`.
     Demo(crate::cmd::demo::DemoArgs),
     /// Measure convergence, API calls and memory at scale.
-    Bench(crate::cmd::bench::BenchArgs),
+    Bench(crate::bench::BenchArgs),
 }
 
 /// Runs one parsed command line; the exit code says what `plan` found.
@@ -85,8 +85,6 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo(args) => crate::cmd::demo::run(args)
             .await
             .map(|()| ExitCode::SUCCESS),
-        Command::Bench(args) => crate::cmd::bench::run(args)
-            .await
-            .map(|()| ExitCode::SUCCESS),
+        Command::Bench(args) => crate::bench::run(args).await.map(|()| ExitCode::SUCCESS),
     }
 }

@@ -16,6 +16,7 @@
 //! - [`leader`]: leader election on a Lease, so one replica writes to LastPass.
 //! - [`cli`]: the subcommands the thin `main.rs` dispatches to.
 
+pub mod bench;
 pub mod cli;
 pub mod cmd;
 // kube's `printcolumn(name = .., type_ = ..)` repeats keys by design; clippy reads them as

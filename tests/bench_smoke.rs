@@ -2,8 +2,8 @@
 //! the steady resync only reads and writes no status, and the JSON has the documented shape.
 //! Timings are not asserted (they are measured in BENCHMARKS.md).
 
-use lastpass_operator::cmd::bench::inprocess::{Options, run};
-use lastpass_operator::cmd::bench::world::Shape;
+use lastpass_operator::bench::inprocess::{Options, run};
+use lastpass_operator::bench::world::Shape;
 
 const PHASES: [&str; 5] = ["initial", "resync", "drift", "churn", "deprovision"];
 

@@ -107,7 +107,7 @@ impl Scim {
         .expect("the operator mints the SCIM token");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let ctx = Arc::new(lastpass_operator::scim::Context::new(ns.client.clone()));
+        let ctx = Arc::new(lastpass_operator::scim::ScimState::new(ns.client.clone()));
         tokio::spawn(async move {
             let _ = lastpass_operator::scim::serve(listener, ctx, std::future::pending()).await;
         });

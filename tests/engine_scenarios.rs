@@ -415,12 +415,12 @@ async fn a_restart_between_a_write_and_its_status_does_nothing_twice() {
     acct.sync(&gone, budget(10)).await;
     // A new process: a fresh client, no memory of what was done.
     let fresh = lastpass_operator::lastpass::Client::new(config(&acct.sim.url, PROVHASH)).unwrap();
-    let input = lastpass_operator::engine::sync::SyncInput {
+    let input = lastpass_operator::engine::converge::ConvergeInput {
         desired: gone.clone(),
         guards: budget(10),
         ..Default::default()
     };
-    let out = lastpass_operator::engine::sync::sync(&fresh, &input).await;
+    let out = lastpass_operator::engine::converge::converge(&fresh, &input).await;
     assert!(out.applied.is_empty());
     assert_eq!(acct.calls("batchadd").len(), 1);
     assert_eq!(acct.calls("deluser").len(), 1);
@@ -478,12 +478,12 @@ async fn a_burst_of_1000_users_takes_a_handful_of_batchadd_calls() {
             .collect(),
     );
     let started = std::time::Instant::now();
-    let input = lastpass_operator::engine::sync::SyncInput {
+    let input = lastpass_operator::engine::converge::ConvergeInput {
         desired: d,
         guards: budget(10),
         ..Default::default()
     };
-    let out = lastpass_operator::engine::sync::sync(&client, &input).await;
+    let out = lastpass_operator::engine::converge::converge(&client, &input).await;
     assert!(out.succeeded(), "{:?}", out.error);
     let adds = acct.calls("batchadd").len();
     assert!(adds <= 5, "{adds} batchadd calls");
@@ -544,11 +544,11 @@ async fn when_seats_run_out_the_rest_stay_pending_with_the_reason() {
 async fn bad_credentials_stop_the_sync_with_credentials_invalid() {
     let acct = Account::start(knobs()).await;
     let client = lastpass_operator::lastpass::Client::new(config(&acct.sim.url, "wrong")).unwrap();
-    let input = lastpass_operator::engine::sync::SyncInput {
+    let input = lastpass_operator::engine::converge::ConvergeInput {
         desired: desired(vec![user("ann@example.com")]),
         ..Default::default()
     };
-    let out = lastpass_operator::engine::sync::sync(&client, &input).await;
+    let out = lastpass_operator::engine::converge::converge(&client, &input).await;
     assert_eq!(
         out.error.as_ref().map(|e| e.class()),
         Some(ErrorClass::Auth)

@@ -4,7 +4,7 @@
 
 mod support;
 
-use lastpass_operator::scim::bench::{BenchOptions, run};
+use lastpass_operator::bench::scim_load::{BenchOptions, run};
 
 #[tokio::test]
 async fn bench_scim_creates_and_finds_every_user() {

@@ -17,7 +17,7 @@ use lastpass_operator::simulator::Knobs;
 use scim_common::{INTEGRATION, ScimServer};
 use serde_json::json;
 
-async fn sync_once(s: &ScimServer, acct: &engine_support::Account, budget: usize) {
+async fn sync_from_cluster(s: &ScimServer, acct: &engine_support::Account, budget: usize) {
     let di =
         s.ns.api::<DirectoryIntegration>()
             .get(INTEGRATION)
@@ -82,7 +82,7 @@ async fn scim_push_reaches_the_simulator() {
         .await;
     assert_eq!(st, 200);
 
-    sync_once(&s, &acct, 10).await;
+    sync_from_cluster(&s, &acct, 10).await;
     let store = acct.state().store();
     let ann = store.user("ann@example.com").expect("ann invited");
     assert_eq!(ann.fullname, "Ann Lee");
@@ -115,7 +115,7 @@ async fn scim_push_reaches_the_simulator() {
     assert_eq!(st, 404, "gone for the IdP while the finalizer deprovisions");
 
     // A budget of 0 holds the deprovision back…
-    sync_once(&s, &acct, 0).await;
+    sync_from_cluster(&s, &acct, 0).await;
     assert!(
         !acct
             .state()
@@ -125,7 +125,7 @@ async fn scim_push_reaches_the_simulator() {
             .disabled
     );
     // …a budget of 1 lets it through: Deactivate (the default action) disables her.
-    sync_once(&s, &acct, 1).await;
+    sync_from_cluster(&s, &acct, 1).await;
     let store = acct.state().store();
     let ann = store
         .user("ann@example.com")

@@ -5,7 +5,7 @@
 mod scim_common;
 mod support;
 
-use lastpass_operator::scim::errors::ERROR_SCHEMA;
+use lastpass_operator::scim::error::ERROR_SCHEMA;
 use lastpass_operator::scim::limits::{MAX_BODY_BYTES, MAX_MEMBERS, MAX_OPERATIONS};
 use lastpass_operator::scim::mapping::SCIM_USERNAME_ANNOTATION;
 use scim_common::ScimServer;
@@ -265,7 +265,7 @@ async fn members_named_before_their_users_exist_join_when_the_users_arrive() {
         listener.local_addr().unwrap(),
         ns.name
     );
-    let ctx = Arc::new(lastpass_operator::scim::Context::new(ns.client.clone()));
+    let ctx = Arc::new(lastpass_operator::scim::ScimState::new(ns.client.clone()));
     let server = tokio::spawn(lastpass_operator::scim::serve(
         listener,
         ctx,

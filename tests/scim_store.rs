@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use kube::api::PostParams;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use lastpass_operator::crd::DirectoryIntegration;
-use lastpass_operator::scim::Context;
+use lastpass_operator::scim::ScimState;
 use lastpass_operator::scim::limit::AuthLimits;
 use scim_common::{ScimServer, integration};
 use serde_json::{Value, json};
@@ -45,7 +45,7 @@ async fn counted_server(cluster: &support::TestCluster) -> (ScimServer, Arc<Atom
     let (client, calls) = counting_client(cluster).await;
     let l = limits(10_000, 10_000, &[]);
     let s = ScimServer::start_with(cluster, move |_, ns| {
-        Context::start(client, &scim_common::scope(ns), &l)
+        ScimState::start(client, &scim_common::scope(ns), &l)
     })
     .await;
     (s, calls)
@@ -210,7 +210,7 @@ async fn failed_attempts_are_limited_per_client_and_per_endpoint() {
     // Per client: 3 failed attempts a minute; loopback is a trusted proxy.
     let l = limits(3, 1000, &["127.0.0.1/32", "::1"]);
     let s = ScimServer::start_with(cluster, move |c, ns| {
-        Context::start(c, &scim_common::scope(ns), &l)
+        ScimState::start(c, &scim_common::scope(ns), &l)
     })
     .await;
     until_served(&s).await;
@@ -232,7 +232,7 @@ async fn failed_attempts_are_limited_per_client_and_per_endpoint() {
     // Untrusted peer: its X-Forwarded-For is ignored, every attempt counts for the peer.
     let l = limits(2, 1000, &[]);
     let s = ScimServer::start_with(cluster, move |c, ns| {
-        Context::start(c, &scim_common::scope(ns), &l)
+        ScimState::start(c, &scim_common::scope(ns), &l)
     })
     .await;
     until_served(&s).await;
@@ -245,7 +245,7 @@ async fn failed_attempts_are_limited_per_client_and_per_endpoint() {
     // provider, with the right token, is not locked out.
     let l = limits(1000, 2, &["127.0.0.1/32", "::1"]);
     let s = ScimServer::start_with(cluster, move |c, ns| {
-        Context::start(c, &scim_common::scope(ns), &l)
+        ScimState::start(c, &scim_common::scope(ns), &l)
     })
     .await;
     until_served(&s).await;

@@ -7,7 +7,7 @@ use std::process::Command;
 use std::sync::Arc;
 
 use lastpass_operator::scim::tls::{TlsFiles, TlsListener};
-use lastpass_operator::scim::{Context, serve};
+use lastpass_operator::scim::{ScimState, serve};
 
 fn openssl(dir: &Path, args: &[&str]) {
     let out = Command::new("openssl")
@@ -64,7 +64,7 @@ async fn start(files: TlsFiles) -> std::net::SocketAddr {
     let addr = axum::serve::Listener::local_addr(&listener).unwrap();
     // No API server is needed: a request without a token is answered before any lookup.
     let config = kube::Config::new("http://127.0.0.1:9".parse().unwrap());
-    let ctx = Arc::new(Context::new(kube::Client::try_from(config).unwrap()));
+    let ctx = Arc::new(ScimState::new(kube::Client::try_from(config).unwrap()));
     tokio::spawn(serve(listener, ctx, std::future::pending()));
     addr
 }

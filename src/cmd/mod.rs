@@ -1,6 +1,5 @@
 //! The subcommands' implementations; `cli` parses, these run.
 
-pub mod bench;
 pub mod demo;
 pub mod demo_cluster;
 pub mod plan;

@@ -154,7 +154,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let scim_listener = tokio::net::TcpListener::bind(args.scim_addr)
         .await
         .with_context(|| format!("binding --scim-addr {}", args.scim_addr))?;
-    let scim_ctx = Arc::new(crate::scim::Context::start(
+    let scim_ctx = Arc::new(crate::scim::ScimState::start(
         client.clone(),
         &crate::scim::watch::Scope {
             namespaces: namespaces.clone(),

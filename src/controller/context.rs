@@ -1,7 +1,7 @@
 //! State shared by the controllers and the account tasks.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Namespace;
@@ -12,7 +12,7 @@ use kube::runtime::reflector::{ObjectRef, Store};
 
 use crate::crd::{DirectoryIntegration, LastPassGroup, LastPassUser};
 
-use super::accounts::Accounts;
+use super::account_tasks::AccountTasks;
 use super::stores::Stores;
 
 /// Settings of the controllers.
@@ -60,7 +60,7 @@ pub struct Context {
     /// Cache of Namespaces (labels, for `allowedNamespaces.from: Selector`).
     pub namespaces: Store<Namespace>,
     /// One account task per DirectoryIntegration.
-    pub accounts: Accounts,
+    pub accounts: AccountTasks,
     /// Settings.
     pub settings: Settings,
     /// What each object looked like when it last woke its account, so status writes (which
@@ -117,6 +117,3 @@ impl Context {
         seen.insert(key, fingerprint) != Some(fingerprint)
     }
 }
-
-/// The shared context.
-pub type Ctx = Arc<Context>;

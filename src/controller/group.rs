@@ -9,13 +9,13 @@ use kube::runtime::controller::Action;
 
 use crate::crd::LastPassGroup;
 
-use super::context::Ctx;
+use super::context::Context;
 use super::error::Error;
 use super::status::{add_finalizer, remove_finalizer};
 use super::user::{fingerprint, integration_key};
 
 /// Reconciles one LastPassGroup.
-pub async fn reconcile(group: Arc<LastPassGroup>, ctx: Ctx) -> Result<Action, Error> {
+pub async fn reconcile(group: Arc<LastPassGroup>, ctx: Arc<Context>) -> Result<Action, Error> {
     let ns = group
         .namespace()
         .ok_or_else(|| Error::NoNamespace(group.name_any()))?;

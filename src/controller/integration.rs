@@ -14,7 +14,7 @@ use crate::crd::{
     APPROVE_PLAN_ANNOTATION, DirectoryIntegration, REJECT_PLAN_ANNOTATION, RESYNC_ANNOTATION,
 };
 
-use super::context::Ctx;
+use super::context::Context;
 use super::error::Error;
 
 fn fingerprint(i: &DirectoryIntegration) -> u64 {
@@ -34,7 +34,10 @@ fn fingerprint(i: &DirectoryIntegration) -> u64 {
 
 /// Reconciles one DirectoryIntegration: wakes its account on a spec or annotation change,
 /// and keeps its SCIM bearer token minted and rotated when `spec.scim.enabled`.
-pub async fn reconcile(integration: Arc<DirectoryIntegration>, ctx: Ctx) -> Result<Action, Error> {
+pub async fn reconcile(
+    integration: Arc<DirectoryIntegration>,
+    ctx: Arc<Context>,
+) -> Result<Action, Error> {
     let ns = integration
         .namespace()
         .ok_or_else(|| Error::NoNamespace(integration.name_any()))?;

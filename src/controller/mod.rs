@@ -7,9 +7,9 @@
 //! budget holds it back until a plan is approved).
 
 pub mod account_client;
-pub mod account_sync;
-pub mod accounts;
+pub mod account_tasks;
 pub mod adopt;
+pub mod cluster_sync;
 pub mod context;
 pub mod error;
 pub mod events;
@@ -38,7 +38,7 @@ use tracing::{info, warn};
 
 use crate::crd::{DirectoryIntegration, LastPassGroup, LastPassUser};
 
-pub use context::{Context, Ctx, Settings};
+pub use context::{Context, Settings};
 pub use error::Error;
 pub use stores::Stores;
 
@@ -162,7 +162,7 @@ pub async fn run(
                         {
                             secret_ctx
                                 .accounts
-                                .wake(&secret_ctx, account_sync::key_of(&i));
+                                .wake(&secret_ctx, cluster_sync::key_of(&i));
                         }
                     }
                 }

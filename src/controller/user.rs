@@ -14,7 +14,7 @@ use tracing::{info, warn};
 use crate::crd::{DirectoryIntegration, IntegrationRef, LastPassUser, UserPhase};
 use crate::engine::conditions::{Reason, condition, set_condition, types};
 
-use super::context::{Context, Ctx};
+use super::context::Context;
 use super::error::Error;
 use super::events;
 use super::status::{FINALIZER, add_finalizer, apply_status, next_status, remove_finalizer};
@@ -83,7 +83,7 @@ async fn not_found(
 }
 
 /// Reconciles one LastPassUser.
-pub async fn reconcile(user: Arc<LastPassUser>, ctx: Ctx) -> Result<Action, Error> {
+pub async fn reconcile(user: Arc<LastPassUser>, ctx: Arc<Context>) -> Result<Action, Error> {
     let ns = user
         .namespace()
         .ok_or_else(|| Error::NoNamespace(user.name_any()))?;
@@ -136,7 +136,7 @@ pub async fn reconcile(user: Arc<LastPassUser>, ctx: Ctx) -> Result<Action, Erro
 }
 
 /// Requeues a failed reconcile after a delay chosen by the error.
-pub fn error_policy<K>(_obj: Arc<K>, error: &Error, _ctx: Ctx) -> Action
+pub fn error_policy<K>(_obj: Arc<K>, error: &Error, _ctx: Arc<Context>) -> Action
 where
     K: kube::Resource<DynamicType = ()>,
 {

@@ -15,13 +15,13 @@ use crate::crd::{
 };
 use crate::lastpass::{ClientConfig, LastPass, RateLimit};
 
+use super::converge::{ConvergeInput, ConvergeOutcome, converge};
 use super::desire::{Desire, desire, resource_ref};
 use super::guard::Guards;
 use super::model::{ResourceRef, UserKey};
 use super::plan::Policy;
 use super::report::{Report, report};
 use super::spec_check::{check_integration, refused_status, summary};
-use super::sync::{SyncInput, SyncOutcome, sync};
 
 /// The planner policy of an integration.
 pub fn policy_of(integration: &DirectoryIntegration) -> Policy {
@@ -90,7 +90,7 @@ pub struct AccountSync {
     /// What the resources declare.
     pub desire: Desire,
     /// What the sync found and did.
-    pub outcome: SyncOutcome,
+    pub outcome: ConvergeOutcome,
     /// The statuses to write.
     pub report: Report,
 }
@@ -154,9 +154,9 @@ pub async fn sync_desire<L: LastPass>(
             integration: refused_status(integration.status.as_ref(), &problems, &Time(now)),
             ..Report::default()
         };
-        let outcome = SyncOutcome {
+        let outcome = ConvergeOutcome {
             error: Some(crate::lastpass::ApiError::Config { reason: message }),
-            ..SyncOutcome::default()
+            ..ConvergeOutcome::default()
         };
         return AccountSync {
             desire,
@@ -166,13 +166,13 @@ pub async fn sync_desire<L: LastPass>(
     }
     let mut guards = guards_of(integration, now);
     guards.generations = generations;
-    let input = SyncInput {
+    let input = ConvergeInput {
         desired: desire.desired.clone(),
         policy: policy_of(integration),
         guards,
         passwords,
     };
-    let outcome = sync(lastpass, &input).await;
+    let outcome = converge(lastpass, &input).await;
     let report = report(&desire, &outcome, &Time(now));
     AccountSync {
         desire,

@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod conditions;
+pub mod converge;
 pub mod desire;
 pub mod execute;
 pub mod guard;
@@ -16,7 +17,6 @@ pub mod report_safeguard;
 pub mod revocation;
 pub mod safeguard;
 pub mod spec_check;
-pub mod sync;
 pub mod unread;
 
 #[cfg(test)]

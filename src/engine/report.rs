@@ -12,11 +12,11 @@ use crate::crd::{
 use crate::lastpass::{ApiError, ErrorClass, LastPassZone};
 
 use super::conditions::{Reason, condition, types};
+use super::converge::ConvergeOutcome;
 use super::desire::{Desire, Issue};
 use super::model::{ObservedUser, RefKind, ResourceRef, user_key};
 use super::plan::{Plan, Refusal};
 use super::safeguard::Change;
-use super::sync::SyncOutcome;
 
 /// Items of a plan shown in status.
 pub const SAMPLE_SIZE: usize = 20;
@@ -113,7 +113,7 @@ fn error_reason(e: &ApiError) -> Reason {
 }
 
 /// Builds every status of one sync.
-pub fn report(desire: &Desire, outcome: &SyncOutcome, now: &Time) -> Report {
+pub fn report(desire: &Desire, outcome: &ConvergeOutcome, now: &Time) -> Report {
     let mut out = Report {
         release: desire.release.clone(),
         ..Report::default()
@@ -577,7 +577,7 @@ pub fn issue_condition(issue: &Issue) -> (Reason, String) {
 
 fn integration_status(
     desire: &Desire,
-    outcome: &SyncOutcome,
+    outcome: &ConvergeOutcome,
     synced: &k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition,
     now: &Time,
 ) -> DirectoryIntegrationStatus {

@@ -7,12 +7,12 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use crate::crd::{DirectoryIntegrationStatus, HeldPlan, SafeguardStatus};
 
 use super::conditions::{Reason, condition, set_condition, types};
+use super::converge::ConvergeOutcome;
 use super::desire::Desire;
 use super::guard::Blocked;
 use super::model::{RefKind, ResourceRef};
 use super::report::{Report, SAMPLE_SIZE};
 use super::safeguard::Change;
-use super::sync::SyncOutcome;
 
 /// Held changes listed in full in `status.held.changes` at most: a larger set (a mass event in
 /// a big account) would push the integration towards the API server's object size limit. Such
@@ -57,7 +57,7 @@ pub fn held_status(b: &Blocked) -> HeldPlan {
 
 /// The held plan to show: this sync's, or the previous one when no read succeeded (nothing
 /// was judged, so nothing was released either).
-fn held(outcome: &SyncOutcome) -> Option<HeldPlan> {
+fn held(outcome: &ConvergeOutcome) -> Option<HeldPlan> {
     if outcome.observations == 0 {
         return outcome.safeguard.previous_held.clone();
     }
@@ -65,7 +65,7 @@ fn held(outcome: &SyncOutcome) -> Option<HeldPlan> {
 }
 
 /// The `DeprovisionBlocked` condition of the integration.
-pub fn blocked_condition(desire: &Desire, outcome: &SyncOutcome, now: &Time) -> Condition {
+pub fn blocked_condition(desire: &Desire, outcome: &ConvergeOutcome, now: &Time) -> Condition {
     match held(outcome) {
         Some(h) => condition(
             types::DEPROVISION_BLOCKED,
@@ -97,7 +97,7 @@ pub fn blocked_condition(desire: &Desire, outcome: &SyncOutcome, now: &Time) -> 
 }
 
 /// `status.held` and `status.safeguard` of the integration.
-pub fn integration(status: &mut DirectoryIntegrationStatus, outcome: &SyncOutcome) {
+pub fn integration(status: &mut DirectoryIntegrationStatus, outcome: &ConvergeOutcome) {
     status.held = held(outcome);
     let record = &outcome.safeguard.record;
     status.safeguard = (*record != SafeguardStatus::default()).then(|| record.clone());
@@ -105,7 +105,7 @@ pub fn integration(status: &mut DirectoryIntegrationStatus, outcome: &SyncOutcom
 
 /// `Synced=False`, reason `PlanRejected`, on each resource whose suspension or removal a
 /// person rejected (until its spec changes).
-pub fn mark_rejected(report: &mut Report, outcome: &SyncOutcome, now: &Time) {
+pub fn mark_rejected(report: &mut Report, outcome: &ConvergeOutcome, now: &Time) {
     for u in &outcome.safeguard.unapplied {
         let what = match &u.change {
             Change::Suspend { user } => format!("suspension of {user}"),
@@ -141,7 +141,7 @@ pub fn mark_rejected(report: &mut Report, outcome: &SyncOutcome, now: &Time) {
 /// `Ready=False`, reason `DeprovisionBlocked`, on each user whose suspension and each group
 /// whose membership removals the safeguard holds (held deprovisions are reported with the
 /// deleted user).
-pub fn mark_held(report: &mut Report, desire: &Desire, outcome: &SyncOutcome, now: &Time) {
+pub fn mark_held(report: &mut Report, desire: &Desire, outcome: &ConvergeOutcome, now: &Time) {
     let Some(b) = &outcome.blocked else {
         return;
     };

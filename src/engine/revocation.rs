@@ -13,9 +13,9 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 use crate::crd::{RevocationSample, RevocationStatus, SlowestRevocation};
 
+use super::converge::ConvergeOutcome;
 use super::desire::Desire;
 use super::model::ResourceRef;
-use super::sync::SyncOutcome;
 
 /// The window `status.revocation` covers.
 pub const WINDOW: SignedDuration = SignedDuration::from_hours(24);
@@ -67,7 +67,7 @@ fn seconds_between(from: Timestamp, to: Timestamp) -> f64 {
 /// with an intent count; a username another resource still declares was never revoked.
 pub fn confirmed(
     desire: &Desire,
-    outcome: &SyncOutcome,
+    outcome: &ConvergeOutcome,
     intents: &BTreeMap<ResourceRef, Intent>,
     now: Timestamp,
 ) -> Vec<Revocation> {
@@ -244,7 +244,7 @@ mod tests {
                 ..DesiredUser::default()
             },
         );
-        let mut outcome = SyncOutcome::default();
+        let mut outcome = ConvergeOutcome::default();
         let mut observed = crate::lastpass::Snapshot::default();
         observed.insert_user(crate::lastpass::User {
             id: "1".into(),

@@ -8,7 +8,7 @@ use k8s_openapi::api::core::v1::Secret;
 use secrecy::{ExposeSecret, SecretString};
 use subtle::ConstantTimeEq;
 
-use super::errors::Error;
+use super::error::Error;
 use super::tokens::{PREVIOUS_EXPIRES_ANNOTATION, PREVIOUS_KEY, TOKEN_KEY, secret_name};
 use super::watch::Stores;
 

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::errors::Error;
+use super::error::Error;
 use super::mapping::{ENTERPRISE_SCHEMA, GROUP_SCHEMA, LIST_SCHEMA, USER_SCHEMA};
 use super::router::{Endpoint, MAX_RESULTS, scim};
 

@@ -15,7 +15,7 @@ use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, Preconditions};
 use serde_json::{Value, json};
 
-use super::errors::Error;
+use super::error::Error;
 use super::filter::ScimFilter;
 use super::mapping::{self, GroupFields};
 use super::members::{self, Members};

@@ -22,7 +22,7 @@ use tower::limit::GlobalConcurrencyLimitLayer;
 use tower::timeout::TimeoutLayer;
 use tower::{BoxError, ServiceBuilder};
 
-use super::errors::Error;
+use super::error::Error;
 
 /// Largest request body read, in bytes (1 MiB).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -162,11 +162,11 @@ mod tests {
         assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
         assert_eq!(
             resp.headers()[header::CONTENT_TYPE],
-            super::super::errors::SCIM_JSON
+            super::super::error::SCIM_JSON
         );
         let v = body_of(resp).await;
         assert_eq!(v["status"], "413");
-        assert_eq!(v["schemas"][0], super::super::errors::ERROR_SCHEMA);
+        assert_eq!(v["schemas"][0], super::super::error::ERROR_SCHEMA);
         // Streamed with no length (chunked): counted while reading.
         let chunks = futures::stream::iter(
             (0..4).map(|_| Ok::<_, std::io::Error>(axum::body::Bytes::from(vec![b'a'; 512]))),

@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, HashSet};
 use kube::ResourceExt;
 use serde_json::{Map, Value, json};
 
-use super::errors::Error;
+use super::error::Error;
 use super::filter::get_ci;
 use super::limits::MAX_MEMBERS;
 use crate::crd::{LastPassGroup, LastPassUser, SOURCE_LABEL};

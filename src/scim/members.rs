@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use super::errors::Error;
+use super::error::Error;
 use super::limits::MAX_PENDING_MEMBERS;
 use super::mapping;
 use crate::crd::LastPassUser;

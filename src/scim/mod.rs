@@ -23,11 +23,11 @@
 #[cfg(test)]
 mod arbitrary;
 pub mod auth;
-pub mod bench;
+
 pub mod cache;
 pub mod consistency;
 pub mod discovery;
-pub mod errors;
+pub mod error;
 pub mod filter;
 pub mod groups;
 pub mod limit;
@@ -47,14 +47,14 @@ pub mod writes;
 use std::future::Future;
 use std::sync::Arc;
 
-pub use errors::Error;
+pub use error::Error;
 pub use router::router;
 pub use tokens::reconcile_tokens;
 
 /// What every SCIM request needs: a Kubernetes client, the stores, the failed-attempt limits
 /// and how the server is reached.
 #[derive(Clone)]
-pub struct Context {
+pub struct ScimState {
     /// Client that follows the stores and writes users and groups.
     pub client: kube::Client,
     /// External base URL of the SCIM server (e.g. `https://scim.example.com`), used in
@@ -66,7 +66,7 @@ pub struct Context {
     pub guard: Arc<limit::Guard>,
 }
 
-impl Context {
+impl ScimState {
     /// A context following every namespace, with the default limits and no public URL
     /// (locations come from the `Host` header). Starts the stores: needs a tokio runtime.
     pub fn new(client: kube::Client) -> Self {
@@ -99,7 +99,7 @@ impl Context {
 /// [`tls::TlsListener`]) until `shutdown` completes (then drains).
 pub async fn serve<L>(
     listener: L,
-    ctx: Arc<Context>,
+    ctx: Arc<ScimState>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()>
 where

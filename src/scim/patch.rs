@@ -18,7 +18,7 @@ use serde_json::{Map, Value};
 
 use std::collections::HashSet;
 
-use super::errors::Error;
+use super::error::Error;
 use super::filter::eval_val;
 use super::limits::{MAX_MEMBERS, MAX_OPERATIONS};
 
@@ -771,7 +771,7 @@ mod tests {
         let resp = e.into_response();
         proptest::prop_assert_eq!(
             resp.headers()["content-type"].to_str().unwrap(),
-            super::super::errors::SCIM_JSON
+            super::super::error::SCIM_JSON
         );
         Ok(())
     }

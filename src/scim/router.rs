@@ -12,12 +12,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use serde_json::Value;
 
-use super::errors::{Error, SCIM_JSON};
-use super::{Context, auth, discovery, groups, limit, tokens, users};
+use super::error::{Error, SCIM_JSON};
+use super::{ScimState, auth, discovery, groups, limit, tokens, users};
 
 /// The SCIM router: `/scim/v2/{namespace}/{integration}/…` for integrations whose
 /// `spec.scim.enabled` is true.
-pub fn router(ctx: Arc<Context>) -> Router {
+pub fn router(ctx: Arc<ScimState>) -> Router {
     let base = "/scim/v2/{namespace}/{integration}";
     let router = Router::new()
         .route(
@@ -120,10 +120,10 @@ impl Endpoint {
 /// How long a request waits for the stores' first list after the server starts.
 const READY_BOUND: std::time::Duration = std::time::Duration::from_secs(5);
 
-impl FromRequestParts<Arc<Context>> for Endpoint {
+impl FromRequestParts<Arc<ScimState>> for Endpoint {
     type Rejection = Error;
 
-    async fn from_request_parts(parts: &mut Parts, ctx: &Arc<Context>) -> Result<Self, Error> {
+    async fn from_request_parts(parts: &mut Parts, ctx: &Arc<ScimState>) -> Result<Self, Error> {
         let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, ctx)
             .await
             .map_err(|_| Error::NoRoute(parts.uri.path().to_string()))?;

@@ -16,7 +16,7 @@ use serde::de::DeserializeOwned;
 use super::cache::{Cache, Indexed, Settled, WAIT_BOUND};
 use super::consistency::Pending;
 pub use super::consistency::Read;
-use super::errors::Error;
+use super::error::Error;
 use super::mapping::{self, ID_LABEL, INTEGRATION_LABEL, Member, SOURCE_SCIM};
 use super::router::Endpoint;
 use crate::crd::{IntegrationRef, LastPassGroup, LastPassUser, SOURCE_LABEL};

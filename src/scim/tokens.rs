@@ -24,7 +24,7 @@ use secrecy::ExposeSecret;
 use serde_json::json;
 
 use super::auth::mint;
-use super::errors::Error;
+use super::error::Error;
 use super::token_events::{self, TokenEvent};
 use super::watch::TOKEN_SECRET_LABEL;
 use crate::crd::{DirectoryIntegration, ScimStatus, parse_duration};

@@ -10,7 +10,7 @@ use kube::ResourceExt;
 use kube::api::{Api, Patch, PatchParams};
 use serde_json::{Value, json};
 
-use super::errors::Error;
+use super::error::Error;
 use super::filter::ScimFilter;
 use super::mapping::{self, UserFields};
 use super::members::Members;

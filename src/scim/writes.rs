@@ -8,7 +8,7 @@ use axum::response::Response;
 use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, Preconditions};
 
-use super::errors::Error;
+use super::error::Error;
 use super::router::Endpoint;
 use super::store;
 

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use lastpass_operator::crd::{DeprovisionAction, GroupPolicy};
+use lastpass_operator::engine::converge::{ConvergeInput, ConvergeOutcome, converge};
 use lastpass_operator::engine::desire::Desire;
 use lastpass_operator::engine::guard::Guards;
 use lastpass_operator::engine::model::{
@@ -16,7 +17,6 @@ use lastpass_operator::engine::model::{
 };
 use lastpass_operator::engine::plan::Policy;
 use lastpass_operator::engine::report::{Report, report};
-use lastpass_operator::engine::sync::{SyncInput, SyncOutcome, sync};
 use lastpass_operator::lastpass::{Client, ClientConfig, RateLimit, RetryPolicy};
 use lastpass_operator::simulator::{CallRecord, Knobs, RunningSimulator, SimState};
 use secrecy::SecretString;
@@ -72,7 +72,7 @@ impl Account {
     }
 
     /// Runs one sync of `desired` with the default policy and `guards`.
-    pub async fn sync(&self, desired: &Desired, guards: Guards) -> SyncOutcome {
+    pub async fn sync(&self, desired: &Desired, guards: Guards) -> ConvergeOutcome {
         self.sync_with(desired, Policy::default(), guards).await
     }
 
@@ -82,14 +82,14 @@ impl Account {
         desired: &Desired,
         policy: Policy,
         guards: Guards,
-    ) -> SyncOutcome {
-        let input = SyncInput {
+    ) -> ConvergeOutcome {
+        let input = ConvergeInput {
             desired: desired.clone(),
             policy,
             guards,
             passwords: BTreeMap::new(),
         };
-        sync(&self.client, &input).await
+        converge(&self.client, &input).await
     }
 
     /// Calls of the log with this command.
@@ -226,7 +226,7 @@ pub fn leaving(mut d: Desired, username: &str, action: DeprovisionAction) -> Des
 }
 
 /// Statuses of one sync.
-pub fn statuses(desired: &Desired, outcome: &SyncOutcome) -> Report {
+pub fn statuses(desired: &Desired, outcome: &ConvergeOutcome) -> Report {
     let desire = Desire {
         desired: desired.clone(),
         ..Desire::default()

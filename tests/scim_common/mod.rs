@@ -9,7 +9,7 @@ use std::sync::Arc;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{ListParams, PostParams};
 use lastpass_operator::crd::{DirectoryIntegration, LastPassGroup, LastPassUser};
-use lastpass_operator::scim::{self, Context};
+use lastpass_operator::scim::{self, ScimState};
 use serde_json::{Value, json};
 
 use crate::support::{TestCluster, TestNamespace};
@@ -25,7 +25,7 @@ pub struct ScimServer {
     pub token: String,
     pub http: reqwest::Client,
     /// The server's context (its stores and limits).
-    pub ctx: Arc<Context>,
+    pub ctx: Arc<ScimState>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -67,7 +67,7 @@ impl ScimServer {
     /// A server whose stores follow the test namespace only, with the default limits.
     pub async fn start(cluster: &TestCluster) -> Self {
         Self::start_with(cluster, |client, ns| {
-            Context::start(client, &scope(ns), &Default::default())
+            ScimState::start(client, &scope(ns), &Default::default())
         })
         .await
     }
@@ -75,7 +75,7 @@ impl ScimServer {
     /// A server whose context `make` builds from the namespace's client and name.
     pub async fn start_with(
         cluster: &TestCluster,
-        make: impl FnOnce(kube::Client, &str) -> Context,
+        make: impl FnOnce(kube::Client, &str) -> ScimState,
     ) -> Self {
         let ns = cluster.namespace().await;
         let di = ns

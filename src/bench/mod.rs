@@ -18,6 +18,7 @@ pub mod measure;
 pub mod meter;
 pub mod report;
 pub mod scim;
+pub mod scim_load;
 pub mod world;
 
 use std::io::Write;

@@ -248,7 +248,7 @@ fn index<K: Resource<DynamicType = ()>>(all: &[Arc<K>]) -> HashMap<ResourceRef, 
 }
 
 /// Syncs one account and writes back what happened.
-pub async fn sync_once(
+pub async fn sync_from_cluster(
     ctx: &Arc<Context>,
     integration: &DirectoryIntegration,
     account: &mut AccountClient,

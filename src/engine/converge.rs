@@ -26,7 +26,7 @@ pub const MAX_ROUNDS: usize = 3;
 
 /// Everything one sync needs besides the account.
 #[derive(Debug, Default)]
-pub struct SyncInput {
+pub struct ConvergeInput {
     /// The declared state.
     pub desired: Desired,
     /// Planner policy.
@@ -39,7 +39,7 @@ pub struct SyncInput {
 
 /// What one sync found and did.
 #[derive(Debug, Default)]
-pub struct SyncOutcome {
+pub struct ConvergeOutcome {
     /// The last snapshot read (`None` if the account could not be read at all).
     pub observed: Option<Observed>,
     /// The plan found by the first observation: what the sync set out to do.
@@ -66,7 +66,7 @@ pub struct SyncOutcome {
     pub error: Option<ApiError>,
 }
 
-impl SyncOutcome {
+impl ConvergeOutcome {
     /// Whether the account was read and every change made (or held back on purpose).
     pub fn succeeded(&self) -> bool {
         self.error.is_none() && self.failures.is_empty()
@@ -74,10 +74,10 @@ impl SyncOutcome {
 }
 
 /// Runs one sync against `lastpass`.
-pub async fn sync<L: LastPass>(lastpass: &L, input: &SyncInput) -> SyncOutcome {
-    let mut out = SyncOutcome {
+pub async fn converge<L: LastPass>(lastpass: &L, input: &ConvergeInput) -> ConvergeOutcome {
+    let mut out = ConvergeOutcome {
         dry_run: input.guards.dry_run,
-        ..SyncOutcome::default()
+        ..ConvergeOutcome::default()
     };
     let mut safeguard = Safeguard::new(&input.guards);
     // Users LastPass refused in this sync: not retried until the next one.
@@ -169,11 +169,11 @@ pub async fn sync<L: LastPass>(lastpass: &L, input: &SyncInput) -> SyncOutcome {
 /// snapshot; the applied changes are still reported from LastPass's replies.
 async fn reobserve<L: LastPass>(
     lastpass: &L,
-    input: &SyncInput,
+    input: &ConvergeInput,
     refused: &BTreeSet<UserKey>,
     confirmed_absent: &mut BTreeSet<UserKey>,
     safeguard: &mut Safeguard,
-    out: &mut SyncOutcome,
+    out: &mut ConvergeOutcome,
 ) {
     if let Ok(snapshot) = observe_confirmed(lastpass, input, confirmed_absent).await {
         out.observations += 1;
@@ -191,7 +191,7 @@ async fn reobserve<L: LastPass>(
 /// confirmed absent are remembered in `confirmed_absent` for the rest of the sync.
 async fn observe_confirmed<L: LastPass>(
     lastpass: &L,
-    input: &SyncInput,
+    input: &ConvergeInput,
     confirmed_absent: &mut BTreeSet<UserKey>,
 ) -> Result<Observed, ApiError> {
     let mut snapshot = lastpass.observe().await?;

@@ -19,9 +19,9 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use serde_json::json;
 
-use super::errors::Error;
-use super::{Context, serve, tokens};
 use crate::crd::{DirectoryIntegration, LastPassUser};
+use crate::scim::Error;
+use crate::scim::{ScimState, serve, tokens};
 
 /// What to measure.
 #[derive(Debug, Clone)]
@@ -134,7 +134,7 @@ pub async fn run(
         .local_addr()
         .map_err(|e| Error::InvalidValue(e.to_string()))?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let ctx = Arc::new(Context::new(client.clone()));
+    let ctx = Arc::new(ScimState::new(client.clone()));
     let server = tokio::spawn(serve(listener, ctx.clone(), async {
         let _ = stopped.await;
     }));
@@ -236,10 +236,10 @@ pub async fn run(
 }
 
 /// Creates a group, then times one PATCH that adds the first `users` users (at most
-/// [`super::limits::MAX_MEMBERS`]) as its members. The ids are read by paging `GET /Users`
+/// [`crate::scim::limits::MAX_MEMBERS`]) as its members. The ids are read by paging `GET /Users`
 /// first (not timed).
 async fn member_patch(http: &reqwest::Client, base: &str, token: &str, users: usize) -> Stats {
-    let want = users.min(super::limits::MAX_MEMBERS);
+    let want = users.min(crate::scim::limits::MAX_MEMBERS);
     let mut ids: Vec<serde_json::Value> = Vec::with_capacity(want);
     while ids.len() < want {
         let url = format!(

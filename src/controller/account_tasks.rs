@@ -13,7 +13,7 @@ use tracing::{Instrument, info, info_span, warn};
 use crate::crd::{DirectoryIntegration, parse_duration};
 
 use super::account_client::AccountClient;
-use super::account_sync::sync_once;
+use super::cluster_sync::sync_from_cluster;
 use super::context::Context;
 use super::error::Error;
 use crate::telemetry::metrics::OutcomeLabel;
@@ -27,13 +27,13 @@ struct Handle {
 }
 
 /// The registry of account tasks.
-pub struct Accounts {
+pub struct AccountTasks {
     tasks: Mutex<HashMap<ObjectRef<DirectoryIntegration>, Handle>>,
     /// Set at shutdown: a task finishes the sync it is in (statuses included), then ends.
     stopping: tokio::sync::watch::Sender<bool>,
 }
 
-impl Default for Accounts {
+impl Default for AccountTasks {
     fn default() -> Self {
         Self {
             tasks: Mutex::default(),
@@ -42,7 +42,7 @@ impl Default for Accounts {
     }
 }
 
-impl Accounts {
+impl AccountTasks {
     /// Starts the task of `key` if it does not run, and wakes it.
     pub fn wake(&self, ctx: &Arc<Context>, key: ObjectRef<DirectoryIntegration>) {
         let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
@@ -137,7 +137,7 @@ async fn run(
             return;
         };
         let started = Instant::now();
-        let result = sync_once(&context, &integration, &mut client).await;
+        let result = sync_from_cluster(&context, &integration, &mut client).await;
         let outcome = result.as_ref().err().map_or("success", Error::metric_label);
         let metrics = crate::telemetry::metrics::global();
         metrics

@@ -156,7 +156,7 @@ impl Run {
         let mut syncs = 0;
         let mut revocations: Vec<f64> = Vec::new();
         loop {
-            let sync = self.sync_once().await?;
+            let sync = self.sync_from_cluster().await?;
             syncs += 1;
             let intents = crate::controller::revocation::intents(self.resources.users.values());
             revocations.extend(
@@ -239,7 +239,7 @@ impl Run {
 
     /// One sync of the account from the resources, with a fresh client as the controllers
     /// make one per sync (so a full token bucket).
-    async fn sync_once(&self) -> Result<AccountSync, BenchError> {
+    async fn sync_from_cluster(&self) -> Result<AccountSync, BenchError> {
         let client = Client::new(self.config.clone()).map_err(BenchError::Client)?;
         Ok(sync_account(
             &client,
@@ -255,7 +255,7 @@ impl Run {
     /// One more sync right after a phase, untimed: its write calls and status writes.
     async fn repeat(&mut self) -> Result<Repeat, BenchError> {
         let log_start = self.sim.state.calls().len();
-        let sync = self.sync_once().await?;
+        let sync = self.sync_from_cluster().await?;
         if let Some(e) = sync.outcome.error {
             return Err(BenchError::Sync {
                 phase: "repeat".into(),

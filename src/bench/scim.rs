@@ -1,6 +1,6 @@
 //! `bench --scim`: the SCIM server's throughput and latency against a real API server —
 //! `POST /Users`, the `userName eq` lookup every identity provider makes before a create and
-//! `GET /Users/{id}` ([`crate::scim::bench`]), next to the API server's own write rate and the
+//! `GET /Users/{id}` ([`crate::bench::scim_load`]), next to the API server's own write rate and the
 //! process's memory — in a fresh namespace of the `--kubeconfig` cluster.
 
 use std::fmt::Write as _;
@@ -10,7 +10,7 @@ use kube::Client;
 
 use super::BenchError;
 use super::cluster::{load_kubeconfig, other_err, prepare};
-use crate::scim::bench::{BenchOptions, BenchReport, Stats};
+use crate::bench::scim_load::{BenchOptions, BenchReport, Stats};
 
 /// Creates `users` users through the SCIM endpoint, `concurrency` requests in flight, then
 /// looks each one up by `userName`.
@@ -30,7 +30,7 @@ pub async fn run(
         lookups: users,
         api_writes: users.min(2000),
     };
-    crate::scim::bench::run(client, &ns, &opts)
+    crate::bench::scim_load::run(client, &ns, &opts)
         .await
         .map_err(|e| other_err("SCIM requests", e))
 }
