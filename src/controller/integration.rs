@@ -80,7 +80,7 @@ async fn token_not_ready(
             "observedGeneration": integration.metadata.generation,
         }]},
     });
-    let params = PatchParams::apply(crate::scim::tokens::FIELD_MANAGER).force();
+    let params = PatchParams::apply(crate::scim::token_secret::FIELD_MANAGER).force();
     if let Err(e) = api
         .patch_status(&integration.name_any(), &params, &Patch::Apply(&body))
         .await

@@ -7,7 +7,8 @@ use crate::crd::UserPhase;
 use crate::engine::account::AccountSync;
 use crate::engine::model::user_key;
 use crate::lastpass::ErrorClass;
-use crate::telemetry::metrics::{IntegrationLabel, IntegrationPhase, global};
+use crate::telemetry::labels::{IntegrationLabel, IntegrationPhase};
+use crate::telemetry::metrics::global;
 
 /// Every phase, so a phase that emptied shows 0 rather than its last value.
 const PHASES: [UserPhase; 6] = [

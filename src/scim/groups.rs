@@ -15,11 +15,12 @@ use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, Preconditions};
 use serde_json::{Value, json};
 
+use super::endpoint::Endpoint;
 use super::error::Error;
 use super::filter::ScimFilter;
 use super::mapping::{self, GroupFields};
 use super::members::{self, Members};
-use super::router::{Endpoint, ListQuery, if_match, json_body, list_response, scim, search_params};
+use super::response::{ListQuery, if_match, json_body, list_response, scim, search_params};
 use super::store::Read;
 use super::writes::{self, id, now, retry_conflicts};
 use super::{patch, store};

@@ -8,8 +8,8 @@ use axum::response::Response;
 use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, Preconditions};
 
+use super::endpoint::Endpoint;
 use super::error::Error;
-use super::router::Endpoint;
 use super::store;
 
 /// Re-reads and re-applies after a concurrent write this many times.
@@ -45,7 +45,7 @@ where
 /// the same version.
 pub async fn delete<K>(ep: &Endpoint, obj: &K, version: Option<String>) -> Result<(), Error>
 where
-    K: store::Kind,
+    K: super::cache::Kind,
 {
     let name = obj.name_any();
     let dp = DeleteParams {
