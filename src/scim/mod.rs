@@ -36,6 +36,7 @@ pub mod limits;
 pub mod mapping;
 pub mod members;
 pub mod patch;
+pub mod request;
 pub mod response;
 pub mod router;
 pub mod store;
