@@ -13,6 +13,7 @@ use crate::crd::{
     REJECT_PLAN_ANNOTATION,
 };
 use crate::engine::account::AccountSync;
+use crate::engine::conditions::Reason;
 use crate::engine::desire::resource_ref;
 use crate::engine::model::user_key;
 use crate::engine::report::plan_summary;
@@ -65,8 +66,10 @@ struct PerUser {
     note: String,
 }
 
-/// Events of one sync: each applied change and failure on its user, and the account-level
-/// outcomes (dry-run plan, blocked deprovisions, sync errors) on the integration.
+/// Events of one sync: each applied change and failure on its user (a bulk plan's invitations,
+/// updates and membership changes in one summary on the integration instead, see
+/// [`super::bulk`]), and the account-level outcomes (dry-run plan, blocked deprovisions, sync
+/// errors) on the integration.
 pub async fn publish(
     ctx: &Arc<Context>,
     integration: &DirectoryIntegration,
@@ -99,7 +102,8 @@ pub async fn publish(
     // Owned items: the account task is spawned, and borrowed ones trip a higher-ranked
     // lifetime check on its future.
     let mut per_user: Vec<PerUser> = Vec::new();
-    for applied in &sync.outcome.applied {
+    let split = super::bulk::split(&sync.outcome.applied);
+    for applied in split.per_user {
         if let Some(u) = by_key.get(&user_key(&applied.username)) {
             let (reason, note) = reason_of(applied.command);
             let action = applied.command.as_str();
@@ -136,6 +140,17 @@ pub async fn publish(
         .buffer_unordered(ctx.settings.write_concurrency.max(1))
         .collect::<Vec<()>>()
         .await;
+    if let Some(note) = split.summary {
+        emit(
+            ctx,
+            integration,
+            EventType::Normal,
+            Reason::BulkApplied.as_str(),
+            "Sync",
+            note,
+        )
+        .await;
+    }
     if let Some(b) = &sync.outcome.blocked {
         emit(
             ctx,
@@ -238,9 +253,7 @@ pub async fn publish(
     if let Some(e) = &sync.outcome.error {
         let reason = match e.class() {
             crate::lastpass::ErrorClass::Auth => "CredentialsInvalid",
-            crate::lastpass::ErrorClass::Untrusted => {
-                crate::engine::conditions::Reason::ReadNotTrusted.as_str()
-            }
+            crate::lastpass::ErrorClass::Untrusted => Reason::ReadNotTrusted.as_str(),
             _ => "SyncFailed",
         };
         emit(

@@ -9,6 +9,7 @@
 pub mod account_client;
 pub mod account_tasks;
 pub mod adopt;
+pub mod bulk;
 pub mod cluster_sync;
 pub mod context;
 pub mod error;

@@ -68,6 +68,8 @@ pub enum Reason {
     TakeoverNotNeeded,
     PlanRejected,
     PlanApproved,
+    /// One Event summarising the invitations, updates and membership changes of a bulk plan.
+    BulkApplied,
 }
 
 impl Reason {
@@ -116,6 +118,7 @@ impl Reason {
             Self::TakeoverNotNeeded => "TakeoverNotNeeded",
             Self::PlanRejected => "PlanRejected",
             Self::PlanApproved => "PlanApproved",
+            Self::BulkApplied => "BulkApplied",
         }
     }
 }
