@@ -13,13 +13,13 @@ use crate::crd::{
     REJECT_PLAN_ANNOTATION,
 };
 use crate::engine::account::AccountSync;
-use crate::engine::conditions::Reason;
 use crate::engine::desire::resource_ref;
 use crate::engine::model::user_key;
 use crate::engine::report::plan_summary;
 use crate::engine::report_safeguard::how_to_decide;
 use crate::engine::safeguard::Decision;
 use crate::lastpass::CommandKind;
+use crate::status::Reason;
 
 use super::context::Context;
 
@@ -27,13 +27,13 @@ async fn emit<K: Resource<DynamicType = ()>>(
     ctx: &Context,
     obj: &K,
     type_: EventType,
-    reason: &str,
+    reason: Reason,
     action: &str,
     note: String,
 ) {
     let event = Event {
         type_,
-        reason: reason.into(),
+        reason: reason.as_str().into(),
         note: Some(note.chars().take(1000).collect()),
         action: action.into(),
         secondary: None,
@@ -43,17 +43,19 @@ async fn emit<K: Resource<DynamicType = ()>>(
     }
 }
 
-fn reason_of(command: CommandKind) -> (&'static str, &'static str) {
+fn reason_of(command: CommandKind) -> (Reason, &'static str) {
     match command {
-        CommandKind::BatchAdd => ("Invited", "invited to LastPass"),
-        CommandKind::UpdateUser => ("Updated", "LastPass profile updated"),
-        CommandKind::BatchChangeGrp => ("GroupsChanged", "LastPass group memberships changed"),
-        CommandKind::DelUser => ("Deprovisioned", "deprovisioned in LastPass"),
-        CommandKind::DisableUser => ("Suspended", "disabled in LastPass"),
-        CommandKind::EnableUser => ("Enabled", "enabled in LastPass again"),
-        CommandKind::ReinviteUser => ("Reinvited", "invitation sent again"),
-        CommandKind::ResetPassword => ("PasswordReset", "password reset e-mailed"),
-        CommandKind::GetUserData => ("Observed", "read"),
+        CommandKind::BatchAdd => (Reason::Invited, "invited to LastPass"),
+        CommandKind::UpdateUser => (Reason::Updated, "LastPass profile updated"),
+        CommandKind::BatchChangeGrp => {
+            (Reason::GroupsChanged, "LastPass group memberships changed")
+        }
+        CommandKind::DelUser => (Reason::Deprovisioned, "deprovisioned in LastPass"),
+        CommandKind::DisableUser => (Reason::Suspended, "disabled in LastPass"),
+        CommandKind::EnableUser => (Reason::Enabled, "enabled in LastPass again"),
+        CommandKind::ReinviteUser => (Reason::Reinvited, "invitation sent again"),
+        CommandKind::ResetPassword => (Reason::PasswordReset, "password reset e-mailed"),
+        CommandKind::GetUserData => (Reason::Observed, "read"),
     }
 }
 
@@ -61,7 +63,7 @@ fn reason_of(command: CommandKind) -> (&'static str, &'static str) {
 struct PerUser {
     user: Arc<LastPassUser>,
     type_: EventType,
-    reason: &'static str,
+    reason: Reason,
     action: &'static str,
     note: String,
 }
@@ -127,7 +129,7 @@ pub async fn publish(
             per_user.push(PerUser {
                 user: Arc::clone(u),
                 type_: EventType::Warning,
-                reason: "LastPassRejected",
+                reason: Reason::LastPassRejected,
                 action,
                 note,
             });
@@ -145,7 +147,7 @@ pub async fn publish(
             ctx,
             integration,
             EventType::Normal,
-            Reason::BulkApplied.as_str(),
+            Reason::BulkApplied,
             "Sync",
             note,
         )
@@ -156,7 +158,7 @@ pub async fn publish(
             ctx,
             integration,
             EventType::Warning,
-            "DeprovisionBlocked",
+            Reason::DeprovisionBlocked,
             "Guard",
             format!(
                 "plan {} held: {} deprovisions, {} suspensions, {} membership removals ({}); {}",
@@ -177,7 +179,7 @@ pub async fn publish(
     for d in &sync.outcome.safeguard.decisions {
         let (reason, annotation, note) = match d {
             Decision::Approved { plan_id, changes } => (
-                "PlanApproved",
+                Reason::PlanApproved,
                 APPROVE_PLAN_ANNOTATION,
                 format!("plan {plan_id} approved: {changes} held changes released"),
             ),
@@ -186,7 +188,7 @@ pub async fn publish(
                 released,
                 unapplied,
             } => (
-                "PlanRejected",
+                Reason::PlanRejected,
                 REJECT_PLAN_ANNOTATION,
                 format!(
                     "plan {plan_id} rejected: {released} deleted users released without \
@@ -232,7 +234,7 @@ pub async fn publish(
             ctx,
             integration,
             EventType::Normal,
-            "DryRunPlan",
+            Reason::DryRunPlan,
             "Plan",
             format!("{note} (plan {})", summary.id),
         )
@@ -244,7 +246,7 @@ pub async fn publish(
             ctx,
             integration,
             EventType::Normal,
-            "Synced",
+            Reason::Synced,
             "Sync",
             format!("{drift} changes applied in LastPass"),
         )
@@ -252,9 +254,9 @@ pub async fn publish(
     }
     if let Some(e) = &sync.outcome.error {
         let reason = match e.class() {
-            crate::lastpass::ErrorClass::Auth => "CredentialsInvalid",
-            crate::lastpass::ErrorClass::Untrusted => Reason::ReadNotTrusted.as_str(),
-            _ => "SyncFailed",
+            crate::lastpass::ErrorClass::Auth => Reason::CredentialsInvalid,
+            crate::lastpass::ErrorClass::Untrusted => Reason::ReadNotTrusted,
+            _ => Reason::SyncFailed,
         };
         emit(
             ctx,
@@ -271,7 +273,15 @@ pub async fn publish(
 /// `Revoked` Event on a user whose deprovision or suspension LastPass confirmed, with the
 /// revocation latency.
 pub async fn revoked(ctx: &Context, user: &LastPassUser, note: String) {
-    emit(ctx, user, EventType::Normal, "Revoked", "Revoke", note).await;
+    emit(
+        ctx,
+        user,
+        EventType::Normal,
+        Reason::Revoked,
+        "Revoke",
+        note,
+    )
+    .await;
 }
 
 /// Event for a credentials Secret that is missing or incomplete.
@@ -280,7 +290,7 @@ pub async fn credentials_missing(ctx: &Context, integration: &DirectoryIntegrati
         ctx,
         integration,
         EventType::Warning,
-        "CredentialsMissing",
+        Reason::CredentialsMissing,
         "ReadCredentials",
         message.to_string(),
     )
@@ -291,7 +301,7 @@ pub async fn credentials_missing(ctx: &Context, integration: &DirectoryIntegrati
 pub async fn reference_problem<K: Resource<DynamicType = ()>>(
     ctx: &Context,
     obj: &K,
-    reason: &str,
+    reason: Reason,
     message: &str,
 ) {
     emit(
@@ -308,7 +318,7 @@ pub async fn reference_problem<K: Resource<DynamicType = ()>>(
 /// `GroupTakeoverPending` Event on each directory-made group that has just become pending
 /// (its current status does not say so yet), so a steady resync repeats nothing.
 pub async fn takeover_pending(ctx: &Context, groups: &[Arc<LastPassGroup>], sync: &AccountSync) {
-    use crate::engine::conditions::types::GROUP_TAKEOVER_PENDING;
+    use crate::status::types::GROUP_TAKEOVER_PENDING;
     let pending = |conditions: &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition]| {
         conditions
             .iter()
@@ -325,7 +335,7 @@ pub async fn takeover_pending(ctx: &Context, groups: &[Arc<LastPassGroup>], sync
                 ctx,
                 g.as_ref(),
                 EventType::Warning,
-                "GroupTakeoverPending",
+                Reason::GroupTakeoverPending,
                 "Plan",
                 message,
             )

@@ -62,25 +62,7 @@ pub async fn reconcile(
 
 /// `TokenReady=False` with the reason, under the SCIM token manager's field manager.
 async fn token_not_ready(ctx: &Context, integration: &DirectoryIntegration, message: &str) {
-    use kube::api::{Api, Patch, PatchParams};
-    let now = k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(jiff::Timestamp::now());
-    let api: Api<DirectoryIntegration> = Api::namespaced(
-        ctx.client.clone(),
-        &integration.namespace().unwrap_or_default(),
-    );
-    let body = serde_json::json!({
-        "apiVersion": "lastpass-operator.io/v1alpha1",
-        "kind": "DirectoryIntegration",
-        "status": {"conditions": [{
-            "type": crate::scim::tokens::TOKEN_READY, "status": "False", "reason": "TokenError",
-            "message": message, "lastTransitionTime": now,
-            "observedGeneration": integration.metadata.generation,
-        }]},
-    });
-    let params = PatchParams::apply(crate::scim::tokens::FIELD_MANAGER).force();
-    if let Err(e) = api
-        .patch_status(&integration.name_any(), &params, &Patch::Apply(&body))
-        .await
+    if let Err(e) = crate::scim::tokens::write_token_error(&ctx.client, integration, message).await
     {
         tracing::warn!(error = %e, "cannot write TokenReady=False");
     }

@@ -12,13 +12,14 @@ use kube::runtime::reflector::ObjectRef;
 use tracing::{info, warn};
 
 use crate::crd::{DirectoryIntegration, IntegrationRef, LastPassUser, UserPhase};
-use crate::engine::conditions::{Reason, condition, set_condition, types};
+use crate::status::{Reason, condition, set_condition, types};
 
 use super::context::Context;
 use super::error::Error;
 use super::events;
 use super::reconciler::Reconciler;
-use super::status::{FINALIZER, add_finalizer, apply_status, next_status, remove_finalizer};
+use super::status::{FINALIZER, add_finalizer, apply_status, remove_finalizer};
+use crate::status::writer::next_status;
 
 /// The integration a reference names, resolved against the referring namespace.
 pub fn integration_key(r: &IntegrationRef, own_ns: &str) -> ObjectRef<DirectoryIntegration> {
@@ -78,7 +79,7 @@ async fn not_found(
     );
     if let Some(next) = next_status(user.status.as_ref(), status, user.metadata.generation, &now) {
         apply_status(&ctx.client, user, &next).await?;
-        events::reference_problem(ctx, user, "IntegrationNotFound", &message).await;
+        events::reference_problem(ctx, user, Reason::IntegrationNotFound, &message).await;
     }
     Ok(())
 }
