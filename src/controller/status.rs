@@ -2,18 +2,16 @@
 //! compares, see [`crate::status::writer`]), and finalizer removal once the engine says a
 //! deprovision is complete.
 
-use k8s_openapi::NamespaceResourceScope;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use kube::api::{Api, Patch, PatchParams};
-use kube::{Client, Resource, ResourceExt};
+use kube::{Client, ResourceExt};
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 use serde_json::json;
 
 use crate::crd::{DirectoryIntegrationStatus, LastPassGroupStatus, LastPassUserStatus};
 use crate::status::kstatus::set_kstatus_conditions;
 use crate::status::types;
-use crate::status::writer::{self, Status};
+use crate::status::writer::{self, Object, Status};
 
 use super::error::{Error, kube as kube_err};
 
@@ -23,57 +21,42 @@ pub const MANAGER: &str = "lastpass-operator";
 /// Finalizer on LastPassUsers and LastPassGroups: deleting one deprovisions through the engine.
 pub const FINALIZER: &str = "lastpass-operator.io/deprovision";
 
-/// `status.lastSyncTime` of a status that has one: cleared for comparison, set when written.
-fn sync_time(time: &mut Option<Time>, now: Option<&Time>) {
-    *time = now.cloned();
+/// The methods every status the engine writes shares: its conditions and observedGeneration,
+/// kstatus's conditions derived from `Ready`, and (with `last_sync_time`) the sync time that is
+/// left out of comparisons and set when written.
+macro_rules! engine_status {
+    () => {
+        fn conditions_mut(&mut self) -> &mut Vec<Condition> {
+            &mut self.conditions
+        }
+        fn observed_generation_mut(&mut self) -> Option<&mut Option<i64>> {
+            Some(&mut self.observed_generation)
+        }
+        fn derive(&mut self) {
+            set_kstatus_conditions(&mut self.conditions);
+        }
+    };
+    (last_sync_time) => {
+        engine_status!();
+        fn clear_times(&mut self) {
+            self.last_sync_time = None;
+        }
+        fn set_time(&mut self, now: &Time) {
+            self.last_sync_time = Some(now.clone());
+        }
+    };
 }
 
 impl Status for LastPassUserStatus {
-    fn conditions_mut(&mut self) -> &mut Vec<Condition> {
-        &mut self.conditions
-    }
-    fn observed_generation_mut(&mut self) -> Option<&mut Option<i64>> {
-        Some(&mut self.observed_generation)
-    }
-    fn derive(&mut self) {
-        set_kstatus_conditions(&mut self.conditions);
-    }
-    fn clear_times(&mut self) {
-        sync_time(&mut self.last_sync_time, None);
-    }
-    fn set_time(&mut self, now: &Time) {
-        sync_time(&mut self.last_sync_time, Some(now));
-    }
+    engine_status!(last_sync_time);
 }
 
 impl Status for LastPassGroupStatus {
-    fn conditions_mut(&mut self) -> &mut Vec<Condition> {
-        &mut self.conditions
-    }
-    fn observed_generation_mut(&mut self) -> Option<&mut Option<i64>> {
-        Some(&mut self.observed_generation)
-    }
-    fn derive(&mut self) {
-        set_kstatus_conditions(&mut self.conditions);
-    }
+    engine_status!();
 }
 
 impl Status for DirectoryIntegrationStatus {
-    fn conditions_mut(&mut self) -> &mut Vec<Condition> {
-        &mut self.conditions
-    }
-    fn observed_generation_mut(&mut self) -> Option<&mut Option<i64>> {
-        Some(&mut self.observed_generation)
-    }
-    fn derive(&mut self) {
-        set_kstatus_conditions(&mut self.conditions);
-    }
-    fn clear_times(&mut self) {
-        sync_time(&mut self.last_sync_time, None);
-    }
-    fn set_time(&mut self, now: &Time) {
-        sync_time(&mut self.last_sync_time, Some(now));
-    }
+    engine_status!(last_sync_time);
     fn owned(&self) -> Self {
         // TokenReady belongs to the SCIM token manager, the Ldap* conditions to the pull.
         const OURS: [&str; 7] = [
@@ -97,10 +80,7 @@ impl Status for DirectoryIntegrationStatus {
 /// [`crate::status::writer`]).
 pub async fn apply_status<K, S>(client: &Client, obj: &K, status: &S) -> Result<(), Error>
 where
-    K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
-        + Clone
-        + DeserializeOwned
-        + std::fmt::Debug,
+    K: Object,
     S: Serialize,
 {
     Ok(writer::apply(client, MANAGER, obj, status).await?)
@@ -110,10 +90,7 @@ where
 /// the API answer 409 instead of losing someone else's finalizer.
 async fn set_finalizers<K>(client: &Client, obj: &K, finalizers: Vec<String>) -> Result<(), Error>
 where
-    K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
-        + Clone
-        + DeserializeOwned
-        + std::fmt::Debug,
+    K: Object,
 {
     let patch = json!({"metadata": {
         "finalizers": finalizers,
@@ -131,10 +108,7 @@ pub async fn merge_patch<K>(
     doing: &str,
 ) -> Result<(), Error>
 where
-    K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
-        + Clone
-        + DeserializeOwned
-        + std::fmt::Debug,
+    K: Object,
 {
     let ns = obj
         .namespace()
@@ -157,10 +131,7 @@ where
 /// Removes the operator's finalizer from `obj`, if it has it.
 pub async fn remove_finalizer<K>(client: &Client, obj: &K) -> Result<(), Error>
 where
-    K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
-        + Clone
-        + DeserializeOwned
-        + std::fmt::Debug,
+    K: Object,
 {
     if !obj.finalizers().iter().any(|f| f == FINALIZER) {
         return Ok(());
@@ -177,10 +148,7 @@ where
 /// Adds the operator's finalizer to `obj` if missing.
 pub async fn add_finalizer<K>(client: &Client, obj: &K) -> Result<(), Error>
 where
-    K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
-        + Clone
-        + DeserializeOwned
-        + std::fmt::Debug,
+    K: Object,
 {
     if obj.finalizers().iter().any(|f| f == FINALIZER) {
         return Ok(());

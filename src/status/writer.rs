@@ -13,6 +13,23 @@ use serde::de::DeserializeOwned;
 
 use super::keep_transition_times;
 
+/// A namespaced resource the operator writes the status of (any of its three kinds).
+pub trait Object:
+    Resource<Scope = NamespaceResourceScope, DynamicType = ()>
+    + Clone
+    + DeserializeOwned
+    + std::fmt::Debug
+{
+}
+
+impl<K> Object for K where
+    K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug
+{
+}
+
 /// A status, or the part of one a field manager owns, comparable without its timestamps.
 pub trait Status: Clone + PartialEq + Serialize {
     /// The conditions, to carry transition times over.
@@ -95,10 +112,7 @@ pub async fn write<K, S>(
     now: &Time,
 ) -> Result<bool, WriteError>
 where
-    K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
-        + Clone
-        + DeserializeOwned
-        + std::fmt::Debug,
+    K: Object,
     S: Status,
 {
     match next_status(current, next, obj.meta().generation, now) {
@@ -116,10 +130,7 @@ pub async fn apply<K, S>(
     status: &S,
 ) -> Result<(), WriteError>
 where
-    K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
-        + Clone
-        + DeserializeOwned
-        + std::fmt::Debug,
+    K: Object,
     S: Serialize,
 {
     let ns = obj
