@@ -2,12 +2,10 @@
 //! DirectoryIntegration. The planner and the guards are pure; I/O lives at the edges.
 
 pub mod account;
-pub mod conditions;
 pub mod converge;
 pub mod desire;
 pub mod execute;
 pub mod guard;
-pub mod kstatus;
 pub mod model;
 pub mod password;
 pub mod pending_members;
