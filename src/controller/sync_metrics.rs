@@ -66,8 +66,8 @@ pub fn record(integration: &str, sync: &AccountSync) {
     m.deprovisions_blocked
         .get_or_create(&label)
         .set(i64::try_from(blocked).unwrap_or(i64::MAX));
-    // One set of the users the plan invites or deprovisions (a scan per applied change was
-    // quadratic: 10,000 invitations made 10^8 comparisons).
+    // One set of the users the plan invites or deprovisions, so each applied change is one
+    // lookup (a scan per change would be quadratic in the plan's size).
     let planned = &sync.outcome.initial_plan;
     let lifecycle: std::collections::HashSet<_> = planned
         .creates
