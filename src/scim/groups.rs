@@ -17,11 +17,10 @@ use serde_json::{Value, json};
 
 use super::endpoint::Endpoint;
 use super::error::Error;
-use super::filter::ScimFilter;
 use super::mapping::{self, GroupFields};
 use super::members::{self, Members};
-use super::request::ResourceRequest;
-use super::response::{ListQuery, json_body, list_response, scim, search_params};
+use super::request::{ListRequest, ResourceRequest};
+use super::response::{ListQuery, json_body, list_response, scim};
 use super::store::Read;
 use super::writes::{self, Edit, id, now, retry_conflicts};
 use super::{patch, store};
@@ -29,18 +28,9 @@ use crate::crd::{
     GroupPolicy, IntegrationRef, LastPassGroup, LastPassGroupSpec, PENDING_MEMBERS_ANNOTATION,
 };
 
-/// `POST /Groups/.search`: the same query as `GET /Groups`, in a SearchRequest body.
-pub async fn search(ep: Endpoint, headers: HeaderMap, body: Bytes) -> Result<Response, Error> {
-    list(ep, Query(search_params(&headers, &body)?)).await
-}
-
-/// `GET /Groups`.
-pub async fn list(
-    ep: Endpoint,
-    Query(params): Query<HashMap<String, String>>,
-) -> Result<Response, Error> {
-    let q = ListQuery::from_params(&params)?;
-    let filter = q.filter.as_deref().map(ScimFilter::parse).transpose()?;
+/// `GET /Groups` and `POST /Groups/.search`.
+pub async fn list(ep: Endpoint, req: ListRequest) -> Result<Response, Error> {
+    let ListRequest { query: q, filter } = req;
     // Members are resolved only when asked for, or when the filter may look at them.
     let need_members = q.wants("members")
         || q.filter

@@ -27,8 +27,8 @@ pub fn router(ctx: Arc<ScimState>) -> Router {
                 .patch(users::patch)
                 .delete(users::delete),
         )
-        .route(&format!("{base}/Users/.search"), post(users::search))
-        .route(&format!("{base}/Groups/.search"), post(groups::search))
+        .route(&format!("{base}/Users/.search"), post(users::list))
+        .route(&format!("{base}/Groups/.search"), post(groups::list))
         .route(
             &format!("{base}/Groups"),
             get(groups::list).post(groups::create),

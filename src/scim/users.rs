@@ -12,11 +12,10 @@ use serde_json::{Value, json};
 
 use super::endpoint::Endpoint;
 use super::error::Error;
-use super::filter::ScimFilter;
 use super::mapping::{self, UserFields};
 use super::members::Members;
-use super::request::ResourceRequest;
-use super::response::{ListQuery, json_body, list_response, scim, search_params};
+use super::request::{ListRequest, ResourceRequest};
+use super::response::{ListQuery, json_body, list_response, scim};
 use super::store::Read;
 use super::writes::{self, Edit, RETRIES, conflict_pause, id, now, retry_conflicts};
 use super::{patch, store};
@@ -25,18 +24,9 @@ use crate::crd::{
     pending_member_ids,
 };
 
-/// `POST /Users/.search`: the same query as `GET /Users`, in a SearchRequest body.
-pub async fn search(ep: Endpoint, headers: HeaderMap, body: Bytes) -> Result<Response, Error> {
-    list(ep, Query(search_params(&headers, &body)?)).await
-}
-
-/// `GET /Users`.
-pub async fn list(
-    ep: Endpoint,
-    Query(params): Query<HashMap<String, String>>,
-) -> Result<Response, Error> {
-    let q = ListQuery::from_params(&params)?;
-    let filter = q.filter.as_deref().map(ScimFilter::parse).transpose()?;
+/// `GET /Users` and `POST /Users/.search`.
+pub async fn list(ep: Endpoint, req: ListRequest) -> Result<Response, Error> {
+    let ListRequest { query: q, filter } = req;
     let url = ep.users_url();
     // The lookup every IdP makes: select by the userName hash label, then filter exactly.
     // The label hashes the LastPass username, which is the userName whenever the userName is
