@@ -12,7 +12,7 @@ use axum::extract::{Path, Query};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use kube::ResourceExt;
-use kube::api::{Api, DeleteParams, Patch, PatchParams, Preconditions};
+use kube::api::{Api, DeleteParams, Preconditions};
 use serde_json::{Value, json};
 
 use super::endpoint::Endpoint;
@@ -158,27 +158,14 @@ async fn write(
     let api: Api<LastPassGroup> = Api::namespaced(ep.client.clone(), &ep.namespace);
     let name = g.name_any();
     let updated = if f.group_name == g.spec.group_name {
-        let mut meta = json!({"annotations": {
+        let meta = json!({"annotations": {
             mapping::ATTRIBUTES_ANNOTATION: f.attributes,
             mapping::LAST_MODIFIED_ANNOTATION: now(),
             mapping::EXTERNAL_ID_ANNOTATION: f.external_id,
             PENDING_MEMBERS_ANNOTATION: members.annotation(),
         }});
-        // Always conditional: a concurrent write makes this a conflict, and the handler
-        // re-reads and re-applies instead of losing the other write.
-        meta["resourceVersion"] = json!(version.clone().or(g.metadata.resource_version.clone()));
-        let body = json!({"metadata": meta, "spec": {"members": members.usernames}});
-        let updated = api
-            .patch(&name, &PatchParams::default(), &Patch::Merge(&body))
-            .await
-            .map_err(|e| {
-                store::precondition(
-                    Error::kube(format!("update LastPassGroup {}/{name}", ep.namespace), e),
-                    version.as_deref(),
-                )
-            })?;
-        ep.stores.wrote("LastPassGroup", &updated.metadata);
-        updated
+        let spec = json!({"members": members.usernames});
+        writes::merge_patch(ep, g, meta, spec, version.as_deref()).await?
     } else {
         store::check_group_name_free(ep, &f.group_name, Some(&scim_id)).await?;
         let renamed = create_group(ep, &f, &members, &scim_id, g.spec.policy).await?;

@@ -132,31 +132,15 @@ async fn write(
             f.scim_username
         )));
     }
-    let mut meta = json!({
+    let meta = json!({
         "annotations": {
             mapping::ATTRIBUTES_ANNOTATION: f.attributes,
             mapping::LAST_MODIFIED_ANNOTATION: now(),
             mapping::EXTERNAL_ID_ANNOTATION: f.external_id,
         }
     });
-    // Always conditional: a concurrent write makes this a conflict, and the handler re-reads
-    // and re-applies instead of losing the other write.
-    meta["resourceVersion"] = json!(version.clone().or(u.metadata.resource_version.clone()));
-    let body = json!({
-        "metadata": meta,
-        "spec": {"fullName": f.full_name, "suspended": f.suspended},
-    });
-    let name = u.name_any();
-    let updated = Api::<LastPassUser>::namespaced(ep.client.clone(), &ep.namespace)
-        .patch(&name, &PatchParams::default(), &Patch::Merge(&body))
-        .await
-        .map_err(|e| {
-            store::precondition(
-                Error::kube(format!("update LastPassUser {}/{name}", ep.namespace), e),
-                version.as_deref(),
-            )
-        })?;
-    ep.stores.wrote("LastPassUser", &updated.metadata);
+    let spec = json!({"fullName": f.full_name, "suspended": f.suspended});
+    let updated = writes::merge_patch(ep, u, meta, spec, version.as_deref()).await?;
     Ok(scim(
         StatusCode::OK,
         &mapping::user_to_scim(&updated, &ep.users_url()),

@@ -6,8 +6,8 @@ use std::future::Future;
 
 use axum::response::Response;
 use kube::ResourceExt;
-use kube::api::{Api, DeleteParams, Preconditions};
-use serde_json::Value;
+use kube::api::{Api, DeleteParams, Patch, PatchParams, Preconditions};
+use serde_json::{Value, json};
 
 use super::endpoint::Endpoint;
 use super::error::Error;
@@ -68,6 +68,37 @@ impl Edit {
             }
         }
     }
+}
+
+/// Merge-patches `obj`'s `metadata` and `spec`, always on condition of a version (the client's
+/// `If-Match`, else the one read): a concurrent write makes this a conflict, which the handler
+/// meets by re-reading and re-applying instead of losing the other write. The write is
+/// recorded for read-your-writes.
+pub async fn merge_patch<K>(
+    ep: &Endpoint,
+    obj: &K,
+    mut metadata: Value,
+    spec: Value,
+    version: Option<&str>,
+) -> Result<K, Error>
+where
+    K: super::cache::Kind + serde::Serialize,
+{
+    let (kind, name) = (K::kind(&()), obj.name_any());
+    let condition = version
+        .map(str::to_string)
+        .or(obj.meta().resource_version.clone());
+    metadata["resourceVersion"] = json!(condition);
+    let body = json!({"metadata": metadata, "spec": spec});
+    let updated = Api::<K>::namespaced(ep.client.clone(), &ep.namespace)
+        .patch(&name, &PatchParams::default(), &Patch::Merge(&body))
+        .await
+        .map_err(|e| {
+            let what = format!("update {kind} {}/{name}", ep.namespace);
+            store::precondition(Error::kube(what, e), version)
+        })?;
+    ep.stores.wrote(&kind, updated.meta());
+    Ok(updated)
 }
 
 /// Deletes `obj`, on condition that it is still the same object (uid) and, with `If-Match`,
