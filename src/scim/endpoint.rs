@@ -11,6 +11,7 @@ use axum::http::request::Parts;
 use super::ScimState;
 use super::error::Error;
 use super::{auth, limit, token_secret};
+use crate::crd::IntegrationRef;
 
 /// One authorised request's integration.
 pub struct Endpoint {
@@ -35,6 +36,15 @@ impl Endpoint {
     /// `…/Groups`.
     pub fn groups_url(&self) -> String {
         format!("{}/Groups", self.url)
+    }
+
+    /// The reference every resource written through this endpoint carries: its integration,
+    /// in the resource's own namespace.
+    pub fn integration_ref(&self) -> IntegrationRef {
+        IntegrationRef {
+            name: self.integration.clone(),
+            namespace: None,
+        }
     }
 }
 

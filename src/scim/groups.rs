@@ -24,9 +24,7 @@ use super::response::{ListQuery, json_body, list_response, scim};
 use super::store::Read;
 use super::writes::{self, Edit, id, now, retry_conflicts};
 use super::{patch, store};
-use crate::crd::{
-    GroupPolicy, IntegrationRef, LastPassGroup, LastPassGroupSpec, PENDING_MEMBERS_ANNOTATION,
-};
+use crate::crd::{GroupPolicy, LastPassGroup, LastPassGroupSpec, PENDING_MEMBERS_ANNOTATION};
 
 /// `GET /Groups` and `POST /Groups/.search`.
 pub async fn list(ep: Endpoint, req: ListRequest) -> Result<Response, Error> {
@@ -96,10 +94,7 @@ async fn create_group(
         let mut g = LastPassGroup::new(
             &name,
             LastPassGroupSpec {
-                integration_ref: IntegrationRef {
-                    name: ep.integration.clone(),
-                    namespace: None,
-                },
+                integration_ref: ep.integration_ref(),
                 group_name: f.group_name.clone(),
                 members: members.usernames.clone(),
                 member_selector: None,

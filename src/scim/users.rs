@@ -20,8 +20,7 @@ use super::store::Read;
 use super::writes::{self, Edit, RETRIES, conflict_pause, id, now, retry_conflicts};
 use super::{patch, store};
 use crate::crd::{
-    IntegrationRef, LastPassGroup, LastPassUser, LastPassUserSpec, PENDING_MEMBERS_ANNOTATION,
-    pending_member_ids,
+    LastPassGroup, LastPassUser, LastPassUserSpec, PENDING_MEMBERS_ANNOTATION, pending_member_ids,
 };
 
 /// `GET /Users` and `POST /Users/.search`.
@@ -71,10 +70,7 @@ pub async fn create(ep: Endpoint, headers: HeaderMap, body: Bytes) -> Result<Res
         let mut u = LastPassUser::new(
             &name,
             LastPassUserSpec {
-                integration_ref: IntegrationRef {
-                    name: ep.integration.clone(),
-                    namespace: None,
-                },
+                integration_ref: ep.integration_ref(),
                 username: f.username.clone(),
                 full_name: f.full_name.clone(),
                 groups: Vec::new(),
