@@ -28,7 +28,7 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 use lastpass_operator::crd::DirectoryIntegration;
 use lastpass_operator::simulator::Knobs;
 use serde_json::{Value, json};
-use support::operator::{CID, PROVHASH, simulator};
+use support::account::{CID, PROVHASH, simulator};
 use support::process::OperatorProcess;
 use support::wait_for;
 
@@ -194,7 +194,7 @@ async fn fixed_secret_wakes_at_once(sets: &[&str]) {
     // CRDs as a pre-1.25 server takes them (CEL stripped).
     let crds: Api<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition> =
         Api::all(admin.clone());
-    for crd in support::crds_for_server(20) {
+    for crd in support::cluster::crds_for_server(20) {
         let name = crd.metadata.name.clone().unwrap_or_default();
         crds.patch(
             &name,

@@ -11,6 +11,8 @@ use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use lastpass_operator::crd::{DirectoryIntegration, LastPassGroup, LastPassUser, UserPhase};
 use lastpass_operator::simulator::Knobs;
 use serde_json::json;
+use support::account::{PROVHASH, simulator};
+use support::builders::user;
 use support::operator::*;
 use support::wait_for;
 
@@ -369,7 +371,7 @@ async fn invalid_credentials_are_reported_and_fixing_the_secret_recovers() {
     };
     let ns = cluster.namespace().await;
     let sim = simulator(Knobs::default()).await;
-    integration(&ns, &sim, json!({})).await;
+    create_integration(&ns, &sim, json!({})).await;
     let bad = json!({"stringData": {"provhash": "wrong"}});
     ns.api::<Secret>()
         .patch("lastpass-api", &PatchParams::default(), &Patch::Merge(&bad))
@@ -570,7 +572,7 @@ async fn unmanaged_users_are_reported_then_adopted_without_lastpass_writes() {
         active: true,
         multifactor: None,
     }]);
-    integration(&ns, &sim, json!({"unmanagedUsers": "Report"})).await;
+    create_integration(&ns, &sim, json!({"unmanagedUsers": "Report"})).await;
     let op = Operator::start(&ns);
     let i = wait_integration(&ns, 30, |i| {
         !i.status
@@ -699,7 +701,7 @@ async fn the_integration_controller_mints_the_scim_token() {
     };
     let ns = cluster.namespace().await;
     let sim = simulator(Knobs::default()).await;
-    integration(&ns, &sim, json!({})).await;
+    create_integration(&ns, &sim, json!({})).await;
     let scim = json!({"spec": {"scim": {"enabled": true, "tokenRotation": {"every": "720h", "overlap": "24h"}}}});
     ns.api::<DirectoryIntegration>()
         .patch("acme", &PatchParams::default(), &Patch::Merge(&scim))

@@ -16,6 +16,8 @@ use std::time::{Duration, Instant};
 use lastpass_operator::crd::{LastPassUser, UserPhase};
 use lastpass_operator::simulator::{Knobs, RunningSimulator};
 use serde_json::json;
+use support::account::simulator;
+use support::builders::user;
 use support::operator::*;
 use support::process::{OperatorProcess, holder, wait_holder};
 
@@ -172,7 +174,7 @@ async fn sigterm_mid_sync_finishes_the_call_in_flight_writes_statuses_and_hands_
     let ns = cluster.namespace().await;
     let sim = simulator(Knobs::default()).await;
     // One user per batchadd, 2 s per call: 10 users take > 20 s, more than the grace period.
-    integration(&ns, &sim, json!({"batchSize": 1})).await;
+    create_integration(&ns, &sim, json!({"batchSize": 1})).await;
     let mut a = first_leader(cluster, &ns).await;
     let mut b = OperatorProcess::start(cluster, "op-b", &ns.name, &[&ns.name]);
     sim.state.set_knobs(Knobs {

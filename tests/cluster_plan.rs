@@ -10,6 +10,8 @@ use std::path::Path;
 
 use lastpass_operator::crd::{DirectoryIntegration, UserPhase};
 use serde_json::json;
+use support::account::{CID, PROVHASH};
+use support::builders::user;
 use support::operator::*;
 use support::process::binary;
 

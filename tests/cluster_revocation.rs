@@ -15,6 +15,7 @@ use lastpass_operator::crd::{
     DirectoryIntegration, LastPassUser, RevocationStatus, SUSPEND_REQUESTED_ANNOTATION, UserPhase,
 };
 use serde_json::json;
+use support::builders::user;
 use support::operator::*;
 use support::{TestNamespace, wait_for};
 

@@ -15,6 +15,7 @@ use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use lastpass_operator::crd::{DirectoryIntegration, HeldPlan, LastPassGroup, LastPassUser};
 use lastpass_operator::simulator::RunningSimulator;
 use serde_json::{Value, json};
+use support::builders::user;
 use support::operator::*;
 use support::{TestNamespace, wait_for};
 

@@ -12,7 +12,6 @@
 //! operator's kinds in the namespace (status, and metadata and spec too) are searched for each
 //! secret, raw and base64-encoded. A single line printing one of them fails the test.
 
-mod ldap_support;
 mod support;
 
 use std::collections::BTreeSet;
@@ -23,8 +22,10 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::api::{ListParams, Patch, PatchParams, PostParams};
 use lastpass_operator::crd::{DirectoryIntegration, LastPassGroup, LastPassUser, UserPhase};
 use lastpass_operator::simulator::Knobs;
-use ldap_support::{BIND_DN, BIND_PW, Slapd, scenario};
 use serde_json::{Value, json};
+use support::account::{CID, PROVHASH, simulator};
+use support::builders::user;
+use support::ldap::{BIND_DN, BIND_PW, Slapd, scenario};
 use support::operator::*;
 use support::process::OperatorProcess;
 use support::wait_for;

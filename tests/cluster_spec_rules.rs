@@ -17,6 +17,8 @@ use kube::api::PostParams;
 use lastpass_operator::crd::{DirectoryIntegration, UserPhase};
 use lastpass_operator::simulator::Knobs;
 use serde_json::{Value, json};
+use support::account::{CID, PROVHASH, simulator};
+use support::builders::user;
 use support::operator::*;
 use support::wait_for;
 

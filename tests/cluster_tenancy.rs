@@ -12,6 +12,7 @@ use lastpass_operator::controller::Settings;
 use lastpass_operator::crd::{DirectoryIntegration, LastPassGroup, LastPassUser, UserPhase};
 use lastpass_operator::simulator::{RunningSimulator, password_digest};
 use serde_json::json;
+use support::builders::user;
 use support::operator::*;
 use support::{TestNamespace, wait_for};
 

@@ -10,6 +10,7 @@ use kube::api::DeleteParams;
 use lastpass_operator::crd::{DirectoryIntegration, LastPassUser, UserPhase};
 use lastpass_operator::simulator::{Knobs, WholeRead};
 use serde_json::json;
+use support::builders::user;
 use support::operator::*;
 use support::wait_for;
 

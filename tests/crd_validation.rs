@@ -1,18 +1,18 @@
 //! What the API server would accept and refuse, checked offline against the CRDs generated
 //! from the Rust types: structural schema (required, enum, pattern, bounds, types, unknown
-//! fields) by `common::schema_check`, CEL rules (`x-kubernetes-validations`, including the
+//! fields) by `support::schema::check`, CEL rules (`x-kubernetes-validations`, including the
 //! `self == oldSelf` transition rules on update) by kube-cel, with schema defaults applied
 //! first.
 //!
 //! Each bad case is a valid base manifest plus a JSON merge patch (RFC 7386: `null` deletes),
 //! so a row shows exactly what is wrong with it.
 
-mod common;
+mod support;
 
 use serde_json::Value;
 
-use common::schema_check::{check, unsupported_keywords};
-use common::{all_crd_schemas, validate, yaml};
+use support::schema::check::{check, unsupported_keywords};
+use support::schema::{all_crd_schemas, validate, yaml};
 
 const INTEGRATION: &str = r#"
 apiVersion: lastpass-operator.io/v1alpha1

@@ -2,13 +2,14 @@
 //! fault knobs over real HTTP, no Kubernetes. Each asserts what LastPass saw (the call log)
 //! and what the statuses say.
 
-mod engine_support;
+mod support;
 
-use engine_support::*;
 use lastpass_operator::crd::DeprovisionAction;
 use lastpass_operator::engine::report::Report;
 use lastpass_operator::lastpass::{ApiError, ErrorClass};
 use lastpass_operator::simulator::{Fault, PendingFault, SeedUser, WholeRead};
+use support::account::*;
+use support::builders::*;
 
 fn active(username: &str) -> SeedUser {
     SeedUser {
@@ -60,7 +61,10 @@ async fn an_untrusted_whole_read_writes_nothing_and_releases_nothing() {
         acct.state().set_knobs(knobs().whole_read(shape));
         // cat stays and dan is new: an empty read would re-invite cat and invite dan; ann and
         // bob are leaving: an empty read would call them gone.
-        let d = desired(vec![user("cat@example.com"), user("dan@example.com")]);
+        let d = desired(vec![
+            desired_user("cat@example.com"),
+            desired_user("dan@example.com"),
+        ]);
         let d = leaving(d, "ann@example.com", DeprovisionAction::Deactivate);
         let d = leaving(d, "bob@example.com", DeprovisionAction::RemoveFromCompany);
         let out = acct.sync(&d, budget(10)).await;
@@ -108,7 +112,7 @@ async fn a_user_absent_from_the_whole_read_but_found_by_a_filtered_read_is_not_r
     acct.state()
         .set_knobs(knobs().hide_from_whole_reads(&["ann@example.com"]));
     let d = leaving(
-        desired(vec![user("cat@example.com")]),
+        desired(vec![desired_user("cat@example.com")]),
         "ann@example.com",
         DeprovisionAction::Deactivate,
     );
@@ -140,7 +144,7 @@ async fn an_absence_is_released_only_after_a_filtered_read_confirms_it() {
     let acct = Account::start(knobs()).await;
     acct.state().seed(&[active("cat@example.com")]);
     let d = leaving(
-        desired(vec![user("cat@example.com")]),
+        desired(vec![desired_user("cat@example.com")]),
         "gone@example.com",
         DeprovisionAction::Deactivate,
     );
@@ -173,9 +177,11 @@ async fn nothing_after_a_lost_reply_is_sent_before_a_re_read() {
     // Batches in order: batchadd (dan), disableuser (ann), updateuser (bob),
     // batchchangegrp (bob), deluser (cat).
     let d = desired(vec![
-        user("dan@example.com"),
-        user("ann@example.com").suspended(),
-        user("bob@example.com").named("Bob Roe").in_groups(&["Eng"]),
+        desired_user("dan@example.com"),
+        desired_user("ann@example.com").suspended(),
+        desired_user("bob@example.com")
+            .named("Bob Roe")
+            .in_groups(&["Eng"]),
     ]);
     let d = leaving(d, "cat@example.com", DeprovisionAction::Deactivate);
     let out = acct.sync(&d, budget(10)).await;

@@ -21,6 +21,8 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::api::{DeleteParams, PostParams};
 use lastpass_operator::crd::{DirectoryIntegration, LastPassGroup, LastPassUser, UserPhase};
 use serde_json::{Value, json};
+use support::account::CID;
+use support::builders::user;
 use support::operator::*;
 use support::wait_for;
 

@@ -4,7 +4,6 @@
 //! resource Terminating) until the pull id is approved; then the 6 are deleted, carry the
 //! approval, and the engine deactivates them without holding them a second time.
 
-mod ldap_support;
 mod support;
 
 use std::time::Duration;
@@ -16,9 +15,11 @@ use lastpass_operator::crd::{
 };
 use lastpass_operator::ldap::safeguard::{HoldCause, Verdict};
 use lastpass_operator::simulator::Knobs;
-use ldap_support::scenario::*;
 use serde_json::json;
-use support::operator::{CID, Operator, PROVHASH, annotate, simulator};
+use support::account::{CID, PROVHASH, simulator};
+use support::builders::INTEGRATION;
+use support::ldap::scenario::*;
+use support::operator::{Operator, annotate};
 use support::wait_for;
 
 #[tokio::test]
@@ -27,7 +28,7 @@ async fn a_filter_change_removing_most_users_is_held_at_the_pull_until_approved(
     let Some((slapd, ns)) = setup(&directory(10, 4)).await else {
         return;
     };
-    integration(&ns, &slapd, spec(&slapd.url)).await;
+    ldap_integration(&ns, &slapd, spec(&slapd.url)).await;
     let sim = simulator(Knobs::default()).await;
     let creds = json!({"stringData": {"cid": CID, "provhash": PROVHASH}});
     ns.api::<Secret>()

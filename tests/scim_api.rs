@@ -1,7 +1,6 @@
 //! The SCIM endpoint over real HTTP against a real API server: users and groups end to end,
 //! the 409/404/400 cases, paging and filters, discovery, and what it never touches.
 
-mod scim_common;
 mod support;
 
 use kube::ResourceExt;
@@ -12,8 +11,8 @@ use lastpass_operator::crd::{
 use lastpass_operator::scim::mapping::{
     ID_LABEL, INTEGRATION_LABEL, USERNAME_HASH_LABEL, username_hash,
 };
-use scim_common::{ScimServer, contains, integration};
 use serde_json::{Value, json};
+use support::scim::{ScimServer, contains, scim_integration};
 
 fn new_user(username: &str, given: &str, family: &str) -> Value {
     json!({
@@ -32,7 +31,7 @@ fn git_user(name: &str, username: &str) -> LastPassUser {
         name,
         LastPassUserSpec {
             integration_ref: IntegrationRef {
-                name: scim_common::INTEGRATION.into(),
+                name: support::builders::INTEGRATION.into(),
                 namespace: None,
             },
             full_name: Some("Git Person".into()),
@@ -702,7 +701,7 @@ async fn discovery_endpoints_and_disabled_integrations() {
     // An integration without SCIM, and one that does not exist: the same 401 as a wrong token
     // (no oracle of which integrations exist).
     s.ns.api::<lastpass_operator::crd::DirectoryIntegration>()
-        .create(&PostParams::default(), &integration("off", false))
+        .create(&PostParams::default(), &scim_integration("off", false))
         .await
         .unwrap();
     let (_, wrong) = s.call_as(Some("wrong"), "GET", "/Users", None).await;

@@ -1,7 +1,6 @@
 //! Bearer tokens on a real API server: minting into the owned Secret, rotation with overlap,
 //! `status.scim` and `TokenReady` by server-side apply, 401s, and tokens never in the logs.
 
-mod scim_common;
 mod support;
 
 use std::time::Duration;
@@ -11,7 +10,8 @@ use kube::ResourceExt;
 use kube::api::PostParams;
 use lastpass_operator::crd::DirectoryIntegration;
 use lastpass_operator::scim::{self, tokens};
-use scim_common::{INTEGRATION, ScimServer, token_of};
+use support::builders::INTEGRATION;
+use support::scim::{ScimServer, token_of};
 
 fn hours(h: i64) -> jiff::SignedDuration {
     jiff::SignedDuration::from_hours(h)
@@ -56,7 +56,7 @@ async fn missing_wrong_previous_and_expired_tokens() {
     let di = api
         .create(
             &PostParams::default(),
-            &scim_common::integration("rot", true),
+            &support::scim::scim_integration("rot", true),
         )
         .await
         .unwrap();
@@ -157,7 +157,7 @@ async fn missing_wrong_previous_and_expired_tokens() {
     let off = api
         .create(
             &PostParams::default(),
-            &scim_common::integration("off", false),
+            &support::scim::scim_integration("off", false),
         )
         .await
         .unwrap();
@@ -180,7 +180,7 @@ async fn the_rotate_token_annotation_rotates_now_once_per_value() {
     let di = api
         .create(
             &PostParams::default(),
-            &scim_common::integration("ann", true),
+            &support::scim::scim_integration("ann", true),
         )
         .await
         .unwrap();

@@ -3,8 +3,6 @@
 //! → the LastPass simulator. Deletion goes through a finalizer, as the user controller's will,
 //! so the deprovision happens in the engine, within the deletion budget.
 
-mod engine_support;
-mod scim_common;
 mod support;
 
 use std::collections::BTreeMap;
@@ -14,10 +12,11 @@ use kube::api::{ListParams, Patch, PatchParams};
 use lastpass_operator::crd::{DirectoryIntegration, LastPassGroup, LastPassUser};
 use lastpass_operator::engine::desire::desire;
 use lastpass_operator::simulator::Knobs;
-use scim_common::{INTEGRATION, ScimServer};
 use serde_json::json;
+use support::builders::INTEGRATION;
+use support::scim::ScimServer;
 
-async fn sync_from_cluster(s: &ScimServer, acct: &engine_support::Account, budget: usize) {
+async fn sync_from_cluster(s: &ScimServer, acct: &support::account::Account, budget: usize) {
     let di =
         s.ns.api::<DirectoryIntegration>()
             .get(INTEGRATION)
@@ -37,7 +36,9 @@ async fn sync_from_cluster(s: &ScimServer, acct: &engine_support::Account, budge
             .items;
     let d = desire(&di, &users, &groups, &BTreeMap::new());
     assert!(d.issues.is_empty(), "{:?}", d.issues);
-    let out = acct.sync(&d.desired, engine_support::budget(budget)).await;
+    let out = acct
+        .sync(&d.desired, support::account::budget(budget))
+        .await;
     assert!(out.succeeded(), "{:?}", out.error);
 }
 
@@ -47,7 +48,7 @@ async fn scim_push_reaches_the_simulator() {
         return;
     };
     let s = ScimServer::start(cluster).await;
-    let acct = engine_support::Account::start(Knobs::default()).await;
+    let acct = support::account::Account::start(Knobs::default()).await;
 
     let mut ids = Vec::new();
     for (u, given, family) in [

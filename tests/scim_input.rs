@@ -2,14 +2,13 @@
 //! (body, operations, members), hostile Unicode, userNames that are not e-mails, and group
 //! members named before their users exist (with the real controllers and the simulator).
 
-mod scim_common;
 mod support;
 
 use lastpass_operator::scim::error::ERROR_SCHEMA;
 use lastpass_operator::scim::limits::{MAX_BODY_BYTES, MAX_MEMBERS, MAX_OPERATIONS};
 use lastpass_operator::scim::mapping::SCIM_USERNAME_ANNOTATION;
-use scim_common::ScimServer;
 use serde_json::{Value, json};
+use support::scim::ScimServer;
 
 fn assert_scim_error(v: &Value, status: u16, scim_type: Option<&str>) {
     assert_eq!(v["schemas"][0], ERROR_SCHEMA, "{v}");

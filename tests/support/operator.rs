@@ -7,18 +7,14 @@ use std::time::Duration;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Patch, PatchParams, PostParams};
 use lastpass_operator::controller::{Options, Settings};
-use lastpass_operator::crd::{DirectoryIntegration, LastPassUser, LastPassUserSpec, UserPhase};
-use lastpass_operator::simulator::{Knobs, RunningSimulator, SimState};
-use secrecy::SecretString;
+use lastpass_operator::crd::{DirectoryIntegration, LastPassUser, UserPhase};
+use lastpass_operator::simulator::{Knobs, RunningSimulator};
 use serde_json::json;
 use tokio::sync::oneshot;
 
+use super::account::simulator;
+use super::builders::{INTEGRATION, credentials, integration, merge};
 use super::{TestCluster, TestNamespace, wait_for};
-
-/// Account id of the simulated account.
-pub const CID: &str = "24681357";
-/// API secret of the simulated account.
-pub const PROVHASH: &str = "cluster-test-provhash-91be";
 
 /// Controllers running for one namespace; stopped when dropped.
 pub struct Operator {
@@ -108,34 +104,19 @@ pub async fn account(
     let cluster = super::cluster()?;
     let ns = cluster.namespace().await;
     let sim = simulator(Knobs::default()).await;
-    integration(&ns, &sim, sync).await;
+    create_integration(&ns, &sim, sync).await;
     Some((cluster, ns, sim))
-}
-
-/// Starts a simulated LastPass account.
-pub async fn simulator(knobs: Knobs) -> RunningSimulator {
-    let state = SimState::builder(CID, SecretString::from(PROVHASH))
-        .knobs(knobs)
-        .build();
-    RunningSimulator::start(state)
-        .await
-        .expect("simulator starts")
 }
 
 /// Creates the credentials Secret `lastpass-api` and DirectoryIntegration `acme` pointing at
 /// `sim`; `sync` is merged into the integration's `spec.sync`.
-pub async fn integration(
+pub async fn create_integration(
     ns: &TestNamespace,
     sim: &RunningSimulator,
     sync: serde_json::Value,
 ) -> DirectoryIntegration {
-    let secret: Secret = serde_json::from_value(json!({
-        "metadata": {"name": "lastpass-api"},
-        "stringData": {"cid": CID, "provhash": PROVHASH},
-    }))
-    .unwrap();
     ns.api::<Secret>()
-        .create(&PostParams::default(), &secret)
+        .create(&PostParams::default(), &credentials())
         .await
         .expect("secret");
     let mut spec_sync = json!({
@@ -146,38 +127,14 @@ pub async fn integration(
         "deprovision": {"maxPerSync": 10, "maxPercent": 100},
     });
     merge(&mut spec_sync, sync);
-    let i: DirectoryIntegration = serde_json::from_value(json!({
-        "apiVersion": "lastpass-operator.io/v1alpha1", "kind": "DirectoryIntegration",
-        "metadata": {"name": "acme"},
-        "spec": {
-            "lastpass": {"endpoint": sim.url, "credentialsSecretRef": {"name": "lastpass-api"}},
-            "sync": spec_sync,
-        },
-    }))
-    .unwrap();
+    let i = integration(
+        INTEGRATION,
+        json!({"lastpass": {"endpoint": sim.url}, "sync": spec_sync}),
+    );
     ns.api::<DirectoryIntegration>()
         .create(&PostParams::default(), &i)
         .await
         .expect("integration")
-}
-
-fn merge(a: &mut serde_json::Value, b: serde_json::Value) {
-    match (a, b) {
-        (serde_json::Value::Object(a), serde_json::Value::Object(b)) => {
-            for (k, v) in b {
-                merge(a.entry(k).or_insert(serde_json::Value::Null), v);
-            }
-        }
-        (a, b) => *a = b,
-    }
-}
-
-/// A LastPassUser of integration `acme`.
-pub fn user(name: &str, username: &str, extra: serde_json::Value) -> LastPassUser {
-    let mut spec = json!({"integrationRef": {"name": "acme"}, "username": username});
-    merge(&mut spec, extra);
-    let spec: LastPassUserSpec = serde_json::from_value(spec).unwrap();
-    LastPassUser::new(name, spec)
 }
 
 /// Creates a LastPassUser.

@@ -2,8 +2,6 @@
 //! with SCIM enabled, its token minted by `reconcile_tokens`, and `scim::serve` on
 //! 127.0.0.1:0 over real HTTP.
 
-#![allow(dead_code)] // each test binary uses a different part
-
 use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::Secret;
@@ -12,10 +10,8 @@ use lastpass_operator::crd::{DirectoryIntegration, LastPassGroup, LastPassUser};
 use lastpass_operator::scim::{self, ScimState};
 use serde_json::{Value, json};
 
-use crate::support::{TestCluster, TestNamespace};
-
-/// Name of the integration every SCIM test uses.
-pub const INTEGRATION: &str = "acme";
+use super::builders::{INTEGRATION, integration};
+use super::{TestCluster, TestNamespace};
 
 pub struct ScimServer {
     pub ns: TestNamespace,
@@ -29,18 +25,12 @@ pub struct ScimServer {
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
-/// A DirectoryIntegration with SCIM on (or off).
-pub fn integration(name: &str, enabled: bool) -> DirectoryIntegration {
-    serde_json::from_value(json!({
-        "apiVersion": "lastpass-operator.io/v1alpha1",
-        "kind": "DirectoryIntegration",
-        "metadata": {"name": name},
-        "spec": {
-            "lastpass": {"credentialsSecretRef": {"name": "lastpass-api"}},
-            "scim": {"enabled": enabled, "tokenRotation": {"every": "720h", "overlap": "24h"}}
-        }
-    }))
-    .expect("integration literal")
+/// A DirectoryIntegration `name` with SCIM on (or off), tokens rotated every 30 days.
+pub fn scim_integration(name: &str, enabled: bool) -> DirectoryIntegration {
+    integration(
+        name,
+        json!({"scim": {"enabled": enabled, "tokenRotation": {"every": "720h", "overlap": "24h"}}}),
+    )
 }
 
 /// The stores of a SCIM server under test follow only its namespace.
@@ -80,7 +70,7 @@ impl ScimServer {
         let ns = cluster.namespace().await;
         let di = ns
             .api::<DirectoryIntegration>()
-            .create(&PostParams::default(), &integration(INTEGRATION, true))
+            .create(&PostParams::default(), &scim_integration(INTEGRATION, true))
             .await
             .expect("create integration");
         scim::reconcile_tokens(ns.client.clone(), &di, jiff::Timestamp::now())

@@ -8,8 +8,7 @@
 //! -y slapd ldap-utils`). Missing them, a test prints a loud SKIPPED outside CI and **fails**
 //! in CI (`CI` set). slapd runs as the test's child in the foreground and is killed on drop.
 
-#![allow(dead_code)] // each test binary uses a different part of the fixture
-
+pub mod samba;
 pub mod scenario;
 
 use std::fmt::Write as _;

@@ -1,22 +1,19 @@
 //! Scenario helpers shared by the LDAP test binaries: the integration `acme` pointed at a
-//! [`Slapd`], its Secrets, pulling, and reading back resources and conditions. Needs the
-//! test crate to declare `mod support;` next to `mod ldap_support;`.
+//! [`Slapd`], its Secrets, pulling, and reading back resources and conditions.
 
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{ListParams, Patch, PatchParams, PostParams};
 use lastpass_operator::crd::{
-    DirectoryIntegration, IntegrationRef, LastPassGroup, LastPassUser, LastPassUserSpec, LdapSpec,
-    SOURCE_LABEL, SecretRef,
+    DirectoryIntegration, LastPassGroup, LastPassUser, LdapSpec, SOURCE_LABEL, SecretRef,
 };
 use lastpass_operator::ldap::{self, PullReport, pull_once};
 use serde_json::json;
 
+use super::super::TestNamespace;
+use super::super::builders::{CREDENTIALS, INTEGRATION, integration, secret, user};
 use super::{BIND_DN, BIND_PW, Ldif, Slapd};
-use crate::support::TestNamespace;
-
-pub const INTEGRATION: &str = "acme";
 
 /// The people and groups every scenario starts from, plus `bulk` bulk users.
 pub fn directory(bulk: usize, staff: usize) -> String {
@@ -54,17 +51,17 @@ pub fn spec(url: &str) -> LdapSpec {
     }
 }
 
+/// Creates Secret `name` with these `stringData` entries.
 pub async fn create_secret(ns: &TestNamespace, name: &str, data: serde_json::Value) {
-    let s: Secret =
-        serde_json::from_value(json!({"metadata": {"name": name}, "stringData": data})).unwrap();
     ns.api::<Secret>()
-        .create(&PostParams::default(), &s)
+        .create(&PostParams::default(), &secret(name, data))
         .await
         .expect("secret");
 }
 
-/// A namespace with the bind and CA Secrets and the integration `acme`.
-pub async fn integration(ns: &TestNamespace, slapd: &Slapd, ldap: LdapSpec) {
+/// Creates the bind and CA Secrets of `slapd` and the integration `acme` pulling from it with
+/// `ldap` (its LastPass credentials are never used: these tests only pull).
+pub async fn ldap_integration(ns: &TestNamespace, slapd: &Slapd, ldap: LdapSpec) {
     create_secret(
         ns,
         "ldap-bind",
@@ -72,15 +69,12 @@ pub async fn integration(ns: &TestNamespace, slapd: &Slapd, ldap: LdapSpec) {
     )
     .await;
     create_secret(ns, "ldap-ca", json!({"ca.crt": slapd.ca_pem})).await;
-    create_secret(ns, "lastpass-api", json!({"cid": "1", "provhash": "x"})).await;
-    let di: DirectoryIntegration = serde_json::from_value(json!({
-        "apiVersion": "lastpass-operator.io/v1alpha1", "kind": "DirectoryIntegration",
-        "metadata": {"name": INTEGRATION},
-        "spec": {"lastpass": {"credentialsSecretRef": {"name": "lastpass-api"}}, "ldap": ldap},
-    }))
-    .unwrap();
+    create_secret(ns, CREDENTIALS, json!({"cid": "1", "provhash": "x"})).await;
     ns.api::<DirectoryIntegration>()
-        .create(&PostParams::default(), &di)
+        .create(
+            &PostParams::default(),
+            &integration(INTEGRATION, json!({"ldap": ldap})),
+        )
         .await
         .expect("integration");
 }
@@ -175,19 +169,9 @@ pub async fn condition(ns: &TestNamespace, type_: &str) -> (String, String, Stri
     (c.status, c.reason, c.message)
 }
 
-/// A LastPassUser of source git for this integration.
+/// Creates a LastPassUser of source git for this integration.
 pub async fn git_user(ns: &TestNamespace, name: &str, username: &str) -> LastPassUser {
-    let mut u = LastPassUser::new(
-        name,
-        LastPassUserSpec {
-            integration_ref: IntegrationRef {
-                name: INTEGRATION.into(),
-                namespace: None,
-            },
-            full_name: Some("From Git".into()),
-            ..LastPassUserSpec::for_username(username)
-        },
-    );
+    let mut u = user(name, username, json!({"fullName": "From Git"}));
     u.metadata.labels = Some([(SOURCE_LABEL.to_string(), "git".to_string())].into());
     ns.api::<LastPassUser>()
         .create(&PostParams::default(), &u)
@@ -225,6 +209,6 @@ pub async fn set_password(ns: &TestNamespace, password: &str) {
 /// (outside CI only).
 pub async fn setup(ldif: &str) -> Option<(Slapd, TestNamespace)> {
     let slapd = Slapd::start(ldif)?;
-    let cluster = crate::support::cluster()?;
+    let cluster = super::super::cluster()?;
     Some((slapd, cluster.namespace().await))
 }

@@ -6,8 +6,6 @@
 //! Cluster-free: a pull is read from Samba by the operator's own code and planned by its pure
 //! middle ([`lastpass_operator::ldap::plan`]) against an in-memory set of resources.
 
-#![allow(dead_code)] // each test binary uses a different part of the fixture
-
 use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::process::{Command, Stdio};
