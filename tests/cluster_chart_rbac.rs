@@ -29,6 +29,7 @@ use lastpass_operator::crd::DirectoryIntegration;
 use lastpass_operator::simulator::Knobs;
 use serde_json::{Value, json};
 use support::account::{CID, PROVHASH, simulator};
+use support::builders::{CREDENTIALS, INTEGRATION, integration, secret};
 use support::process::OperatorProcess;
 use support::wait_for;
 
@@ -307,25 +308,22 @@ async fn fixed_secret_wakes_at_once(sets: &[&str]) {
     // A simulated account; its credentials Secret in `identity` has a wrong provhash.
     let sim = simulator(Knobs::default()).await;
     let secrets: Api<Secret> = Api::namespaced(admin.clone(), "identity");
-    let secret: Secret = serde_json::from_value(json!({
-        "metadata": {"name": "lastpass-api"},
-        "stringData": {"cid": CID, "provhash": "not-the-provhash"},
-    }))
-    .unwrap();
+    let wrong = secret(
+        CREDENTIALS,
+        json!({"cid": CID, "provhash": "not-the-provhash"}),
+    );
     secrets
-        .create(&PostParams::default(), &secret)
+        .create(&PostParams::default(), &wrong)
         .await
         .expect("secret");
     let integrations: Api<DirectoryIntegration> = Api::namespaced(admin.clone(), "identity");
-    let i: DirectoryIntegration = serde_json::from_value(json!({
-        "apiVersion": "lastpass-operator.io/v1alpha1", "kind": "DirectoryIntegration",
-        "metadata": {"name": "acme"},
-        "spec": {
-            "lastpass": {"endpoint": sim.url, "credentialsSecretRef": {"name": "lastpass-api"}},
+    let i = integration(
+        INTEGRATION,
+        json!({
+            "lastpass": {"endpoint": sim.url},
             "sync": {"interval": "10m", "debounce": "100ms"},
-        },
-    }))
-    .unwrap();
+        }),
+    );
     integrations
         .create(&PostParams::default(), &i)
         .await

@@ -12,7 +12,7 @@ use lastpass_operator::crd::{DirectoryIntegration, LastPassGroup, LastPassUser, 
 use lastpass_operator::simulator::Knobs;
 use serde_json::json;
 use support::account::{PROVHASH, simulator};
-use support::builders::user;
+use support::builders::{group, user};
 use support::operator::*;
 use support::wait_for;
 
@@ -512,13 +512,11 @@ async fn groups_by_selector_and_deleting_an_authoritative_group_removes_its_memb
     let mut jane = user("jane", "jane@example.com", json!({}));
     jane.metadata.labels = Some([("team".to_string(), "eng".to_string())].into());
     create_user(&ns, &jane).await;
-    let group: LastPassGroup = serde_json::from_value(json!({
-        "apiVersion": "lastpass-operator.io/v1alpha1", "kind": "LastPassGroup",
-        "metadata": {"name": "eng"},
-        "spec": {"integrationRef": {"name": "acme"}, "groupName": "Engineering",
-                 "memberSelector": {"matchLabels": {"team": "eng"}}},
-    }))
-    .unwrap();
+    let group = group(
+        "eng",
+        "Engineering",
+        json!({"memberSelector": {"matchLabels": {"team": "eng"}}}),
+    );
     let groups = ns.api::<LastPassGroup>();
     groups.create(&PostParams::default(), &group).await.unwrap();
     let ok = wait_for(Duration::from_secs(30), || async {

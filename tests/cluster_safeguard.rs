@@ -6,7 +6,6 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::Duration;
 
 use k8s_openapi::api::events::v1::Event;
@@ -14,9 +13,10 @@ use kube::ResourceExt;
 use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use lastpass_operator::crd::{DirectoryIntegration, HeldPlan, LastPassGroup, LastPassUser};
 use lastpass_operator::simulator::RunningSimulator;
-use serde_json::{Value, json};
-use support::builders::user;
+use serde_json::json;
+use support::builders::{group, user};
 use support::operator::*;
+use support::scim::{ScimClient, serve_with_operator};
 use support::{TestNamespace, wait_for};
 
 fn writes(sim: &RunningSimulator, command: &str) -> usize {
@@ -83,70 +83,16 @@ async fn events(ns: &TestNamespace, reason: &str) -> Vec<String> {
         .collect()
 }
 
-/// A SCIM server for `acme` on 127.0.0.1:0 (the integration gets `scim.enabled`; the
-/// operator's integration controller mints the token).
-struct Scim {
-    base: String,
-    token: String,
-    http: reqwest::Client,
-}
-
-impl Scim {
-    async fn start(ns: &TestNamespace) -> Self {
-        let patch = json!({"spec": {"scim": {"enabled": true}}});
-        ns.api::<DirectoryIntegration>()
-            .patch("acme", &PatchParams::default(), &Patch::Merge(&patch))
-            .await
-            .unwrap();
-        let secrets = ns.api::<k8s_openapi::api::core::v1::Secret>();
-        let token = wait_for(Duration::from_secs(30), || async {
-            let s = secrets.get_opt("acme-scim-token").await.ok()??;
-            let t = s.data?.get("token")?.0.clone();
-            String::from_utf8(t).ok()
-        })
-        .await
-        .expect("the operator mints the SCIM token");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let ctx = Arc::new(lastpass_operator::scim::ScimState::new(ns.client.clone()));
-        tokio::spawn(async move {
-            let _ = lastpass_operator::scim::serve(listener, ctx, std::future::pending()).await;
-        });
-        Self {
-            base: format!("http://{addr}/scim/v2/{}/acme", ns.name),
-            token,
-            http: reqwest::Client::new(),
-        }
+/// The SCIM endpoint of `acme` (next to the running controllers) with `n` users u0.. created
+/// through it; their SCIM ids.
+async fn scim_with_users(ns: &TestNamespace, n: usize) -> (ScimClient, Vec<String>) {
+    let (scim, _served) = serve_with_operator(ns).await;
+    let mut ids = Vec::new();
+    for i in 0..n {
+        let body = json!({"userName": format!("u{i}@example.com"), "active": true});
+        ids.push(scim.create_user(body).await);
     }
-
-    async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut req = self
-            .http
-            .request(method.parse().unwrap(), format!("{}{path}", self.base))
-            .bearer_auth(&self.token)
-            .header("accept", "application/scim+json");
-        if let Some(b) = body {
-            req = req
-                .header("content-type", "application/scim+json")
-                .body(b.to_string());
-        }
-        let resp = req.send().await.expect("SCIM request");
-        let status = resp.status().as_u16();
-        let text = resp.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-    }
-
-    /// Creates `n` users u0..; returns their SCIM ids.
-    async fn users(&self, n: usize) -> Vec<String> {
-        let mut ids = Vec::new();
-        for i in 0..n {
-            let body = json!({"userName": format!("u{i}@example.com"), "active": true});
-            let (st, v) = self.call("POST", "/Users", Some(body)).await;
-            assert_eq!(st, 201, "{v}");
-            ids.push(v["id"].as_str().unwrap().to_string());
-        }
-        ids
-    }
+    (scim, ids)
 }
 
 /// Waits until LastPass has `n` users besides its admin.
@@ -182,8 +128,7 @@ async fn scim_deletions_one_sync_apart_are_held_beyond_the_window_then_approved_
     else {
         return;
     };
-    let scim = Scim::start(&ns).await;
-    let ids = scim.users(10).await;
+    let (scim, ids) = scim_with_users(&ns, 10).await;
     invited(&sim, 10).await;
     let users = ns.api::<LastPassUser>();
 
@@ -284,8 +229,7 @@ async fn a_hundred_scim_active_false_one_sync_apart_are_held_beyond_the_window()
     else {
         return;
     };
-    let scim = Scim::start(&ns).await;
-    let ids = scim.users(100).await;
+    let (scim, ids) = scim_with_users(&ns, 100).await;
     invited(&sim, 100).await;
     for (n, id) in ids.iter().enumerate() {
         let body = json!({"Operations": [{"op": "Replace", "path": "active", "value": false}]});
@@ -330,13 +274,11 @@ async fn an_authoritative_group_emptied_in_git_is_held_and_a_rejection_leaves_it
     for (i, n) in names.iter().enumerate() {
         create_user(&ns, &user(&format!("u{i}"), n, json!({}))).await;
     }
-    let group: LastPassGroup = serde_json::from_value(json!({
-        "apiVersion": "lastpass-operator.io/v1alpha1", "kind": "LastPassGroup",
-        "metadata": {"name": "eng"},
-        "spec": {"integrationRef": {"name": "acme"}, "groupName": "Engineering",
-                 "members": names, "policy": "Authoritative"},
-    }))
-    .unwrap();
+    let group = group(
+        "eng",
+        "Engineering",
+        json!({"members": names, "policy": "Authoritative"}),
+    );
     let groups = ns.api::<LastPassGroup>();
     groups.create(&PostParams::default(), &group).await.unwrap();
     let members = || {

@@ -22,7 +22,7 @@ use kube::api::{DeleteParams, PostParams};
 use lastpass_operator::crd::{DirectoryIntegration, LastPassGroup, LastPassUser, UserPhase};
 use serde_json::{Value, json};
 use support::account::CID;
-use support::builders::user;
+use support::builders::{group, secret, user};
 use support::operator::*;
 use support::wait_for;
 
@@ -246,16 +246,6 @@ where
     serde_json::to_value(ns.api::<K>().get(name).await.expect("get")).unwrap()
 }
 
-fn group(name: &str, group_name: &str, members: &[&str]) -> LastPassGroup {
-    serde_json::from_value(json!({
-        "apiVersion": "lastpass-operator.io/v1alpha1", "kind": "LastPassGroup",
-        "metadata": {"name": name},
-        "spec": {"integrationRef": {"name": "acme"}, "groupName": group_name,
-                 "members": members},
-    }))
-    .unwrap()
-}
-
 #[tokio::test]
 async fn health_of_live_objects() {
     // Holds two leavers at once (1 is allowed).
@@ -263,13 +253,12 @@ async fn health_of_live_objects() {
         return;
     };
     // A second integration whose Secret LastPass refuses.
-    let secret: Secret = serde_json::from_value(json!({
-        "metadata": {"name": "wrong-api"},
-        "stringData": {"cid": CID, "provhash": "not-the-provhash"},
-    }))
-    .unwrap();
+    let wrong = secret(
+        "wrong-api",
+        json!({"cid": CID, "provhash": "not-the-provhash"}),
+    );
     ns.api::<Secret>()
-        .create(&PostParams::default(), &secret)
+        .create(&PostParams::default(), &wrong)
         .await
         .unwrap();
     let mut broken: DirectoryIntegration = ns.api().get("acme").await.unwrap();
@@ -300,7 +289,11 @@ async fn health_of_live_objects() {
     groups
         .create(
             &PostParams::default(),
-            &group("eng", "Engineering", &["ann@example.com"]),
+            &group(
+                "eng",
+                "Engineering",
+                json!({"members": ["ann@example.com"]}),
+            ),
         )
         .await
         .unwrap();
@@ -326,7 +319,7 @@ async fn health_of_live_objects() {
     groups
         .create(
             &PostParams::default(),
-            &group("eng-again", "Engineering", &[]),
+            &group("eng-again", "Engineering", json!({})),
         )
         .await
         .unwrap();

@@ -5,39 +5,27 @@ mod support;
 
 use kube::ResourceExt;
 use kube::api::PostParams;
-use lastpass_operator::crd::{
-    IntegrationRef, LastPassGroup, LastPassGroupSpec, LastPassUser, LastPassUserSpec, SOURCE_LABEL,
-};
+use lastpass_operator::crd::{LastPassGroup, LastPassUser, SOURCE_LABEL};
 use lastpass_operator::scim::mapping::{
     ID_LABEL, INTEGRATION_LABEL, USERNAME_HASH_LABEL, username_hash,
 };
 use serde_json::{Value, json};
-use support::scim::{ScimServer, contains, scim_integration};
+use support::builders::{group, merge, user};
+use support::scim::{ScimServer, contains, scim_group, scim_integration, scim_user};
 
+/// A SCIM user as an IdP sends it: with an externalId, active, and a password.
 fn new_user(username: &str, given: &str, family: &str) -> Value {
-    json!({
-        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
-        "userName": username,
-        "externalId": format!("ext-{given}"),
-        "name": {"givenName": given, "familyName": family},
-        "emails": [{"value": username, "type": "work", "primary": true}],
-        "active": true,
-        "password": "Sup3rSecret!"
-    })
+    let mut u = scim_user(username, given, family);
+    merge(
+        &mut u,
+        json!({"externalId": format!("ext-{given}"), "active": true, "password": "Sup3rSecret!"}),
+    );
+    u
 }
 
+/// A LastPassUser from Git (no SCIM labels).
 fn git_user(name: &str, username: &str) -> LastPassUser {
-    LastPassUser::new(
-        name,
-        LastPassUserSpec {
-            integration_ref: IntegrationRef {
-                name: support::builders::INTEGRATION.into(),
-                namespace: None,
-            },
-            full_name: Some("Git Person".into()),
-            ..LastPassUserSpec::for_username(username)
-        },
-    )
+    user(name, username, json!({"fullName": "Git Person"}))
 }
 
 #[tokio::test]
@@ -319,19 +307,7 @@ async fn resources_of_other_sources_are_never_touched() {
     );
 
     // A group name held by a git LastPassGroup: 409 with a clear detail.
-    let gg = LastPassGroup::new(
-        "eng",
-        LastPassGroupSpec {
-            integration_ref: IntegrationRef {
-                name: "acme".into(),
-                namespace: None,
-            },
-            group_name: "Engineering".into(),
-            members: vec![],
-            member_selector: None,
-            policy: Default::default(),
-        },
-    );
+    let gg = group("eng", "Engineering", json!({}));
     s.ns.api::<LastPassGroup>()
         .create(&PostParams::default(), &gg)
         .await
@@ -364,22 +340,11 @@ async fn groups_members_rename_and_delete() {
         ("ben@example.com", "Ben"),
         ("cy@example.com", "Cy"),
     ] {
-        let (st, v) = s.call("POST", "/Users", Some(new_user(u, g, "X"))).await;
-        assert_eq!(st, 201, "{v}");
-        ids.push(v["id"].as_str().unwrap().to_string());
+        ids.push(s.create_user(new_user(u, g, "X")).await);
     }
-    let (st, g) = s
-        .call(
-            "POST",
-            "/Groups",
-            Some(
-                json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
-                        "displayName": "Engineering", "externalId": "g-1",
-                        "members": [{"value": ids[0]}, {"value": ids[1]}]}),
-            ),
-        )
-        .await;
-    assert_eq!(st, 201, "{g}");
+    let mut eng = scim_group("Engineering", &[&ids[0], &ids[1]]);
+    merge(&mut eng, json!({"externalId": "g-1"}));
+    let g = s.create("/Groups", eng).await;
     let gid = g["id"].as_str().unwrap().to_string();
     assert!(contains(
         &g,

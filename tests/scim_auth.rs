@@ -10,7 +10,7 @@ use kube::ResourceExt;
 use kube::api::PostParams;
 use lastpass_operator::crd::DirectoryIntegration;
 use lastpass_operator::scim::{self, tokens};
-use support::builders::INTEGRATION;
+use support::builders::{INTEGRATION, integration};
 use support::scim::{ScimServer, token_of};
 
 fn hours(h: i64) -> jiff::SignedDuration {
@@ -266,13 +266,7 @@ async fn by_default_the_token_never_rotates_and_the_annotation_rotates_it_once()
     };
     let s = ScimServer::start(cluster).await;
     let api = s.ns.api::<DirectoryIntegration>();
-    let plain: DirectoryIntegration = serde_json::from_value(serde_json::json!({
-        "apiVersion": "lastpass-operator.io/v1alpha1", "kind": "DirectoryIntegration",
-        "metadata": {"name": "quiet"},
-        "spec": {"lastpass": {"credentialsSecretRef": {"name": "lastpass-api"}},
-                 "scim": {"enabled": true}}
-    }))
-    .unwrap();
+    let plain = integration("quiet", serde_json::json!({"scim": {"enabled": true}}));
     let di = api.create(&PostParams::default(), &plain).await.unwrap();
     let minted_at = jiff::Timestamp::now() - hours(5000);
     let minted_at = jiff::Timestamp::from_second(minted_at.as_second()).unwrap();

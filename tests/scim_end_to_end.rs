@@ -14,7 +14,7 @@ use lastpass_operator::engine::desire::desire;
 use lastpass_operator::simulator::Knobs;
 use serde_json::json;
 use support::builders::INTEGRATION;
-use support::scim::ScimServer;
+use support::scim::{ScimServer, scim_group, scim_user};
 
 async fn sync_from_cluster(s: &ScimServer, acct: &support::account::Account, budget: usize) {
     let di =
@@ -55,24 +55,10 @@ async fn scim_push_reaches_the_simulator() {
         ("ann@example.com", "Ann", "Lee"),
         ("bob@example.com", "Bob", "Ray"),
     ] {
-        let (st, v) = s
-            .call(
-                "POST",
-                "/Users",
-                Some(json!({"userName": u, "name": {"givenName": given, "familyName": family}, "active": true})),
-            )
-            .await;
-        assert_eq!(st, 201, "{v}");
-        ids.push(v["id"].as_str().unwrap().to_string());
+        ids.push(s.create_user(scim_user(u, given, family)).await);
     }
-    let (st, g) = s
-        .call(
-            "POST",
-            "/Groups",
-            Some(json!({"displayName": "Engineering", "members": [{"value": ids[0]}, {"value": ids[1]}]})),
-        )
+    s.create("/Groups", scim_group("Engineering", &[&ids[0], &ids[1]]))
         .await;
-    assert_eq!(st, 201, "{g}");
     // Entra disables Bob.
     let (st, _) = s
         .call(

@@ -17,7 +17,7 @@ use lastpass_operator::crd::DirectoryIntegration;
 use lastpass_operator::scim::ScimState;
 use lastpass_operator::scim::limit::AuthLimits;
 use serde_json::{Value, json};
-use support::scim::{ScimServer, scim_integration};
+use support::scim::{ScimServer, scim_group, scim_integration, scim_user};
 
 /// A client that counts every request it sends to the API server.
 async fn counting_client(cluster: &support::TestCluster) -> (kube::Client, Arc<AtomicUsize>) {
@@ -76,12 +76,7 @@ async fn until_served(s: &ScimServer) {
 }
 
 fn new_user(username: &str) -> Value {
-    json!({
-        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
-        "userName": username,
-        "name": {"givenName": "Read", "familyName": "Write"},
-        "emails": [{"value": username, "type": "work", "primary": true}],
-    })
+    scim_user(username, "Read", "Write")
 }
 
 fn filter_url(username: &str) -> String {
@@ -347,17 +342,7 @@ async fn groups_are_read_from_memory_with_read_your_writes() {
     let ann_id = ann["id"].clone();
     for i in 0..50 {
         let name = format!("Team {i}");
-        let (st, g) = s
-            .call(
-                "POST",
-                "/Groups",
-                Some(
-                    json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
-                            "displayName": name}),
-                ),
-            )
-            .await;
-        assert_eq!(st, 201, "{i}: {g}");
+        let g = s.create("/Groups", scim_group(&name, &[])).await;
         let id = g["id"].as_str().unwrap().to_string();
         let (st, got) = s.call("GET", &format!("/Groups/{id}"), None).await;
         assert_eq!((st, &got["displayName"]), (200, &json!(name)), "{i}: {got}");

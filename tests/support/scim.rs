@@ -1,8 +1,11 @@
-//! A SCIM server under test: a fresh namespace on the real API server, a DirectoryIntegration
-//! with SCIM enabled, its token minted by `reconcile_tokens`, and `scim::serve` on
-//! 127.0.0.1:0 over real HTTP.
+//! SCIM over real HTTP: a [`ScimClient`] of one endpoint, a [`ScimServer`] under test (a fresh
+//! namespace on the real API server, a DirectoryIntegration with SCIM enabled, its token minted
+//! by `reconcile_tokens`, `scim::serve` on 127.0.0.1:0), and the endpoint served next to the
+//! real controllers ([`serve_with_operator`]).
 
+use std::ops::Deref;
 use std::sync::Arc;
+use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{ListParams, PostParams};
@@ -11,18 +14,88 @@ use lastpass_operator::scim::{self, ScimState};
 use serde_json::{Value, json};
 
 use super::builders::{INTEGRATION, integration};
-use super::{TestCluster, TestNamespace};
+use super::{TestCluster, TestNamespace, wait_for};
 
-pub struct ScimServer {
-    pub ns: TestNamespace,
+/// A client of one integration's SCIM endpoint.
+pub struct ScimClient {
     /// `http://127.0.0.1:<port>/scim/v2/<ns>/acme`.
     pub base: String,
     /// The current token.
     pub token: String,
+    /// The HTTP client.
     pub http: reqwest::Client,
+}
+
+/// A SCIM server of its own namespace; its [`ScimClient`] is reached through `Deref`.
+pub struct ScimServer {
+    /// The server's namespace.
+    pub ns: TestNamespace,
+    /// A client with the integration's current token.
+    pub client: ScimClient,
     /// The server's context (its stores and limits).
     pub ctx: Arc<ScimState>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Deref for ScimServer {
+    type Target = ScimClient;
+    fn deref(&self) -> &ScimClient {
+        &self.client
+    }
+}
+
+/// The SCIM endpoint of integration `acme` in `ns` served next to the real controllers: turns
+/// SCIM on, waits until the operator has minted the token, serves `scim::serve` on loopback.
+/// The task serves until aborted.
+pub async fn serve_with_operator(ns: &TestNamespace) -> (ScimClient, tokio::task::JoinHandle<()>) {
+    let patch = json!({"spec": {"scim": {"enabled": true}}});
+    ns.api::<DirectoryIntegration>()
+        .patch(
+            INTEGRATION,
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(&patch),
+        )
+        .await
+        .expect("enable SCIM");
+    let secrets = ns.api::<Secret>();
+    let token = wait_for(Duration::from_secs(30), || async {
+        let s = secrets
+            .get_opt(&format!("{INTEGRATION}-scim-token"))
+            .await
+            .ok()??;
+        let t = s.data?.get("token")?.0.clone();
+        String::from_utf8(t).ok()
+    })
+    .await
+    .expect("the operator mints the SCIM token");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let ctx = Arc::new(ScimState::new(ns.client.clone()));
+    let task = tokio::spawn(async move {
+        let _ = scim::serve(listener, ctx, std::future::pending()).await;
+    });
+    let base = format!("http://{addr}/scim/v2/{}/{INTEGRATION}", ns.name);
+    (ScimClient::new(base, token), task)
+}
+
+/// A SCIM user: `userName` and the work e-mail `username`, a given and a family name.
+pub fn scim_user(username: &str, given: &str, family: &str) -> Value {
+    json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": username,
+        "name": {"givenName": given, "familyName": family},
+        "emails": [{"value": username, "type": "work", "primary": true}],
+    })
+}
+
+/// A SCIM group `display_name` with these member ids.
+pub fn scim_group(display_name: &str, member_ids: &[&str]) -> Value {
+    let members: Vec<Value> = member_ids.iter().map(|id| json!({"value": id})).collect();
+    json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+        "displayName": display_name,
+        "members": members,
+    })
 }
 
 /// A DirectoryIntegration `name` with SCIM on (or off), tokens rotated every 30 days.
@@ -90,12 +163,52 @@ impl ScimServer {
             .expect("serve");
         });
         ScimServer {
-            base: format!("http://{addr}/scim/v2/{}/{INTEGRATION}", ns.name),
+            client: ScimClient::new(
+                format!("http://{addr}/scim/v2/{}/{INTEGRATION}", ns.name),
+                token,
+            ),
             ns,
-            token,
-            http: reqwest::Client::new(),
             ctx,
             shutdown: Some(tx),
+        }
+    }
+
+    /// The LastPassUsers of the server's namespace.
+    pub async fn users(&self) -> Vec<LastPassUser> {
+        self.ns
+            .api::<LastPassUser>()
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+    }
+
+    /// The LastPassGroups of the server's namespace.
+    pub async fn groups(&self) -> Vec<LastPassGroup> {
+        self.ns
+            .api::<LastPassGroup>()
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+    }
+
+    /// Stops the server and cleans up its namespace.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        self.ns.cleanup().await;
+    }
+}
+
+impl ScimClient {
+    /// A client of the endpoint `base` with `token`.
+    pub fn new(base: String, token: String) -> Self {
+        Self {
+            base,
+            token,
+            http: reqwest::Client::new(),
         }
     }
 
@@ -153,29 +266,17 @@ impl ScimServer {
         (status, headers, json)
     }
 
-    pub async fn users(&self) -> Vec<LastPassUser> {
-        self.ns
-            .api::<LastPassUser>()
-            .list(&ListParams::default())
-            .await
-            .unwrap()
-            .items
+    /// POSTs `body` to `path` and asserts the endpoint created it (201); returns the resource.
+    pub async fn create(&self, path: &str, body: Value) -> Value {
+        let (st, v) = self.call("POST", path, Some(body)).await;
+        assert_eq!(st, 201, "POST {path}: {v}");
+        v
     }
 
-    pub async fn groups(&self) -> Vec<LastPassGroup> {
-        self.ns
-            .api::<LastPassGroup>()
-            .list(&ListParams::default())
-            .await
-            .unwrap()
-            .items
-    }
-
-    pub async fn stop(mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        self.ns.cleanup().await;
+    /// Creates a user; returns its SCIM id.
+    pub async fn create_user(&self, body: Value) -> String {
+        let v = self.create("/Users", body).await;
+        v["id"].as_str().expect("an id").to_string()
     }
 }
 
