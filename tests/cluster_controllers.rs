@@ -6,12 +6,11 @@ mod support;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Secret;
-use k8s_openapi::api::events::v1::Event;
 use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use lastpass_operator::crd::{DirectoryIntegration, LastPassGroup, LastPassUser, UserPhase};
 use lastpass_operator::simulator::Knobs;
 use serde_json::json;
-use support::account::{PROVHASH, simulator};
+use support::account::{PROVHASH, in_group, simulator};
 use support::builders::{group, user};
 use support::operator::*;
 use support::wait_for;
@@ -48,26 +47,6 @@ async fn settle(ns: &support::TestNamespace, sim: &lastpass_operator::simulator:
     }
 }
 
-async fn wait_integration(
-    ns: &support::TestNamespace,
-    secs: u64,
-    pred: impl Fn(&DirectoryIntegration) -> bool,
-) -> DirectoryIntegration {
-    let api = ns.api::<DirectoryIntegration>();
-    match wait_for(Duration::from_secs(secs), || async {
-        let i = api.get_opt("acme").await.ok()??;
-        pred(&i).then_some(i)
-    })
-    .await
-    {
-        Some(i) => i,
-        None => panic!(
-            "integration never reached the state: {:?}",
-            api.get_opt("acme").await.map(|i| i.map(|i| i.status))
-        ),
-    }
-}
-
 #[tokio::test]
 async fn users_are_invited_become_active_and_get_events() {
     let Some((ns, sim, op)) = account_with_operator(json!({})).await else {
@@ -83,7 +62,7 @@ async fn users_are_invited_become_active_and_get_events() {
     )
     .await;
     create_user(&ns, &user("raj", "raj@example.com", json!({}))).await;
-    let jane = wait_user(&ns, "jane", 30, |u| is(u, UserPhase::Invited, "True")).await;
+    let jane = wait_invited(&ns, "jane").await;
     let st = jane.status.clone().unwrap();
     assert!(st.lastpass_id.is_some());
     assert_eq!(st.groups, ["Eng"]);
@@ -94,7 +73,7 @@ async fn users_are_invited_become_active_and_get_events() {
             .unwrap_or_default()
             .contains(&"lastpass-operator.io/deprovision".to_string())
     );
-    wait_user(&ns, "raj", 30, |u| is(u, UserPhase::Invited, "True")).await;
+    wait_invited(&ns, "raj").await;
     assert_eq!(
         writes(&sim, "batchadd"),
         1,
@@ -106,20 +85,11 @@ async fn users_are_invited_become_active_and_get_events() {
     let jane = wait_user(&ns, "jane", 30, |u| is(u, UserPhase::Active, "True")).await;
     assert!(jane.status.unwrap().last_login.is_some());
 
-    let events = ns
-        .api::<Event>()
-        .list(&ListParams::default())
-        .await
-        .unwrap();
     assert!(
-        events
-            .items
-            .iter()
-            .any(|e| e.reason.as_deref() == Some("Invited")
-                && e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some("jane")),
+        !event_notes(&ns, "Invited", Some("jane")).await.is_empty(),
         "an Invited event on jane"
     );
-    let i = wait_integration(&ns, 10, |i| {
+    let i = wait_integration(&ns, 10, "the expected status", |i| {
         condition(i, "Ready").is_some_and(|c| c.0 == "True")
     })
     .await;
@@ -135,15 +105,10 @@ async fn a_steady_resync_writes_nothing_anywhere() {
     let Some((ns, sim, op)) = account_with_operator(json!({})).await else {
         return;
     };
-    create_user(
-        &ns,
-        &user("jane", "jane@example.com", json!({"groups": ["Eng"]})),
-    )
-    .await;
-    let before = wait_user(&ns, "jane", 30, |u| is(u, UserPhase::Invited, "True")).await;
+    let before = invite(&ns, "jane", "jane@example.com", json!({"groups": ["Eng"]})).await;
     // Settled: the last plan (kept in status) is the empty one of a resync.
     resync(&ns, "settle").await;
-    wait_integration(&ns, 10, |i| {
+    wait_integration(&ns, 10, "the expected status", |i| {
         i.status
             .as_ref()
             .and_then(|s| s.plan.as_ref())
@@ -205,8 +170,8 @@ async fn deleting_a_user_deactivates_it_and_releases_the_finalizer() {
         ),
     )
     .await;
-    wait_user(&ns, "jane", 30, |u| is(u, UserPhase::Invited, "True")).await;
-    wait_user(&ns, "bob", 30, |u| is(u, UserPhase::Invited, "True")).await;
+    wait_invited(&ns, "jane").await;
+    wait_invited(&ns, "bob").await;
     let api = ns.api::<LastPassUser>();
     api.delete("jane", &DeleteParams::default()).await.unwrap();
     api.delete("bob", &DeleteParams::default()).await.unwrap();
@@ -244,8 +209,7 @@ async fn missing_integrations_and_conflicts_are_reported_without_lastpass_calls(
     let orphan = wait_user(&ns, "orphan", 30, |u| ready(u).is_some()).await;
     assert_eq!(ready(&orphan).unwrap().1, "IntegrationNotFound");
 
-    create_user(&ns, &user("first", "same@example.com", json!({}))).await;
-    wait_user(&ns, "first", 30, |u| is(u, UserPhase::Invited, "True")).await;
+    invite(&ns, "first", "same@example.com", json!({})).await;
     create_user(&ns, &user("second", "SAME@example.com", json!({}))).await;
     let second = wait_user(&ns, "second", 30, |u| ready(u).is_some()).await;
     let (status, reason, message) = ready(&second).unwrap();
@@ -281,15 +245,12 @@ async fn the_deletion_budget_blocks_until_the_plan_is_approved() {
         create_user(&ns, &user(n, &format!("{n}@example.com"), json!({}))).await;
     }
     for n in ["a", "b", "c"] {
-        wait_user(&ns, n, 30, |u| is(u, UserPhase::Invited, "True")).await;
+        wait_invited(&ns, n).await;
     }
     let api = ns.api::<LastPassUser>();
     api.delete("a", &DeleteParams::default()).await.unwrap();
     api.delete("b", &DeleteParams::default()).await.unwrap();
-    let i = wait_integration(&ns, 30, |i| {
-        condition(i, "DeprovisionBlocked").is_some_and(|c| c.0 == "True")
-    })
-    .await;
+    let i = wait_condition(&ns, "DeprovisionBlocked", "True").await;
     let plan_id = i.status.as_ref().unwrap().plan.as_ref().unwrap().id.clone();
     assert!(
         condition(&i, "DeprovisionBlocked")
@@ -320,10 +281,7 @@ async fn the_deletion_budget_blocks_until_the_plan_is_approved() {
     .await;
     assert!(gone.is_some(), "approved plan deprovisioned both");
     assert_eq!(writes(&sim, "deluser"), 2);
-    wait_integration(&ns, 30, |i| {
-        condition(i, "DeprovisionBlocked").is_some_and(|c| c.0 == "False")
-    })
-    .await;
+    wait_condition(&ns, "DeprovisionBlocked", "False").await;
     op.stop().await;
     ns.cleanup().await;
 }
@@ -335,7 +293,7 @@ async fn a_dry_run_plans_in_status_and_events_and_writes_nothing() {
     };
     create_user(&ns, &user("jane", "jane@example.com", json!({}))).await;
     create_user(&ns, &user("raj", "raj@example.com", json!({}))).await;
-    let i = wait_integration(&ns, 30, |i| {
+    let i = wait_integration(&ns, 30, "the expected status", |i| {
         i.status
             .as_ref()
             .and_then(|s| s.plan.as_ref())
@@ -349,14 +307,9 @@ async fn a_dry_run_plans_in_status_and_events_and_writes_nothing() {
     );
     let jane = wait_user(&ns, "jane", 10, |u| ready(u).is_some()).await;
     assert_eq!(ready(&jane).unwrap().1, "DryRun");
-    let events = ns
-        .api::<Event>()
-        .list(&ListParams::default())
-        .await
-        .unwrap();
     assert!(
-        events
-            .items
+        events(&ns)
+            .await
             .iter()
             .any(|e| e.reason.as_deref() == Some("DryRunPlan"))
     );
@@ -366,12 +319,9 @@ async fn a_dry_run_plans_in_status_and_events_and_writes_nothing() {
 
 #[tokio::test]
 async fn invalid_credentials_are_reported_and_fixing_the_secret_recovers() {
-    let Some(cluster) = support::cluster() else {
+    let Some((_, ns, sim)) = account(json!({})).await else {
         return;
     };
-    let ns = cluster.namespace().await;
-    let sim = simulator(Knobs::default()).await;
-    create_integration(&ns, &sim, json!({})).await;
     let bad = json!({"stringData": {"provhash": "wrong"}});
     ns.api::<Secret>()
         .patch("lastpass-api", &PatchParams::default(), &Patch::Merge(&bad))
@@ -379,10 +329,7 @@ async fn invalid_credentials_are_reported_and_fixing_the_secret_recovers() {
         .unwrap();
     let op = Operator::start(&ns);
     create_user(&ns, &user("jane", "jane@example.com", json!({}))).await;
-    let i = wait_integration(&ns, 30, |i| {
-        condition(i, "CredentialsValid").is_some_and(|c| c.0 == "False")
-    })
-    .await;
+    let i = wait_condition(&ns, "CredentialsValid", "False").await;
     let (_, reason, message) = condition(&i, "CredentialsValid").unwrap();
     assert_eq!(reason, "CredentialsInvalid");
     assert!(!message.contains("wrong") && !message.contains(PROVHASH));
@@ -421,11 +368,8 @@ async fn invalid_credentials_are_reported_and_fixing_the_secret_recovers() {
         )
         .await
         .unwrap();
-    wait_user(&ns, "jane", 30, |u| is(u, UserPhase::Invited, "True")).await;
-    wait_integration(&ns, 30, |i| {
-        condition(i, "CredentialsValid").is_some_and(|c| c.0 == "True")
-    })
-    .await;
+    wait_invited(&ns, "jane").await;
+    wait_condition(&ns, "CredentialsValid", "True").await;
     op.stop().await;
     ns.cleanup().await;
 }
@@ -435,16 +379,13 @@ async fn generated_initial_passwords_live_in_an_owned_secret_until_first_login()
     let Some((ns, sim, op)) = account_with_operator(json!({})).await else {
         return;
     };
-    create_user(
+    let kiosk = invite(
         &ns,
-        &user(
-            "kiosk",
-            "kiosk@example.com",
-            json!({"initialPassword": "Generate"}),
-        ),
+        "kiosk",
+        "kiosk@example.com",
+        json!({"initialPassword": "Generate"}),
     )
     .await;
-    let kiosk = wait_user(&ns, "kiosk", 30, |u| is(u, UserPhase::Invited, "True")).await;
     assert_eq!(
         kiosk.status.unwrap().initial_password_secret.as_deref(),
         Some("kiosk-initial-password")
@@ -486,12 +427,7 @@ async fn a_restarted_operator_repeats_nothing() {
     let Some((ns, sim, op)) = account_with_operator(json!({})).await else {
         return;
     };
-    create_user(
-        &ns,
-        &user("jane", "jane@example.com", json!({"groups": ["Eng"]})),
-    )
-    .await;
-    wait_user(&ns, "jane", 30, |u| is(u, UserPhase::Invited, "True")).await;
+    invite(&ns, "jane", "jane@example.com", json!({"groups": ["Eng"]})).await;
     op.stop().await;
     let reads = sim.state.read_counts().whole;
     let op = Operator::start(&ns);
@@ -525,14 +461,7 @@ async fn groups_by_selector_and_deleting_an_authoritative_group_removes_its_memb
     })
     .await;
     assert!(ok.is_some(), "group status counts jane");
-    assert!(
-        sim.state
-            .store()
-            .user("jane@example.com")
-            .unwrap()
-            .groups
-            .contains("Engineering")
-    );
+    assert!(in_group(&sim.state, "jane@example.com", "Engineering"));
     groups
         .delete("eng", &DeleteParams::default())
         .await
@@ -542,14 +471,7 @@ async fn groups_by_selector_and_deleting_an_authoritative_group_removes_its_memb
     })
     .await;
     assert!(gone.is_some(), "group finalizer released");
-    assert!(
-        !sim.state
-            .store()
-            .user("jane@example.com")
-            .unwrap()
-            .groups
-            .contains("Engineering")
-    );
+    assert!(!in_group(&sim.state, "jane@example.com", "Engineering"));
     op.stop().await;
     ns.cleanup().await;
 }
@@ -572,7 +494,7 @@ async fn unmanaged_users_are_reported_then_adopted_without_lastpass_writes() {
     }]);
     create_integration(&ns, &sim, json!({"unmanagedUsers": "Report"})).await;
     let op = Operator::start(&ns);
-    let i = wait_integration(&ns, 30, |i| {
+    let i = wait_integration(&ns, 30, "the expected status", |i| {
         !i.status
             .as_ref()
             .map(|s| s.unmanaged_sample.is_empty())
@@ -643,16 +565,13 @@ async fn name_attribute_and_suspension_changes_reach_lastpass_once() {
     let Some((ns, sim, op)) = account_with_operator(json!({})).await else {
         return;
     };
-    create_user(
+    let raj = invite(
         &ns,
-        &user(
-            "raj",
-            "raj@example.com",
-            json!({"fullName": "Raj", "attributes": {"department": "R&D"}}),
-        ),
+        "raj",
+        "raj@example.com",
+        json!({"fullName": "Raj", "attributes": {"department": "R&D"}}),
     )
     .await;
-    let raj = wait_user(&ns, "raj", 30, |u| is(u, UserPhase::Invited, "True")).await;
     let first_hash = raj
         .status
         .unwrap()
@@ -694,22 +613,16 @@ async fn name_attribute_and_suspension_changes_reach_lastpass_once() {
 
 #[tokio::test]
 async fn the_integration_controller_mints_the_scim_token() {
-    let Some(cluster) = support::cluster() else {
+    let Some((_, ns, _sim)) = account(json!({})).await else {
         return;
     };
-    let ns = cluster.namespace().await;
-    let sim = simulator(Knobs::default()).await;
-    create_integration(&ns, &sim, json!({})).await;
     let scim = json!({"spec": {"scim": {"enabled": true, "tokenRotation": {"every": "720h", "overlap": "24h"}}}});
     ns.api::<DirectoryIntegration>()
         .patch("acme", &PatchParams::default(), &Patch::Merge(&scim))
         .await
         .unwrap();
     let op = Operator::start(&ns);
-    let i = wait_integration(&ns, 30, |i| {
-        condition(i, "TokenReady").is_some_and(|c| c.0 == "True")
-    })
-    .await;
+    let i = wait_condition(&ns, "TokenReady", "True").await;
     let st = i.status.unwrap().scim.expect("status.scim");
     assert_eq!(st.token_secret_name.as_deref(), Some("acme-scim-token"));
     let secret = ns
@@ -719,7 +632,10 @@ async fn the_integration_controller_mints_the_scim_token() {
         .expect("token Secret");
     assert!(secret.data.unwrap().contains_key("token"));
     // The engine's own conditions live beside the token manager's.
-    let i = wait_integration(&ns, 30, |i| condition(i, "Ready").is_some()).await;
+    let i = wait_integration(&ns, 30, "the expected status", |i| {
+        condition(i, "Ready").is_some()
+    })
+    .await;
     assert!(condition(&i, "TokenReady").is_some());
     op.stop().await;
     ns.cleanup().await;

@@ -8,9 +8,8 @@ mod support;
 
 use std::time::Duration;
 
-use k8s_openapi::api::events::v1::Event;
 use kube::ResourceExt;
-use kube::api::{DeleteParams, ListParams, Patch, PatchParams};
+use kube::api::{DeleteParams, Patch, PatchParams};
 use lastpass_operator::crd::{
     DirectoryIntegration, LastPassUser, RevocationStatus, SUSPEND_REQUESTED_ANNOTATION, UserPhase,
 };
@@ -33,20 +32,6 @@ async fn revocation(ns: &TestNamespace, secs: u64, count: i64) -> RevocationStat
             api.get("acme").await.ok().and_then(|i| i.status)
         ),
     }
-}
-
-/// Notes of the `Revoked` Events on LastPassUser `name`.
-async fn revoked_events(ns: &TestNamespace, name: &str) -> Vec<String> {
-    ns.api::<Event>()
-        .list(&ListParams::default())
-        .await
-        .unwrap()
-        .items
-        .into_iter()
-        .filter(|e| e.reason.as_deref() == Some("Revoked"))
-        .filter(|e| e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name))
-        .filter_map(|e| e.note)
-        .collect()
 }
 
 /// The value of the sample `name{integration="<ns>/acme",<rest>}` in this process's registry.
@@ -140,7 +125,7 @@ async fn a_held_deletion_counts_from_its_deletion_timestamp_to_the_confirmed_dea
     );
     assert_eq!(histogram_count(&ns, "Deactivate"), Some(1));
     let notes = wait_for(Duration::from_secs(10), || async {
-        let n = revoked_events(&ns, "cat").await;
+        let n = event_notes(&ns, "Revoked", Some("cat")).await;
         (!n.is_empty()).then_some(n)
     })
     .await
@@ -268,7 +253,7 @@ async fn a_held_suspension_counts_from_its_first_sight_across_a_restart() {
     .await;
     assert_eq!(ann.status.and_then(|s| s.phase), Some(UserPhase::Suspended));
     let notes = wait_for(Duration::from_secs(10), || async {
-        let n = revoked_events(&ns, "ann").await;
+        let n = event_notes(&ns, "Revoked", Some("ann")).await;
         (!n.is_empty()).then_some(n)
     })
     .await

@@ -8,7 +8,6 @@ mod support;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use k8s_openapi::api::events::v1::Event;
 use kube::ResourceExt;
 use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use lastpass_operator::crd::{DirectoryIntegration, HeldPlan, LastPassGroup, LastPassUser};
@@ -35,28 +34,6 @@ fn held(i: &DirectoryIntegration) -> Option<HeldPlan> {
     i.status.as_ref()?.held.clone()
 }
 
-/// Waits until the integration satisfies `pred`; panics with its last status.
-async fn wait_integration(
-    ns: &TestNamespace,
-    secs: u64,
-    what: &str,
-    pred: impl Fn(&DirectoryIntegration) -> bool,
-) -> DirectoryIntegration {
-    let api = ns.api::<DirectoryIntegration>();
-    let found = wait_for(Duration::from_secs(secs), || async {
-        let i = api.get("acme").await.ok()?;
-        pred(&i).then_some(i)
-    })
-    .await;
-    match found {
-        Some(i) => i,
-        None => panic!(
-            "{what}: never reached; last status {:?}",
-            integration(ns).await.status
-        ),
-    }
-}
-
 /// Sets an annotation on `acme` with server-side apply under `manager`, so that the
 /// operator can say who decided.
 async fn decide(ns: &TestNamespace, manager: &str, key: &str, value: &str) {
@@ -68,19 +45,6 @@ async fn decide(ns: &TestNamespace, manager: &str, key: &str, value: &str) {
         .patch("acme", &PatchParams::apply(manager), &Patch::Apply(&patch))
         .await
         .expect("annotate");
-}
-
-/// Notes of the Events with this reason in the namespace.
-async fn events(ns: &TestNamespace, reason: &str) -> Vec<String> {
-    ns.api::<Event>()
-        .list(&ListParams::default())
-        .await
-        .unwrap()
-        .items
-        .into_iter()
-        .filter(|e| e.reason.as_deref() == Some(reason))
-        .filter_map(|e| e.note)
-        .collect()
 }
 
 /// The SCIM endpoint of `acme` (next to the running controllers) with `n` users u0.. created
@@ -199,7 +163,7 @@ async fn scim_deletions_one_sync_apart_are_held_beyond_the_window_then_approved_
         "exactly the approved three more"
     );
     let approved = wait_for(Duration::from_secs(10), || async {
-        let notes = events(&ns, "PlanApproved").await;
+        let notes = event_notes(&ns, "PlanApproved", None).await;
         notes.into_iter().find(|n| n.contains(&h.plan_id))
     })
     .await
@@ -355,7 +319,7 @@ async fn an_authoritative_group_emptied_in_git_is_held_and_a_rejection_leaves_it
     assert_eq!(condition(&i, "DeprovisionBlocked").unwrap().0, "False");
     assert_eq!(members(), 10, "a rejected removal never reaches LastPass");
     let rejected = wait_for(Duration::from_secs(10), || async {
-        events(&ns, "PlanRejected")
+        event_notes(&ns, "PlanRejected", None)
             .await
             .into_iter()
             .find(|n| n.contains(&h.plan_id))

@@ -185,7 +185,7 @@ async fn each_broken_integration_rule_is_reported_and_nothing_reaches_lastpass()
     }
     // The good integration invites its user: the operator is at work, and the broken ones were
     // looked at (their conditions above) without a single call.
-    wait_user(&ns, "via-good", 30, |u| is(u, UserPhase::Invited, "True")).await;
+    wait_invited(&ns, "via-good").await;
     assert!(
         good_sim
             .state

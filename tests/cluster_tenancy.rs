@@ -147,8 +147,8 @@ async fn a_tenant_cannot_choose_the_first_password_of_another_namespaces_user() 
         ),
     )
     .await;
-    wait_user(&acme, "victim", 30, |u| is(u, UserPhase::Invited, "True")).await;
-    wait_user(&acme, "honest", 30, |u| is(u, UserPhase::Invited, "True")).await;
+    wait_invited(&acme, "victim").await;
+    wait_invited(&acme, "honest").await;
     let planted = wait_user(&acme, "planted", 30, |u| {
         reason_is(u, "InitialPasswordConflict")
     })
@@ -236,7 +236,7 @@ async fn two_admitted_namespaces_one_owner_per_username_and_group_name() {
         )
         .await
         .unwrap();
-    wait_user(&a, "ann", 30, |u| is(u, UserPhase::Invited, "True")).await;
+    wait_invited(&a, "ann").await;
     wait_group(&a, "eng", |g| {
         group_ready(g).is_some_and(|(s, _, _)| s == "True")
     })
@@ -276,7 +276,7 @@ async fn two_admitted_namespaces_one_owner_per_username_and_group_name() {
     })
     .await;
     assert!(!group_ready(&g).unwrap().2.contains(&a.name));
-    wait_user(&b, "mallory", 30, |u| is(u, UserPhase::Invited, "True")).await;
+    wait_invited(&b, "mallory").await;
 
     let store = sim.state.store();
     let ann = store.user("ann@corp.example.com").unwrap();
@@ -345,8 +345,8 @@ async fn the_contract_holds_without_cel_and_nothing_is_written() {
         )
         .await
         .unwrap();
-    wait_user(&ns, "ann", 30, |u| is(u, UserPhase::Invited, "True")).await;
-    wait_user(&ns, "bob", 30, |u| is(u, UserPhase::Invited, "True")).await;
+    wait_invited(&ns, "ann").await;
+    wait_invited(&ns, "bob").await;
     wait_group(&ns, "eng", |g| {
         group_ready(g).is_some_and(|(s, _, _)| s == "True")
     })
@@ -439,7 +439,7 @@ async fn a_user_and_a_group_of_the_same_name_keep_their_own_statuses() {
         )
         .await
         .unwrap();
-    wait_user(&ns, "first", 30, |u| is(u, UserPhase::Invited, "True")).await;
+    wait_invited(&ns, "first").await;
     tokio::time::sleep(Duration::from_millis(1100)).await;
     // `ops` (user) conflicts on its username; `ops` (group) on its group name.
     create_user(&ns, &user("ops", "OPS@corp.example.com", json!({}))).await;
@@ -478,7 +478,7 @@ async fn nothing_is_released_before_the_caches_are_listed_and_a_gone_integration
     create_user(&ns, &user("cat", "cat@corp.example.com", json!({}))).await;
     create_user(&ns, &user("dan", "dan@corp.example.com", json!({}))).await;
     for name in ["ann", "bob", "cat", "dan"] {
-        wait_user(&ns, name, 30, |u| is(u, UserPhase::Invited, "True")).await;
+        wait_invited(&ns, name).await;
     }
     op.stop().await;
 

@@ -33,7 +33,7 @@ async fn deleted_users_keep_their_finalizers_while_reads_are_empty() {
         create_user(&ns, &user(name, username, json!({}))).await;
     }
     for name in ["jane", "bob", "cat"] {
-        wait_user(&ns, name, 30, |u| is(u, UserPhase::Invited, "True")).await;
+        wait_invited(&ns, name).await;
     }
 
     // From now on every whole-account read answers `{"Users": []}`.

@@ -62,6 +62,25 @@ pub fn people(snap: &Snapshot) -> usize {
     snap.users.values().filter(|u| !u.admin).count()
 }
 
+/// Whether the account's user `username` is disabled (panics if it has none).
+pub fn is_disabled(state: &SimState, username: &str) -> bool {
+    state
+        .store()
+        .user(username)
+        .unwrap_or_else(|| panic!("{username} is in the account"))
+        .disabled
+}
+
+/// Whether the account's user `username` is in LastPass group `group` (panics if it has none).
+pub fn in_group(state: &SimState, username: &str, group: &str) -> bool {
+    state
+        .store()
+        .user(username)
+        .unwrap_or_else(|| panic!("{username} is in the account"))
+        .groups
+        .contains(group)
+}
+
 /// A simulated account and a client for it.
 pub struct Account {
     /// The simulator.
@@ -165,11 +184,7 @@ impl Account {
 
     /// Whether the account's user `username` is disabled (panics if it has none).
     pub fn disabled(&self, username: &str) -> bool {
-        self.state()
-            .store()
-            .user(username)
-            .unwrap_or_else(|| panic!("{username} is in the account"))
-            .disabled
+        is_disabled(self.state(), username)
     }
 
     /// Seeds `n` users `user{i}@example.com`, every tenth in group `G{i % 7}`, every other one

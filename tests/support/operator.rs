@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Secret;
-use kube::api::{Patch, PatchParams, PostParams};
+use k8s_openapi::api::events::v1::Event;
+use kube::api::{ListParams, Patch, PatchParams, PostParams};
 use lastpass_operator::controller::{Options, Settings};
 use lastpass_operator::crd::{DirectoryIntegration, LastPassUser, UserPhase};
 use lastpass_operator::simulator::{Knobs, RunningSimulator};
@@ -13,7 +14,7 @@ use serde_json::json;
 use tokio::sync::oneshot;
 
 use super::account::simulator;
-use super::builders::{INTEGRATION, credentials, integration, merge};
+use super::builders::{INTEGRATION, credentials, integration, merge, user};
 use super::{TestCluster, TestNamespace, wait_for};
 
 /// Controllers running for one namespace; stopped when dropped.
@@ -185,6 +186,75 @@ pub async fn wait_user(
             api.get_opt(name).await
         ),
     }
+}
+
+/// Waits (up to 30 s) until user `name` is Invited and Ready, returning it.
+pub async fn wait_invited(ns: &TestNamespace, name: &str) -> LastPassUser {
+    wait_user(ns, name, 30, |u| is(u, UserPhase::Invited, "True")).await
+}
+
+/// Creates LastPassUser `name` for `username` of `acme` (`spec` merged into its spec) and
+/// waits until the operator has invited it.
+pub async fn invite(
+    ns: &TestNamespace,
+    name: &str,
+    username: &str,
+    spec: serde_json::Value,
+) -> LastPassUser {
+    create_user(ns, &user(name, username, spec)).await;
+    wait_invited(ns, name).await
+}
+
+/// Waits until integration `acme` satisfies `pred`, returning it; panics with `what` and its
+/// last status after `secs` seconds.
+pub async fn wait_integration(
+    ns: &TestNamespace,
+    secs: u64,
+    what: &str,
+    pred: impl Fn(&DirectoryIntegration) -> bool,
+) -> DirectoryIntegration {
+    let api = ns.api::<DirectoryIntegration>();
+    let found = wait_for(Duration::from_secs(secs), || async {
+        let i = api.get_opt(INTEGRATION).await.ok()??;
+        pred(&i).then_some(i)
+    })
+    .await;
+    match found {
+        Some(i) => i,
+        None => panic!(
+            "{what}: never reached; last status {:?}",
+            api.get_opt(INTEGRATION).await.map(|i| i.map(|i| i.status))
+        ),
+    }
+}
+
+/// Waits until condition `type_` of integration `acme` has `status`.
+pub async fn wait_condition(ns: &TestNamespace, type_: &str, status: &str) -> DirectoryIntegration {
+    let what = format!("{type_}={status}");
+    wait_integration(ns, 30, &what, |i| {
+        condition(i, type_).is_some_and(|c| c.0 == status)
+    })
+    .await
+}
+
+/// The Events (events.k8s.io) of the namespace.
+pub async fn events(ns: &TestNamespace) -> Vec<Event> {
+    ns.api::<Event>()
+        .list(&ListParams::default())
+        .await
+        .expect("list Events")
+        .items
+}
+
+/// Notes of the Events with `reason`, only those regarding object `name` when given.
+pub async fn event_notes(ns: &TestNamespace, reason: &str, name: Option<&str>) -> Vec<String> {
+    events(ns)
+        .await
+        .into_iter()
+        .filter(|e| e.reason.as_deref() == Some(reason))
+        .filter(|e| name.is_none() || e.regarding.as_ref().and_then(|r| r.name.as_deref()) == name)
+        .filter_map(|e| e.note)
+        .collect()
 }
 
 /// Whether the user's phase is `phase` and Ready is `ready`.
