@@ -59,6 +59,23 @@ async fn scim_with_users(ns: &TestNamespace, n: usize) -> (ScimClient, Vec<Strin
     (scim, ids)
 }
 
+/// Whether the user's status records its LastPass id.
+fn has_lastpass_id(u: &LastPassUser) -> bool {
+    u.status.as_ref().is_some_and(|s| s.lastpass_id.is_some())
+}
+
+/// Creates users `<name>@example.com` for `names` and waits until LastPass has them all and
+/// each user's status records its LastPass id.
+async fn provisioned(ns: &TestNamespace, sim: &RunningSimulator, names: &[&str]) {
+    for n in names {
+        create_user(ns, &user(n, &format!("{n}@example.com"), json!({}))).await;
+    }
+    invited(sim, names.len()).await;
+    for n in names {
+        wait_user(ns, n, 30, has_lastpass_id).await;
+    }
+}
+
 /// Waits until LastPass has `n` users besides its admin.
 async fn invited(sim: &RunningSimulator, n: usize) {
     let people = || {
@@ -362,17 +379,8 @@ async fn a_rejected_deletion_releases_the_resources_without_lastpass_and_adopt_s
     else {
         return;
     };
-    for n in ["a", "b", "c"] {
-        create_user(&ns, &user(n, &format!("{n}@example.com"), json!({}))).await;
-    }
-    invited(&sim, 3).await;
+    provisioned(&ns, &sim, &["a", "b", "c"]).await;
     let api = ns.api::<LastPassUser>();
-    for n in ["a", "b", "c"] {
-        wait_user(&ns, n, 30, |u| {
-            u.status.as_ref().is_some_and(|s| s.lastpass_id.is_some())
-        })
-        .await;
-    }
     api.delete("a", &DeleteParams::default()).await.unwrap();
     api.delete("b", &DeleteParams::default()).await.unwrap();
     let i = wait_integration(&ns, 30, "both deletions held", |i| {
@@ -432,10 +440,7 @@ async fn a_rejected_deletion_releases_the_resources_without_lastpass_and_adopt_s
     // Declared again: managed again with no new invitation, and forgotten by the record.
     let before = writes(&sim, "batchadd");
     create_user(&ns, &user("a2", "a@example.com", json!({}))).await;
-    wait_user(&ns, "a2", 30, |u| {
-        u.status.as_ref().is_some_and(|s| s.lastpass_id.is_some())
-    })
-    .await;
+    wait_user(&ns, "a2", 30, has_lastpass_id).await;
     wait_integration(&ns, 30, "a is forgotten by the rejection", |i| {
         i.status
             .as_ref()
@@ -455,16 +460,9 @@ async fn the_window_survives_a_restart_of_the_operator() {
     else {
         return;
     };
-    for n in ["a", "b", "c", "d"] {
-        create_user(&ns, &user(n, &format!("{n}@example.com"), json!({}))).await;
-    }
-    invited(&sim, 4).await;
+    provisioned(&ns, &sim, &["a", "b", "c", "d"]).await;
     let api = ns.api::<LastPassUser>();
     for n in ["a", "b"] {
-        wait_user(&ns, n, 30, |u| {
-            u.status.as_ref().is_some_and(|s| s.lastpass_id.is_some())
-        })
-        .await;
         api.delete(n, &DeleteParams::default()).await.unwrap();
         let gone = wait_for(Duration::from_secs(30), || async {
             api.get_opt(n).await.ok()?.is_none().then_some(())
@@ -499,17 +497,6 @@ async fn the_window_survives_a_restart_of_the_operator() {
     ns.cleanup().await;
 }
 
-/// The Synced condition's (status, reason, message) of a user.
-fn synced(u: &LastPassUser) -> Option<(String, String, String)> {
-    let c = u
-        .status
-        .as_ref()?
-        .conditions
-        .iter()
-        .find(|c| c.type_ == "Synced")?;
-    Some((c.status.clone(), c.reason.clone(), c.message.clone()))
-}
-
 #[tokio::test]
 async fn a_rejected_suspension_stays_unapplied_until_the_users_spec_changes() {
     let Some((ns, sim, op)) =
@@ -517,16 +504,9 @@ async fn a_rejected_suspension_stays_unapplied_until_the_users_spec_changes() {
     else {
         return;
     };
-    for n in ["a", "b", "c"] {
-        create_user(&ns, &user(n, &format!("{n}@example.com"), json!({}))).await;
-    }
-    invited(&sim, 3).await;
+    provisioned(&ns, &sim, &["a", "b", "c"]).await;
     let api = ns.api::<LastPassUser>();
     for n in ["a", "b"] {
-        wait_user(&ns, n, 30, |u| {
-            u.status.as_ref().is_some_and(|s| s.lastpass_id.is_some())
-        })
-        .await;
         api.patch(
             n,
             &PatchParams::default(),

@@ -328,13 +328,7 @@ async fn a_deprovision_with_an_unknown_outcome_counts_once_and_the_window_outliv
         out.blocked.is_none(),
         "1 executed + 1 planned is within maxPerSync 2"
     );
-    assert!(
-        acct.state()
-            .store()
-            .user("bob@example.com")
-            .unwrap()
-            .disabled
-    );
+    assert!(acct.disabled("bob@example.com"));
     assert_eq!(
         acct.calls("deluser").len(),
         3,
@@ -353,14 +347,7 @@ async fn a_deprovision_with_an_unknown_outcome_counts_once_and_the_window_outliv
         .await;
     let held = out.blocked.expect("2 executed + 1 planned > maxPerSync 2");
     assert_eq!(held.deprovisions, 1);
-    assert!(
-        !acct
-            .state()
-            .store()
-            .user("cat@example.com")
-            .unwrap()
-            .disabled
-    );
+    assert!(!acct.disabled("cat@example.com"));
 }
 
 #[tokio::test]

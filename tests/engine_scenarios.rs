@@ -135,13 +135,7 @@ async fn name_changes_update_and_suspension_disables_then_enables() {
     ]);
     let out = acct.sync(&suspended, budget(10)).await;
     assert_eq!(acct.calls("disableuser").len(), 1);
-    assert!(
-        acct.state()
-            .store()
-            .user("ann@example.com")
-            .unwrap()
-            .disabled
-    );
+    assert!(acct.disabled("ann@example.com"));
     let r = statuses(&suspended, &out);
     assert_eq!(
         r.users[&rref("ann@example.com")].phase,
@@ -155,14 +149,7 @@ async fn name_changes_update_and_suspension_disables_then_enables() {
 
     acct.sync(&renamed, budget(10)).await;
     assert_eq!(acct.calls("enableuser").len(), 1);
-    assert!(
-        !acct
-            .state()
-            .store()
-            .user("ann@example.com")
-            .unwrap()
-            .disabled
-    );
+    assert!(!acct.disabled("ann@example.com"));
 }
 
 #[tokio::test]
@@ -211,14 +198,7 @@ async fn deleting_a_user_deactivates_it_by_default_and_then_releases_the_finaliz
     let dels = acct.calls("deluser");
     assert_eq!(dels.len(), 1);
     assert_eq!(dels[0].targets, ["bob@example.com"]);
-    assert!(
-        acct.state()
-            .store()
-            .user("bob@example.com")
-            .unwrap()
-            .disabled,
-        "deactivated, not deleted"
-    );
+    assert!(acct.disabled("bob@example.com"), "deactivated, not deleted");
     let r = statuses(&gone, &out);
     assert_eq!(
         r.release,

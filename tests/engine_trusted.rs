@@ -7,7 +7,7 @@ mod support;
 use lastpass_operator::crd::DeprovisionAction;
 use lastpass_operator::engine::report::Report;
 use lastpass_operator::lastpass::{ApiError, ErrorClass};
-use lastpass_operator::simulator::{Fault, PendingFault, SeedUser, WholeRead};
+use lastpass_operator::simulator::{Fault, PendingFault, SeedUser};
 use support::account::*;
 use support::builders::*;
 
@@ -44,14 +44,7 @@ fn synced_of(r: &Report, username: &str) -> (String, String) {
 /// released), `Synced=False` with reason `ReadNotTrusted` on the integration and the users.
 #[tokio::test]
 async fn an_untrusted_whole_read_writes_nothing_and_releases_nothing() {
-    for shape in [
-        WholeRead::EmptyArray,
-        WholeRead::EmptyObject,
-        WholeRead::NullUsers,
-        WholeRead::StatusOk,
-        WholeRead::EmptyUsers,
-        WholeRead::TotalTooLarge,
-    ] {
+    for shape in UNTRUSTED_WHOLE_READS {
         let acct = Account::start(knobs()).await;
         acct.state().seed(&[
             active("ann@example.com"),
@@ -121,13 +114,7 @@ async fn a_user_absent_from_the_whole_read_but_found_by_a_filtered_read_is_not_r
     let deluser = acct.calls("deluser");
     assert_eq!(deluser.len(), 1, "ann was deprovisioned, not released");
     assert_eq!(deluser[0].targets, ["ann@example.com"]);
-    assert!(
-        acct.state()
-            .store()
-            .user("ann@example.com")
-            .unwrap()
-            .disabled
-    );
+    assert!(acct.disabled("ann@example.com"));
     assert!(
         acct.state().read_counts().filtered >= 1,
         "the absence was checked with a filtered read"
@@ -200,13 +187,7 @@ async fn nothing_after_a_lost_reply_is_sent_before_a_re_read() {
     assert_eq!(acct.calls("disableuser").len(), 1, "never resent blind");
     // The rest still happens, from a plan made on the fresh read.
     assert_eq!(acct.calls("deluser").len(), 1);
-    assert!(
-        acct.state()
-            .store()
-            .user("cat@example.com")
-            .unwrap()
-            .disabled
-    );
+    assert!(acct.disabled("cat@example.com"));
     assert_eq!(
         acct.state()
             .store()

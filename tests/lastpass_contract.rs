@@ -10,11 +10,11 @@ use lastpass_operator::lastpass::{
     ApiError, Batch, Client, DeleteAction, ErrorClass, GroupChange, LastPass, NewUser, RateLimit,
     UserQuery, UserUpdate,
 };
-use lastpass_operator::simulator::knobs::{ErrorForm, NoMatchBody, WholeRead};
+use lastpass_operator::simulator::knobs::{ErrorForm, NoMatchBody};
 use lastpass_operator::simulator::{
     ConsoleEdit, DEFAULT_ADMIN, Fault, Knobs, Outcome, PendingFault, SeedUser,
 };
-use support::account::{Account, nz, people};
+use support::account::{Account, UNTRUSTED_WHOLE_READS, nz, people};
 
 fn new_user(name: &str, groups: &[&str]) -> NewUser {
     NewUser {
@@ -706,14 +706,7 @@ async fn untrusted_whole_account_reads_are_refused() {
     let sim = Account::start(Knobs::default()).await;
     sim.seed_many(3);
     let lp = sim.new_client();
-    for shape in [
-        WholeRead::EmptyArray,
-        WholeRead::EmptyObject,
-        WholeRead::NullUsers,
-        WholeRead::StatusOk,
-        WholeRead::EmptyUsers,
-        WholeRead::TotalTooLarge,
-    ] {
+    for shape in UNTRUSTED_WHOLE_READS {
         sim.state().set_knobs(Knobs::default().whole_read(shape));
         let e = lp.observe().await.unwrap_err();
         assert!(

@@ -11,7 +11,7 @@ use std::time::Duration;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Patch, PatchParams};
 use lastpass_operator::crd::{
-    APPROVE_PLAN_ANNOTATION, APPROVED_PLAN_ANNOTATION, DirectoryIntegration, LastPassUser, LdapSpec,
+    APPROVE_PLAN_ANNOTATION, APPROVED_PLAN_ANNOTATION, DirectoryIntegration, LastPassUser,
 };
 use lastpass_operator::ldap::safeguard::{HoldCause, Verdict};
 use lastpass_operator::simulator::Knobs;
@@ -64,14 +64,7 @@ async fn a_filter_change_removing_most_users_is_held_at_the_pull_until_approved(
     .await;
     assert!(provisioned.is_some(), "every pulled user reached LastPass");
 
-    set_ldap(
-        &ns,
-        LdapSpec {
-            user_filter: "(&(objectClass=inetOrgPerson)(employeeType=staff))".into(),
-            ..spec(&slapd.url)
-        },
-    )
-    .await;
+    set_ldap(&ns, staff_only(&slapd.url)).await;
     // The pull is awaited: when it returns, it has judged and written everything it will.
     let second = pull(&ns).await.expect("pull");
     let Verdict::Held(held, HoldCause::OverCount) = &second.safeguard else {

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use kube::ResourceExt;
 use kube::api::{Patch, PatchParams, PostParams};
-use lastpass_operator::crd::{DirectoryIntegration, LastPassUser, LdapSpec, SOURCE_LABEL};
+use lastpass_operator::crd::{DirectoryIntegration, LastPassUser, SOURCE_LABEL};
 use lastpass_operator::ldap;
 use serde_json::json;
 use support::builders::INTEGRATION;
@@ -187,14 +187,7 @@ async fn a_filter_change_removing_60_percent_deletes_exactly_those() {
     }
     assert_eq!(held.len(), 6, "bulk0090..bulk0095");
 
-    set_ldap(
-        &ns,
-        LdapSpec {
-            user_filter: "(&(objectClass=inetOrgPerson)(employeeType=staff))".into(),
-            ..spec(&slapd.url)
-        },
-    )
-    .await;
+    set_ldap(&ns, staff_only(&slapd.url)).await;
     let r = pull(&ns).await.unwrap();
     assert_eq!(r.deleted, 60, "exactly the 60 % that left: {r:?}");
     assert_eq!(r.managed_users, 40);

@@ -103,14 +103,7 @@ async fn scim_push_reaches_the_simulator() {
 
     // A budget of 0 holds the deprovision back…
     sync_from_cluster(&s, &acct, 0).await;
-    assert!(
-        !acct
-            .state()
-            .store()
-            .user("ann@example.com")
-            .unwrap()
-            .disabled
-    );
+    assert!(!acct.disabled("ann@example.com"));
     // …a budget of 1 lets it through: Deactivate (the default action) disables her.
     sync_from_cluster(&s, &acct, 1).await;
     let store = acct.state().store();

@@ -14,10 +14,21 @@ use lastpass_operator::engine::model::Desired;
 use lastpass_operator::engine::plan::Policy;
 use lastpass_operator::engine::report::{Report, report};
 use lastpass_operator::lastpass::{Client, ClientConfig, RateLimit, RetryPolicy, Snapshot};
+use lastpass_operator::simulator::WholeRead;
 use lastpass_operator::simulator::{CallRecord, Knobs, RunningSimulator, SeedUser, SimState};
 use secrecy::SecretString;
 
 use super::builders::rref;
+
+/// Every whole-account reply no decision may rest on (the simulator's untrusted read shapes).
+pub const UNTRUSTED_WHOLE_READS: [WholeRead; 6] = [
+    WholeRead::EmptyArray,
+    WholeRead::EmptyObject,
+    WholeRead::NullUsers,
+    WholeRead::StatusOk,
+    WholeRead::EmptyUsers,
+    WholeRead::TotalTooLarge,
+];
 
 /// Account id of every simulated account.
 pub const CID: &str = "24681357";

@@ -165,6 +165,11 @@ pub fn ready(u: &LastPassUser) -> Option<(String, String, String)> {
     find_condition(&u.status.as_ref()?.conditions, "Ready")
 }
 
+/// The Synced condition's (status, reason, message) of a user, if any.
+pub fn synced(u: &LastPassUser) -> Option<(String, String, String)> {
+    find_condition(&u.status.as_ref()?.conditions, "Synced")
+}
+
 /// Waits until user `name` satisfies `pred`, returning it; panics with the last state after
 /// `secs` seconds.
 pub async fn wait_user(

@@ -51,6 +51,14 @@ pub fn spec(url: &str) -> LdapSpec {
     }
 }
 
+/// [`spec`] narrowed to the people of employeeType `staff`: the contractors leave the selection.
+pub fn staff_only(url: &str) -> LdapSpec {
+    LdapSpec {
+        user_filter: "(&(objectClass=inetOrgPerson)(employeeType=staff))".into(),
+        ..spec(url)
+    }
+}
+
 /// Creates Secret `name` with these `stringData` entries.
 pub async fn create_secret(ns: &TestNamespace, name: &str, data: serde_json::Value) {
     ns.api::<Secret>()
