@@ -35,6 +35,8 @@ pub fn directory(bulk: usize, staff: usize) -> String {
     s
 }
 
+/// The pull of every scenario: people under `ou=people`, groups `lastpass-*` under `ou=groups`,
+/// bound with Secret `ldap-bind`, pages of 200.
 pub fn spec(url: &str) -> LdapSpec {
     LdapSpec {
         url: Some(url.into()),
@@ -121,6 +123,7 @@ pub async fn set_limits(ns: &TestNamespace, max_per_sync: i32, max_percent: i32)
         .expect("patch spec.sync.deprovision");
 }
 
+/// Where the pull of integration `acme` in `ns` writes its resources.
 pub fn target(ns: &TestNamespace) -> ldap::desired::Target {
     ldap::desired::Target {
         namespace: ns.name.clone(),
@@ -128,6 +131,7 @@ pub fn target(ns: &TestNamespace) -> ldap::desired::Target {
     }
 }
 
+/// One pull of integration `acme`, awaited: when it returns it has written everything it will.
 pub async fn pull(ns: &TestNamespace) -> Result<PullReport, ldap::Error> {
     let di = ns
         .api::<DirectoryIntegration>()
@@ -137,6 +141,7 @@ pub async fn pull(ns: &TestNamespace) -> Result<PullReport, ldap::Error> {
     pull_once(&ns.client, &di).await
 }
 
+/// The LastPassUsers of `ns` by lower-cased username.
 pub async fn users(ns: &TestNamespace) -> BTreeMap<String, LastPassUser> {
     let list = ns
         .api::<LastPassUser>()
@@ -149,6 +154,7 @@ pub async fn users(ns: &TestNamespace) -> BTreeMap<String, LastPassUser> {
         .collect()
 }
 
+/// `spec.members` of the LastPassGroup for LastPass group `name`, if there is one.
 pub async fn group_members(ns: &TestNamespace, name: &str) -> Option<Vec<String>> {
     let list = ns
         .api::<LastPassGroup>()
@@ -161,6 +167,7 @@ pub async fn group_members(ns: &TestNamespace, name: &str) -> Option<Vec<String>
         .map(|g| g.spec.members)
 }
 
+/// (status, reason, message) of condition `type_` of integration `acme`; panics if unwritten.
 pub async fn condition(ns: &TestNamespace, type_: &str) -> (String, String, String) {
     let di = ns
         .api::<DirectoryIntegration>()
@@ -202,6 +209,7 @@ pub async fn cleanup(ns: TestNamespace) {
     ns.cleanup().await;
 }
 
+/// Sets the bind password in Secret `ldap-bind`.
 pub async fn set_password(ns: &TestNamespace, password: &str) {
     ns.api::<Secret>()
         .patch(
