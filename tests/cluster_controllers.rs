@@ -10,18 +10,10 @@ use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use lastpass_operator::crd::{DirectoryIntegration, LastPassGroup, LastPassUser, UserPhase};
 use lastpass_operator::simulator::Knobs;
 use serde_json::json;
-use support::account::{PROVHASH, in_group, simulator};
+use support::account::{PROVHASH, count_calls, in_group, simulator};
 use support::builders::{group, user};
 use support::operator::*;
 use support::wait_for;
-
-fn writes(sim: &lastpass_operator::simulator::RunningSimulator, command: &str) -> usize {
-    sim.state
-        .calls()
-        .iter()
-        .filter(|c| c.command == command)
-        .count()
-}
 
 /// Waits until the simulator has answered `n` whole-account reads in all.
 async fn wait_whole_reads(sim: &lastpass_operator::simulator::RunningSimulator, n: u64) {
@@ -75,7 +67,7 @@ async fn users_are_invited_become_active_and_get_events() {
     );
     wait_invited(&ns, "raj").await;
     assert_eq!(
-        writes(&sim, "batchadd"),
+        count_calls(&sim.state, "batchadd"),
         1,
         "both users in one debounced batchadd"
     );
@@ -117,7 +109,7 @@ async fn a_steady_resync_writes_nothing_anywhere() {
     .await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let integration_before = ns.api::<DirectoryIntegration>().get("acme").await.unwrap();
-    let reads_before = writes(&sim, "getuserdata");
+    let reads_before = count_calls(&sim.state, "getuserdata");
     let calls_before = sim.state.calls().len();
     // From here on a status write would carry a later lastSyncTime (one-second resolution).
     tokio::time::sleep(Duration::from_millis(1100)).await;
@@ -126,7 +118,7 @@ async fn a_steady_resync_writes_nothing_anywhere() {
     for n in 1..=3 {
         resync(&ns, &format!("steady-{n}")).await;
         let read = wait_for(Duration::from_secs(20), || async {
-            (writes(&sim, "getuserdata") >= reads_before + n).then_some(())
+            (count_calls(&sim.state, "getuserdata") >= reads_before + n).then_some(())
         })
         .await;
         assert!(read.is_some(), "resync {n} did not read the account");
@@ -193,7 +185,7 @@ async fn deleting_a_user_deactivates_it_and_releases_the_finalizer() {
     assert!(ready(&bob).unwrap().2.contains("allowDelete"));
     assert!(bob.metadata.deletion_timestamp.is_some());
     assert!(!sim.state.store().user("bob@example.com").unwrap().disabled);
-    assert_eq!(writes(&sim, "deluser"), 1);
+    assert_eq!(count_calls(&sim.state, "deluser"), 1);
     op.stop().await;
     ns.cleanup().await;
 }
@@ -258,7 +250,11 @@ async fn the_deletion_budget_blocks_until_the_plan_is_approved() {
             .2
             .contains(&plan_id)
     );
-    assert_eq!(writes(&sim, "deluser"), 0, "nobody deprovisioned");
+    assert_eq!(
+        count_calls(&sim.state, "deluser"),
+        0,
+        "nobody deprovisioned"
+    );
     let a = wait_user(&ns, "a", 10, |u| {
         ready(u).is_some_and(|r| r.1 == "DeprovisionBlocked")
     })
@@ -268,7 +264,7 @@ async fn the_deletion_budget_blocks_until_the_plan_is_approved() {
     annotate(&ns, "lastpass-operator.io/approve-plan", "not-this-plan").await;
     settle(&ns, &sim).await;
     assert_eq!(
-        writes(&sim, "deluser"),
+        count_calls(&sim.state, "deluser"),
         0,
         "a different id releases nothing"
     );
@@ -280,7 +276,7 @@ async fn the_deletion_budget_blocks_until_the_plan_is_approved() {
     })
     .await;
     assert!(gone.is_some(), "approved plan deprovisioned both");
-    assert_eq!(writes(&sim, "deluser"), 2);
+    assert_eq!(count_calls(&sim.state, "deluser"), 2);
     wait_condition(&ns, "DeprovisionBlocked", "False").await;
     op.stop().await;
     ns.cleanup().await;
@@ -434,8 +430,8 @@ async fn a_restarted_operator_repeats_nothing() {
     // The new process provably read the account, then synced twice more.
     wait_whole_reads(&sim, reads + 1).await;
     settle(&ns, &sim).await;
-    assert_eq!(writes(&sim, "batchadd"), 1);
-    assert_eq!(writes(&sim, "batchchangegrp"), 0);
+    assert_eq!(count_calls(&sim.state, "batchadd"), 1);
+    assert_eq!(count_calls(&sim.state, "batchchangegrp"), 0);
     op.stop().await;
     ns.cleanup().await;
 }
@@ -601,12 +597,12 @@ async fn name_attribute_and_suspension_changes_reach_lastpass_once() {
     );
     settle(&ns, &sim).await;
     assert_eq!(
-        writes(&sim, "batchadd"),
+        count_calls(&sim.state, "batchadd"),
         2,
         "create, then one attribute update"
     );
-    assert_eq!(writes(&sim, "updateuser"), 1);
-    assert_eq!(writes(&sim, "disableuser"), 1);
+    assert_eq!(count_calls(&sim.state, "updateuser"), 1);
+    assert_eq!(count_calls(&sim.state, "disableuser"), 1);
     op.stop().await;
     ns.cleanup().await;
 }

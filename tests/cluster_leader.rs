@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use lastpass_operator::crd::{LastPassUser, UserPhase};
 use lastpass_operator::simulator::{Knobs, RunningSimulator};
 use serde_json::json;
-use support::account::simulator;
+use support::account::{count_calls, simulator};
 use support::builders::user;
 use support::operator::*;
 use support::process::{OperatorProcess, holder, wait_holder};
@@ -179,12 +179,7 @@ async fn sigterm_mid_sync_finishes_the_call_in_flight_writes_statuses_and_hands_
         .await;
     }
     let started = support::wait_for(Duration::from_secs(60), || async {
-        let adds = sim
-            .state
-            .calls()
-            .iter()
-            .filter(|c| c.command == "batchadd")
-            .count();
+        let adds = count_calls(&sim.state, "batchadd");
         (adds >= 2).then_some(())
     })
     .await;

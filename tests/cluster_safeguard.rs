@@ -13,18 +13,11 @@ use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use lastpass_operator::crd::{DirectoryIntegration, HeldPlan, LastPassGroup, LastPassUser};
 use lastpass_operator::simulator::RunningSimulator;
 use serde_json::json;
+use support::account::{count_calls, people_in};
 use support::builders::{group, user};
 use support::operator::*;
 use support::scim::{ScimClient, serve_with_operator};
 use support::{TestNamespace, wait_for};
-
-fn writes(sim: &RunningSimulator, command: &str) -> usize {
-    sim.state
-        .calls()
-        .iter()
-        .filter(|c| c.command == command)
-        .count()
-}
 
 async fn integration(ns: &TestNamespace) -> DirectoryIntegration {
     ns.api::<DirectoryIntegration>().get("acme").await.unwrap()
@@ -78,19 +71,15 @@ async fn provisioned(ns: &TestNamespace, sim: &RunningSimulator, names: &[&str])
 
 /// Waits until LastPass has `n` users besides its admin.
 async fn invited(sim: &RunningSimulator, n: usize) {
-    let people = || {
-        sim.state
-            .store()
-            .users
-            .values()
-            .filter(|u| !u.admin)
-            .count()
-    };
     let all = wait_for(Duration::from_secs(90), || async {
-        (people() == n).then_some(())
+        (people_in(&sim.state) == n).then_some(())
     })
     .await;
-    assert!(all.is_some(), "{} of {n} users invited", people());
+    assert!(
+        all.is_some(),
+        "{} of {n} users invited",
+        people_in(&sim.state)
+    );
 }
 
 fn disabled(sim: &RunningSimulator) -> usize {
@@ -140,7 +129,11 @@ async fn scim_deletions_one_sync_apart_are_held_beyond_the_window_then_approved_
             .await;
         }
     }
-    assert_eq!(writes(&sim, "deluser"), 5, "the 6th and later are held");
+    assert_eq!(
+        count_calls(&sim.state, "deluser"),
+        5,
+        "the 6th and later are held"
+    );
     assert_eq!(disabled(&sim), 5);
     let i = integration(&ns).await;
     let h = held(&i).unwrap();
@@ -175,7 +168,7 @@ async fn scim_deletions_one_sync_apart_are_held_beyond_the_window_then_approved_
     .await;
     assert_eq!(condition(&i, "DeprovisionBlocked").unwrap().0, "False");
     assert_eq!(
-        writes(&sim, "deluser"),
+        count_calls(&sim.state, "deluser"),
         8,
         "exactly the approved three more"
     );
@@ -198,7 +191,7 @@ async fn scim_deletions_one_sync_apart_are_held_beyond_the_window_then_approved_
     })
     .await;
     assert_ne!(held(&i).unwrap().plan_id, h.plan_id);
-    assert_eq!(writes(&sim, "deluser"), 8);
+    assert_eq!(count_calls(&sim.state, "deluser"), 8);
     op.stop().await;
     ns.cleanup().await;
 }
@@ -410,7 +403,7 @@ async fn a_rejected_deletion_releases_the_resources_without_lastpass_and_adopt_s
     })
     .await;
     assert_eq!(
-        writes(&sim, "deluser"),
+        count_calls(&sim.state, "deluser"),
         0,
         "a rejected deprovision never reaches LastPass"
     );
@@ -438,7 +431,7 @@ async fn a_rejected_deletion_releases_the_resources_without_lastpass_and_adopt_s
     );
 
     // Declared again: managed again with no new invitation, and forgotten by the record.
-    let before = writes(&sim, "batchadd");
+    let before = count_calls(&sim.state, "batchadd");
     create_user(&ns, &user("a2", "a@example.com", json!({}))).await;
     wait_user(&ns, "a2", 30, has_lastpass_id).await;
     wait_integration(&ns, 30, "a is forgotten by the rejection", |i| {
@@ -448,7 +441,11 @@ async fn a_rejected_deletion_releases_the_resources_without_lastpass_and_adopt_s
             .is_some_and(|s| s.rejected[0].released == vec!["b@example.com".to_string()])
     })
     .await;
-    assert_eq!(writes(&sim, "batchadd"), before, "no new invitation");
+    assert_eq!(
+        count_calls(&sim.state, "batchadd"),
+        before,
+        "no new invitation"
+    );
     op.stop().await;
     ns.cleanup().await;
 }
@@ -492,7 +489,7 @@ async fn the_window_survives_a_restart_of_the_operator() {
         |i| held(i).is_some_and(|h| h.deprovisions == 1),
     )
     .await;
-    assert_eq!(writes(&sim, "deluser"), 2);
+    assert_eq!(count_calls(&sim.state, "deluser"), 2);
     op.stop().await;
     ns.cleanup().await;
 }

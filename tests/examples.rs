@@ -17,7 +17,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use support::schema::{crd_schema, repo_path, validate, yaml_documents, yaml_files_under};
+use support::repo_path;
+use support::schema::{crd_schema, validate, yaml_documents, yaml_files_under};
 
 /// One parsed document and where it came from.
 struct Doc {

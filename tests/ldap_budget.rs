@@ -16,7 +16,7 @@ use lastpass_operator::crd::{
 use lastpass_operator::ldap::safeguard::{HoldCause, Verdict};
 use lastpass_operator::simulator::Knobs;
 use serde_json::json;
-use support::account::{CID, PROVHASH, simulator};
+use support::account::{CID, PROVHASH, count_calls, people_in, simulator};
 use support::builders::INTEGRATION;
 use support::ldap::scenario::*;
 use support::operator::{Operator, annotate};
@@ -56,9 +56,7 @@ async fn a_filter_change_removing_most_users_is_held_at_the_pull_until_approved(
     assert!(expected >= 10, "{first:?}");
     let provisioned = wait_for(Duration::from_secs(60), || async {
         // Every pulled user, next to the account's admin.
-        let people = sim
-            .state
-            .with_store(|s| s.users.values().filter(|u| !u.admin).count());
+        let people = people_in(&sim.state);
         (people == expected).then_some(())
     })
     .await;
@@ -169,12 +167,7 @@ async fn a_filter_change_removing_most_users_is_held_at_the_pull_until_approved(
         "the approved 6 were deactivated and released; DeprovisionBlocked: {blocked:?}"
     );
     assert_eq!(blocked.map(|b| b.0).as_deref(), Some("False"));
-    let dels = sim
-        .state
-        .calls()
-        .iter()
-        .filter(|c| c.command == "deluser")
-        .count();
+    let dels = count_calls(&sim.state, "deluser");
     assert_eq!(dels, 6, "one deactivation per approved deletion");
 
     // The used approval, still on the integration, approves nothing more.

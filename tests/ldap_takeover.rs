@@ -14,7 +14,7 @@ use kube::api::{ListParams, Patch, PatchParams};
 use lastpass_operator::crd::{DirectoryIntegration, LastPassGroup, TAKE_OVER_ANNOTATION};
 use lastpass_operator::simulator::{Knobs, SeedUser};
 use serde_json::json;
-use support::account::{CID, PROVHASH, simulator};
+use support::account::{CID, PROVHASH, count_calls, simulator};
 use support::builders::INTEGRATION;
 use support::ldap::Ldif;
 use support::ldap::scenario::*;
@@ -111,12 +111,7 @@ async fn a_directory_group_over_a_console_group_waits_for_take_over() {
             .any(|c| c.message.contains(TAKE_OVER_ANNOTATION)),
         "says how to take over: {message:?}"
     );
-    let removals = sim
-        .state
-        .calls()
-        .iter()
-        .filter(|c| c.command == "batchchangegrp")
-        .count();
+    let removals = count_calls(&sim.state, "batchchangegrp");
     let event = wait_for(Duration::from_secs(10), || async {
         let events = ns.api::<Event>().list(&ListParams::default()).await.ok()?;
         events.items.into_iter().find(|e| {

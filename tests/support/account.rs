@@ -73,6 +73,20 @@ pub fn people(snap: &Snapshot) -> usize {
     snap.users.values().filter(|u| !u.admin).count()
 }
 
+/// How many calls of `command` the account has answered.
+pub fn count_calls(state: &SimState, command: &str) -> usize {
+    state
+        .calls()
+        .iter()
+        .filter(|c| c.command == command)
+        .count()
+}
+
+/// Users of the account besides its admin (every simulated account starts with one).
+pub fn people_in(state: &SimState) -> usize {
+    state.with_store(|s| s.users.values().filter(|u| !u.admin).count())
+}
+
 /// Whether the account's user `username` is disabled (panics if it has none).
 pub fn is_disabled(state: &SimState, username: &str) -> bool {
     state
@@ -178,8 +192,7 @@ impl Account {
 
     /// Users of the account besides its admin (every simulated account starts with one).
     pub fn people(&self) -> usize {
-        self.state()
-            .with_store(|s| s.users.values().filter(|u| !u.admin).count())
+        people_in(self.state())
     }
 
     /// Lower-cased usernames of the account besides its admin.

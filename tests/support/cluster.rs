@@ -97,16 +97,21 @@ fn start_cluster() -> Result<Option<TestCluster>, String> {
     }))
 }
 
-/// Starts `scripts/envtest.sh` in a fresh directory; `None` means skip (outside CI only).
-fn start_envtest() -> Result<Option<PathBuf>, String> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/envtest.sh");
-    let cache = std::env::var_os("KUBE_APISERVER_CACHE")
+/// Where `scripts/envtest.sh install` keeps kube-apiserver (`KUBE_APISERVER_CACHE`, else
+/// `~/.cache/kube-apiserver`).
+pub fn envtest_cache() -> PathBuf {
+    std::env::var_os("KUBE_APISERVER_CACHE")
         .map(PathBuf::from)
         .or_else(|| {
             std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/kube-apiserver"))
         })
-        .unwrap_or_default();
-    let installed = cache.join("kube-apiserver").exists()
+        .unwrap_or_default()
+}
+
+/// Starts `scripts/envtest.sh` in a fresh directory; `None` means skip (outside CI only).
+fn start_envtest() -> Result<Option<PathBuf>, String> {
+    let script = super::repo_path("scripts/envtest.sh");
+    let installed = envtest_cache().join("kube-apiserver").exists()
         && Command::new("etcd")
             .arg("--version")
             .stdout(Stdio::null())
@@ -158,7 +163,8 @@ fn start_envtest() -> Result<Option<PathBuf>, String> {
     Ok(Some(dir.join("kubeconfig")))
 }
 
-async fn client_for(kubeconfig: &Path) -> Result<Client, String> {
+/// A client for the cluster of `kubeconfig`.
+pub async fn client_for(kubeconfig: &Path) -> Result<Client, String> {
     let raw = Kubeconfig::read_from(kubeconfig)
         .map_err(|e| format!("cannot read {}: {e}", kubeconfig.display()))?;
     let config = Config::from_custom_kubeconfig(raw, &KubeConfigOptions::default())

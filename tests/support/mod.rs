@@ -28,9 +28,15 @@ pub mod process;
 pub mod schema;
 pub mod scim;
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use cluster::{TestCluster, TestNamespace, cluster};
+
+/// Absolute path of a file or directory of the repository.
+pub fn repo_path(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
+}
 
 /// Polls `probe` every 100 ms until it returns `Some`, or `None` after `limit`.
 pub async fn wait_for<T, F, Fut>(limit: Duration, mut probe: F) -> Option<T>

@@ -10,11 +10,6 @@ use std::sync::OnceLock;
 use kube::core::cel::{Validator, apply_defaults};
 use serde_json::{Value, json};
 
-/// Absolute path of a file or directory of the repository.
-pub fn repo_path(relative: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
-}
-
 /// Every YAML document of a multi-document stream, as JSON. Empty documents are skipped.
 pub fn yaml_documents(text: &str) -> Result<Vec<Value>, String> {
     serde_saphyr::from_multiple::<Value>(text).map_err(|e| e.to_string())
