@@ -32,6 +32,7 @@ pub mod naming;
 pub mod scim;
 pub mod simulator;
 pub mod source;
+pub mod status;
 pub mod telemetry;
 
 /// Installs the process-wide rustls crypto provider (ring).

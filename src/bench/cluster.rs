@@ -20,8 +20,8 @@ use serde_json::json;
 use crate::controller::{Options as ControllerOptions, Settings};
 use crate::crd::{LastPassUser, RESYNC_ANNOTATION};
 use crate::engine::account::client_config;
-use crate::engine::conditions::types;
 use crate::simulator::{Knobs, RunningSimulator, SimState};
+use crate::status::types;
 
 use super::BenchError;
 use super::inprocess::Options;

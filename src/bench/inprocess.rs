@@ -8,12 +8,12 @@ use std::time::Instant;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use secrecy::SecretString;
 
-use crate::controller::status::next_status;
 use crate::crd::DirectoryIntegration;
 use crate::engine::account::{AccountSync, client_config, sync_account};
-use crate::engine::conditions::types;
 use crate::lastpass::{Client, ClientConfig};
 use crate::simulator::{Knobs, RunningSimulator, SimState};
+use crate::status::types;
+use crate::status::writer::next_status;
 
 use super::BenchError;
 use super::measure::{
@@ -44,7 +44,7 @@ pub struct Options {
 
 /// What `status_writes` counts in this mode.
 pub const STATUS_WRITES_COUNTED: &str = "statuses that differ from the resource's current \
-    status other than in timestamps (controller::status::next_status), i.e. the server-side \
+    status other than in timestamps (status::writer::next_status), i.e. the server-side \
     applies the controllers would make; in-process nothing is sent to an API server";
 
 struct Run {

@@ -11,11 +11,11 @@ use serde::Serialize;
 use crate::crd::{DirectoryIntegration, PlanItem, PlanSummary};
 use crate::engine::account::{client_config, guards_of, policy_of};
 use crate::engine::desire::desire;
-use crate::engine::guard::guard;
 use crate::engine::plan::{Refusal, plan};
 use crate::engine::report::issue_condition;
 use crate::engine::report::{plan_items, plan_summary};
 use crate::engine::report_safeguard::how_to_decide;
+use crate::engine::safeguard::guard;
 use crate::lastpass::{Client, LastPass};
 use crate::source::files::Manifests;
 

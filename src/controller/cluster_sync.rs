@@ -27,7 +27,8 @@ use crate::engine::password;
 use super::context::Context;
 use super::error::{Error, kube as kube_err};
 use super::events;
-use super::status::{apply_status, next_status, remove_finalizer};
+use super::status::{apply_status, remove_finalizer};
+use crate::status::writer::next_status;
 
 /// Key of the generated password in `<user>-initial-password`.
 pub const PASSWORD_KEY: &str = "password";
@@ -241,8 +242,8 @@ async fn forget_used_passwords(
     }
 }
 
-/// The resources by reference: one lookup per status instead of a scan of every resource
-/// (a scan made a sync of 10,000 users quadratic).
+/// The resources by reference: one lookup per status, not a scan of every resource (which
+/// would make a sync quadratic in its users).
 fn index<K: Resource<DynamicType = ()>>(all: &[Arc<K>]) -> HashMap<ResourceRef, &Arc<K>> {
     all.iter().map(|o| (resource_ref(o.as_ref()), o)).collect()
 }
@@ -483,8 +484,8 @@ fn credentials_error_status(
     message: &str,
     now: &Time,
 ) -> DirectoryIntegrationStatus {
-    use super::status::Status as _;
-    use crate::engine::conditions::{Reason, condition, set_condition, types};
+    use crate::status::writer::Status as _;
+    use crate::status::{Reason, condition, set_condition, types};
     let mut status = current.cloned().unwrap_or_default().owned();
     for type_ in [types::READY, types::CREDENTIALS_VALID] {
         let c = condition(type_, false, Reason::CredentialsMissing, message, None, now);
@@ -517,7 +518,7 @@ pub fn key_of(i: &DirectoryIntegration) -> ObjectRef<DirectoryIntegration> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::conditions::{Reason, condition, types};
+    use crate::status::{Reason, condition, types};
 
     #[test]
     fn users_without_the_finalizer_are_held_back() {
@@ -565,8 +566,8 @@ mod tests {
                     None,
                     &now,
                 ),
-                condition("TokenReady", true, Reason::Active, "", None, &now),
-                condition("LdapSynced", true, Reason::Active, "", None, &now),
+                condition(types::TOKEN_READY, true, Reason::Active, "", None, &now),
+                condition(types::LDAP_SYNCED, true, Reason::Active, "", None, &now),
             ],
             scim: Some(crate::crd::ScimStatus::default()),
             ldap: Some(crate::crd::LdapStatus::default()),
@@ -577,12 +578,19 @@ mod tests {
             next.scim.is_none() && next.ldap.is_none(),
             "other managers' fields"
         );
-        let types: Vec<&str> = next.conditions.iter().map(|c| c.type_.as_str()).collect();
-        assert_eq!(types, ["Ready", "DeprovisionBlocked", "CredentialsValid"]);
+        let written: Vec<&str> = next.conditions.iter().map(|c| c.type_.as_str()).collect();
+        assert_eq!(
+            written,
+            [
+                types::READY,
+                types::DEPROVISION_BLOCKED,
+                types::CREDENTIALS_VALID
+            ]
+        );
         let ready = &next.conditions[0];
         assert_eq!(
             (ready.status.as_str(), ready.reason.as_str()),
-            ("False", "CredentialsMissing")
+            ("False", Reason::CredentialsMissing.as_str())
         );
     }
 }

@@ -12,7 +12,6 @@ use kube::runtime::reflector::{ObjectRef, Store};
 
 use crate::crd::{DirectoryIntegration, LastPassGroup, LastPassUser};
 
-use super::account_tasks::AccountTasks;
 use super::stores::Stores;
 
 /// Settings of the controllers.
@@ -59,8 +58,6 @@ pub struct Context {
     pub integrations: Stores<DirectoryIntegration>,
     /// Cache of Namespaces (labels, for `allowedNamespaces.from: Selector`).
     pub namespaces: Store<Namespace>,
-    /// One account task per DirectoryIntegration.
-    pub accounts: AccountTasks,
     /// Settings.
     pub settings: Settings,
     /// What each object looked like when it last woke its account, so status writes (which

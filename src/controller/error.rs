@@ -32,6 +32,16 @@ pub enum Error {
     NoNamespace(String),
 }
 
+impl From<crate::status::writer::WriteError> for Error {
+    fn from(e: crate::status::writer::WriteError) -> Self {
+        use crate::status::writer::WriteError;
+        match e {
+            WriteError::Kube { action, source } => Self::Kube { action, source },
+            WriteError::NoNamespace(name) => Self::NoNamespace(name),
+        }
+    }
+}
+
 impl Error {
     /// A fixed label for metrics (never a name or message).
     pub fn metric_label(&self) -> &'static str {

@@ -19,6 +19,7 @@ use crate::engine::report::plan_summary;
 use crate::engine::report_safeguard::how_to_decide;
 use crate::engine::safeguard::Decision;
 use crate::lastpass::CommandKind;
+use crate::status::Reason;
 
 use super::context::Context;
 
@@ -26,13 +27,13 @@ async fn emit<K: Resource<DynamicType = ()>>(
     ctx: &Context,
     obj: &K,
     type_: EventType,
-    reason: &str,
+    reason: Reason,
     action: &str,
     note: String,
 ) {
     let event = Event {
         type_,
-        reason: reason.into(),
+        reason: reason.as_str().into(),
         note: Some(note.chars().take(1000).collect()),
         action: action.into(),
         secondary: None,
@@ -42,17 +43,19 @@ async fn emit<K: Resource<DynamicType = ()>>(
     }
 }
 
-fn reason_of(command: CommandKind) -> (&'static str, &'static str) {
+fn reason_of(command: CommandKind) -> (Reason, &'static str) {
     match command {
-        CommandKind::BatchAdd => ("Invited", "invited to LastPass"),
-        CommandKind::UpdateUser => ("Updated", "LastPass profile updated"),
-        CommandKind::BatchChangeGrp => ("GroupsChanged", "LastPass group memberships changed"),
-        CommandKind::DelUser => ("Deprovisioned", "deprovisioned in LastPass"),
-        CommandKind::DisableUser => ("Suspended", "disabled in LastPass"),
-        CommandKind::EnableUser => ("Enabled", "enabled in LastPass again"),
-        CommandKind::ReinviteUser => ("Reinvited", "invitation sent again"),
-        CommandKind::ResetPassword => ("PasswordReset", "password reset e-mailed"),
-        CommandKind::GetUserData => ("Observed", "read"),
+        CommandKind::BatchAdd => (Reason::Invited, "invited to LastPass"),
+        CommandKind::UpdateUser => (Reason::Updated, "LastPass profile updated"),
+        CommandKind::BatchChangeGrp => {
+            (Reason::GroupsChanged, "LastPass group memberships changed")
+        }
+        CommandKind::DelUser => (Reason::Deprovisioned, "deprovisioned in LastPass"),
+        CommandKind::DisableUser => (Reason::Suspended, "disabled in LastPass"),
+        CommandKind::EnableUser => (Reason::Enabled, "enabled in LastPass again"),
+        CommandKind::ReinviteUser => (Reason::Reinvited, "invitation sent again"),
+        CommandKind::ResetPassword => (Reason::PasswordReset, "password reset e-mailed"),
+        CommandKind::GetUserData => (Reason::Observed, "read"),
     }
 }
 
@@ -60,13 +63,15 @@ fn reason_of(command: CommandKind) -> (&'static str, &'static str) {
 struct PerUser {
     user: Arc<LastPassUser>,
     type_: EventType,
-    reason: &'static str,
+    reason: Reason,
     action: &'static str,
     note: String,
 }
 
-/// Events of one sync: each applied change and failure on its user, and the account-level
-/// outcomes (dry-run plan, blocked deprovisions, sync errors) on the integration.
+/// Events of one sync: each applied change and failure on its user (a bulk plan's invitations,
+/// updates and membership changes in one summary on the integration instead, see
+/// [`super::bulk`]), and the account-level outcomes (dry-run plan, blocked deprovisions, sync
+/// errors) on the integration.
 pub async fn publish(
     ctx: &Arc<Context>,
     integration: &DirectoryIntegration,
@@ -99,7 +104,8 @@ pub async fn publish(
     // Owned items: the account task is spawned, and borrowed ones trip a higher-ranked
     // lifetime check on its future.
     let mut per_user: Vec<PerUser> = Vec::new();
-    for applied in &sync.outcome.applied {
+    let split = super::bulk::split(&sync.outcome.applied);
+    for applied in split.per_user {
         if let Some(u) = by_key.get(&user_key(&applied.username)) {
             let (reason, note) = reason_of(applied.command);
             let action = applied.command.as_str();
@@ -123,7 +129,7 @@ pub async fn publish(
             per_user.push(PerUser {
                 user: Arc::clone(u),
                 type_: EventType::Warning,
-                reason: "LastPassRejected",
+                reason: Reason::LastPassRejected,
                 action,
                 note,
             });
@@ -136,12 +142,23 @@ pub async fn publish(
         .buffer_unordered(ctx.settings.write_concurrency.max(1))
         .collect::<Vec<()>>()
         .await;
+    if let Some(note) = split.summary {
+        emit(
+            ctx,
+            integration,
+            EventType::Normal,
+            Reason::BulkApplied,
+            "Sync",
+            note,
+        )
+        .await;
+    }
     if let Some(b) = &sync.outcome.blocked {
         emit(
             ctx,
             integration,
             EventType::Warning,
-            "DeprovisionBlocked",
+            Reason::DeprovisionBlocked,
             "Guard",
             format!(
                 "plan {} held: {} deprovisions, {} suspensions, {} membership removals ({}); {}",
@@ -162,7 +179,7 @@ pub async fn publish(
     for d in &sync.outcome.safeguard.decisions {
         let (reason, annotation, note) = match d {
             Decision::Approved { plan_id, changes } => (
-                "PlanApproved",
+                Reason::PlanApproved,
                 APPROVE_PLAN_ANNOTATION,
                 format!("plan {plan_id} approved: {changes} held changes released"),
             ),
@@ -171,7 +188,7 @@ pub async fn publish(
                 released,
                 unapplied,
             } => (
-                "PlanRejected",
+                Reason::PlanRejected,
                 REJECT_PLAN_ANNOTATION,
                 format!(
                     "plan {plan_id} rejected: {released} deleted users released without \
@@ -217,7 +234,7 @@ pub async fn publish(
             ctx,
             integration,
             EventType::Normal,
-            "DryRunPlan",
+            Reason::DryRunPlan,
             "Plan",
             format!("{note} (plan {})", summary.id),
         )
@@ -229,7 +246,7 @@ pub async fn publish(
             ctx,
             integration,
             EventType::Normal,
-            "Synced",
+            Reason::Synced,
             "Sync",
             format!("{drift} changes applied in LastPass"),
         )
@@ -237,11 +254,9 @@ pub async fn publish(
     }
     if let Some(e) = &sync.outcome.error {
         let reason = match e.class() {
-            crate::lastpass::ErrorClass::Auth => "CredentialsInvalid",
-            crate::lastpass::ErrorClass::Untrusted => {
-                crate::engine::conditions::Reason::ReadNotTrusted.as_str()
-            }
-            _ => "SyncFailed",
+            crate::lastpass::ErrorClass::Auth => Reason::CredentialsInvalid,
+            crate::lastpass::ErrorClass::Untrusted => Reason::ReadNotTrusted,
+            _ => Reason::SyncFailed,
         };
         emit(
             ctx,
@@ -258,7 +273,15 @@ pub async fn publish(
 /// `Revoked` Event on a user whose deprovision or suspension LastPass confirmed, with the
 /// revocation latency.
 pub async fn revoked(ctx: &Context, user: &LastPassUser, note: String) {
-    emit(ctx, user, EventType::Normal, "Revoked", "Revoke", note).await;
+    emit(
+        ctx,
+        user,
+        EventType::Normal,
+        Reason::Revoked,
+        "Revoke",
+        note,
+    )
+    .await;
 }
 
 /// Event for a credentials Secret that is missing or incomplete.
@@ -267,7 +290,7 @@ pub async fn credentials_missing(ctx: &Context, integration: &DirectoryIntegrati
         ctx,
         integration,
         EventType::Warning,
-        "CredentialsMissing",
+        Reason::CredentialsMissing,
         "ReadCredentials",
         message.to_string(),
     )
@@ -278,7 +301,7 @@ pub async fn credentials_missing(ctx: &Context, integration: &DirectoryIntegrati
 pub async fn reference_problem<K: Resource<DynamicType = ()>>(
     ctx: &Context,
     obj: &K,
-    reason: &str,
+    reason: Reason,
     message: &str,
 ) {
     emit(
@@ -295,7 +318,7 @@ pub async fn reference_problem<K: Resource<DynamicType = ()>>(
 /// `GroupTakeoverPending` Event on each directory-made group that has just become pending
 /// (its current status does not say so yet), so a steady resync repeats nothing.
 pub async fn takeover_pending(ctx: &Context, groups: &[Arc<LastPassGroup>], sync: &AccountSync) {
-    use crate::engine::conditions::types::GROUP_TAKEOVER_PENDING;
+    use crate::status::types::GROUP_TAKEOVER_PENDING;
     let pending = |conditions: &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition]| {
         conditions
             .iter()
@@ -312,7 +335,7 @@ pub async fn takeover_pending(ctx: &Context, groups: &[Arc<LastPassGroup>], sync
                 ctx,
                 g.as_ref(),
                 EventType::Warning,
-                "GroupTakeoverPending",
+                Reason::GroupTakeoverPending,
                 "Plan",
                 message,
             )

@@ -9,13 +9,14 @@ use kube::runtime::controller::Action;
 
 use crate::crd::LastPassGroup;
 
-use super::context::Context;
 use super::error::Error;
+use super::reconciler::Reconciler;
 use super::status::{add_finalizer, remove_finalizer};
 use super::user::{fingerprint, integration_key};
 
 /// Reconciles one LastPassGroup.
-pub async fn reconcile(group: Arc<LastPassGroup>, ctx: Arc<Context>) -> Result<Action, Error> {
+pub async fn reconcile(group: Arc<LastPassGroup>, r: Arc<Reconciler>) -> Result<Action, Error> {
+    let ctx = &r.ctx;
     let ns = group
         .namespace()
         .ok_or_else(|| Error::NoNamespace(group.name_any()))?;
@@ -48,7 +49,7 @@ pub async fn reconcile(group: Arc<LastPassGroup>, ctx: Arc<Context>) -> Result<A
         add_finalizer(&ctx.client, group.as_ref()).await?;
     }
     if changed {
-        ctx.accounts.wake(&ctx, key);
+        r.wake(key);
     }
     Ok(Action::await_change())
 }

@@ -16,6 +16,7 @@ use crate::crd::{
 
 use super::context::Context;
 use super::error::Error;
+use super::reconciler::Reconciler;
 
 fn fingerprint(i: &DirectoryIntegration) -> u64 {
     let mut h = DefaultHasher::new();
@@ -36,22 +37,22 @@ fn fingerprint(i: &DirectoryIntegration) -> u64 {
 /// and keeps its SCIM bearer token minted and rotated when `spec.scim.enabled`.
 pub async fn reconcile(
     integration: Arc<DirectoryIntegration>,
-    ctx: Arc<Context>,
+    r: Arc<Reconciler>,
 ) -> Result<Action, Error> {
+    let ctx = &r.ctx;
     let ns = integration
         .namespace()
         .ok_or_else(|| Error::NoNamespace(integration.name_any()))?;
     let key = format!("integration/{ns}/{}", integration.name_any());
     if ctx.changed(key, fingerprint(&integration)) {
-        ctx.accounts
-            .wake(&ctx, ObjectRef::from_obj(integration.as_ref()));
+        r.wake(ObjectRef::from_obj(integration.as_ref()));
     }
     if integration.spec.scim.as_ref().is_some_and(|s| s.enabled) {
         let now = jiff::Timestamp::now();
         return match crate::scim::reconcile_tokens(ctx.client.clone(), &integration, now).await {
             Ok(next) => Ok(Action::requeue(next.max(Duration::from_secs(1)))),
             Err(e) => {
-                token_not_ready(&ctx, &integration, &e.to_string()).await;
+                token_not_ready(ctx, &integration, &e.to_string()).await;
                 Err(Error::Sync(format!("SCIM token: {e}")))
             }
         };
@@ -60,30 +61,8 @@ pub async fn reconcile(
 }
 
 /// `TokenReady=False` with the reason, under the SCIM token manager's field manager.
-async fn token_not_ready(
-    ctx: &super::context::Context,
-    integration: &DirectoryIntegration,
-    message: &str,
-) {
-    use kube::api::{Api, Patch, PatchParams};
-    let now = k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(jiff::Timestamp::now());
-    let api: Api<DirectoryIntegration> = Api::namespaced(
-        ctx.client.clone(),
-        &integration.namespace().unwrap_or_default(),
-    );
-    let body = serde_json::json!({
-        "apiVersion": "lastpass-operator.io/v1alpha1",
-        "kind": "DirectoryIntegration",
-        "status": {"conditions": [{
-            "type": crate::scim::tokens::TOKEN_READY, "status": "False", "reason": "TokenError",
-            "message": message, "lastTransitionTime": now,
-            "observedGeneration": integration.metadata.generation,
-        }]},
-    });
-    let params = PatchParams::apply(crate::scim::tokens::FIELD_MANAGER).force();
-    if let Err(e) = api
-        .patch_status(&integration.name_any(), &params, &Patch::Apply(&body))
-        .await
+async fn token_not_ready(ctx: &Context, integration: &DirectoryIntegration, message: &str) {
+    if let Err(e) = crate::scim::tokens::write_token_error(&ctx.client, integration, message).await
     {
         tracing::warn!(error = %e, "cannot write TokenReady=False");
     }

@@ -9,7 +9,8 @@ use crate::engine::spec_check::{check_integration, refused_status, summary};
 
 use super::context::Context;
 use super::error::Error;
-use super::status::{Status, apply_status, next_status};
+use super::status::apply_status;
+use crate::status::writer::{Status, next_status};
 
 /// `Ok` when `integration` breaks no rule. Otherwise writes `Ready=False` / `Synced=False`
 /// (reason `InsecureEndpoint` or `InvalidSpec`, only if that changes the status) and returns

@@ -9,6 +9,7 @@
 pub mod account_client;
 pub mod account_tasks;
 pub mod adopt;
+pub mod bulk;
 pub mod cluster_sync;
 pub mod context;
 pub mod error;
@@ -16,6 +17,7 @@ pub mod events;
 pub mod group;
 pub mod integration;
 pub mod invalid_spec;
+pub mod reconciler;
 pub mod revocation;
 pub mod status;
 pub mod stores;
@@ -40,6 +42,7 @@ use crate::crd::{DirectoryIntegration, LastPassGroup, LastPassUser};
 
 pub use context::{Context, Settings};
 pub use error::Error;
+pub use reconciler::Reconciler;
 pub use stores::Stores;
 
 /// What the controllers watch and how.
@@ -135,16 +138,19 @@ pub async fn run(
         groups: Stores::new(groups.iter().map(Controller::store).collect()),
         integrations: Stores::new(integrations.iter().map(Controller::store).collect()),
         namespaces,
-        accounts: Default::default(),
         settings: options.settings.clone(),
         seen: Mutex::new(HashMap::new()),
+    });
+    let reconciler = Arc::new(Reconciler {
+        ctx: ctx.clone(),
+        accounts: Default::default(),
     });
 
     // A changed Secret wakes the integrations that read it (fixing credentials recovers).
     let secret_scopes = secret_scopes(&options);
     info!(namespaces = ?options.secret_namespaces, "watching Secrets (no namespaces listed: as the resources)");
     let secret_watches = secret_scopes.iter().map(|ns| {
-        let secret_ctx = ctx.clone();
+        let secret_ctx = reconciler.clone();
         watcher(api::<PartialObjectMeta<Secret>>(&client, *ns), wc.clone())
             .default_backoff()
             .applied_objects()
@@ -156,13 +162,11 @@ pub async fn run(
                 }
                 if let Ok(secret) = s {
                     let ns = secret.namespace().unwrap_or_default();
-                    for i in secret_ctx.integrations.state() {
+                    for i in secret_ctx.ctx.integrations.state() {
                         if i.namespace().as_deref() == Some(ns.as_str())
                             && i.spec.lastpass.credentials_secret_ref.name == secret.name_any()
                         {
-                            secret_ctx
-                                .accounts
-                                .wake(&secret_ctx, cluster_sync::key_of(&i));
+                            secret_ctx.wake(cluster_sync::key_of(&i));
                         }
                     }
                 }
@@ -183,7 +187,7 @@ pub async fn run(
     for c in users {
         controllers.push(
             c.graceful_shutdown_on(stopped())
-                .run(user::reconcile, user::error_policy, ctx.clone())
+                .run(user::reconcile, user::error_policy, reconciler.clone())
                 .for_each(|_| future::ready(()))
                 .boxed(),
         );
@@ -191,7 +195,7 @@ pub async fn run(
     for c in groups {
         controllers.push(
             c.graceful_shutdown_on(stopped())
-                .run(group::reconcile, user::error_policy, ctx.clone())
+                .run(group::reconcile, user::error_policy, reconciler.clone())
                 .for_each(|_| future::ready(()))
                 .boxed(),
         );
@@ -200,7 +204,11 @@ pub async fn run(
     for c in integrations {
         let run = c
             .graceful_shutdown_on(stopped())
-            .run(integration::reconcile, user::error_policy, ctx.clone())
+            .run(
+                integration::reconcile,
+                user::error_policy,
+                reconciler.clone(),
+            )
             .for_each(|_| future::ready(()));
         // The watch starts when the stream is first polled: the test hook delays exactly that.
         controllers.push(tokio::time::sleep(delay).then(move |()| run).boxed());
@@ -228,6 +236,6 @@ pub async fn run(
         () = background => {}
         () = async { shutdown.await; let _ = stop_tx.send(true); future::pending::<()>().await } => {}
     }
-    ctx.accounts.drain(ctx.settings.shutdown_grace).await;
+    reconciler.accounts.drain(ctx.settings.shutdown_grace).await;
     info!("controllers stopped");
 }

@@ -1,17 +1,17 @@
-//! Status writes: server-side apply to `/status`, only when something but timestamps changed,
-//! and finalizer removal once the engine says a deprovision is complete.
+//! The engine's statuses of users, groups and integrations (what of them it owns, what it
+//! compares, see [`crate::status::writer`]), and finalizer removal once the engine says a
+//! deprovision is complete.
 
-use k8s_openapi::NamespaceResourceScope;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use kube::api::{Api, Patch, PatchParams};
-use kube::{Client, Resource, ResourceExt};
+use kube::{Client, ResourceExt};
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 use serde_json::json;
 
 use crate::crd::{DirectoryIntegrationStatus, LastPassGroupStatus, LastPassUserStatus};
-use crate::engine::conditions::keep_transition_times;
-use crate::engine::kstatus::{RECONCILING, STALLED, set_kstatus_conditions};
+use crate::status::kstatus::set_kstatus_conditions;
+use crate::status::types;
+use crate::status::writer::{self, Object, Status};
 
 use super::error::{Error, kube as kube_err};
 
@@ -21,94 +21,52 @@ pub const MANAGER: &str = "lastpass-operator";
 /// Finalizer on LastPassUsers and LastPassGroups: deleting one deprovisions through the engine.
 pub const FINALIZER: &str = "lastpass-operator.io/deprovision";
 
-/// A status that can be compared without its timestamps.
-pub trait Status: Clone + PartialEq + Serialize {
-    /// The conditions, to carry transition times over.
-    fn conditions_mut(&mut self) -> &mut Vec<Condition>;
-    /// Sets `observedGeneration`.
-    fn set_generation(&mut self, generation: Option<i64>);
-    /// Clears the fields that change on every sync by nature (sync times).
-    fn clear_times(&mut self);
-    /// Sets the sync time of a written status.
-    fn set_time(&mut self, now: &Time);
-    /// The part of the status the engine owns; other writers (the LDAP pull, the SCIM token
-    /// manager) own the rest under their own field managers.
-    fn owned(&self) -> Self {
-        self.clone()
-    }
-}
-
-/// Sets `observedGeneration` on a status and on each of its conditions.
-fn stamp_generation(
-    observed: &mut Option<i64>,
-    conditions: &mut [Condition],
-    generation: Option<i64>,
-) {
-    *observed = generation;
-    conditions
-        .iter_mut()
-        .for_each(|c| c.observed_generation = generation);
+/// The methods every status the engine writes shares: its conditions and observedGeneration,
+/// kstatus's conditions derived from `Ready`, and (with `last_sync_time`) the sync time that is
+/// left out of comparisons and set when written.
+macro_rules! engine_status {
+    () => {
+        fn conditions_mut(&mut self) -> &mut Vec<Condition> {
+            &mut self.conditions
+        }
+        fn observed_generation_mut(&mut self) -> Option<&mut Option<i64>> {
+            Some(&mut self.observed_generation)
+        }
+        fn derive(&mut self) {
+            set_kstatus_conditions(&mut self.conditions);
+        }
+    };
+    (last_sync_time) => {
+        engine_status!();
+        fn clear_times(&mut self) {
+            self.last_sync_time = None;
+        }
+        fn set_time(&mut self, now: &Time) {
+            self.last_sync_time = Some(now.clone());
+        }
+    };
 }
 
 impl Status for LastPassUserStatus {
-    fn conditions_mut(&mut self) -> &mut Vec<Condition> {
-        &mut self.conditions
-    }
-    fn set_generation(&mut self, generation: Option<i64>) {
-        stamp_generation(
-            &mut self.observed_generation,
-            &mut self.conditions,
-            generation,
-        );
-    }
-    fn clear_times(&mut self) {
-        self.last_sync_time = None;
-    }
-    fn set_time(&mut self, now: &Time) {
-        self.last_sync_time = Some(now.clone());
-    }
+    engine_status!(last_sync_time);
 }
 
 impl Status for LastPassGroupStatus {
-    fn conditions_mut(&mut self) -> &mut Vec<Condition> {
-        &mut self.conditions
-    }
-    fn set_generation(&mut self, generation: Option<i64>) {
-        stamp_generation(
-            &mut self.observed_generation,
-            &mut self.conditions,
-            generation,
-        );
-    }
-    fn clear_times(&mut self) {}
-    fn set_time(&mut self, _: &Time) {}
+    engine_status!();
 }
 
 impl Status for DirectoryIntegrationStatus {
-    fn conditions_mut(&mut self) -> &mut Vec<Condition> {
-        &mut self.conditions
-    }
-    fn set_generation(&mut self, generation: Option<i64>) {
-        stamp_generation(
-            &mut self.observed_generation,
-            &mut self.conditions,
-            generation,
-        );
-    }
-    fn clear_times(&mut self) {
-        self.last_sync_time = None;
-    }
+    engine_status!(last_sync_time);
     fn owned(&self) -> Self {
-        use crate::engine::conditions::types;
-        // TokenReady belongs to the SCIM token manager, LdapReachable/LdapSynced to the pull.
+        // TokenReady belongs to the SCIM token manager, the Ldap* conditions to the pull.
         const OURS: [&str; 7] = [
             types::READY,
             types::CREDENTIALS_VALID,
             types::SYNCED,
             types::DEPROVISION_BLOCKED,
             types::SEATS_EXHAUSTED,
-            RECONCILING,
-            STALLED,
+            types::RECONCILING,
+            types::STALLED,
         ];
         let mut mine = self.clone();
         mine.ldap = None;
@@ -116,75 +74,23 @@ impl Status for DirectoryIntegrationStatus {
         mine.conditions.retain(|c| OURS.contains(&c.type_.as_str()));
         mine
     }
-    fn set_time(&mut self, now: &Time) {
-        self.last_sync_time = Some(now.clone());
-    }
 }
 
-/// The status to write for `obj`, or `None` when `current` already says the same (only times
-/// would differ): a steady sync writes nothing.
-pub fn next_status<S: Status>(
-    current: Option<&S>,
-    mut next: S,
-    generation: Option<i64>,
-    now: &Time,
-) -> Option<S> {
-    set_kstatus_conditions(next.conditions_mut());
-    next.set_generation(generation);
-    if let Some(cur) = current {
-        let old_conditions = cur.clone().conditions_mut().clone();
-        keep_transition_times(next.conditions_mut(), &old_conditions);
-        let (mut a, mut b) = (cur.owned(), next.owned());
-        a.clear_times();
-        b.clear_times();
-        if a == b {
-            return None;
-        }
-    }
-    next.set_time(now);
-    Some(next)
-}
-
-/// Server-side applies `status` to `obj`'s `/status`.
+/// Server-side applies `status` to `obj`'s `/status` under [`MANAGER`] (see
+/// [`crate::status::writer`]).
 pub async fn apply_status<K, S>(client: &Client, obj: &K, status: &S) -> Result<(), Error>
 where
-    K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
-        + Clone
-        + DeserializeOwned
-        + std::fmt::Debug,
+    K: Object,
     S: Serialize,
 {
-    let ns = obj
-        .namespace()
-        .ok_or_else(|| Error::NoNamespace(obj.name_any()))?;
-    let api: Api<K> = Api::namespaced(client.clone(), &ns);
-    let body = json!({
-        "apiVersion": K::api_version(&()),
-        "kind": K::kind(&()),
-        "status": status,
-    });
-    api.patch_status(
-        &obj.name_any(),
-        &PatchParams::apply(MANAGER).force(),
-        &Patch::Apply(&body),
-    )
-    .await
-    .map_err(kube_err(format!(
-        "writing status of {} {ns}/{}",
-        K::kind(&()),
-        obj.name_any()
-    )))?;
-    Ok(())
+    Ok(writer::apply(client, MANAGER, obj, status).await?)
 }
 
 /// Replaces `obj`'s finalizer list, guarded by its resourceVersion: a concurrent change makes
 /// the API answer 409 instead of losing someone else's finalizer.
 async fn set_finalizers<K>(client: &Client, obj: &K, finalizers: Vec<String>) -> Result<(), Error>
 where
-    K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
-        + Clone
-        + DeserializeOwned
-        + std::fmt::Debug,
+    K: Object,
 {
     let patch = json!({"metadata": {
         "finalizers": finalizers,
@@ -202,10 +108,7 @@ pub async fn merge_patch<K>(
     doing: &str,
 ) -> Result<(), Error>
 where
-    K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
-        + Clone
-        + DeserializeOwned
-        + std::fmt::Debug,
+    K: Object,
 {
     let ns = obj
         .namespace()
@@ -228,10 +131,7 @@ where
 /// Removes the operator's finalizer from `obj`, if it has it.
 pub async fn remove_finalizer<K>(client: &Client, obj: &K) -> Result<(), Error>
 where
-    K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
-        + Clone
-        + DeserializeOwned
-        + std::fmt::Debug,
+    K: Object,
 {
     if !obj.finalizers().iter().any(|f| f == FINALIZER) {
         return Ok(());
@@ -248,10 +148,7 @@ where
 /// Adds the operator's finalizer to `obj` if missing.
 pub async fn add_finalizer<K>(client: &Client, obj: &K) -> Result<(), Error>
 where
-    K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
-        + Clone
-        + DeserializeOwned
-        + std::fmt::Debug,
+    K: Object,
 {
     if obj.finalizers().iter().any(|f| f == FINALIZER) {
         return Ok(());
@@ -264,7 +161,8 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::conditions::{Reason, condition, types};
+    use crate::status::writer::next_status;
+    use crate::status::{Reason, condition};
 
     fn at(s: i64) -> Time {
         Time(jiff::Timestamp::from_second(s).unwrap())
@@ -286,7 +184,7 @@ mod tests {
         let mut current = next_status(None, ours.clone(), Some(1), &at(10)).expect("first write");
         // Another manager (the LDAP pull) added its condition and block.
         current.conditions.push(condition(
-            "LdapReachable",
+            types::LDAP_REACHABLE,
             true,
             Reason::Active,
             "",

@@ -12,12 +12,14 @@ use kube::runtime::reflector::ObjectRef;
 use tracing::{info, warn};
 
 use crate::crd::{DirectoryIntegration, IntegrationRef, LastPassUser, UserPhase};
-use crate::engine::conditions::{Reason, condition, set_condition, types};
+use crate::status::{Reason, condition, set_condition, types};
 
 use super::context::Context;
 use super::error::Error;
 use super::events;
-use super::status::{FINALIZER, add_finalizer, apply_status, next_status, remove_finalizer};
+use super::reconciler::Reconciler;
+use super::status::{FINALIZER, add_finalizer, apply_status, remove_finalizer};
+use crate::status::writer::next_status;
 
 /// The integration a reference names, resolved against the referring namespace.
 pub fn integration_key(r: &IntegrationRef, own_ns: &str) -> ObjectRef<DirectoryIntegration> {
@@ -77,13 +79,14 @@ async fn not_found(
     );
     if let Some(next) = next_status(user.status.as_ref(), status, user.metadata.generation, &now) {
         apply_status(&ctx.client, user, &next).await?;
-        events::reference_problem(ctx, user, "IntegrationNotFound", &message).await;
+        events::reference_problem(ctx, user, Reason::IntegrationNotFound, &message).await;
     }
     Ok(())
 }
 
 /// Reconciles one LastPassUser.
-pub async fn reconcile(user: Arc<LastPassUser>, ctx: Arc<Context>) -> Result<Action, Error> {
+pub async fn reconcile(user: Arc<LastPassUser>, r: Arc<Reconciler>) -> Result<Action, Error> {
+    let ctx = &r.ctx;
     let ns = user
         .namespace()
         .ok_or_else(|| Error::NoNamespace(user.name_any()))?;
@@ -107,7 +110,7 @@ pub async fn reconcile(user: Arc<LastPassUser>, ctx: Arc<Context>) -> Result<Act
     if user.metadata.deletion_timestamp.is_some() {
         if integration.is_some() {
             if changed {
-                ctx.accounts.wake(&ctx, key);
+                r.wake(key);
             }
         } else if ctx.integration_gone(&key).await? {
             // No account to deprovision through: deleting the integration never deprovisions.
@@ -121,14 +124,14 @@ pub async fn reconcile(user: Arc<LastPassUser>, ctx: Arc<Context>) -> Result<Act
     }
     match integration {
         None => {
-            not_found(&ctx, &user, &key).await?;
+            not_found(ctx, &user, &key).await?;
             Ok(Action::requeue(Duration::from_secs(30)))
         }
         Some(_) => {
             add_finalizer(&ctx.client, user.as_ref()).await?;
-            super::revocation::track_intent(&ctx, user.as_ref()).await?;
+            super::revocation::track_intent(ctx, user.as_ref()).await?;
             if changed {
-                ctx.accounts.wake(&ctx, key);
+                r.wake(key);
             }
             Ok(Action::await_change())
         }
@@ -136,7 +139,7 @@ pub async fn reconcile(user: Arc<LastPassUser>, ctx: Arc<Context>) -> Result<Act
 }
 
 /// Requeues a failed reconcile after a delay chosen by the error.
-pub fn error_policy<K>(_obj: Arc<K>, error: &Error, _ctx: Arc<Context>) -> Action
+pub fn error_policy<K>(_obj: Arc<K>, error: &Error, _ctx: Arc<Reconciler>) -> Action
 where
     K: kube::Resource<DynamicType = ()>,
 {

@@ -700,15 +700,18 @@ pub struct DirectoryIntegrationStatus {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LdapStatus {
-    /// When the last pull finished, successful or not.
+    /// When the last pull that changed this status finished, successful or not: a pull that
+    /// changes nothing else writes nothing (the `lastpass_operator_ldap_pulls_total` metric
+    /// counts every pull).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "optional_time_schema")]
     pub last_pull_time: Option<Time>,
-    /// When the last pull that reached the directory and wrote resources finished.
+    /// When the last pull that reached the directory, wrote resources and changed this status
+    /// finished.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "optional_time_schema")]
     pub last_success_time: Option<Time>,
-    /// How long the last pull took, e.g. `1.2s`.
+    /// How long the last pull that changed this status took, e.g. `1.2s`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_pull_duration: Option<String>,
     /// User entries the user search returned.

@@ -2,12 +2,10 @@
 //! DirectoryIntegration. The planner and the guards are pure; I/O lives at the edges.
 
 pub mod account;
-pub mod conditions;
 pub mod converge;
 pub mod desire;
 pub mod execute;
 pub mod guard;
-pub mod kstatus;
 pub mod model;
 pub mod password;
 pub mod pending_members;
@@ -23,5 +21,7 @@ pub mod unread;
 mod desire_props;
 #[cfg(test)]
 mod desire_tests;
+#[cfg(test)]
+mod pending_members_tests;
 #[cfg(test)]
 mod plan_tests;

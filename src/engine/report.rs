@@ -11,12 +11,12 @@ use crate::crd::{
 };
 use crate::lastpass::{ApiError, ErrorClass, LastPassZone};
 
-use super::conditions::{Reason, condition, types};
 use super::converge::ConvergeOutcome;
 use super::desire::{Desire, Issue};
 use super::model::{ObservedUser, RefKind, ResourceRef, user_key};
 use super::plan::{Plan, Refusal};
 use super::safeguard::Change;
+use crate::status::{Reason, condition, types};
 
 /// Items of a plan shown in status.
 pub const SAMPLE_SIZE: usize = 20;

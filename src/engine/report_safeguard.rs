@@ -6,13 +6,13 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 
 use crate::crd::{DirectoryIntegrationStatus, HeldPlan, SafeguardStatus};
 
-use super::conditions::{Reason, condition, set_condition, types};
 use super::converge::ConvergeOutcome;
 use super::desire::Desire;
 use super::guard::Blocked;
 use super::model::{RefKind, ResourceRef};
 use super::report::{Report, SAMPLE_SIZE};
 use super::safeguard::Change;
+use crate::status::{Reason, condition, set_condition, types};
 
 /// Held changes listed in full in `status.held.changes` at most: a larger set (a mass event in
 /// a big account) would push the integration towards the API server's object size limit. Such

@@ -17,7 +17,7 @@ use crate::crd::{
 };
 use crate::lastpass::{LastPassZone, insecure_endpoint};
 
-use super::conditions::{Reason, condition, set_condition, types};
+use crate::status::{Reason, condition, set_condition, types};
 
 /// The shortest `spec.sync.interval` (the CEL rule `duration(self) >= duration('1m')`).
 pub const MIN_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
@@ -392,7 +392,7 @@ mod tests {
             let c = get(t).unwrap();
             assert_eq!(
                 (c.status.as_str(), c.reason.as_str()),
-                ("False", "InsecureEndpoint")
+                ("False", Reason::InsecureEndpoint.as_str())
             );
             assert!(c.message.contains("must use https"), "{}", c.message);
         }

@@ -2,7 +2,7 @@
 
 use crate::crd::{LastPassUserStatus, UserPhase};
 
-use super::conditions::types;
+use crate::status::types;
 
 /// A user's status after a sync that could not read the account (an untrusted read, LastPass
 /// unavailable): what the last read showed (LastPass id, groups, last login, second factor,
@@ -33,7 +33,7 @@ pub fn keep_last_read(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::conditions::{Reason, condition};
+    use crate::status::{Reason, condition};
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
     fn at() -> Time {

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::status::Reason;
+
 /// Why a pull failed. Messages say what failed, on what, and what to do; none ever holds the
 /// bind password.
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +35,9 @@ pub enum Error {
         #[source]
         source: kube::Error,
     },
+    /// A status write failed.
+    #[error(transparent)]
+    Status(#[from] crate::status::writer::WriteError),
     /// The directory could not be reached (DNS, refused, reset).
     #[error("cannot connect to {url}: {detail}; check the URL, the port and network policies")]
     Unreachable {
@@ -89,78 +94,13 @@ pub enum Error {
     },
 }
 
-/// Reason of the `LdapReachable` / `LdapSynced` conditions; a fixed set, shared with
-/// metrics labels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reason {
-    /// The pull worked.
-    Ok,
-    /// `spec.ldap` is invalid.
-    ConfigInvalid,
-    /// The bind or CA Secret is missing or incomplete.
-    SecretInvalid,
-    /// TCP connection failed.
-    Unreachable,
-    /// TLS failed.
-    TlsFailed,
-    /// A timeout expired.
-    Timeout,
-    /// The bind was refused.
-    BindFailed,
-    /// A search failed.
-    SearchFailed,
-    /// The Kubernetes API failed.
-    ApiFailed,
-    /// Some directory entries were skipped (duplicates, claimed names, no username).
-    Conflicts,
-    /// A directory user's e-mail changed; the pull does not rename LastPass users.
-    EmailChanged,
-    /// The directory was not read, so nothing was synced.
-    PullFailed,
-    /// The safeguard holds the pull's deletions (more than the limits allow).
-    OverSafeguard,
-    /// The user search returned no user: the pull is held as a whole.
-    NoUsersSeen,
-    /// The held deletions were rejected with `lastpass-operator.io/reject-plan`.
-    PullRejected,
-    /// The held deletions were approved with `lastpass-operator.io/approve-plan`.
-    PullApproved,
-    /// The pull's deletions were within the safeguard.
-    WithinSafeguard,
-}
-
-impl Reason {
-    /// The condition reason (CamelCase, as Kubernetes wants).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Reason::Ok => "Ok",
-            Reason::ConfigInvalid => "ConfigInvalid",
-            Reason::SecretInvalid => "SecretInvalid",
-            Reason::Unreachable => "Unreachable",
-            Reason::TlsFailed => "TlsFailed",
-            Reason::Timeout => "Timeout",
-            Reason::BindFailed => "BindFailed",
-            Reason::SearchFailed => "SearchFailed",
-            Reason::ApiFailed => "ApiFailed",
-            Reason::Conflicts => "Conflicts",
-            Reason::EmailChanged => "EmailChanged",
-            Reason::PullFailed => "PullFailed",
-            Reason::OverSafeguard => "OverSafeguard",
-            Reason::NoUsersSeen => "NoUsersSeen",
-            Reason::PullRejected => "PullRejected",
-            Reason::PullApproved => "PullApproved",
-            Reason::WithinSafeguard => "WithinSafeguard",
-        }
-    }
-}
-
 impl Error {
     /// The condition reason of this error.
     pub fn reason(&self) -> Reason {
         match self {
             Error::InvalidConfig { .. } => Reason::ConfigInvalid,
             Error::Secret { .. } => Reason::SecretInvalid,
-            Error::Kube { .. } => Reason::ApiFailed,
+            Error::Kube { .. } | Error::Status(_) => Reason::ApiFailed,
             Error::Unreachable { .. } => Reason::Unreachable,
             Error::Tls { .. } => Reason::TlsFailed,
             Error::Timeout { .. } => Reason::Timeout,
@@ -174,7 +114,7 @@ impl Error {
         match self {
             Error::InvalidConfig { .. } => "invalid_config",
             Error::Secret { .. } => "secret",
-            Error::Kube { .. } => "kube",
+            Error::Kube { .. } | Error::Status(_) => "kube",
             Error::Unreachable { .. } => "unreachable",
             Error::Tls { .. } => "tls",
             Error::Timeout { .. } => "timeout",

@@ -8,6 +8,7 @@ use super::safeguard::Verdict;
 use crate::crd::{
     APPROVE_PLAN_ANNOTATION, DirectoryIntegration, LdapStatus, REJECT_PLAN_ANNOTATION,
 };
+use crate::status::Reason;
 
 /// What to say about `verdict`, given the status before the pull: `None` when it was said
 /// already (the same held id, the same rejection).
@@ -29,7 +30,7 @@ pub fn event_for(
             }
             (
                 EventType::Warning,
-                "LdapDeletionsHeld",
+                Reason::LdapDeletionsHeld,
                 format!(
                     "LDAP pull {} would delete {} users and {} groups ({} users seen, {} managed): \
                      nothing deleted; approve with {APPROVE_PLAN_ANNOTATION}={} or reject with \
@@ -46,7 +47,7 @@ pub fn event_for(
         }
         Verdict::Approved(h) => (
             EventType::Normal,
-            "PullApproved",
+            Reason::PullApproved,
             format!(
                 "LDAP pull {} approved{}: {} users and {} groups deleted",
                 h.pull_id,
@@ -61,7 +62,7 @@ pub fn event_for(
             }
             (
                 EventType::Normal,
-                "PullRejected",
+                Reason::PullRejected,
                 format!(
                     "LDAP pull {} rejected{}: its {} users and {} groups are kept",
                     h.pull_id,
@@ -74,7 +75,7 @@ pub fn event_for(
     };
     Some(Event {
         type_,
-        reason: reason.into(),
+        reason: reason.as_str().into(),
         note: Some(note),
         action: "Pull".into(),
         secondary: None,
@@ -147,7 +148,7 @@ mod tests {
             &Verdict::Rejected(held("ldap-1")),
         )
         .unwrap();
-        assert_eq!(e.reason, "PullRejected");
+        assert_eq!(e.reason, Reason::PullRejected.as_str());
         assert!(e.note.unwrap().contains("rejected by kubectl-annotate"));
     }
 

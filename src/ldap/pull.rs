@@ -11,8 +11,9 @@ use super::connect;
 use super::desired::{Problem, Target};
 use super::safeguard::{self, Decisions, Limits, Verdict as Safeguard};
 use super::status::{self, Verdict};
-use super::{Error, Reason, apply, events, plan, read};
+use super::{Error, apply, events, plan, read};
 use crate::crd::{DirectoryIntegration, LastPassGroup, LastPassUser, LdapStatus};
+use crate::status::Reason;
 
 /// Problems kept in `status.ldap.problems`.
 const MAX_PROBLEMS: usize = 20;
@@ -146,11 +147,11 @@ pub async fn pull_once(client: &Client, di: &DirectoryIntegration) -> Result<Pul
         Err(_) => None, // the directory was not judged: the condition stays as it was
     };
     let mut verdicts = vec![
-        (status::LDAP_REACHABLE, &reachable),
-        (status::LDAP_SYNCED, &synced),
+        (crate::status::types::LDAP_REACHABLE, &reachable),
+        (crate::status::types::LDAP_SYNCED, &synced),
     ];
     if let Some(held) = &held {
-        verdicts.push((status::LDAP_DELETIONS_HELD, held));
+        verdicts.push((crate::status::types::LDAP_DELETIONS_HELD, held));
     }
     if let Err(e) = status::write(client, di, &ldap, &verdicts).await {
         tracing::warn!(error = %e, "cannot write the LDAP status");

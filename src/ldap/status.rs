@@ -3,29 +3,21 @@
 //! `lastpass-operator-ldap`, so the engine's fields and conditions are left alone.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
-use kube::api::{Patch, PatchParams};
 use kube::{Api, Client, ResourceExt};
+use serde::Serialize;
 
 use super::safeguard::{HoldCause, Limits, Verdict as Safeguard};
-use super::{Error, FIELD_MANAGER, Reason};
+use super::{Error, FIELD_MANAGER};
 use crate::crd::{APPROVE_PLAN_ANNOTATION, LdapHeldPull, REJECT_PLAN_ANNOTATION};
 use crate::crd::{DirectoryIntegration, LdapStatus};
-
-/// Condition: the directory was reached, TLS worked, the bind and the searches succeeded.
-pub const LDAP_REACHABLE: &str = "LdapReachable";
-/// Condition: the resources match the directory (no skipped entries, no failed writes).
-pub const LDAP_SYNCED: &str = "LdapSynced";
-
-/// Condition: the last pull's deletions are held by the safeguard until approved or
-/// rejected (see [`super::safeguard`]).
-pub const LDAP_DELETIONS_HELD: &str = "LdapDeletionsHeld";
+use crate::status::condition::shortened;
+use crate::status::types::{LDAP_DELETIONS_HELD, LDAP_REACHABLE, LDAP_SYNCED};
+use crate::status::writer::{self, Status};
+use crate::status::{Reason, condition, refusal};
 
 /// Every condition type the pull owns: each status apply carries all of them, since a type
 /// left out of an apply would be removed.
 const OWNED: [&str; 3] = [LDAP_REACHABLE, LDAP_SYNCED, LDAP_DELETIONS_HELD];
-
-/// Longest condition message kept.
-const MAX_MESSAGE: usize = 2000;
 
 /// One condition to write.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,58 +35,48 @@ pub fn now() -> Time {
     Time(jiff::Timestamp::from_second(jiff::Timestamp::now().as_second()).expect("valid time"))
 }
 
-/// Builds a condition, keeping `lastTransitionTime` of `previous` unless the status flips.
-pub fn condition(
-    type_: &str,
-    verdict: &Verdict,
-    generation: Option<i64>,
-    previous: &[Condition],
-    now: &Time,
-) -> Condition {
-    let status = if verdict.ok { "True" } else { "False" }.to_string();
-    let last_transition_time = previous
-        .iter()
-        .find(|c| c.type_ == type_ && c.status == status)
-        .map(|c| c.last_transition_time.clone())
-        .unwrap_or_else(|| now.clone());
-    let mut message = verdict.message.clone();
-    if message.len() > MAX_MESSAGE {
-        let mut cut = MAX_MESSAGE;
-        while !message.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        message.truncate(cut);
-        message.push('…');
+/// The part of an integration's status the pull owns: `status.ldap` and its conditions.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+struct PullStatus {
+    ldap: LdapStatus,
+    conditions: Vec<Condition>,
+}
+
+impl Status for PullStatus {
+    fn conditions_mut(&mut self) -> &mut Vec<Condition> {
+        &mut self.conditions
     }
-    Condition {
-        type_: type_.to_string(),
-        status,
-        reason: verdict.reason.as_str().to_string(),
-        message,
-        observed_generation: generation,
-        last_transition_time,
+    /// The pull times move on every pull: a pull that changed nothing else writes nothing.
+    fn clear_times(&mut self) {
+        self.ldap.last_pull_time = None;
+        self.ldap.last_success_time = None;
+        self.ldap.last_pull_duration = None;
     }
 }
 
-/// The body of the status apply: only `status.ldap` and the two LDAP conditions.
-pub fn status_patch(ldap: &LdapStatus, conditions: &[Condition]) -> serde_json::Value {
-    serde_json::json!({
-        "apiVersion": "lastpass-operator.io/v1alpha1",
-        "kind": "DirectoryIntegration",
-        "status": { "ldap": ldap, "conditions": conditions },
-    })
+impl PullStatus {
+    /// The owned part of `status` as it is.
+    fn of(status: &crate::crd::DirectoryIntegrationStatus) -> Self {
+        Self {
+            ldap: status.ldap.clone().unwrap_or_default(),
+            conditions: OWNED
+                .iter()
+                .filter_map(|t| status.conditions.iter().find(|c| c.type_ == *t).cloned())
+                .collect(),
+        }
+    }
 }
 
 /// Writes `status.ldap` and the given conditions (a type not given keeps its current
-/// value); reads the integration first for the previous conditions' transition times. The
-/// recorded approvals and rejections are merged with the current ones, so an approval
+/// value) when they say something new; reads the integration first for the current status.
+/// The recorded approvals and rejections are merged with the current ones, so an approval
 /// recorded during the pull ([`record_consumed`]) is never lost.
 pub async fn write(
     client: &Client,
     di: &DirectoryIntegration,
     ldap: &LdapStatus,
     verdicts: &[(&str, &Verdict)],
-) -> Result<(), Error> {
+) -> Result<bool, Error> {
     let merge = |current: Option<&LdapStatus>| {
         let mut next = ldap.clone();
         if let Some(current) = current {
@@ -120,7 +102,7 @@ pub async fn record_consumed(
     client: &Client,
     di: &DirectoryIntegration,
     id: &str,
-) -> Result<(), Error> {
+) -> Result<bool, Error> {
     let record = |current: Option<&LdapStatus>| {
         let mut ldap = current.cloned().unwrap_or_default();
         super::safeguard::record(&mut ldap.consumed_approvals, id);
@@ -134,35 +116,35 @@ async fn write_with(
     di: &DirectoryIntegration,
     ldap: impl FnOnce(Option<&LdapStatus>) -> LdapStatus,
     verdicts: &[(&str, &Verdict)],
-) -> Result<(), Error> {
+) -> Result<bool, Error> {
     let namespace = di.namespace().unwrap_or_default();
     let name = di.name_any();
     let api: Api<DirectoryIntegration> = Api::namespaced(client.clone(), &namespace);
-    let kube_err = |step: &str| {
-        let step = format!("{step} status of DirectoryIntegration {namespace}/{name}");
-        move |source| Error::Kube { step, source }
-    };
-    let current = api.get_status(&name).await.map_err(kube_err("reading"))?;
-    let status = current.status.unwrap_or_default();
-    let previous = status.conditions;
+    let current = api.get_status(&name).await.map_err(|source| Error::Kube {
+        step: format!("reading status of DirectoryIntegration {namespace}/{name}"),
+        source,
+    })?;
     let now = now();
-    let generation = current.metadata.generation;
+    let was = PullStatus::of(&current.status.clone().unwrap_or_default());
     let conditions: Vec<Condition> = OWNED
         .iter()
         .filter_map(|type_| match verdicts.iter().find(|(t, _)| t == type_) {
-            Some((_, v)) => Some(condition(type_, v, generation, &previous, &now)),
-            None => previous.iter().find(|c| c.type_ == *type_).cloned(),
+            Some((_, v)) => Some(condition(
+                type_,
+                v.ok,
+                v.reason,
+                shortened(v.message.clone()),
+                None,
+                &now,
+            )),
+            None => was.conditions.iter().find(|c| c.type_ == *type_).cloned(),
         })
         .collect();
-    let ldap = ldap(status.ldap.as_ref());
-    api.patch_status(
-        &name,
-        &PatchParams::apply(FIELD_MANAGER).force(),
-        &Patch::Apply(status_patch(&ldap, &conditions)),
-    )
-    .await
-    .map_err(kube_err("writing"))?;
-    Ok(())
+    let next = PullStatus {
+        ldap: ldap(current.status.as_ref().and_then(|s| s.ldap.as_ref())),
+        conditions,
+    };
+    Ok(writer::write(client, FIELD_MANAGER, &current, Some(&was), next, &now).await?)
 }
 
 /// `LdapDeletionsHeld`: what the safeguard said about a pull that deleted `deleted`
@@ -212,13 +194,18 @@ pub fn deletions_held(safeguard: &Safeguard, deleted: usize, limits: &Limits) ->
                      would be deleted",
                     h.users
                 ),
-                HoldCause::OverCount => format!(
-                    "the pull would delete {} of {} LDAP-sourced users, more than maxPerSync {}",
-                    h.users, h.managed_users, limits.max_per_sync
+                HoldCause::OverCount => refusal::over_max_per_sync(
+                    &format!(
+                        "the pull would delete {} of {} LDAP-sourced users",
+                        h.users, h.managed_users
+                    ),
+                    limits.max_per_sync,
                 ),
-                HoldCause::OverPercent => format!(
-                    "the pull would delete {} of {} LDAP-sourced users, more than maxPercent {}%",
-                    h.users, h.managed_users, limits.max_percent
+                HoldCause::OverPercent => refusal::over_max_percent(
+                    &format!("the pull would delete {} users", h.users),
+                    limits.max_percent,
+                    h.managed_users,
+                    "LDAP-sourced users",
                 ),
             };
             Verdict {
@@ -261,35 +248,42 @@ mod tests {
         Time(jiff::Timestamp::from_second(second).unwrap())
     }
 
+    fn pulled(at_second: i64, created: i64, reachable: bool) -> PullStatus {
+        PullStatus {
+            ldap: LdapStatus {
+                last_pull_time: Some(at(at_second)),
+                last_pull_duration: Some(format!("{at_second}.0s")),
+                created,
+                ..LdapStatus::default()
+            },
+            conditions: vec![condition(
+                LDAP_REACHABLE,
+                reachable,
+                Reason::Ok,
+                "directory read",
+                None,
+                &at(at_second),
+            )],
+        }
+    }
+
     #[test]
-    fn transition_time_moves_only_when_status_flips() {
-        let ok = Verdict {
-            ok: true,
-            reason: Reason::Ok,
-            message: "fine".into(),
-        };
-        let first = condition(LDAP_REACHABLE, &ok, Some(1), &[], &at(10));
-        assert_eq!(first.last_transition_time, at(10));
-        let again = condition(
-            LDAP_REACHABLE,
-            &ok,
-            Some(2),
-            std::slice::from_ref(&first),
-            &at(20),
-        );
+    fn a_pull_that_changes_only_its_times_writes_nothing() {
+        let first = writer::next_status(None, pulled(10, 3, true), Some(1), &at(10)).unwrap();
         assert_eq!(
-            again.last_transition_time,
+            writer::next_status(Some(&first), pulled(20, 3, true), Some(1), &at(20)),
+            None
+        );
+        let changed = writer::next_status(Some(&first), pulled(30, 4, true), Some(1), &at(30))
+            .expect("a new count is written");
+        assert_eq!(changed.ldap.last_pull_time, Some(at(30)));
+        assert_eq!(
+            changed.conditions[0].last_transition_time,
             at(10),
             "same status keeps the time"
         );
-        let bad = Verdict {
-            ok: false,
-            reason: Reason::BindFailed,
-            message: "x".repeat(5000),
-        };
-        let flipped = condition(LDAP_REACHABLE, &bad, Some(2), &[again], &at(30));
-        assert_eq!(flipped.last_transition_time, at(30));
-        assert_eq!(flipped.reason, "BindFailed");
-        assert!(flipped.message.len() <= MAX_MESSAGE + 3);
+        let flipped = writer::next_status(Some(&first), pulled(40, 3, false), Some(1), &at(40))
+            .expect("a flip is written");
+        assert_eq!(flipped.conditions[0].last_transition_time, at(40));
     }
 }

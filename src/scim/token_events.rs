@@ -7,13 +7,7 @@ use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::{Client, Resource};
 
 use crate::crd::DirectoryIntegration;
-
-/// Reason of the Event of a first (or re-)minted token.
-pub const MINTED: &str = "TokenMinted";
-/// Reason of the Event of a rotation.
-pub const ROTATED: &str = "TokenRotated";
-/// Reason of the Warning when the previous token has 10 % of its overlap left.
-pub const PREVIOUS_EXPIRING: &str = "PreviousTokenExpiring";
+use crate::status::Reason;
 
 /// Something that happened to an integration's token.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,7 +32,7 @@ fn event(secret: &str, e: &TokenEvent) -> Event {
     let (type_, reason, note) = match e {
         TokenEvent::Minted => (
             EventType::Normal,
-            MINTED,
+            Reason::TokenMinted,
             format!(
                 "minted a SCIM bearer token into Secret {secret} (key token); give it to the identity provider"
             ),
@@ -58,7 +52,7 @@ fn event(secret: &str, e: &TokenEvent) -> Event {
             };
             (
                 EventType::Normal,
-                ROTATED,
+                Reason::TokenRotated,
                 format!(
                     "rotated the SCIM bearer token in Secret {secret} {why}; {previous}: update the identity provider"
                 ),
@@ -66,7 +60,7 @@ fn event(secret: &str, e: &TokenEvent) -> Event {
         }
         TokenEvent::PreviousExpiring { until } => (
             EventType::Warning,
-            PREVIOUS_EXPIRING,
+            Reason::PreviousTokenExpiring,
             format!(
                 "the previous SCIM bearer token stops being accepted at {until}; an identity provider still using it will fail: give it the current token from Secret {secret}"
             ),
@@ -74,7 +68,7 @@ fn event(secret: &str, e: &TokenEvent) -> Event {
     };
     Event {
         type_,
-        reason: reason.into(),
+        reason: reason.as_str().into(),
         note: Some(note),
         action: "Token".into(),
         secondary: None,
@@ -86,7 +80,7 @@ pub async fn publish(client: &Client, di: &DirectoryIntegration, secret: &str, e
     let recorder = Recorder::new(
         client.clone(),
         Reporter {
-            controller: super::tokens::FIELD_MANAGER.into(),
+            controller: super::token_secret::FIELD_MANAGER.into(),
             instance: std::env::var("POD_NAME").ok(),
         },
     );
@@ -112,13 +106,13 @@ mod tests {
                 previous_until: Some(until),
             },
         );
-        assert_eq!(e.reason, ROTATED);
+        assert_eq!(e.reason, Reason::TokenRotated.as_str());
         let note = e.note.unwrap();
         assert!(note.contains("acme-scim-token") && note.contains("2026-01-02T00:00:00Z"));
         let w = event("s", &TokenEvent::PreviousExpiring { until });
         assert_eq!(
             (w.type_, w.reason.as_str()),
-            (EventType::Warning, PREVIOUS_EXPIRING)
+            (EventType::Warning, Reason::PreviousTokenExpiring.as_str())
         );
     }
 }

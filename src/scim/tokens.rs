@@ -18,45 +18,25 @@ use std::time::Duration;
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
-use kube::api::{Api, ObjectMeta, Patch, PatchParams, PostParams};
+use kube::api::{Api, ObjectMeta, PostParams};
 use kube::{Client, Resource, ResourceExt};
 use secrecy::ExposeSecret;
-use serde_json::json;
+use serde::Serialize;
 
-use super::auth::mint;
 use super::error::Error;
 use super::token_events::{self, TokenEvent};
+use super::token_secret::{
+    FIELD_MANAGER, PREVIOUS_EXPIRES_ANNOTATION, PREVIOUS_KEY, PREVIOUS_WARNED_ANNOTATION,
+    ROTATE_TOKEN_ANNOTATION, ROTATED_AT_ANNOTATION, ROTATED_FOR_ANNOTATION, TOKEN_KEY,
+    endpoint_path, mint, secret_name,
+};
 use super::watch::TOKEN_SECRET_LABEL;
 use crate::crd::{DirectoryIntegration, ScimStatus, parse_duration};
+use crate::status::writer::{self, Status, WriteError};
+use crate::status::{Reason, condition};
 
-/// Key of the current token in the Secret.
-pub const TOKEN_KEY: &str = "token";
-/// Key of the previous token while its overlap lasts.
-pub const PREVIOUS_KEY: &str = "previous";
-/// Annotation on the Secret: when the current token was minted (RFC 3339).
-pub const ROTATED_AT_ANNOTATION: &str = "lastpass-operator.io/token-rotated-at";
-/// Annotation on the Secret: when the previous token stops being accepted (RFC 3339).
-pub const PREVIOUS_EXPIRES_ANNOTATION: &str = "lastpass-operator.io/previous-token-expires-at";
-/// Annotation on the DirectoryIntegration: a new value rotates the token now.
-pub const ROTATE_TOKEN_ANNOTATION: &str = "lastpass-operator.io/rotate-token";
-/// Annotation on the Secret: the end of the overlap whose last 10 % was announced by an Event.
-pub const PREVIOUS_WARNED_ANNOTATION: &str = "lastpass-operator.io/previous-token-warned-for";
-/// Annotation on the Secret: the `rotate-token` value last honoured.
-pub const ROTATED_FOR_ANNOTATION: &str = "lastpass-operator.io/rotated-for";
-/// Field manager of the status fields this module owns.
-pub const FIELD_MANAGER: &str = "lastpass-operator-scim";
 /// Condition type set by [`reconcile_tokens`].
-pub const TOKEN_READY: &str = "TokenReady";
-
-/// Name of the token Secret of an integration.
-pub fn secret_name(integration: &str) -> String {
-    format!("{integration}-scim-token")
-}
-
-/// The endpoint path of an integration, relative to the operator's SCIM address.
-pub fn endpoint_path(namespace: &str, integration: &str) -> String {
-    format!("/scim/v2/{namespace}/{integration}")
-}
+pub use crate::status::types::TOKEN_READY;
 
 /// How long [`reconcile_tokens`] asks to wait when nothing is scheduled.
 pub const NOTHING_SCHEDULED: Duration = Duration::from_secs(24 * 3600);
@@ -267,7 +247,7 @@ pub async fn reconcile_tokens(
     crate::telemetry::metrics::global()
         .scim
         .token_minted
-        .get_or_create(&crate::telemetry::scim::IntegrationLabel {
+        .get_or_create(&crate::telemetry::labels::IntegrationLabel {
             integration: format!("{ns}/{name}"),
         })
         .set(rotated_at.as_second());
@@ -327,6 +307,71 @@ async fn warn_previous_ending(
     Ok(s)
 }
 
+/// The part of an integration's status the token manager owns: `status.scim` and
+/// `TokenReady`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+struct TokenStatus {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scim: Option<ScimStatus>,
+    conditions: Vec<Condition>,
+}
+
+impl Status for TokenStatus {
+    fn conditions_mut(&mut self) -> &mut Vec<Condition> {
+        &mut self.conditions
+    }
+}
+
+impl TokenStatus {
+    /// The owned part of `di`'s status as it is.
+    fn of(di: &DirectoryIntegration) -> Self {
+        let status = di.status.as_ref();
+        Self {
+            scim: status.and_then(|s| s.scim.clone()),
+            conditions: status
+                .and_then(|s| s.conditions.iter().find(|c| c.type_ == TOKEN_READY))
+                .cloned()
+                .into_iter()
+                .collect(),
+        }
+    }
+
+    /// Writes `self` under [`FIELD_MANAGER`] unless `di` already says it.
+    async fn write(
+        self,
+        client: &Client,
+        di: &DirectoryIntegration,
+        now: &Time,
+    ) -> Result<bool, Error> {
+        writer::write(client, FIELD_MANAGER, di, Some(&Self::of(di)), self, now)
+            .await
+            .map_err(|e| match e {
+                WriteError::Kube { action, source } => Error::kube(action, source),
+                WriteError::NoNamespace(name) => {
+                    Error::InvalidValue(format!("the DirectoryIntegration {name} has no namespace"))
+                }
+            })
+    }
+}
+
+/// Writes `TokenReady=False` (reason `TokenError`) with `message` when the token cannot be
+/// managed. Leaves `status.scim` out, so the fields it held are dropped with the token.
+pub async fn write_token_error(
+    client: &Client,
+    di: &DirectoryIntegration,
+    message: &str,
+) -> Result<bool, Error> {
+    let now =
+        Time(jiff::Timestamp::from_second(jiff::Timestamp::now().as_second()).unwrap_or_default());
+    let cond = condition(TOKEN_READY, false, Reason::TokenError, message, None, &now);
+    TokenStatus {
+        scim: None,
+        conditions: vec![cond],
+    }
+    .write(client, di, &now)
+    .await
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn write_status(
     client: Client,
@@ -344,8 +389,6 @@ async fn write_status(
         token_rotated_at: Some(Time(rotated_at)),
         token_expires_at: expires_at.map(Time),
     };
-    let current = di.status.as_ref();
-    let old_cond = current.and_then(|s| s.conditions.iter().find(|c| c.type_ == TOKEN_READY));
     let message = match expires_at {
         Some(t) => {
             format!("bearer token in Secret {sname} (key {TOKEN_KEY}); next rotation at {t}")
@@ -354,46 +397,55 @@ async fn write_status(
             "bearer token in Secret {sname} (key {TOKEN_KEY}); no scheduled rotation (annotate lastpass-operator.io/rotate-token to rotate)"
         ),
     };
-    let unchanged = current.and_then(|s| s.scim.as_ref()) == Some(&scim)
-        && old_cond.is_some_and(|c| {
-            c.status == "True"
-                && c.reason == "TokenMinted"
-                && c.message == message
-                && c.observed_generation == di.metadata.generation
-        });
-    if unchanged {
-        return Ok(());
+    let now = Time(now);
+    let cond = condition(TOKEN_READY, true, Reason::TokenMinted, message, None, &now);
+    TokenStatus {
+        scim: Some(scim),
+        conditions: vec![cond],
     }
-    let transition = old_cond
-        .filter(|c| c.status == "True")
-        .map(|c| c.last_transition_time.clone())
-        .unwrap_or(Time(now));
-    let cond = Condition {
-        type_: TOKEN_READY.to_string(),
-        status: "True".to_string(),
-        reason: "TokenMinted".to_string(),
-        message,
-        last_transition_time: transition,
-        observed_generation: di.metadata.generation,
-    };
-    let patch = json!({
-        "apiVersion": "lastpass-operator.io/v1alpha1",
-        "kind": "DirectoryIntegration",
-        "metadata": {"name": name, "namespace": ns},
-        "status": {"scim": scim, "conditions": [cond]},
-    });
-    Api::<DirectoryIntegration>::namespaced(client, ns)
-        .patch_status(
-            name,
-            &PatchParams::apply(FIELD_MANAGER).force(),
-            &Patch::Apply(&patch),
-        )
-        .await
-        .map_err(|e| {
-            Error::kube(
-                format!("write status of DirectoryIntegration {ns}/{name}"),
-                e,
-            )
-        })?;
+    .write(&client, di, &now)
+    .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: i64) -> Time {
+        Time(jiff::Timestamp::from_second(s).unwrap())
+    }
+
+    fn minted(at_second: i64, secret: &str) -> TokenStatus {
+        TokenStatus {
+            scim: Some(ScimStatus {
+                token_secret_name: Some(secret.into()),
+                ..ScimStatus::default()
+            }),
+            conditions: vec![condition(
+                TOKEN_READY,
+                true,
+                Reason::TokenMinted,
+                "minted",
+                None,
+                &at(at_second),
+            )],
+        }
+    }
+
+    #[test]
+    fn an_unchanged_token_status_is_not_written() {
+        let first = writer::next_status(None, minted(10, "a"), Some(2), &at(10)).unwrap();
+        assert_eq!(
+            writer::next_status(Some(&first), minted(20, "a"), Some(2), &at(20)),
+            None,
+            "same token, later reconcile"
+        );
+        assert!(
+            writer::next_status(Some(&first), minted(30, "a"), Some(3), &at(30)).is_some(),
+            "a new generation is recorded"
+        );
+        let moved = writer::next_status(Some(&first), minted(40, "b"), Some(2), &at(40)).unwrap();
+        assert_eq!(moved.conditions[0].last_transition_time, at(10));
+    }
 }

@@ -10,13 +10,15 @@ use kube::ResourceExt;
 use kube::api::{Api, Patch, PatchParams};
 use serde_json::{Value, json};
 
+use super::endpoint::Endpoint;
 use super::error::Error;
 use super::filter::ScimFilter;
 use super::mapping::{self, UserFields};
 use super::members::Members;
-use super::router::{Endpoint, ListQuery, if_match, json_body, list_response, scim, search_params};
+use super::request::ResourceRequest;
+use super::response::{ListQuery, json_body, list_response, scim, search_params};
 use super::store::Read;
-use super::writes::{self, RETRIES, conflict_pause, id, now, retry_conflicts};
+use super::writes::{self, Edit, RETRIES, conflict_pause, id, now, retry_conflicts};
 use super::{patch, store};
 use crate::crd::{
     IntegrationRef, LastPassGroup, LastPassUser, LastPassUserSpec, PENDING_MEMBERS_ANNOTATION,
@@ -115,19 +117,7 @@ pub async fn create(ep: Endpoint, headers: HeaderMap, body: Bytes) -> Result<Res
 }
 
 fn annotations(f: &UserFields, stamp: &str) -> BTreeMap<String, String> {
-    let mut a = BTreeMap::from([
-        (
-            mapping::ATTRIBUTES_ANNOTATION.to_string(),
-            f.attributes.clone(),
-        ),
-        (
-            mapping::LAST_MODIFIED_ANNOTATION.to_string(),
-            stamp.to_string(),
-        ),
-    ]);
-    if let Some(ext) = &f.external_id {
-        a.insert(mapping::EXTERNAL_ID_ANNOTATION.to_string(), ext.clone());
-    }
+    let mut a = writes::annotations(&f.attributes, f.external_id.as_ref(), stamp);
     if f.scim_username != f.username {
         a.insert(
             mapping::SCIM_USERNAME_ANNOTATION.to_string(),
@@ -185,49 +175,33 @@ async fn write(
 
 /// `PUT /Users/{id}`: replaces the user's attributes (Okta's profile updates and
 /// `active: false`).
-pub async fn replace(
-    ep: Endpoint,
-    Path(params): Path<HashMap<String, String>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, Error> {
-    let doc = json_body(&headers, &body)?;
-    let version = if_match(&headers);
-    retry_conflicts(version.as_deref(), || async {
-        let u = store::find_user(&ep, &id(&params), Read::Fresh).await?;
-        write(&ep, &u, &doc, version.clone()).await
-    })
-    .await
+pub async fn replace(ep: Endpoint, req: ResourceRequest) -> Result<Response, Error> {
+    let edit = Edit::Replace(req.json()?);
+    update(&ep, &req, edit).await
 }
 
 /// `PATCH /Users/{id}`: RFC 7644 PATCH with the providers' dialects; answers 200 with the user.
-pub async fn patch(
-    ep: Endpoint,
-    Path(params): Path<HashMap<String, String>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, Error> {
-    let ops = patch::operations(&json_body(&headers, &body)?)?;
-    let version = if_match(&headers);
-    retry_conflicts(version.as_deref(), || async {
-        let u = store::find_user(&ep, &id(&params), Read::Fresh).await?;
-        let mut doc = mapping::user_to_scim(&u, &ep.users_url());
-        patch::apply(&mut doc, &ops)?;
-        write(&ep, &u, &doc, version.clone()).await
+pub async fn patch(ep: Endpoint, req: ResourceRequest) -> Result<Response, Error> {
+    let edit = Edit::Patch(patch::operations(&req.json()?)?);
+    update(&ep, &req, edit).await
+}
+
+/// Reads the user fresh, applies `edit` and writes it, again after a concurrent write.
+async fn update(ep: &Endpoint, req: &ResourceRequest, edit: Edit) -> Result<Response, Error> {
+    retry_conflicts(req.version.as_deref(), || async {
+        let u = store::find_user(ep, &req.id, Read::Fresh).await?;
+        let doc = edit.apply(async { Ok(mapping::user_to_scim(&u, &ep.users_url())) });
+        write(ep, &u, &doc.await?, req.version.clone()).await
     })
     .await
 }
 
 /// `DELETE /Users/{id}`: deletes the resource (its finalizer deprovisions per policy, under
 /// the deletion budget) and drops the user from the endpoint's groups. 204.
-pub async fn delete(
-    ep: Endpoint,
-    Path(params): Path<HashMap<String, String>>,
-    headers: HeaderMap,
-) -> Result<Response, Error> {
-    let u = store::find_user(&ep, &id(&params), Read::Fresh).await?;
+pub async fn delete(ep: Endpoint, req: ResourceRequest) -> Result<Response, Error> {
+    let u = store::find_user(&ep, &req.id, Read::Fresh).await?;
     let name = u.name_any();
-    writes::delete(&ep, &u, if_match(&headers)).await?;
+    writes::delete(&ep, &u, req.version).await?;
     tracing::info!(namespace = %ep.namespace, integration = %ep.integration, user = %name, "SCIM deleted a LastPassUser");
     drop_from_groups(&ep, &u.spec.username, &mapping::scim_id(&u.metadata)).await?;
     Ok(StatusCode::NO_CONTENT.into_response())

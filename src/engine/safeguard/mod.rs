@@ -12,7 +12,7 @@
 //!   its suspensions and removals stay unapplied until the resource that asked for them
 //!   changes its spec.
 
-mod changes;
+pub mod changes;
 mod decide;
 mod window;
 
@@ -22,6 +22,7 @@ mod tests;
 use std::collections::BTreeSet;
 
 use crate::crd::{HeldPlan, SafeguardStatus};
+use crate::status::refusal;
 
 use super::execute::Applied;
 use super::guard::{Blocked, Guarded, Guards};
@@ -221,24 +222,27 @@ impl Safeguard {
             planned.people()
         );
         if total.people() > g.max_per_sync {
-            return Some(format!("{people}, more than maxPerSync {}", g.max_per_sync));
+            return Some(refusal::over_max_per_sync(&people, g.max_per_sync));
         }
         let managed = desired.users.len() + desired.leaving.len();
         if let Some(percent) = g.max_percent
             && total.people() * 100 > percent as usize * managed
         {
-            return Some(format!(
-                "{people}, more than maxPercent {percent}% of {managed} managed users"
+            return Some(refusal::over_max_percent(
+                &people,
+                percent,
+                managed,
+                "managed users",
             ));
         }
         if let Some(max) = g.max_membership_removals
             && total.membership_removals > max
         {
-            return Some(format!(
-                "{} membership removals {within} ({} executed, {} planned), more than \
-                 maxMembershipRemovals {max}",
+            let what = format!(
+                "{} membership removals {within} ({} executed, {} planned)",
                 total.membership_removals, used.membership_removals, planned.membership_removals
-            ));
+            );
+            return Some(refusal::over_max_membership_removals(&what, max));
         }
         None
     }
@@ -301,4 +305,9 @@ fn humantime(window: std::time::Duration) -> String {
         format!("{secs}s")
     };
     format!("within {text}")
+}
+
+/// Applies the guards to one plan, once (a sync keeps a [`Safeguard`] across its rounds).
+pub fn guard(plan: &Plan, desired: &Desired, guards: &Guards) -> Guarded {
+    Safeguard::new(guards).judge(&mut plan.clone(), desired)
 }

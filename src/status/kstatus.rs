@@ -8,12 +8,8 @@
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 
-use super::conditions::{Reason, types};
-
-/// kstatus's in-progress condition.
-pub const RECONCILING: &str = "Reconciling";
-/// kstatus's failed condition: the operator cannot go on without a person.
-pub const STALLED: &str = "Stalled";
+use super::Reason;
+use super::types::{self, RECONCILING, STALLED};
 
 /// `Ready=False` reasons the operator resolves by itself (retries, first provisioning, a
 /// deprovision under way).
@@ -63,7 +59,7 @@ mod tests {
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
     use super::*;
-    use crate::engine::conditions::condition;
+    use crate::status::condition;
 
     fn kstatus(ready: bool, reason: Reason, held: bool) -> Vec<(String, String)> {
         let now = Time(jiff::Timestamp::from_second(1_000).unwrap());
@@ -118,7 +114,7 @@ mod tests {
         // An integration that holds a plan is Ready, and still waits for a person.
         assert_eq!(
             kstatus(true, Reason::SyncSucceeded, true),
-            [(STALLED.into(), "DeprovisionBlocked".into())]
+            [(STALLED.into(), Reason::DeprovisionBlocked.as_str().into())]
         );
     }
 }
