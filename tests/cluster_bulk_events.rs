@@ -5,21 +5,18 @@ mod support;
 
 use std::time::Duration;
 
-use k8s_openapi::api::events::v1::Event;
 use kube::api::{DeleteParams, ListParams};
 use lastpass_operator::controller::bulk::BULK_USERS;
 use lastpass_operator::crd::{LastPassUser, UserPhase};
 use serde_json::json;
+use support::builders::user;
 use support::operator::*;
 use support::wait_for;
 
 /// Events in the namespace with `reason`, as (kind, name) of what they regard.
-async fn events(ns: &support::TestNamespace, reason: &str) -> Vec<(String, String)> {
-    ns.api::<Event>()
-        .list(&ListParams::default())
+async fn event_targets(ns: &support::TestNamespace, reason: &str) -> Vec<(String, String)> {
+    events(ns)
         .await
-        .unwrap()
-        .items
         .into_iter()
         .filter(|e| e.reason.as_deref() == Some(reason))
         .filter_map(|e| {
@@ -32,13 +29,16 @@ async fn events(ns: &support::TestNamespace, reason: &str) -> Vec<(String, Strin
 /// Waits until `n` Events with `reason` exist, and returns them.
 async fn wait_events(ns: &support::TestNamespace, reason: &str, n: usize) -> Vec<(String, String)> {
     let found = wait_for(Duration::from_secs(60), || async {
-        let e = events(ns, reason).await;
+        let e = event_targets(ns, reason).await;
         (e.len() >= n).then_some(e)
     })
     .await;
     match found {
         Some(e) => e,
-        None => panic!("never {n} {reason} Events: {:?}", events(ns, reason).await),
+        None => panic!(
+            "never {n} {reason} Events: {:?}",
+            event_targets(ns, reason).await
+        ),
     }
 }
 
@@ -77,15 +77,10 @@ async fn a_bulk_plan_has_one_summary_event_and_each_deprovision_its_own() {
         summary,
         [("DirectoryIntegration".to_string(), "acme".to_string())]
     );
-    let note = ns
-        .api::<Event>()
-        .list(&ListParams::default())
+    let note = event_notes(&ns, "BulkApplied", None)
         .await
-        .unwrap()
-        .items
         .into_iter()
-        .find(|e| e.reason.as_deref() == Some("BulkApplied"))
-        .and_then(|e| e.note)
+        .next()
         .unwrap();
     assert!(
         note.starts_with("bulk plan touching 25 users: invited 25 (bulk00@example.com"),
@@ -94,7 +89,7 @@ async fn a_bulk_plan_has_one_summary_event_and_each_deprovision_its_own() {
     assert!(note.contains("and 20 more"), "{note}");
     // The summary is published after the per-user Events of the same sync.
     assert_eq!(
-        events(&ns, "Invited").await,
+        event_targets(&ns, "Invited").await,
         [],
         "no per-user Invited Events"
     );
@@ -124,7 +119,7 @@ async fn a_bulk_plan_has_one_summary_event_and_each_deprovision_its_own() {
     .await;
     assert!(gone.is_some(), "every finalizer released");
     assert_eq!(
-        events(&ns, "BulkApplied").await.len(),
+        event_targets(&ns, "BulkApplied").await.len(),
         1,
         "still one summary"
     );
@@ -151,7 +146,7 @@ async fn a_small_plan_keeps_an_event_per_user() {
         .collect();
     invited.sort();
     assert_eq!(invited, all);
-    assert_eq!(events(&ns, "BulkApplied").await, [], "no summary");
+    assert_eq!(event_targets(&ns, "BulkApplied").await, [], "no summary");
     op.stop().await;
     ns.cleanup().await;
 }

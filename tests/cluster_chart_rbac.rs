@@ -24,20 +24,17 @@ use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::api::{Api, Patch, PatchParams, PostParams};
-use kube::config::{KubeConfigOptions, Kubeconfig};
 use lastpass_operator::crd::DirectoryIntegration;
 use lastpass_operator::simulator::Knobs;
 use serde_json::{Value, json};
-use support::operator::{CID, PROVHASH, simulator};
+use support::account::{CID, PROVHASH, simulator};
+use support::builders::{CREDENTIALS, INTEGRATION, integration, secret};
+use support::cluster::{client_for, envtest_cache};
 use support::process::OperatorProcess;
-use support::wait_for;
+use support::{repo_path, wait_for};
 
 /// `run`'s default first wait after a failed sync (`Settings::default().min_backoff`).
 const MIN_BACKOFF: Duration = Duration::from_secs(5);
-
-fn repo(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
-}
 
 /// An envtest API server of this test only; stopped when dropped.
 struct PrivateServer {
@@ -47,13 +44,7 @@ struct PrivateServer {
 impl PrivateServer {
     /// `None` (skip) outside CI when envtest is not installed.
     fn start() -> Option<Self> {
-        let cache = std::env::var_os("KUBE_APISERVER_CACHE")
-            .map(PathBuf::from)
-            .or_else(|| {
-                std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/kube-apiserver"))
-            })
-            .unwrap_or_default();
-        if !cache.join("kube-apiserver").exists() {
+        if !envtest_cache().join("kube-apiserver").exists() {
             assert!(
                 std::env::var_os("CI").is_none(),
                 "this test needs scripts/envtest.sh install (it runs its own API server)"
@@ -65,7 +56,7 @@ impl PrivateServer {
         let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let dir = std::env::temp_dir().join(format!("lpo-rbac-envtest-{}-{n}", std::process::id()));
         let out = Command::new("bash")
-            .arg(repo("scripts/envtest.sh"))
+            .arg(repo_path("scripts/envtest.sh"))
             .arg("start")
             .arg(&dir)
             .stdin(Stdio::null())
@@ -87,7 +78,7 @@ impl PrivateServer {
 impl Drop for PrivateServer {
     fn drop(&mut self) {
         let _ = Command::new("bash")
-            .arg(repo("scripts/envtest.sh"))
+            .arg(repo_path("scripts/envtest.sh"))
             .arg("stop")
             .arg(&self.dir)
             .stdout(Stdio::null())
@@ -95,14 +86,6 @@ impl Drop for PrivateServer {
             .status();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
-}
-
-async fn client_for(kubeconfig: &Path) -> kube::Client {
-    let raw = Kubeconfig::read_from(kubeconfig).expect("kubeconfig");
-    let config = kube::Config::from_custom_kubeconfig(raw, &KubeConfigOptions::default())
-        .await
-        .expect("config");
-    kube::Client::try_from(config).expect("client")
 }
 
 fn kubectl(kubeconfig: &Path, args: &[&str]) -> String {
@@ -124,7 +107,7 @@ fn kubectl(kubeconfig: &Path, args: &[&str]) -> String {
 /// `helm template` of the chart: every rendered document.
 fn render(release: &str, namespace: &str, sets: &[&str]) -> Vec<Value> {
     let helm = Command::new("bash")
-        .arg(repo("scripts/helm.sh"))
+        .arg(repo_path("scripts/helm.sh"))
         .arg("install")
         .stderr(Stdio::null())
         .output()
@@ -133,7 +116,7 @@ fn render(release: &str, namespace: &str, sets: &[&str]) -> Vec<Value> {
     let helm = String::from_utf8_lossy(&helm.stdout).trim().to_string();
     let mut cmd = Command::new(&helm);
     cmd.args(["template", release])
-        .arg(repo("charts/lastpass-operator"))
+        .arg(repo_path("charts/lastpass-operator"))
         .args(["--namespace", namespace]);
     for s in sets {
         cmd.args(["--set", s]);
@@ -190,11 +173,11 @@ async fn fixed_secret_wakes_at_once(sets: &[&str]) {
         return;
     };
     let admin_config = server.kubeconfig();
-    let admin = client_for(&admin_config).await;
+    let admin = client_for(&admin_config).await.expect("admin client");
     // CRDs as a pre-1.25 server takes them (CEL stripped).
     let crds: Api<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition> =
         Api::all(admin.clone());
-    for crd in support::crds_for_server(20) {
+    for crd in support::cluster::crds_for_server(20) {
         let name = crd.metadata.name.clone().unwrap_or_default();
         crds.patch(
             &name,
@@ -307,25 +290,22 @@ async fn fixed_secret_wakes_at_once(sets: &[&str]) {
     // A simulated account; its credentials Secret in `identity` has a wrong provhash.
     let sim = simulator(Knobs::default()).await;
     let secrets: Api<Secret> = Api::namespaced(admin.clone(), "identity");
-    let secret: Secret = serde_json::from_value(json!({
-        "metadata": {"name": "lastpass-api"},
-        "stringData": {"cid": CID, "provhash": "not-the-provhash"},
-    }))
-    .unwrap();
+    let wrong = secret(
+        CREDENTIALS,
+        json!({"cid": CID, "provhash": "not-the-provhash"}),
+    );
     secrets
-        .create(&PostParams::default(), &secret)
+        .create(&PostParams::default(), &wrong)
         .await
         .expect("secret");
     let integrations: Api<DirectoryIntegration> = Api::namespaced(admin.clone(), "identity");
-    let i: DirectoryIntegration = serde_json::from_value(json!({
-        "apiVersion": "lastpass-operator.io/v1alpha1", "kind": "DirectoryIntegration",
-        "metadata": {"name": "acme"},
-        "spec": {
-            "lastpass": {"endpoint": sim.url, "credentialsSecretRef": {"name": "lastpass-api"}},
+    let i = integration(
+        INTEGRATION,
+        json!({
+            "lastpass": {"endpoint": sim.url},
             "sync": {"interval": "10m", "debounce": "100ms"},
-        },
-    }))
-    .unwrap();
+        }),
+    );
     integrations
         .create(&PostParams::default(), &i)
         .await

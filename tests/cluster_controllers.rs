@@ -6,21 +6,14 @@ mod support;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Secret;
-use k8s_openapi::api::events::v1::Event;
 use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use lastpass_operator::crd::{DirectoryIntegration, LastPassGroup, LastPassUser, UserPhase};
 use lastpass_operator::simulator::Knobs;
 use serde_json::json;
+use support::account::{PROVHASH, count_calls, in_group, simulator};
+use support::builders::{group, user};
 use support::operator::*;
 use support::wait_for;
-
-fn writes(sim: &lastpass_operator::simulator::RunningSimulator, command: &str) -> usize {
-    sim.state
-        .calls()
-        .iter()
-        .filter(|c| c.command == command)
-        .count()
-}
 
 /// Waits until the simulator has answered `n` whole-account reads in all.
 async fn wait_whole_reads(sim: &lastpass_operator::simulator::RunningSimulator, n: u64) {
@@ -46,26 +39,6 @@ async fn settle(ns: &support::TestNamespace, sim: &lastpass_operator::simulator:
     }
 }
 
-async fn wait_integration(
-    ns: &support::TestNamespace,
-    secs: u64,
-    pred: impl Fn(&DirectoryIntegration) -> bool,
-) -> DirectoryIntegration {
-    let api = ns.api::<DirectoryIntegration>();
-    match wait_for(Duration::from_secs(secs), || async {
-        let i = api.get_opt("acme").await.ok()??;
-        pred(&i).then_some(i)
-    })
-    .await
-    {
-        Some(i) => i,
-        None => panic!(
-            "integration never reached the state: {:?}",
-            api.get_opt("acme").await.map(|i| i.map(|i| i.status))
-        ),
-    }
-}
-
 #[tokio::test]
 async fn users_are_invited_become_active_and_get_events() {
     let Some((ns, sim, op)) = account_with_operator(json!({})).await else {
@@ -81,7 +54,7 @@ async fn users_are_invited_become_active_and_get_events() {
     )
     .await;
     create_user(&ns, &user("raj", "raj@example.com", json!({}))).await;
-    let jane = wait_user(&ns, "jane", 30, |u| is(u, UserPhase::Invited, "True")).await;
+    let jane = wait_invited(&ns, "jane").await;
     let st = jane.status.clone().unwrap();
     assert!(st.lastpass_id.is_some());
     assert_eq!(st.groups, ["Eng"]);
@@ -92,9 +65,9 @@ async fn users_are_invited_become_active_and_get_events() {
             .unwrap_or_default()
             .contains(&"lastpass-operator.io/deprovision".to_string())
     );
-    wait_user(&ns, "raj", 30, |u| is(u, UserPhase::Invited, "True")).await;
+    wait_invited(&ns, "raj").await;
     assert_eq!(
-        writes(&sim, "batchadd"),
+        count_calls(&sim.state, "batchadd"),
         1,
         "both users in one debounced batchadd"
     );
@@ -104,20 +77,11 @@ async fn users_are_invited_become_active_and_get_events() {
     let jane = wait_user(&ns, "jane", 30, |u| is(u, UserPhase::Active, "True")).await;
     assert!(jane.status.unwrap().last_login.is_some());
 
-    let events = ns
-        .api::<Event>()
-        .list(&ListParams::default())
-        .await
-        .unwrap();
     assert!(
-        events
-            .items
-            .iter()
-            .any(|e| e.reason.as_deref() == Some("Invited")
-                && e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some("jane")),
+        !event_notes(&ns, "Invited", Some("jane")).await.is_empty(),
         "an Invited event on jane"
     );
-    let i = wait_integration(&ns, 10, |i| {
+    let i = wait_integration(&ns, 10, "the expected status", |i| {
         condition(i, "Ready").is_some_and(|c| c.0 == "True")
     })
     .await;
@@ -133,15 +97,10 @@ async fn a_steady_resync_writes_nothing_anywhere() {
     let Some((ns, sim, op)) = account_with_operator(json!({})).await else {
         return;
     };
-    create_user(
-        &ns,
-        &user("jane", "jane@example.com", json!({"groups": ["Eng"]})),
-    )
-    .await;
-    let before = wait_user(&ns, "jane", 30, |u| is(u, UserPhase::Invited, "True")).await;
+    let before = invite(&ns, "jane", "jane@example.com", json!({"groups": ["Eng"]})).await;
     // Settled: the last plan (kept in status) is the empty one of a resync.
     resync(&ns, "settle").await;
-    wait_integration(&ns, 10, |i| {
+    wait_integration(&ns, 10, "the expected status", |i| {
         i.status
             .as_ref()
             .and_then(|s| s.plan.as_ref())
@@ -150,7 +109,7 @@ async fn a_steady_resync_writes_nothing_anywhere() {
     .await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let integration_before = ns.api::<DirectoryIntegration>().get("acme").await.unwrap();
-    let reads_before = writes(&sim, "getuserdata");
+    let reads_before = count_calls(&sim.state, "getuserdata");
     let calls_before = sim.state.calls().len();
     // From here on a status write would carry a later lastSyncTime (one-second resolution).
     tokio::time::sleep(Duration::from_millis(1100)).await;
@@ -159,7 +118,7 @@ async fn a_steady_resync_writes_nothing_anywhere() {
     for n in 1..=3 {
         resync(&ns, &format!("steady-{n}")).await;
         let read = wait_for(Duration::from_secs(20), || async {
-            (writes(&sim, "getuserdata") >= reads_before + n).then_some(())
+            (count_calls(&sim.state, "getuserdata") >= reads_before + n).then_some(())
         })
         .await;
         assert!(read.is_some(), "resync {n} did not read the account");
@@ -203,8 +162,8 @@ async fn deleting_a_user_deactivates_it_and_releases_the_finalizer() {
         ),
     )
     .await;
-    wait_user(&ns, "jane", 30, |u| is(u, UserPhase::Invited, "True")).await;
-    wait_user(&ns, "bob", 30, |u| is(u, UserPhase::Invited, "True")).await;
+    wait_invited(&ns, "jane").await;
+    wait_invited(&ns, "bob").await;
     let api = ns.api::<LastPassUser>();
     api.delete("jane", &DeleteParams::default()).await.unwrap();
     api.delete("bob", &DeleteParams::default()).await.unwrap();
@@ -226,7 +185,7 @@ async fn deleting_a_user_deactivates_it_and_releases_the_finalizer() {
     assert!(ready(&bob).unwrap().2.contains("allowDelete"));
     assert!(bob.metadata.deletion_timestamp.is_some());
     assert!(!sim.state.store().user("bob@example.com").unwrap().disabled);
-    assert_eq!(writes(&sim, "deluser"), 1);
+    assert_eq!(count_calls(&sim.state, "deluser"), 1);
     op.stop().await;
     ns.cleanup().await;
 }
@@ -242,8 +201,7 @@ async fn missing_integrations_and_conflicts_are_reported_without_lastpass_calls(
     let orphan = wait_user(&ns, "orphan", 30, |u| ready(u).is_some()).await;
     assert_eq!(ready(&orphan).unwrap().1, "IntegrationNotFound");
 
-    create_user(&ns, &user("first", "same@example.com", json!({}))).await;
-    wait_user(&ns, "first", 30, |u| is(u, UserPhase::Invited, "True")).await;
+    invite(&ns, "first", "same@example.com", json!({})).await;
     create_user(&ns, &user("second", "SAME@example.com", json!({}))).await;
     let second = wait_user(&ns, "second", 30, |u| ready(u).is_some()).await;
     let (status, reason, message) = ready(&second).unwrap();
@@ -279,15 +237,12 @@ async fn the_deletion_budget_blocks_until_the_plan_is_approved() {
         create_user(&ns, &user(n, &format!("{n}@example.com"), json!({}))).await;
     }
     for n in ["a", "b", "c"] {
-        wait_user(&ns, n, 30, |u| is(u, UserPhase::Invited, "True")).await;
+        wait_invited(&ns, n).await;
     }
     let api = ns.api::<LastPassUser>();
     api.delete("a", &DeleteParams::default()).await.unwrap();
     api.delete("b", &DeleteParams::default()).await.unwrap();
-    let i = wait_integration(&ns, 30, |i| {
-        condition(i, "DeprovisionBlocked").is_some_and(|c| c.0 == "True")
-    })
-    .await;
+    let i = wait_condition(&ns, "DeprovisionBlocked", "True").await;
     let plan_id = i.status.as_ref().unwrap().plan.as_ref().unwrap().id.clone();
     assert!(
         condition(&i, "DeprovisionBlocked")
@@ -295,7 +250,11 @@ async fn the_deletion_budget_blocks_until_the_plan_is_approved() {
             .2
             .contains(&plan_id)
     );
-    assert_eq!(writes(&sim, "deluser"), 0, "nobody deprovisioned");
+    assert_eq!(
+        count_calls(&sim.state, "deluser"),
+        0,
+        "nobody deprovisioned"
+    );
     let a = wait_user(&ns, "a", 10, |u| {
         ready(u).is_some_and(|r| r.1 == "DeprovisionBlocked")
     })
@@ -305,7 +264,7 @@ async fn the_deletion_budget_blocks_until_the_plan_is_approved() {
     annotate(&ns, "lastpass-operator.io/approve-plan", "not-this-plan").await;
     settle(&ns, &sim).await;
     assert_eq!(
-        writes(&sim, "deluser"),
+        count_calls(&sim.state, "deluser"),
         0,
         "a different id releases nothing"
     );
@@ -317,11 +276,8 @@ async fn the_deletion_budget_blocks_until_the_plan_is_approved() {
     })
     .await;
     assert!(gone.is_some(), "approved plan deprovisioned both");
-    assert_eq!(writes(&sim, "deluser"), 2);
-    wait_integration(&ns, 30, |i| {
-        condition(i, "DeprovisionBlocked").is_some_and(|c| c.0 == "False")
-    })
-    .await;
+    assert_eq!(count_calls(&sim.state, "deluser"), 2);
+    wait_condition(&ns, "DeprovisionBlocked", "False").await;
     op.stop().await;
     ns.cleanup().await;
 }
@@ -333,7 +289,7 @@ async fn a_dry_run_plans_in_status_and_events_and_writes_nothing() {
     };
     create_user(&ns, &user("jane", "jane@example.com", json!({}))).await;
     create_user(&ns, &user("raj", "raj@example.com", json!({}))).await;
-    let i = wait_integration(&ns, 30, |i| {
+    let i = wait_integration(&ns, 30, "the expected status", |i| {
         i.status
             .as_ref()
             .and_then(|s| s.plan.as_ref())
@@ -347,14 +303,9 @@ async fn a_dry_run_plans_in_status_and_events_and_writes_nothing() {
     );
     let jane = wait_user(&ns, "jane", 10, |u| ready(u).is_some()).await;
     assert_eq!(ready(&jane).unwrap().1, "DryRun");
-    let events = ns
-        .api::<Event>()
-        .list(&ListParams::default())
-        .await
-        .unwrap();
     assert!(
-        events
-            .items
+        events(&ns)
+            .await
             .iter()
             .any(|e| e.reason.as_deref() == Some("DryRunPlan"))
     );
@@ -364,12 +315,9 @@ async fn a_dry_run_plans_in_status_and_events_and_writes_nothing() {
 
 #[tokio::test]
 async fn invalid_credentials_are_reported_and_fixing_the_secret_recovers() {
-    let Some(cluster) = support::cluster() else {
+    let Some((_, ns, sim)) = account(json!({})).await else {
         return;
     };
-    let ns = cluster.namespace().await;
-    let sim = simulator(Knobs::default()).await;
-    integration(&ns, &sim, json!({})).await;
     let bad = json!({"stringData": {"provhash": "wrong"}});
     ns.api::<Secret>()
         .patch("lastpass-api", &PatchParams::default(), &Patch::Merge(&bad))
@@ -377,10 +325,7 @@ async fn invalid_credentials_are_reported_and_fixing_the_secret_recovers() {
         .unwrap();
     let op = Operator::start(&ns);
     create_user(&ns, &user("jane", "jane@example.com", json!({}))).await;
-    let i = wait_integration(&ns, 30, |i| {
-        condition(i, "CredentialsValid").is_some_and(|c| c.0 == "False")
-    })
-    .await;
+    let i = wait_condition(&ns, "CredentialsValid", "False").await;
     let (_, reason, message) = condition(&i, "CredentialsValid").unwrap();
     assert_eq!(reason, "CredentialsInvalid");
     assert!(!message.contains("wrong") && !message.contains(PROVHASH));
@@ -419,11 +364,8 @@ async fn invalid_credentials_are_reported_and_fixing_the_secret_recovers() {
         )
         .await
         .unwrap();
-    wait_user(&ns, "jane", 30, |u| is(u, UserPhase::Invited, "True")).await;
-    wait_integration(&ns, 30, |i| {
-        condition(i, "CredentialsValid").is_some_and(|c| c.0 == "True")
-    })
-    .await;
+    wait_invited(&ns, "jane").await;
+    wait_condition(&ns, "CredentialsValid", "True").await;
     op.stop().await;
     ns.cleanup().await;
 }
@@ -433,16 +375,13 @@ async fn generated_initial_passwords_live_in_an_owned_secret_until_first_login()
     let Some((ns, sim, op)) = account_with_operator(json!({})).await else {
         return;
     };
-    create_user(
+    let kiosk = invite(
         &ns,
-        &user(
-            "kiosk",
-            "kiosk@example.com",
-            json!({"initialPassword": "Generate"}),
-        ),
+        "kiosk",
+        "kiosk@example.com",
+        json!({"initialPassword": "Generate"}),
     )
     .await;
-    let kiosk = wait_user(&ns, "kiosk", 30, |u| is(u, UserPhase::Invited, "True")).await;
     assert_eq!(
         kiosk.status.unwrap().initial_password_secret.as_deref(),
         Some("kiosk-initial-password")
@@ -484,20 +423,15 @@ async fn a_restarted_operator_repeats_nothing() {
     let Some((ns, sim, op)) = account_with_operator(json!({})).await else {
         return;
     };
-    create_user(
-        &ns,
-        &user("jane", "jane@example.com", json!({"groups": ["Eng"]})),
-    )
-    .await;
-    wait_user(&ns, "jane", 30, |u| is(u, UserPhase::Invited, "True")).await;
+    invite(&ns, "jane", "jane@example.com", json!({"groups": ["Eng"]})).await;
     op.stop().await;
     let reads = sim.state.read_counts().whole;
     let op = Operator::start(&ns);
     // The new process provably read the account, then synced twice more.
     wait_whole_reads(&sim, reads + 1).await;
     settle(&ns, &sim).await;
-    assert_eq!(writes(&sim, "batchadd"), 1);
-    assert_eq!(writes(&sim, "batchchangegrp"), 0);
+    assert_eq!(count_calls(&sim.state, "batchadd"), 1);
+    assert_eq!(count_calls(&sim.state, "batchchangegrp"), 0);
     op.stop().await;
     ns.cleanup().await;
 }
@@ -510,13 +444,11 @@ async fn groups_by_selector_and_deleting_an_authoritative_group_removes_its_memb
     let mut jane = user("jane", "jane@example.com", json!({}));
     jane.metadata.labels = Some([("team".to_string(), "eng".to_string())].into());
     create_user(&ns, &jane).await;
-    let group: LastPassGroup = serde_json::from_value(json!({
-        "apiVersion": "lastpass-operator.io/v1alpha1", "kind": "LastPassGroup",
-        "metadata": {"name": "eng"},
-        "spec": {"integrationRef": {"name": "acme"}, "groupName": "Engineering",
-                 "memberSelector": {"matchLabels": {"team": "eng"}}},
-    }))
-    .unwrap();
+    let group = group(
+        "eng",
+        "Engineering",
+        json!({"memberSelector": {"matchLabels": {"team": "eng"}}}),
+    );
     let groups = ns.api::<LastPassGroup>();
     groups.create(&PostParams::default(), &group).await.unwrap();
     let ok = wait_for(Duration::from_secs(30), || async {
@@ -525,14 +457,7 @@ async fn groups_by_selector_and_deleting_an_authoritative_group_removes_its_memb
     })
     .await;
     assert!(ok.is_some(), "group status counts jane");
-    assert!(
-        sim.state
-            .store()
-            .user("jane@example.com")
-            .unwrap()
-            .groups
-            .contains("Engineering")
-    );
+    assert!(in_group(&sim.state, "jane@example.com", "Engineering"));
     groups
         .delete("eng", &DeleteParams::default())
         .await
@@ -542,14 +467,7 @@ async fn groups_by_selector_and_deleting_an_authoritative_group_removes_its_memb
     })
     .await;
     assert!(gone.is_some(), "group finalizer released");
-    assert!(
-        !sim.state
-            .store()
-            .user("jane@example.com")
-            .unwrap()
-            .groups
-            .contains("Engineering")
-    );
+    assert!(!in_group(&sim.state, "jane@example.com", "Engineering"));
     op.stop().await;
     ns.cleanup().await;
 }
@@ -570,9 +488,9 @@ async fn unmanaged_users_are_reported_then_adopted_without_lastpass_writes() {
         active: true,
         multifactor: None,
     }]);
-    integration(&ns, &sim, json!({"unmanagedUsers": "Report"})).await;
+    create_integration(&ns, &sim, json!({"unmanagedUsers": "Report"})).await;
     let op = Operator::start(&ns);
-    let i = wait_integration(&ns, 30, |i| {
+    let i = wait_integration(&ns, 30, "the expected status", |i| {
         !i.status
             .as_ref()
             .map(|s| s.unmanaged_sample.is_empty())
@@ -643,16 +561,13 @@ async fn name_attribute_and_suspension_changes_reach_lastpass_once() {
     let Some((ns, sim, op)) = account_with_operator(json!({})).await else {
         return;
     };
-    create_user(
+    let raj = invite(
         &ns,
-        &user(
-            "raj",
-            "raj@example.com",
-            json!({"fullName": "Raj", "attributes": {"department": "R&D"}}),
-        ),
+        "raj",
+        "raj@example.com",
+        json!({"fullName": "Raj", "attributes": {"department": "R&D"}}),
     )
     .await;
-    let raj = wait_user(&ns, "raj", 30, |u| is(u, UserPhase::Invited, "True")).await;
     let first_hash = raj
         .status
         .unwrap()
@@ -682,34 +597,28 @@ async fn name_attribute_and_suspension_changes_reach_lastpass_once() {
     );
     settle(&ns, &sim).await;
     assert_eq!(
-        writes(&sim, "batchadd"),
+        count_calls(&sim.state, "batchadd"),
         2,
         "create, then one attribute update"
     );
-    assert_eq!(writes(&sim, "updateuser"), 1);
-    assert_eq!(writes(&sim, "disableuser"), 1);
+    assert_eq!(count_calls(&sim.state, "updateuser"), 1);
+    assert_eq!(count_calls(&sim.state, "disableuser"), 1);
     op.stop().await;
     ns.cleanup().await;
 }
 
 #[tokio::test]
 async fn the_integration_controller_mints_the_scim_token() {
-    let Some(cluster) = support::cluster() else {
+    let Some((_, ns, _sim)) = account(json!({})).await else {
         return;
     };
-    let ns = cluster.namespace().await;
-    let sim = simulator(Knobs::default()).await;
-    integration(&ns, &sim, json!({})).await;
     let scim = json!({"spec": {"scim": {"enabled": true, "tokenRotation": {"every": "720h", "overlap": "24h"}}}});
     ns.api::<DirectoryIntegration>()
         .patch("acme", &PatchParams::default(), &Patch::Merge(&scim))
         .await
         .unwrap();
     let op = Operator::start(&ns);
-    let i = wait_integration(&ns, 30, |i| {
-        condition(i, "TokenReady").is_some_and(|c| c.0 == "True")
-    })
-    .await;
+    let i = wait_condition(&ns, "TokenReady", "True").await;
     let st = i.status.unwrap().scim.expect("status.scim");
     assert_eq!(st.token_secret_name.as_deref(), Some("acme-scim-token"));
     let secret = ns
@@ -719,7 +628,10 @@ async fn the_integration_controller_mints_the_scim_token() {
         .expect("token Secret");
     assert!(secret.data.unwrap().contains_key("token"));
     // The engine's own conditions live beside the token manager's.
-    let i = wait_integration(&ns, 30, |i| condition(i, "Ready").is_some()).await;
+    let i = wait_integration(&ns, 30, "the expected status", |i| {
+        condition(i, "Ready").is_some()
+    })
+    .await;
     assert!(condition(&i, "TokenReady").is_some());
     op.stop().await;
     ns.cleanup().await;

@@ -8,26 +8,16 @@ use std::path::Path;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
 use kube::core::{ApiResource, Status};
-use lastpass_operator::crd::{IntegrationRef, LastPassUser, LastPassUserSpec, UserPhase};
+use lastpass_operator::crd::{LastPassUser, UserPhase};
 use serde_json::json;
+use support::builders;
 
+/// Jane's or Sam's LastPassUser, with a name and a group.
 fn user(name: &str, username: &str) -> LastPassUser {
-    LastPassUser::new(
+    builders::user(
         name,
-        LastPassUserSpec {
-            integration_ref: IntegrationRef {
-                name: "acme".into(),
-                namespace: None,
-            },
-            username: username.into(),
-            full_name: Some("Jane Doe".into()),
-            groups: vec!["Engineering".into()],
-            attributes: Default::default(),
-            suspended: false,
-            password_reset_required: true,
-            initial_password: Default::default(),
-            deprovision_action: None,
-        },
+        username,
+        json!({"fullName": "Jane Doe", "groups": ["Engineering"]}),
     )
 }
 

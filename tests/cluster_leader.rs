@@ -16,6 +16,8 @@ use std::time::{Duration, Instant};
 use lastpass_operator::crd::{LastPassUser, UserPhase};
 use lastpass_operator::simulator::{Knobs, RunningSimulator};
 use serde_json::json;
+use support::account::{count_calls, simulator};
+use support::builders::user;
 use support::operator::*;
 use support::process::{OperatorProcess, holder, wait_holder};
 
@@ -26,16 +28,6 @@ fn adds_of(sim: &RunningSimulator, username: &str) -> usize {
         .iter()
         .filter(|c| c.command == "batchadd" && c.targets.iter().any(|t| t == username))
         .count()
-}
-
-fn synced(u: &LastPassUser) -> Option<(String, String)> {
-    let c = u
-        .status
-        .as_ref()?
-        .conditions
-        .iter()
-        .find(|c| c.type_ == "Synced")?;
-    Some((c.status.clone(), c.reason.clone()))
 }
 
 /// A time field of the test Lease.
@@ -172,7 +164,7 @@ async fn sigterm_mid_sync_finishes_the_call_in_flight_writes_statuses_and_hands_
     let ns = cluster.namespace().await;
     let sim = simulator(Knobs::default()).await;
     // One user per batchadd, 2 s per call: 10 users take > 20 s, more than the grace period.
-    integration(&ns, &sim, json!({"batchSize": 1})).await;
+    create_integration(&ns, &sim, json!({"batchSize": 1})).await;
     let mut a = first_leader(cluster, &ns).await;
     let mut b = OperatorProcess::start(cluster, "op-b", &ns.name, &[&ns.name]);
     sim.state.set_knobs(Knobs {
@@ -187,12 +179,7 @@ async fn sigterm_mid_sync_finishes_the_call_in_flight_writes_statuses_and_hands_
         .await;
     }
     let started = support::wait_for(Duration::from_secs(60), || async {
-        let adds = sim
-            .state
-            .calls()
-            .iter()
-            .filter(|c| c.command == "batchadd")
-            .count();
+        let adds = count_calls(&sim.state, "batchadd");
         (adds >= 2).then_some(())
     })
     .await;
@@ -230,7 +217,7 @@ async fn sigterm_mid_sync_finishes_the_call_in_flight_writes_statuses_and_hands_
             None => {
                 assert!(id.is_none(), "u{i}");
                 assert_eq!(
-                    synced(&u),
+                    synced(&u).map(|(status, reason, _)| (status, reason)),
                     Some(("False".into(), "Interrupted".into())),
                     "u{i}: {:?}",
                     u.status

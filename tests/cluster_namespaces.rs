@@ -9,6 +9,8 @@ use lastpass_operator::controller::{Options, Settings};
 use lastpass_operator::crd::{LastPassUser, UserPhase};
 use lastpass_operator::simulator::Knobs;
 use serde_json::json;
+use support::account::simulator;
+use support::builders::user;
 use support::operator::*;
 
 #[tokio::test]
@@ -24,7 +26,7 @@ async fn two_watched_namespaces_are_served_and_a_third_is_ignored() {
         simulator(Knobs::default()).await,
     ];
     for (ns, sim) in watched.iter().chain([&ignored]).zip(&sims) {
-        integration(ns, sim, json!({})).await;
+        create_integration(ns, sim, json!({})).await;
         create_user(ns, &user("jane", "jane@example.com", json!({}))).await;
     }
 

@@ -10,6 +10,8 @@ use std::path::Path;
 
 use lastpass_operator::crd::{DirectoryIntegration, UserPhase};
 use serde_json::json;
+use support::account::{CID, PROVHASH};
+use support::builders::user;
 use support::operator::*;
 use support::process::binary;
 
@@ -36,12 +38,11 @@ fn write(dir: &Path, name: &str, value: serde_json::Value) {
     .unwrap();
 }
 
+/// LastPassUser `name` of namespace `ns` as a manifest file holds it.
 fn user_manifest(ns: &str, name: &str, username: &str) -> serde_json::Value {
-    json!({
-        "apiVersion": "lastpass-operator.io/v1alpha1", "kind": "LastPassUser",
-        "metadata": {"name": name, "namespace": ns},
-        "spec": {"integrationRef": {"name": "acme"}, "username": username},
-    })
+    let mut u = user(name, username, json!({}));
+    u.metadata.namespace = Some(ns.into());
+    serde_json::to_value(u).expect("a user serializes")
 }
 
 /// Runs `plan` with `args`; (exit code, stdout, stderr). Off the test's runtime, which serves

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use lastpass_operator::crd::UserPhase;
 use serde_json::json;
+use support::builders::user;
 use support::operator::*;
 
 #[tokio::test]

@@ -8,13 +8,13 @@ mod support;
 
 use std::time::Duration;
 
-use k8s_openapi::api::events::v1::Event;
 use kube::ResourceExt;
-use kube::api::{DeleteParams, ListParams, Patch, PatchParams};
+use kube::api::{DeleteParams, Patch, PatchParams};
 use lastpass_operator::crd::{
     DirectoryIntegration, LastPassUser, RevocationStatus, SUSPEND_REQUESTED_ANNOTATION, UserPhase,
 };
 use serde_json::json;
+use support::builders::user;
 use support::operator::*;
 use support::{TestNamespace, wait_for};
 
@@ -34,20 +34,6 @@ async fn revocation(ns: &TestNamespace, secs: u64, count: i64) -> RevocationStat
     }
 }
 
-/// Notes of the `Revoked` Events on LastPassUser `name`.
-async fn revoked_events(ns: &TestNamespace, name: &str) -> Vec<String> {
-    ns.api::<Event>()
-        .list(&ListParams::default())
-        .await
-        .unwrap()
-        .items
-        .into_iter()
-        .filter(|e| e.reason.as_deref() == Some("Revoked"))
-        .filter(|e| e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name))
-        .filter_map(|e| e.note)
-        .collect()
-}
-
 /// The value of the sample `name{integration="<ns>/acme",<rest>}` in this process's registry.
 fn metric_value(ns: &TestNamespace, name: &str, rest: &str) -> Option<u64> {
     let text = lastpass_operator::telemetry::metrics::render();
@@ -60,14 +46,30 @@ fn metric_value(ns: &TestNamespace, name: &str, rest: &str) -> Option<u64> {
 /// The sample count of the revocation histogram for this label set, from the process's
 /// registry (the controllers run in this test process).
 fn histogram_count(ns: &TestNamespace, action: &str) -> Option<u64> {
-    let text = lastpass_operator::telemetry::metrics::render();
-    let prefix = format!(
-        "lastpass_operator_revocation_seconds_count{{integration=\"{}/acme\",source=\"git\",action=\"{action}\"}} ",
-        ns.name
-    );
-    text.lines()
-        .find_map(|l| l.strip_prefix(&prefix))
-        .and_then(|v| v.trim().parse().ok())
+    metric_value(
+        ns,
+        "lastpass_operator_revocation_seconds_count",
+        &format!("source=\"git\",action=\"{action}\""),
+    )
+}
+
+/// Successful account syncs of `acme` so far (0 before the first).
+fn syncs(ns: &TestNamespace) -> u64 {
+    metric_value(
+        ns,
+        "lastpass_operator_account_syncs_total",
+        "outcome=\"success\"",
+    )
+    .unwrap_or(0)
+}
+
+/// Waits until `acme` has had a successful sync after the `before`-th; whether it had.
+async fn synced_after(ns: &TestNamespace, before: u64) -> bool {
+    wait_for(Duration::from_secs(30), || async {
+        (syncs(ns) > before).then_some(())
+    })
+    .await
+    .is_some()
 }
 
 #[tokio::test]
@@ -139,7 +141,7 @@ async fn a_held_deletion_counts_from_its_deletion_timestamp_to_the_confirmed_dea
     );
     assert_eq!(histogram_count(&ns, "Deactivate"), Some(1));
     let notes = wait_for(Duration::from_secs(10), || async {
-        let n = revoked_events(&ns, "cat").await;
+        let n = event_notes(&ns, "Revoked", Some("cat")).await;
         (!n.is_empty()).then_some(n)
     })
     .await
@@ -150,20 +152,9 @@ async fn a_held_deletion_counts_from_its_deletion_timestamp_to_the_confirmed_dea
     );
 
     // A later sync, provably finished, counts nothing new.
-    let syncs = || {
-        metric_value(
-            &ns,
-            "lastpass_operator_account_syncs_total",
-            "outcome=\"success\"",
-        )
-    };
-    let before = syncs().unwrap_or(0);
+    let before = syncs(&ns);
     resync(&ns, "again").await;
-    let after = wait_for(Duration::from_secs(30), || async {
-        syncs().filter(|n| *n > before)
-    })
-    .await;
-    assert!(after.is_some(), "no sync after the resync");
+    assert!(synced_after(&ns, before).await, "no sync after the resync");
     assert_eq!(histogram_count(&ns, "Deactivate"), Some(1));
     assert_eq!(revocation(&ns, 5, 1).await.count, 1);
     ns.cleanup().await;
@@ -211,21 +202,13 @@ async fn a_held_suspension_counts_from_its_first_sight_across_a_restart() {
     first.stop().await;
 
     // A new operator: new caches, nothing in memory from the first one.
-    let syncs = || {
-        metric_value(
-            &ns,
-            "lastpass_operator_account_syncs_total",
-            "outcome=\"success\"",
-        )
-    };
-    let before = syncs().unwrap_or(0);
+    let before = syncs(&ns);
     let _second = Operator::start(&ns);
     // Once the new operator has synced (and held the plan again), the intent is the first one's.
-    let looked = wait_for(Duration::from_secs(30), || async {
-        syncs().filter(|n| *n > before)
-    })
-    .await;
-    assert!(looked.is_some(), "the new operator never synced");
+    assert!(
+        synced_after(&ns, before).await,
+        "the new operator never synced"
+    );
     let kept = users.get("ann").await.unwrap();
     assert_eq!(
         kept.annotations().get(SUSPEND_REQUESTED_ANNOTATION),
@@ -267,7 +250,7 @@ async fn a_held_suspension_counts_from_its_first_sight_across_a_restart() {
     .await;
     assert_eq!(ann.status.and_then(|s| s.phase), Some(UserPhase::Suspended));
     let notes = wait_for(Duration::from_secs(10), || async {
-        let n = revoked_events(&ns, "ann").await;
+        let n = event_notes(&ns, "Revoked", Some("ann")).await;
         (!n.is_empty()).then_some(n)
     })
     .await

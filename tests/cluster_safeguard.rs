@@ -6,25 +6,18 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::Duration;
 
-use k8s_openapi::api::events::v1::Event;
 use kube::ResourceExt;
 use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use lastpass_operator::crd::{DirectoryIntegration, HeldPlan, LastPassGroup, LastPassUser};
 use lastpass_operator::simulator::RunningSimulator;
-use serde_json::{Value, json};
+use serde_json::json;
+use support::account::{count_calls, people_in};
+use support::builders::{group, user};
 use support::operator::*;
+use support::scim::{ScimClient, serve_with_operator};
 use support::{TestNamespace, wait_for};
-
-fn writes(sim: &RunningSimulator, command: &str) -> usize {
-    sim.state
-        .calls()
-        .iter()
-        .filter(|c| c.command == command)
-        .count()
-}
 
 async fn integration(ns: &TestNamespace) -> DirectoryIntegration {
     ns.api::<DirectoryIntegration>().get("acme").await.unwrap()
@@ -32,28 +25,6 @@ async fn integration(ns: &TestNamespace) -> DirectoryIntegration {
 
 fn held(i: &DirectoryIntegration) -> Option<HeldPlan> {
     i.status.as_ref()?.held.clone()
-}
-
-/// Waits until the integration satisfies `pred`; panics with its last status.
-async fn wait_integration(
-    ns: &TestNamespace,
-    secs: u64,
-    what: &str,
-    pred: impl Fn(&DirectoryIntegration) -> bool,
-) -> DirectoryIntegration {
-    let api = ns.api::<DirectoryIntegration>();
-    let found = wait_for(Duration::from_secs(secs), || async {
-        let i = api.get("acme").await.ok()?;
-        pred(&i).then_some(i)
-    })
-    .await;
-    match found {
-        Some(i) => i,
-        None => panic!(
-            "{what}: never reached; last status {:?}",
-            integration(ns).await.status
-        ),
-    }
 }
 
 /// Sets an annotation on `acme` with server-side apply under `manager`, so that the
@@ -69,100 +40,46 @@ async fn decide(ns: &TestNamespace, manager: &str, key: &str, value: &str) {
         .expect("annotate");
 }
 
-/// Notes of the Events with this reason in the namespace.
-async fn events(ns: &TestNamespace, reason: &str) -> Vec<String> {
-    ns.api::<Event>()
-        .list(&ListParams::default())
-        .await
-        .unwrap()
-        .items
-        .into_iter()
-        .filter(|e| e.reason.as_deref() == Some(reason))
-        .filter_map(|e| e.note)
-        .collect()
+/// The SCIM endpoint of `acme` (next to the running controllers) with `n` users u0.. created
+/// through it; their SCIM ids.
+async fn scim_with_users(ns: &TestNamespace, n: usize) -> (ScimClient, Vec<String>) {
+    let (scim, _served) = serve_with_operator(ns).await;
+    let mut ids = Vec::new();
+    for i in 0..n {
+        let body = json!({"userName": format!("u{i}@example.com"), "active": true});
+        ids.push(scim.create_user(body).await);
+    }
+    (scim, ids)
 }
 
-/// A SCIM server for `acme` on 127.0.0.1:0 (the integration gets `scim.enabled`; the
-/// operator's integration controller mints the token).
-struct Scim {
-    base: String,
-    token: String,
-    http: reqwest::Client,
+/// Whether the user's status records its LastPass id.
+fn has_lastpass_id(u: &LastPassUser) -> bool {
+    u.status.as_ref().is_some_and(|s| s.lastpass_id.is_some())
 }
 
-impl Scim {
-    async fn start(ns: &TestNamespace) -> Self {
-        let patch = json!({"spec": {"scim": {"enabled": true}}});
-        ns.api::<DirectoryIntegration>()
-            .patch("acme", &PatchParams::default(), &Patch::Merge(&patch))
-            .await
-            .unwrap();
-        let secrets = ns.api::<k8s_openapi::api::core::v1::Secret>();
-        let token = wait_for(Duration::from_secs(30), || async {
-            let s = secrets.get_opt("acme-scim-token").await.ok()??;
-            let t = s.data?.get("token")?.0.clone();
-            String::from_utf8(t).ok()
-        })
-        .await
-        .expect("the operator mints the SCIM token");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let ctx = Arc::new(lastpass_operator::scim::ScimState::new(ns.client.clone()));
-        tokio::spawn(async move {
-            let _ = lastpass_operator::scim::serve(listener, ctx, std::future::pending()).await;
-        });
-        Self {
-            base: format!("http://{addr}/scim/v2/{}/acme", ns.name),
-            token,
-            http: reqwest::Client::new(),
-        }
+/// Creates users `<name>@example.com` for `names` and waits until LastPass has them all and
+/// each user's status records its LastPass id.
+async fn provisioned(ns: &TestNamespace, sim: &RunningSimulator, names: &[&str]) {
+    for n in names {
+        create_user(ns, &user(n, &format!("{n}@example.com"), json!({}))).await;
     }
-
-    async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut req = self
-            .http
-            .request(method.parse().unwrap(), format!("{}{path}", self.base))
-            .bearer_auth(&self.token)
-            .header("accept", "application/scim+json");
-        if let Some(b) = body {
-            req = req
-                .header("content-type", "application/scim+json")
-                .body(b.to_string());
-        }
-        let resp = req.send().await.expect("SCIM request");
-        let status = resp.status().as_u16();
-        let text = resp.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-    }
-
-    /// Creates `n` users u0..; returns their SCIM ids.
-    async fn users(&self, n: usize) -> Vec<String> {
-        let mut ids = Vec::new();
-        for i in 0..n {
-            let body = json!({"userName": format!("u{i}@example.com"), "active": true});
-            let (st, v) = self.call("POST", "/Users", Some(body)).await;
-            assert_eq!(st, 201, "{v}");
-            ids.push(v["id"].as_str().unwrap().to_string());
-        }
-        ids
+    invited(sim, names.len()).await;
+    for n in names {
+        wait_user(ns, n, 30, has_lastpass_id).await;
     }
 }
 
 /// Waits until LastPass has `n` users besides its admin.
 async fn invited(sim: &RunningSimulator, n: usize) {
-    let people = || {
-        sim.state
-            .store()
-            .users
-            .values()
-            .filter(|u| !u.admin)
-            .count()
-    };
     let all = wait_for(Duration::from_secs(90), || async {
-        (people() == n).then_some(())
+        (people_in(&sim.state) == n).then_some(())
     })
     .await;
-    assert!(all.is_some(), "{} of {n} users invited", people());
+    assert!(
+        all.is_some(),
+        "{} of {n} users invited",
+        people_in(&sim.state)
+    );
 }
 
 fn disabled(sim: &RunningSimulator) -> usize {
@@ -181,8 +98,7 @@ async fn scim_deletions_one_sync_apart_are_held_beyond_the_window_then_approved_
     else {
         return;
     };
-    let scim = Scim::start(&ns).await;
-    let ids = scim.users(10).await;
+    let (scim, ids) = scim_with_users(&ns, 10).await;
     invited(&sim, 10).await;
     let users = ns.api::<LastPassUser>();
 
@@ -213,7 +129,11 @@ async fn scim_deletions_one_sync_apart_are_held_beyond_the_window_then_approved_
             .await;
         }
     }
-    assert_eq!(writes(&sim, "deluser"), 5, "the 6th and later are held");
+    assert_eq!(
+        count_calls(&sim.state, "deluser"),
+        5,
+        "the 6th and later are held"
+    );
     assert_eq!(disabled(&sim), 5);
     let i = integration(&ns).await;
     let h = held(&i).unwrap();
@@ -248,12 +168,12 @@ async fn scim_deletions_one_sync_apart_are_held_beyond_the_window_then_approved_
     .await;
     assert_eq!(condition(&i, "DeprovisionBlocked").unwrap().0, "False");
     assert_eq!(
-        writes(&sim, "deluser"),
+        count_calls(&sim.state, "deluser"),
         8,
         "exactly the approved three more"
     );
     let approved = wait_for(Duration::from_secs(10), || async {
-        let notes = events(&ns, "PlanApproved").await;
+        let notes = event_notes(&ns, "PlanApproved", None).await;
         notes.into_iter().find(|n| n.contains(&h.plan_id))
     })
     .await
@@ -271,7 +191,7 @@ async fn scim_deletions_one_sync_apart_are_held_beyond_the_window_then_approved_
     })
     .await;
     assert_ne!(held(&i).unwrap().plan_id, h.plan_id);
-    assert_eq!(writes(&sim, "deluser"), 8);
+    assert_eq!(count_calls(&sim.state, "deluser"), 8);
     op.stop().await;
     ns.cleanup().await;
 }
@@ -283,8 +203,7 @@ async fn a_hundred_scim_active_false_one_sync_apart_are_held_beyond_the_window()
     else {
         return;
     };
-    let scim = Scim::start(&ns).await;
-    let ids = scim.users(100).await;
+    let (scim, ids) = scim_with_users(&ns, 100).await;
     invited(&sim, 100).await;
     for (n, id) in ids.iter().enumerate() {
         let body = json!({"Operations": [{"op": "Replace", "path": "active", "value": false}]});
@@ -329,13 +248,11 @@ async fn an_authoritative_group_emptied_in_git_is_held_and_a_rejection_leaves_it
     for (i, n) in names.iter().enumerate() {
         create_user(&ns, &user(&format!("u{i}"), n, json!({}))).await;
     }
-    let group: LastPassGroup = serde_json::from_value(json!({
-        "apiVersion": "lastpass-operator.io/v1alpha1", "kind": "LastPassGroup",
-        "metadata": {"name": "eng"},
-        "spec": {"integrationRef": {"name": "acme"}, "groupName": "Engineering",
-                 "members": names, "policy": "Authoritative"},
-    }))
-    .unwrap();
+    let group = group(
+        "eng",
+        "Engineering",
+        json!({"members": names, "policy": "Authoritative"}),
+    );
     let groups = ns.api::<LastPassGroup>();
     groups.create(&PostParams::default(), &group).await.unwrap();
     let members = || {
@@ -412,7 +329,7 @@ async fn an_authoritative_group_emptied_in_git_is_held_and_a_rejection_leaves_it
     assert_eq!(condition(&i, "DeprovisionBlocked").unwrap().0, "False");
     assert_eq!(members(), 10, "a rejected removal never reaches LastPass");
     let rejected = wait_for(Duration::from_secs(10), || async {
-        events(&ns, "PlanRejected")
+        event_notes(&ns, "PlanRejected", None)
             .await
             .into_iter()
             .find(|n| n.contains(&h.plan_id))
@@ -455,17 +372,8 @@ async fn a_rejected_deletion_releases_the_resources_without_lastpass_and_adopt_s
     else {
         return;
     };
-    for n in ["a", "b", "c"] {
-        create_user(&ns, &user(n, &format!("{n}@example.com"), json!({}))).await;
-    }
-    invited(&sim, 3).await;
+    provisioned(&ns, &sim, &["a", "b", "c"]).await;
     let api = ns.api::<LastPassUser>();
-    for n in ["a", "b", "c"] {
-        wait_user(&ns, n, 30, |u| {
-            u.status.as_ref().is_some_and(|s| s.lastpass_id.is_some())
-        })
-        .await;
-    }
     api.delete("a", &DeleteParams::default()).await.unwrap();
     api.delete("b", &DeleteParams::default()).await.unwrap();
     let i = wait_integration(&ns, 30, "both deletions held", |i| {
@@ -495,7 +403,7 @@ async fn a_rejected_deletion_releases_the_resources_without_lastpass_and_adopt_s
     })
     .await;
     assert_eq!(
-        writes(&sim, "deluser"),
+        count_calls(&sim.state, "deluser"),
         0,
         "a rejected deprovision never reaches LastPass"
     );
@@ -523,12 +431,9 @@ async fn a_rejected_deletion_releases_the_resources_without_lastpass_and_adopt_s
     );
 
     // Declared again: managed again with no new invitation, and forgotten by the record.
-    let before = writes(&sim, "batchadd");
+    let before = count_calls(&sim.state, "batchadd");
     create_user(&ns, &user("a2", "a@example.com", json!({}))).await;
-    wait_user(&ns, "a2", 30, |u| {
-        u.status.as_ref().is_some_and(|s| s.lastpass_id.is_some())
-    })
-    .await;
+    wait_user(&ns, "a2", 30, has_lastpass_id).await;
     wait_integration(&ns, 30, "a is forgotten by the rejection", |i| {
         i.status
             .as_ref()
@@ -536,7 +441,11 @@ async fn a_rejected_deletion_releases_the_resources_without_lastpass_and_adopt_s
             .is_some_and(|s| s.rejected[0].released == vec!["b@example.com".to_string()])
     })
     .await;
-    assert_eq!(writes(&sim, "batchadd"), before, "no new invitation");
+    assert_eq!(
+        count_calls(&sim.state, "batchadd"),
+        before,
+        "no new invitation"
+    );
     op.stop().await;
     ns.cleanup().await;
 }
@@ -548,16 +457,9 @@ async fn the_window_survives_a_restart_of_the_operator() {
     else {
         return;
     };
-    for n in ["a", "b", "c", "d"] {
-        create_user(&ns, &user(n, &format!("{n}@example.com"), json!({}))).await;
-    }
-    invited(&sim, 4).await;
+    provisioned(&ns, &sim, &["a", "b", "c", "d"]).await;
     let api = ns.api::<LastPassUser>();
     for n in ["a", "b"] {
-        wait_user(&ns, n, 30, |u| {
-            u.status.as_ref().is_some_and(|s| s.lastpass_id.is_some())
-        })
-        .await;
         api.delete(n, &DeleteParams::default()).await.unwrap();
         let gone = wait_for(Duration::from_secs(30), || async {
             api.get_opt(n).await.ok()?.is_none().then_some(())
@@ -587,20 +489,9 @@ async fn the_window_survives_a_restart_of_the_operator() {
         |i| held(i).is_some_and(|h| h.deprovisions == 1),
     )
     .await;
-    assert_eq!(writes(&sim, "deluser"), 2);
+    assert_eq!(count_calls(&sim.state, "deluser"), 2);
     op.stop().await;
     ns.cleanup().await;
-}
-
-/// The Synced condition's (status, reason, message) of a user.
-fn synced(u: &LastPassUser) -> Option<(String, String, String)> {
-    let c = u
-        .status
-        .as_ref()?
-        .conditions
-        .iter()
-        .find(|c| c.type_ == "Synced")?;
-    Some((c.status.clone(), c.reason.clone(), c.message.clone()))
 }
 
 #[tokio::test]
@@ -610,16 +501,9 @@ async fn a_rejected_suspension_stays_unapplied_until_the_users_spec_changes() {
     else {
         return;
     };
-    for n in ["a", "b", "c"] {
-        create_user(&ns, &user(n, &format!("{n}@example.com"), json!({}))).await;
-    }
-    invited(&sim, 3).await;
+    provisioned(&ns, &sim, &["a", "b", "c"]).await;
     let api = ns.api::<LastPassUser>();
     for n in ["a", "b"] {
-        wait_user(&ns, n, 30, |u| {
-            u.status.as_ref().is_some_and(|s| s.lastpass_id.is_some())
-        })
-        .await;
         api.patch(
             n,
             &PatchParams::default(),

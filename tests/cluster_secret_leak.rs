@@ -12,7 +12,6 @@
 //! operator's kinds in the namespace (status, and metadata and spec too) are searched for each
 //! secret, raw and base64-encoded. A single line printing one of them fails the test.
 
-mod ldap_support;
 mod support;
 
 use std::collections::BTreeSet;
@@ -23,8 +22,10 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::api::{ListParams, Patch, PatchParams, PostParams};
 use lastpass_operator::crd::{DirectoryIntegration, LastPassGroup, LastPassUser, UserPhase};
 use lastpass_operator::simulator::Knobs;
-use ldap_support::{BIND_DN, BIND_PW, Slapd, scenario};
 use serde_json::{Value, json};
+use support::account::{CID, PROVHASH, simulator};
+use support::builders::{CREDENTIALS, INTEGRATION, integration, user};
+use support::ldap::{BIND_DN, BIND_PW, Slapd, scenario};
 use support::operator::*;
 use support::process::OperatorProcess;
 use support::wait_for;
@@ -156,7 +157,7 @@ async fn no_secret_reaches_the_log_events_or_statuses() {
     let wrong_token = unique("wrong-scim-token-");
     scenario::create_secret(
         &ns,
-        "lastpass-api",
+        CREDENTIALS,
         json!({"cid": CID, "provhash": wrong_provhash}),
     )
     .await;
@@ -168,18 +169,16 @@ async fn no_secret_reaches_the_log_events_or_statuses() {
     .await;
     let mut ldap = serde_json::to_value(scenario::spec(&slapd.url)).unwrap();
     ldap["interval"] = json!("2s");
-    let i: DirectoryIntegration = serde_json::from_value(json!({
-        "apiVersion": "lastpass-operator.io/v1alpha1", "kind": "DirectoryIntegration",
-        "metadata": {"name": "acme"},
-        "spec": {
-            "lastpass": {"endpoint": sim.url, "credentialsSecretRef": {"name": "lastpass-api"}},
+    let i = integration(
+        INTEGRATION,
+        json!({
+            "lastpass": {"endpoint": sim.url},
             "sync": {"interval": "1m", "debounce": "200ms",
                      "rateLimit": {"requestsPerSecond": 100, "burst": 100}},
             "scim": {"enabled": true, "tokenRotation": {"every": "720h", "overlap": "1h"}},
             "ldap": ldap,
-        },
-    }))
-    .unwrap();
+        }),
+    );
     ns.api::<DirectoryIntegration>()
         .create(&PostParams::default(), &i)
         .await

@@ -17,6 +17,8 @@ use kube::api::PostParams;
 use lastpass_operator::crd::{DirectoryIntegration, UserPhase};
 use lastpass_operator::simulator::Knobs;
 use serde_json::{Value, json};
+use support::account::simulator;
+use support::builders::{credentials, integration, merge, user};
 use support::operator::*;
 use support::wait_for;
 
@@ -55,29 +57,20 @@ async fn counting_remote_endpoint() -> (String, Arc<AtomicUsize>) {
     (format!("http://{ip}:{port}/enterpriseapi.php"), accepted)
 }
 
-fn merge(a: &mut Value, b: Value) {
-    match (a, b) {
-        (Value::Object(a), Value::Object(b)) => {
-            for (k, v) in b {
-                merge(a.entry(k).or_insert(Value::Null), v);
-            }
-        }
-        (a, b) => *a = b,
-    }
-}
-
-async fn create_integration(ns: &support::TestNamespace, name: &str, endpoint: &str, spec: Value) {
+/// Creates integration `name` at `endpoint` with `spec` merged into a working spec.
+async fn create_named_integration(
+    ns: &support::TestNamespace,
+    name: &str,
+    endpoint: &str,
+    spec: Value,
+) {
     let mut full = json!({
-        "lastpass": {"endpoint": endpoint, "credentialsSecretRef": {"name": "lastpass-api"}},
+        "lastpass": {"endpoint": endpoint},
         "sync": {"interval": "1m", "debounce": "200ms",
                  "rateLimit": {"requestsPerSecond": 100, "burst": 100}},
     });
     merge(&mut full, spec);
-    let i: DirectoryIntegration = serde_json::from_value(json!({
-        "apiVersion": "lastpass-operator.io/v1alpha1", "kind": "DirectoryIntegration",
-        "metadata": {"name": name}, "spec": full,
-    }))
-    .expect("integration literal");
+    let i = integration(name, full);
     ns.api::<DirectoryIntegration>()
         .create(&PostParams::default(), &i)
         .await
@@ -96,13 +89,8 @@ async fn each_broken_integration_rule_is_reported_and_nothing_reaches_lastpass()
     let ns = cluster.namespace().await;
     let good_sim = simulator(Knobs::default()).await;
     let bad_sim = simulator(Knobs::default()).await;
-    let secret: Secret = serde_json::from_value(json!({
-        "metadata": {"name": "lastpass-api"},
-        "stringData": {"cid": CID, "provhash": PROVHASH},
-    }))
-    .unwrap();
     ns.api::<Secret>()
-        .create(&PostParams::default(), &secret)
+        .create(&PostParams::default(), &credentials())
         .await
         .expect("secret");
     let (remote, connections) = counting_remote_endpoint().await;
@@ -146,9 +134,9 @@ async fn each_broken_integration_rule_is_reported_and_nothing_reaches_lastpass()
         ),
     ];
     for (name, endpoint, spec, _, _) in &cases {
-        create_integration(&ns, name, endpoint, spec.clone()).await;
+        create_named_integration(&ns, name, endpoint, spec.clone()).await;
     }
-    create_integration(&ns, "good", &good_sim.url, json!({})).await;
+    create_named_integration(&ns, "good", &good_sim.url, json!({})).await;
     // Users that would be invited through two of the broken integrations, and one through the
     // good one.
     for (user_name, integration) in [
@@ -197,7 +185,7 @@ async fn each_broken_integration_rule_is_reported_and_nothing_reaches_lastpass()
     }
     // The good integration invites its user: the operator is at work, and the broken ones were
     // looked at (their conditions above) without a single call.
-    wait_user(&ns, "via-good", 30, |u| is(u, UserPhase::Invited, "True")).await;
+    wait_invited(&ns, "via-good").await;
     assert!(
         good_sim
             .state

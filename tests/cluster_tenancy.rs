@@ -12,6 +12,7 @@ use lastpass_operator::controller::Settings;
 use lastpass_operator::crd::{DirectoryIntegration, LastPassGroup, LastPassUser, UserPhase};
 use lastpass_operator::simulator::{RunningSimulator, password_digest};
 use serde_json::json;
+use support::builders::{group, merge, secret, user};
 use support::operator::*;
 use support::{TestNamespace, wait_for};
 
@@ -25,13 +26,11 @@ fn writes(sim: &RunningSimulator) -> Vec<String> {
 }
 
 async fn plant_secret(ns: &TestNamespace, name: &str, password: &str) {
-    let secret: Secret = serde_json::from_value(json!({
-        "metadata": {"name": name},
-        "stringData": {"password": password},
-    }))
-    .unwrap();
     ns.api::<Secret>()
-        .create(&PostParams::default(), &secret)
+        .create(
+            &PostParams::default(),
+            &secret(name, json!({"password": password})),
+        )
         .await
         .expect("plant secret");
 }
@@ -51,22 +50,23 @@ fn remote_user(
     home: &TestNamespace,
     extra: serde_json::Value,
 ) -> LastPassUser {
-    let mut u = user(name, username, extra);
-    u.spec.integration_ref.namespace = Some(home.name.clone());
-    u
+    let mut spec = json!({"integrationRef": {"namespace": home.name}});
+    merge(&mut spec, extra);
+    user(name, username, spec)
 }
 
-fn group(name: &str, group_name: &str, home: &TestNamespace, members: &[&str]) -> LastPassGroup {
-    serde_json::from_value(json!({
-        "apiVersion": "lastpass-operator.io/v1alpha1", "kind": "LastPassGroup",
-        "metadata": {"name": name},
-        "spec": {
-            "integrationRef": {"name": "acme", "namespace": home.name},
-            "groupName": group_name,
-            "members": members,
-        },
-    }))
-    .unwrap()
+/// A LastPassGroup of integration `acme` in namespace `home`.
+fn remote_group(
+    name: &str,
+    group_name: &str,
+    home: &TestNamespace,
+    members: &[&str],
+) -> LastPassGroup {
+    group(
+        name,
+        group_name,
+        json!({"integrationRef": {"namespace": home.name}, "members": members}),
+    )
 }
 
 fn group_ready(g: &LastPassGroup) -> Option<(String, String, String)> {
@@ -147,8 +147,8 @@ async fn a_tenant_cannot_choose_the_first_password_of_another_namespaces_user() 
         ),
     )
     .await;
-    wait_user(&acme, "victim", 30, |u| is(u, UserPhase::Invited, "True")).await;
-    wait_user(&acme, "honest", 30, |u| is(u, UserPhase::Invited, "True")).await;
+    wait_invited(&acme, "victim").await;
+    wait_invited(&acme, "honest").await;
     let planted = wait_user(&acme, "planted", 30, |u| {
         reason_is(u, "InitialPasswordConflict")
     })
@@ -232,11 +232,11 @@ async fn two_admitted_namespaces_one_owner_per_username_and_group_name() {
     a.api::<LastPassGroup>()
         .create(
             &PostParams::default(),
-            &group("eng", "Eng", &home, &["ann@corp.example.com"]),
+            &remote_group("eng", "Eng", &home, &["ann@corp.example.com"]),
         )
         .await
         .unwrap();
-    wait_user(&a, "ann", 30, |u| is(u, UserPhase::Invited, "True")).await;
+    wait_invited(&a, "ann").await;
     wait_group(&a, "eng", |g| {
         group_ready(g).is_some_and(|(s, _, _)| s == "True")
     })
@@ -261,7 +261,7 @@ async fn two_admitted_namespaces_one_owner_per_username_and_group_name() {
     b.api::<LastPassGroup>()
         .create(
             &PostParams::default(),
-            &group("eng", "Eng", &home, &["mallory@corp.example.com"]),
+            &remote_group("eng", "Eng", &home, &["mallory@corp.example.com"]),
         )
         .await
         .unwrap();
@@ -276,7 +276,7 @@ async fn two_admitted_namespaces_one_owner_per_username_and_group_name() {
     })
     .await;
     assert!(!group_ready(&g).unwrap().2.contains(&a.name));
-    wait_user(&b, "mallory", 30, |u| is(u, UserPhase::Invited, "True")).await;
+    wait_invited(&b, "mallory").await;
 
     let store = sim.state.store();
     let ann = store.user("ann@corp.example.com").unwrap();
@@ -341,12 +341,12 @@ async fn the_contract_holds_without_cel_and_nothing_is_written() {
     ns.api::<LastPassGroup>()
         .create(
             &PostParams::default(),
-            &group("eng", "Eng", &ns, &["ann@corp.example.com"]),
+            &remote_group("eng", "Eng", &ns, &["ann@corp.example.com"]),
         )
         .await
         .unwrap();
-    wait_user(&ns, "ann", 30, |u| is(u, UserPhase::Invited, "True")).await;
-    wait_user(&ns, "bob", 30, |u| is(u, UserPhase::Invited, "True")).await;
+    wait_invited(&ns, "ann").await;
+    wait_invited(&ns, "bob").await;
     wait_group(&ns, "eng", |g| {
         group_ready(g).is_some_and(|(s, _, _)| s == "True")
     })
@@ -433,15 +433,21 @@ async fn a_user_and_a_group_of_the_same_name_keep_their_own_statuses() {
     let op = Operator::start_watching(&[&ns], Settings::default());
     create_user(&ns, &user("first", "ops@corp.example.com", json!({}))).await;
     ns.api::<LastPassGroup>()
-        .create(&PostParams::default(), &group("first", "Ops", &ns, &[]))
+        .create(
+            &PostParams::default(),
+            &remote_group("first", "Ops", &ns, &[]),
+        )
         .await
         .unwrap();
-    wait_user(&ns, "first", 30, |u| is(u, UserPhase::Invited, "True")).await;
+    wait_invited(&ns, "first").await;
     tokio::time::sleep(Duration::from_millis(1100)).await;
     // `ops` (user) conflicts on its username; `ops` (group) on its group name.
     create_user(&ns, &user("ops", "OPS@corp.example.com", json!({}))).await;
     ns.api::<LastPassGroup>()
-        .create(&PostParams::default(), &group("ops", "Ops", &ns, &[]))
+        .create(
+            &PostParams::default(),
+            &remote_group("ops", "Ops", &ns, &[]),
+        )
         .await
         .unwrap();
     let u = wait_user(&ns, "ops", 30, |u| ready(u).is_some()).await;
@@ -472,7 +478,7 @@ async fn nothing_is_released_before_the_caches_are_listed_and_a_gone_integration
     create_user(&ns, &user("cat", "cat@corp.example.com", json!({}))).await;
     create_user(&ns, &user("dan", "dan@corp.example.com", json!({}))).await;
     for name in ["ann", "bob", "cat", "dan"] {
-        wait_user(&ns, name, 30, |u| is(u, UserPhase::Invited, "True")).await;
+        wait_invited(&ns, name).await;
     }
     op.stop().await;
 

@@ -10,6 +10,7 @@ use kube::api::DeleteParams;
 use lastpass_operator::crd::{DirectoryIntegration, LastPassUser, UserPhase};
 use lastpass_operator::simulator::{Knobs, WholeRead};
 use serde_json::json;
+use support::builders::user;
 use support::operator::*;
 use support::wait_for;
 
@@ -32,7 +33,7 @@ async fn deleted_users_keep_their_finalizers_while_reads_are_empty() {
         create_user(&ns, &user(name, username, json!({}))).await;
     }
     for name in ["jane", "bob", "cat"] {
-        wait_user(&ns, name, 30, |u| is(u, UserPhase::Invited, "True")).await;
+        wait_invited(&ns, name).await;
     }
 
     // From now on every whole-account read answers `{"Users": []}`.

@@ -1,18 +1,18 @@
 //! What the API server would accept and refuse, checked offline against the CRDs generated
 //! from the Rust types: structural schema (required, enum, pattern, bounds, types, unknown
-//! fields) by `common::schema_check`, CEL rules (`x-kubernetes-validations`, including the
+//! fields) by `support::schema::check`, CEL rules (`x-kubernetes-validations`, including the
 //! `self == oldSelf` transition rules on update) by kube-cel, with schema defaults applied
 //! first.
 //!
 //! Each bad case is a valid base manifest plus a JSON merge patch (RFC 7386: `null` deletes),
 //! so a row shows exactly what is wrong with it.
 
-mod common;
+mod support;
 
 use serde_json::Value;
 
-use common::schema_check::{check, unsupported_keywords};
-use common::{all_crd_schemas, validate, yaml};
+use support::schema::check::{check, unsupported_keywords};
+use support::schema::{all_crd_schemas, validate, yaml};
 
 const INTEGRATION: &str = r#"
 apiVersion: lastpass-operator.io/v1alpha1
@@ -81,12 +81,8 @@ const fn bad_update(
     want: &'static str,
 ) -> Bad {
     Bad {
-        name,
-        why,
-        base,
-        patch,
         update: true,
-        want,
+        ..bad(name, why, base, patch, want)
     }
 }
 
@@ -465,31 +461,7 @@ fn go_style_intervals_pass_pattern_and_cel() {
 /// and adding one without a row fails here.
 #[test]
 fn every_cel_rule_has_a_bad_case() {
-    fn messages(schema: &Value, out: &mut Vec<String>) {
-        match schema {
-            Value::Object(o) => {
-                for (k, v) in o {
-                    if k == "x-kubernetes-validations" {
-                        out.extend(
-                            v.as_array()
-                                .into_iter()
-                                .flatten()
-                                .filter_map(|r| r["message"].as_str())
-                                .map(String::from),
-                        );
-                    } else if k != "default" && k != "enum" {
-                        messages(v, out);
-                    }
-                }
-            }
-            Value::Array(a) => a.iter().for_each(|v| messages(v, out)),
-            _ => {}
-        }
-    }
-    let mut rules = Vec::new();
-    for (_, schema) in all_crd_schemas() {
-        messages(&schema, &mut rules);
-    }
+    let rules = cel_messages();
     assert_eq!(rules.len(), 7, "CEL rules in the CRDs: {rules:#?}");
     let cases = bad_cases();
     for rule in rules {

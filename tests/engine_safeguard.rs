@@ -6,12 +6,11 @@
 //! person approved the exact held plan it belongs to; a rejected plan's deprovisions never
 //! reach LastPass.
 
-mod engine_support;
+mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use engine_support::*;
 use lastpass_operator::crd::{DeprovisionAction, GroupPolicy, HeldPlan, SafeguardStatus};
 use lastpass_operator::engine::guard::Guards;
 use lastpass_operator::engine::model::{Desired, ResourceRef, user_key};
@@ -19,6 +18,8 @@ use lastpass_operator::engine::report_safeguard::held_status;
 use lastpass_operator::engine::safeguard::Change;
 use lastpass_operator::simulator::SeedUser;
 use proptest::prelude::*;
+use support::account::*;
+use support::builders::*;
 
 const USERS: usize = 10;
 
@@ -70,7 +71,7 @@ struct World {
 }
 
 fn start_world() -> World {
-    let users: Vec<_> = (0..USERS).map(|i| user(&name(i))).collect();
+    let users: Vec<_> = (0..USERS).map(|i| desired_user(&name(i))).collect();
     let members: Vec<String> = (0..USERS).map(name).collect();
     let members: Vec<&str> = members.iter().map(String::as_str).collect();
     let desired = with_group(desired(users), "G", &members, GroupPolicy::Authoritative);
@@ -288,9 +289,9 @@ async fn a_deprovision_with_an_unknown_outcome_counts_once_and_the_window_outliv
     use lastpass_operator::simulator::{Fault, PendingFault};
     let acct = Account::start(knobs()).await;
     let everyone = desired(vec![
-        user("ann@example.com"),
-        user("bob@example.com"),
-        user("cat@example.com"),
+        desired_user("ann@example.com"),
+        desired_user("bob@example.com"),
+        desired_user("cat@example.com"),
     ]);
     acct.sync(&everyone, window_limits(2, SafeguardStatus::default()))
         .await;
@@ -327,13 +328,7 @@ async fn a_deprovision_with_an_unknown_outcome_counts_once_and_the_window_outliv
         out.blocked.is_none(),
         "1 executed + 1 planned is within maxPerSync 2"
     );
-    assert!(
-        acct.state()
-            .store()
-            .user("bob@example.com")
-            .unwrap()
-            .disabled
-    );
+    assert!(acct.disabled("bob@example.com"));
     assert_eq!(
         acct.calls("deluser").len(),
         3,
@@ -352,14 +347,7 @@ async fn a_deprovision_with_an_unknown_outcome_counts_once_and_the_window_outliv
         .await;
     let held = out.blocked.expect("2 executed + 1 planned > maxPerSync 2");
     assert_eq!(held.deprovisions, 1);
-    assert!(
-        !acct
-            .state()
-            .store()
-            .user("cat@example.com")
-            .unwrap()
-            .disabled
-    );
+    assert!(!acct.disabled("cat@example.com"));
 }
 
 #[tokio::test]
@@ -367,8 +355,8 @@ async fn a_held_plan_still_invites_adds_and_enables() {
     let acct = Account::start(knobs()).await;
     let start = with_group(
         desired(vec![
-            user("ann@example.com").in_groups(&["Eng"]),
-            user("bob@example.com").suspended(),
+            desired_user("ann@example.com").in_groups(&["Eng"]),
+            desired_user("bob@example.com").suspended(),
         ]),
         "Eng",
         &[],
@@ -378,10 +366,10 @@ async fn a_held_plan_still_invites_adds_and_enables() {
         .await;
     // Ann leaves Eng (a removal), Cat is new, Bob is enabled again, Dan joins Eng.
     let next = desired(vec![
-        user("ann@example.com"),
-        user("bob@example.com"),
-        user("cat@example.com"),
-        user("dan@example.com").in_groups(&["Eng"]),
+        desired_user("ann@example.com"),
+        desired_user("bob@example.com"),
+        desired_user("cat@example.com"),
+        desired_user("dan@example.com").in_groups(&["Eng"]),
     ]);
     let guards = Guards {
         max_membership_removals: Some(0),

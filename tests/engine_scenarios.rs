@@ -2,14 +2,15 @@
 //! Each scenario asserts what LastPass saw (the simulator's call log and account) and what the
 //! statuses say.
 
-mod engine_support;
+mod support;
 
-use engine_support::*;
 use lastpass_operator::crd::{DeprovisionAction, GroupPolicy, UnmanagedUsers, UserPhase};
 use lastpass_operator::engine::guard::Guards;
 use lastpass_operator::engine::plan::Policy;
 use lastpass_operator::lastpass::ErrorClass;
 use lastpass_operator::simulator::{ConsoleEdit, Fault, PendingFault, SeedUser};
+use support::account::*;
+use support::builders::*;
 
 fn seed(username: &str, groups: &[&str]) -> SeedUser {
     SeedUser {
@@ -27,11 +28,11 @@ fn seed(username: &str, groups: &[&str]) -> SeedUser {
 async fn new_users_are_invited_in_one_batch_then_active_after_login() {
     let acct = Account::start(knobs()).await;
     let d = desired(vec![
-        user("ann@example.com")
+        desired_user("ann@example.com")
             .named("Ann Lee")
             .in_groups(&["Engineering"]),
-        user("bob@example.com"),
-        user("cat@example.com").in_groups(&["Support"]),
+        desired_user("bob@example.com"),
+        desired_user("cat@example.com").in_groups(&["Support"]),
     ]);
     let out = acct.sync(&d, budget(10)).await;
     assert!(out.succeeded(), "{:?}", out.error);
@@ -81,7 +82,7 @@ async fn a_login_made_just_now_is_reported_as_just_now_in_the_accounts_zone() {
         let mut k = knobs();
         k.timestamp_zone = writes_in;
         let acct = Account::start(k).await;
-        let d = desired(vec![user("ann@example.com")]);
+        let d = desired(vec![desired_user("ann@example.com")]);
         acct.sync(&d, budget(10)).await;
         acct.state().login("ann@example.com");
         let out = acct.sync(&d, budget(10)).await;
@@ -112,10 +113,10 @@ async fn a_login_made_just_now_is_reported_as_just_now_in_the_accounts_zone() {
 #[tokio::test]
 async fn name_changes_update_and_suspension_disables_then_enables() {
     let acct = Account::start(knobs()).await;
-    let d = desired(vec![user("ann@example.com").named("Ann Lee")]);
+    let d = desired(vec![desired_user("ann@example.com").named("Ann Lee")]);
     acct.sync(&d, budget(10)).await;
 
-    let renamed = desired(vec![user("ann@example.com").named("Ann Lee-Roe")]);
+    let renamed = desired(vec![desired_user("ann@example.com").named("Ann Lee-Roe")]);
     acct.sync(&renamed, budget(10)).await;
     assert_eq!(acct.calls("updateuser").len(), 1);
     assert_eq!(
@@ -128,17 +129,13 @@ async fn name_changes_update_and_suspension_disables_then_enables() {
     );
 
     let suspended = desired(vec![
-        user("ann@example.com").named("Ann Lee-Roe").suspended(),
+        desired_user("ann@example.com")
+            .named("Ann Lee-Roe")
+            .suspended(),
     ]);
     let out = acct.sync(&suspended, budget(10)).await;
     assert_eq!(acct.calls("disableuser").len(), 1);
-    assert!(
-        acct.state()
-            .store()
-            .user("ann@example.com")
-            .unwrap()
-            .disabled
-    );
+    assert!(acct.disabled("ann@example.com"));
     let r = statuses(&suspended, &out);
     assert_eq!(
         r.users[&rref("ann@example.com")].phase,
@@ -152,14 +149,7 @@ async fn name_changes_update_and_suspension_disables_then_enables() {
 
     acct.sync(&renamed, budget(10)).await;
     assert_eq!(acct.calls("enableuser").len(), 1);
-    assert!(
-        !acct
-            .state()
-            .store()
-            .user("ann@example.com")
-            .unwrap()
-            .disabled
-    );
+    assert!(!acct.disabled("ann@example.com"));
 }
 
 #[tokio::test]
@@ -167,7 +157,7 @@ async fn authoritative_groups_remove_undeclared_members_and_additive_never_do() 
     let acct = Account::start(knobs()).await;
     acct.state()
         .seed(&[seed("zed@example.com", &["Eng", "Ops"])]);
-    let base = desired(vec![user("ann@example.com")]);
+    let base = desired(vec![desired_user("ann@example.com")]);
     let d = with_group(
         base.clone(),
         "Eng",
@@ -198,21 +188,17 @@ async fn authoritative_groups_remove_undeclared_members_and_additive_never_do() 
 #[tokio::test]
 async fn deleting_a_user_deactivates_it_by_default_and_then_releases_the_finalizer() {
     let acct = Account::start(knobs()).await;
-    let d = desired(vec![user("ann@example.com"), user("bob@example.com")]);
+    let d = desired(vec![
+        desired_user("ann@example.com"),
+        desired_user("bob@example.com"),
+    ]);
     acct.sync(&d, budget(10)).await;
     let gone = leaving(d, "bob@example.com", DeprovisionAction::Deactivate);
     let out = acct.sync(&gone, budget(10)).await;
     let dels = acct.calls("deluser");
     assert_eq!(dels.len(), 1);
     assert_eq!(dels[0].targets, ["bob@example.com"]);
-    assert!(
-        acct.state()
-            .store()
-            .user("bob@example.com")
-            .unwrap()
-            .disabled,
-        "deactivated, not deleted"
-    );
+    assert!(acct.disabled("bob@example.com"), "deactivated, not deleted");
     let r = statuses(&gone, &out);
     assert_eq!(
         r.release,
@@ -227,7 +213,7 @@ async fn deleting_a_user_deactivates_it_by_default_and_then_releases_the_finaliz
 #[tokio::test]
 async fn delete_without_allow_delete_is_refused_with_a_clear_reason() {
     let acct = Account::start(knobs()).await;
-    let d = desired(vec![user("bob@example.com")]);
+    let d = desired(vec![desired_user("bob@example.com")]);
     acct.sync(&d, budget(10)).await;
     let gone = leaving(d, "bob@example.com", DeprovisionAction::Delete);
     let out = acct.sync(&gone, budget(10)).await;
@@ -251,7 +237,7 @@ async fn delete_without_allow_delete_is_refused_with_a_clear_reason() {
 async fn the_deletion_budget_blocks_everyone_until_that_exact_plan_is_approved() {
     let acct = Account::start(knobs()).await;
     let names = ["a@x.io", "b@x.io", "c@x.io", "d@x.io"];
-    let all = desired(names.iter().map(|n| user(n)).collect());
+    let all = desired(names.iter().map(|n| desired_user(n)).collect());
     acct.sync(&all, budget(10)).await;
     let mut d = all.clone();
     for n in &names[..3] {
@@ -291,7 +277,11 @@ async fn the_deletion_budget_blocks_everyone_until_that_exact_plan_is_approved()
     assert!(out.blocked.is_none());
 
     // A new, different over-budget set is blocked again despite the old approval.
-    let mut more = desired(vec![user("e@x.io"), user("f@x.io"), user("g@x.io")]);
+    let mut more = desired(vec![
+        desired_user("e@x.io"),
+        desired_user("f@x.io"),
+        desired_user("g@x.io"),
+    ]);
     acct.sync(&more, budget(10)).await;
     for n in ["e@x.io", "f@x.io", "g@x.io"] {
         more = leaving(more, n, DeprovisionAction::Deactivate);
@@ -305,8 +295,8 @@ async fn the_deletion_budget_blocks_everyone_until_that_exact_plan_is_approved()
 async fn a_dry_run_writes_nothing_and_reports_the_plan() {
     let acct = Account::start(knobs()).await;
     let d = desired(vec![
-        user("ann@example.com"),
-        user("bob@example.com").in_groups(&["Eng"]),
+        desired_user("ann@example.com"),
+        desired_user("bob@example.com").in_groups(&["Eng"]),
     ]);
     let out = acct
         .sync(
@@ -333,8 +323,10 @@ async fn a_dry_run_writes_nothing_and_reports_the_plan() {
 async fn console_drift_is_detected_and_corrected_at_the_next_sync() {
     let acct = Account::start(knobs()).await;
     let d = desired(vec![
-        user("ann@example.com").named("Ann Lee").in_groups(&["Eng"]),
-        user("bob@example.com"),
+        desired_user("ann@example.com")
+            .named("Ann Lee")
+            .in_groups(&["Eng"]),
+        desired_user("bob@example.com"),
     ]);
     acct.sync(&d, budget(10)).await;
     acct.state().clear_calls();
@@ -368,7 +360,7 @@ async fn unmanaged_users_are_counted_under_report_and_left_alone() {
     let acct = Account::start(knobs()).await;
     acct.state()
         .seed(&[seed("zed@example.com", &[]), seed("yan@example.com", &[])]);
-    let d = desired(vec![user("ann@example.com")]);
+    let d = desired(vec![desired_user("ann@example.com")]);
     let out = acct.sync(&d, budget(10)).await;
     let r = statuses(&d, &out);
     // zed, yan and the account's admin: no resource declares them.
@@ -389,7 +381,10 @@ async fn a_connection_dropped_after_the_write_is_never_resent_blind() {
         fault: Fault::DropAfterApply,
         command: Some("batchadd".into()),
     });
-    let d = desired(vec![user("ann@example.com"), user("bob@example.com")]);
+    let d = desired(vec![
+        desired_user("ann@example.com"),
+        desired_user("bob@example.com"),
+    ]);
     let out = acct.sync(&d, budget(10)).await;
     assert!(out.error.is_none(), "{:?}", out.error);
     assert_eq!(
@@ -409,7 +404,7 @@ async fn a_connection_dropped_after_the_write_is_never_resent_blind() {
 #[tokio::test]
 async fn a_restart_between_a_write_and_its_status_does_nothing_twice() {
     let acct = Account::start(knobs()).await;
-    let d = desired(vec![user("ann@example.com")]);
+    let d = desired(vec![desired_user("ann@example.com")]);
     acct.sync(&d, budget(10)).await;
     let gone = leaving(d, "ann@example.com", DeprovisionAction::RemoveFromCompany);
     acct.sync(&gone, budget(10)).await;
@@ -432,7 +427,7 @@ async fn a_429_storm_converges() {
     let acct = Account::start(knobs().throttle_every(2, None)).await;
     let d = desired(
         (0..30)
-            .map(|i| user(&format!("u{i}@x.io")).in_groups(&["G"]))
+            .map(|i| desired_user(&format!("u{i}@x.io")).in_groups(&["G"]))
             .collect(),
     );
     let out = acct.sync(&d, budget(10)).await;
@@ -452,8 +447,10 @@ async fn a_steady_resync_only_reads() {
     let acct = Account::start(knobs()).await;
     let d = with_group(
         desired(vec![
-            user("ann@example.com").named("Ann").in_groups(&["Eng"]),
-            user("bob@example.com").suspended(),
+            desired_user("ann@example.com")
+                .named("Ann")
+                .in_groups(&["Eng"]),
+            desired_user("bob@example.com").suspended(),
         ]),
         "Ops",
         &["bob@example.com"],
@@ -474,7 +471,7 @@ async fn a_burst_of_1000_users_takes_a_handful_of_batchadd_calls() {
     let client = lastpass_operator::lastpass::Client::new(config).unwrap();
     let d = desired(
         (0..1000)
-            .map(|i| user(&format!("user{i:04}@example.com")).in_groups(&["Staff"]))
+            .map(|i| desired_user(&format!("user{i:04}@example.com")).in_groups(&["Staff"]))
             .collect(),
     );
     let started = std::time::Instant::now();
@@ -506,10 +503,10 @@ async fn when_seats_run_out_the_rest_stay_pending_with_the_reason() {
     // Three seats: the account's admin holds one.
     let acct = Account::start(knobs().seat_limit(3)).await;
     let d = desired(vec![
-        user("a@x.io"),
-        user("b@x.io"),
-        user("c@x.io"),
-        user("d@x.io"),
+        desired_user("a@x.io"),
+        desired_user("b@x.io"),
+        desired_user("c@x.io"),
+        desired_user("d@x.io"),
     ]);
     let out = acct.sync(&d, budget(10)).await;
     assert!(out.seats_exhausted);
@@ -545,7 +542,7 @@ async fn bad_credentials_stop_the_sync_with_credentials_invalid() {
     let acct = Account::start(knobs()).await;
     let client = lastpass_operator::lastpass::Client::new(config(&acct.sim.url, "wrong")).unwrap();
     let input = lastpass_operator::engine::converge::ConvergeInput {
-        desired: desired(vec![user("ann@example.com")]),
+        desired: desired(vec![desired_user("ann@example.com")]),
         ..Default::default()
     };
     let out = lastpass_operator::engine::converge::converge(&client, &input).await;
@@ -572,7 +569,7 @@ async fn bad_credentials_stop_the_sync_with_credentials_invalid() {
 async fn changed_attributes_are_sent_again_once_and_remembered() {
     use lastpass_operator::engine::model::attributes_digest;
     let acct = Account::start(knobs()).await;
-    let mut ann = user("ann@example.com").named("Ann Lee");
+    let mut ann = desired_user("ann@example.com").named("Ann Lee");
     ann.attributes = [("department".to_string(), "R&D".to_string())].into();
     let d = desired(vec![ann.clone()]);
     let out = acct.sync(&d, budget(10)).await;
@@ -614,8 +611,16 @@ async fn changed_attributes_are_sent_again_once_and_remembered() {
 async fn two_accounts_stay_isolated_when_one_is_throttled() {
     let storm = Account::start(knobs().throttle_every(2, None)).await;
     let calm = Account::start(knobs()).await;
-    let a = desired((0..20).map(|i| user(&format!("a{i}@x.io"))).collect());
-    let b = desired((0..20).map(|i| user(&format!("b{i}@y.io"))).collect());
+    let a = desired(
+        (0..20)
+            .map(|i| desired_user(&format!("a{i}@x.io")))
+            .collect(),
+    );
+    let b = desired(
+        (0..20)
+            .map(|i| desired_user(&format!("b{i}@y.io")))
+            .collect(),
+    );
     let (out_a, out_b) = tokio::join!(storm.sync(&a, budget(10)), calm.sync(&b, budget(10)));
     assert!(out_a.succeeded() && out_b.succeeded());
     let a_users = storm.people_names();

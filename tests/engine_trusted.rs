@@ -2,13 +2,14 @@
 //! fault knobs over real HTTP, no Kubernetes. Each asserts what LastPass saw (the call log)
 //! and what the statuses say.
 
-mod engine_support;
+mod support;
 
-use engine_support::*;
 use lastpass_operator::crd::DeprovisionAction;
 use lastpass_operator::engine::report::Report;
 use lastpass_operator::lastpass::{ApiError, ErrorClass};
-use lastpass_operator::simulator::{Fault, PendingFault, SeedUser, WholeRead};
+use lastpass_operator::simulator::{Fault, PendingFault, SeedUser};
+use support::account::*;
+use support::builders::*;
 
 fn active(username: &str) -> SeedUser {
     SeedUser {
@@ -43,14 +44,7 @@ fn synced_of(r: &Report, username: &str) -> (String, String) {
 /// released), `Synced=False` with reason `ReadNotTrusted` on the integration and the users.
 #[tokio::test]
 async fn an_untrusted_whole_read_writes_nothing_and_releases_nothing() {
-    for shape in [
-        WholeRead::EmptyArray,
-        WholeRead::EmptyObject,
-        WholeRead::NullUsers,
-        WholeRead::StatusOk,
-        WholeRead::EmptyUsers,
-        WholeRead::TotalTooLarge,
-    ] {
+    for shape in UNTRUSTED_WHOLE_READS {
         let acct = Account::start(knobs()).await;
         acct.state().seed(&[
             active("ann@example.com"),
@@ -60,7 +54,10 @@ async fn an_untrusted_whole_read_writes_nothing_and_releases_nothing() {
         acct.state().set_knobs(knobs().whole_read(shape));
         // cat stays and dan is new: an empty read would re-invite cat and invite dan; ann and
         // bob are leaving: an empty read would call them gone.
-        let d = desired(vec![user("cat@example.com"), user("dan@example.com")]);
+        let d = desired(vec![
+            desired_user("cat@example.com"),
+            desired_user("dan@example.com"),
+        ]);
         let d = leaving(d, "ann@example.com", DeprovisionAction::Deactivate);
         let d = leaving(d, "bob@example.com", DeprovisionAction::RemoveFromCompany);
         let out = acct.sync(&d, budget(10)).await;
@@ -108,7 +105,7 @@ async fn a_user_absent_from_the_whole_read_but_found_by_a_filtered_read_is_not_r
     acct.state()
         .set_knobs(knobs().hide_from_whole_reads(&["ann@example.com"]));
     let d = leaving(
-        desired(vec![user("cat@example.com")]),
+        desired(vec![desired_user("cat@example.com")]),
         "ann@example.com",
         DeprovisionAction::Deactivate,
     );
@@ -117,13 +114,7 @@ async fn a_user_absent_from_the_whole_read_but_found_by_a_filtered_read_is_not_r
     let deluser = acct.calls("deluser");
     assert_eq!(deluser.len(), 1, "ann was deprovisioned, not released");
     assert_eq!(deluser[0].targets, ["ann@example.com"]);
-    assert!(
-        acct.state()
-            .store()
-            .user("ann@example.com")
-            .unwrap()
-            .disabled
-    );
+    assert!(acct.disabled("ann@example.com"));
     assert!(
         acct.state().read_counts().filtered >= 1,
         "the absence was checked with a filtered read"
@@ -140,7 +131,7 @@ async fn an_absence_is_released_only_after_a_filtered_read_confirms_it() {
     let acct = Account::start(knobs()).await;
     acct.state().seed(&[active("cat@example.com")]);
     let d = leaving(
-        desired(vec![user("cat@example.com")]),
+        desired(vec![desired_user("cat@example.com")]),
         "gone@example.com",
         DeprovisionAction::Deactivate,
     );
@@ -173,9 +164,11 @@ async fn nothing_after_a_lost_reply_is_sent_before_a_re_read() {
     // Batches in order: batchadd (dan), disableuser (ann), updateuser (bob),
     // batchchangegrp (bob), deluser (cat).
     let d = desired(vec![
-        user("dan@example.com"),
-        user("ann@example.com").suspended(),
-        user("bob@example.com").named("Bob Roe").in_groups(&["Eng"]),
+        desired_user("dan@example.com"),
+        desired_user("ann@example.com").suspended(),
+        desired_user("bob@example.com")
+            .named("Bob Roe")
+            .in_groups(&["Eng"]),
     ]);
     let d = leaving(d, "cat@example.com", DeprovisionAction::Deactivate);
     let out = acct.sync(&d, budget(10)).await;
@@ -194,13 +187,7 @@ async fn nothing_after_a_lost_reply_is_sent_before_a_re_read() {
     assert_eq!(acct.calls("disableuser").len(), 1, "never resent blind");
     // The rest still happens, from a plan made on the fresh read.
     assert_eq!(acct.calls("deluser").len(), 1);
-    assert!(
-        acct.state()
-            .store()
-            .user("cat@example.com")
-            .unwrap()
-            .disabled
-    );
+    assert!(acct.disabled("cat@example.com"));
     assert_eq!(
         acct.state()
             .store()

@@ -3,7 +3,7 @@
 //! the same JSON (so no field is misspelt or silently dropped), passes the CRD schema and CEL
 //! rules, and references only what the examples themselves define.
 
-mod common;
+mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -17,7 +17,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use common::{crd_schema, repo_path, validate, yaml_documents, yaml_files_under};
+use support::repo_path;
+use support::schema::{crd_schema, validate, yaml_documents, yaml_files_under};
 
 /// One parsed document and where it came from.
 struct Doc {

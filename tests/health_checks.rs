@@ -13,7 +13,6 @@
 mod support;
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -21,12 +20,10 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::api::{DeleteParams, PostParams};
 use lastpass_operator::crd::{DirectoryIntegration, LastPassGroup, LastPassUser, UserPhase};
 use serde_json::{Value, json};
+use support::account::CID;
+use support::builders::{group, secret, user};
 use support::operator::*;
-use support::wait_for;
-
-fn repo(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
-}
+use support::{repo_path, wait_for};
 
 /// The Lua 5.1 interpreter (Debian's `lua5.1`), installed by `scripts/test.sh`.
 fn lua() -> &'static str {
@@ -73,7 +70,8 @@ fn lua_literal(v: &Value) -> String {
 /// (status, message) of `argocd/health.lua` on `obj`, run by Lua 5.1 as Argo CD runs it: the
 /// script's chunk with the global `obj`.
 fn argo_health(obj: &Value) -> (String, String) {
-    let script = std::fs::read_to_string(repo("argocd/health.lua")).expect("argocd/health.lua");
+    let script =
+        std::fs::read_to_string(repo_path("argocd/health.lua")).expect("argocd/health.lua");
     let program = format!(
         "obj = {}\nlocal function check()\n{script}\nend\nlocal hs = check()\n\
          io.write(hs.status, \"\\t\", hs.message or \"\")\n",
@@ -177,7 +175,7 @@ fn check(stem: &str, obj: &Value) {
     );
     assert_eq!(kstatus(obj), *want_kstatus, "{stem}: kstatus of {obj:#}");
     if std::env::var_os("LASTPASS_OPERATOR_WRITE_HEALTH_FIXTURES").is_some() {
-        let path = repo(&format!("tests/fixtures/health/{stem}.json"));
+        let path = repo_path(&format!("tests/fixtures/health/{stem}.json"));
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         let text = serde_json::to_string_pretty(&normalised(obj.clone())).unwrap();
         std::fs::write(path, text + "\n").unwrap();
@@ -188,7 +186,7 @@ fn check(stem: &str, obj: &Value) {
 fn health_of_recorded_objects() {
     let mut table = String::from("| object | Argo CD | kstatus (Flux) |\n|---|---|---|\n");
     for (stem, want_argo, want_kstatus) in EXPECTED {
-        let path = repo(&format!("tests/fixtures/health/{stem}.json"));
+        let path = repo_path(&format!("tests/fixtures/health/{stem}.json"));
         let text =
             std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let obj: Value = serde_json::from_str(&text).unwrap();
@@ -203,9 +201,9 @@ fn health_of_recorded_objects() {
 /// The `argocd-cm` patch the README applies carries the script verbatim, under each kind.
 #[test]
 fn the_argocd_cm_patch_carries_the_script() {
-    let script = std::fs::read_to_string(repo("argocd/health.lua")).unwrap();
+    let script = std::fs::read_to_string(repo_path("argocd/health.lua")).unwrap();
     let patch: Value = serde_saphyr::from_str(
-        &std::fs::read_to_string(repo("argocd/argocd-cm-patch.yaml")).unwrap(),
+        &std::fs::read_to_string(repo_path("argocd/argocd-cm-patch.yaml")).unwrap(),
     )
     .expect("argocd/argocd-cm-patch.yaml is YAML");
     for kind in ["LastPassUser", "LastPassGroup", "DirectoryIntegration"] {
@@ -244,16 +242,6 @@ where
     serde_json::to_value(ns.api::<K>().get(name).await.expect("get")).unwrap()
 }
 
-fn group(name: &str, group_name: &str, members: &[&str]) -> LastPassGroup {
-    serde_json::from_value(json!({
-        "apiVersion": "lastpass-operator.io/v1alpha1", "kind": "LastPassGroup",
-        "metadata": {"name": name},
-        "spec": {"integrationRef": {"name": "acme"}, "groupName": group_name,
-                 "members": members},
-    }))
-    .unwrap()
-}
-
 #[tokio::test]
 async fn health_of_live_objects() {
     // Holds two leavers at once (1 is allowed).
@@ -261,13 +249,12 @@ async fn health_of_live_objects() {
         return;
     };
     // A second integration whose Secret LastPass refuses.
-    let secret: Secret = serde_json::from_value(json!({
-        "metadata": {"name": "wrong-api"},
-        "stringData": {"cid": CID, "provhash": "not-the-provhash"},
-    }))
-    .unwrap();
+    let wrong = secret(
+        "wrong-api",
+        json!({"cid": CID, "provhash": "not-the-provhash"}),
+    );
     ns.api::<Secret>()
-        .create(&PostParams::default(), &secret)
+        .create(&PostParams::default(), &wrong)
         .await
         .unwrap();
     let mut broken: DirectoryIntegration = ns.api().get("acme").await.unwrap();
@@ -298,7 +285,11 @@ async fn health_of_live_objects() {
     groups
         .create(
             &PostParams::default(),
-            &group("eng", "Engineering", &["ann@example.com"]),
+            &group(
+                "eng",
+                "Engineering",
+                json!({"members": ["ann@example.com"]}),
+            ),
         )
         .await
         .unwrap();
@@ -324,7 +315,7 @@ async fn health_of_live_objects() {
     groups
         .create(
             &PostParams::default(),
-            &group("eng-again", "Engineering", &[]),
+            &group("eng-again", "Engineering", json!({})),
         )
         .await
         .unwrap();

@@ -2,19 +2,19 @@
 //! and every reply form. Assertions are on the simulator's call log and account, and on error
 //! classes, never on `is_ok()` alone.
 
-mod contract_support;
+mod support;
 
 use std::time::{Duration, Instant};
 
-use contract_support::{Sim, nz, people, start};
 use lastpass_operator::lastpass::{
     ApiError, Batch, Client, DeleteAction, ErrorClass, GroupChange, LastPass, NewUser, RateLimit,
     UserQuery, UserUpdate,
 };
-use lastpass_operator::simulator::knobs::{ErrorForm, NoMatchBody, WholeRead};
+use lastpass_operator::simulator::knobs::{ErrorForm, NoMatchBody};
 use lastpass_operator::simulator::{
     ConsoleEdit, DEFAULT_ADMIN, Fault, Knobs, Outcome, PendingFault, SeedUser,
 };
+use support::account::{Account, UNTRUSTED_WHOLE_READS, nz, people};
 
 fn new_user(name: &str, groups: &[&str]) -> NewUser {
     NewUser {
@@ -32,8 +32,8 @@ fn fault(f: Fault, command: &str) -> PendingFault {
     }
 }
 
-fn outcomes(sim: &Sim, command: &str) -> Vec<Outcome> {
-    sim.state
+fn outcomes(sim: &Account, command: &str) -> Vec<Outcome> {
+    sim.state()
         .calls()
         .into_iter()
         .filter(|c| c.command == command)
@@ -43,8 +43,8 @@ fn outcomes(sim: &Sim, command: &str) -> Vec<Outcome> {
 
 #[tokio::test]
 async fn every_command_round_trips() {
-    let sim = start(Knobs::default()).await;
-    let lp = sim.client();
+    let sim = Account::start(Knobs::default()).await;
+    let lp = sim.new_client();
     let r = lp
         .execute(&Batch::Add(vec![
             new_user("Ann@Example.com", &["Eng"]),
@@ -130,7 +130,7 @@ async fn every_command_round_trips() {
         ]
     );
     assert!(
-        sim.state
+        sim.state()
             .calls()
             .iter()
             .all(|c| c.outcome != Outcome::AuthError)
@@ -139,14 +139,14 @@ async fn every_command_round_trips() {
 
 #[tokio::test]
 async fn deactivate_keeps_the_user_disabled_with_groups() {
-    let sim = start(Knobs::default()).await;
-    sim.state.seed(&[SeedUser {
+    let sim = Account::start(Knobs::default()).await;
+    sim.state().seed(&[SeedUser {
         username: "ann@example.com".into(),
         groups: vec!["Eng".into()],
         active: true,
         ..Default::default()
     }]);
-    let lp = sim.client();
+    let lp = sim.new_client();
     lp.execute(&Batch::Delete {
         username: "ann@example.com".into(),
         action: DeleteAction::Deactivate,
@@ -161,7 +161,7 @@ async fn deactivate_keeps_the_user_disabled_with_groups() {
 
 #[tokio::test]
 async fn auth_error_is_classified_and_never_retried() {
-    let sim = start(Knobs::default()).await;
+    let sim = Account::start(Knobs::default()).await;
     let mut config = sim.config();
     config.provhash = "wrong-hash".to_string().into();
     let lp = Client::new(config).unwrap();
@@ -183,12 +183,12 @@ async fn auth_error_is_classified_and_never_retried() {
 
 #[tokio::test]
 async fn warn_keeps_per_user_errors_and_applies_the_rest() {
-    let sim = start(Knobs::default()).await;
-    sim.state.seed(&[SeedUser {
+    let sim = Account::start(Knobs::default()).await;
+    sim.state().seed(&[SeedUser {
         username: "ann@example.com".into(),
         ..Default::default()
     }]);
-    let lp = sim.client();
+    let lp = sim.new_client();
     let report = lp
         .execute(&Batch::ChangeGroups(vec![
             GroupChange {
@@ -215,7 +215,7 @@ async fn warn_keeps_per_user_errors_and_applies_the_rest() {
         "ghost@example.com does not exist"
     );
     assert!(
-        sim.state
+        sim.state()
             .store()
             .user("ann@example.com")
             .unwrap()
@@ -243,8 +243,8 @@ async fn warn_keeps_per_user_errors_and_applies_the_rest() {
 
 #[tokio::test]
 async fn fail_as_string_and_as_list_is_permanent_and_not_retried() {
-    let sim = start(Knobs::default()).await;
-    let lp = sim.client();
+    let sim = Account::start(Knobs::default()).await;
+    let lp = sim.new_client();
     let e = lp
         .execute(&Batch::Delete {
             username: "ghost@example.com".into(),
@@ -262,7 +262,7 @@ async fn fail_as_string_and_as_list_is_permanent_and_not_retried() {
         (e.class(), e.metric_label()),
         (ErrorClass::Permanent, "failed")
     );
-    sim.state.set_knobs(Knobs {
+    sim.state().set_knobs(Knobs {
         unknown_user_error: ErrorForm::List,
         ..Knobs::default()
     });
@@ -281,18 +281,19 @@ async fn fail_as_string_and_as_list_is_permanent_and_not_retried() {
 
 #[tokio::test]
 async fn throttled_reads_and_writes_are_retried_until_success() {
-    let sim = start(Knobs::default()).await;
+    let sim = Account::start(Knobs::default()).await;
     sim.seed_many(5);
     for _ in 0..2 {
-        sim.state.push_fault(fault(
+        sim.state().push_fault(fault(
             Fault::Throttle {
                 retry_after_secs: None,
             },
             "getuserdata",
         ));
     }
-    sim.state.push_fault(fault(Fault::ServerError, "batchadd"));
-    let lp = sim.client();
+    sim.state()
+        .push_fault(fault(Fault::ServerError, "batchadd"));
+    let lp = sim.new_client();
     assert_eq!(people(&lp.observe().await.unwrap()), 5);
     assert_eq!(
         outcomes(&sim, "getuserdata"),
@@ -310,8 +311,8 @@ async fn throttled_reads_and_writes_are_retried_until_success() {
 
 #[tokio::test]
 async fn throttle_knob_every_second_call_is_absorbed_by_retries() {
-    let sim = start(Knobs::default().throttle_every(2, None)).await;
-    let lp = sim.client();
+    let sim = Account::start(Knobs::default().throttle_every(2, None)).await;
+    let lp = sim.new_client();
     for i in 0..3 {
         lp.execute(&Batch::Add(vec![new_user(
             &format!("u{i}@example.com"),
@@ -328,15 +329,15 @@ async fn throttle_knob_every_second_call_is_absorbed_by_retries() {
 
 #[tokio::test]
 async fn retry_after_wins_over_the_backoff() {
-    let sim = start(Knobs::default()).await;
-    sim.state.push_fault(fault(
+    let sim = Account::start(Knobs::default()).await;
+    sim.state().push_fault(fault(
         Fault::Throttle {
             retry_after_secs: Some(1),
         },
         "getuserdata",
     ));
     let started = Instant::now();
-    sim.client().observe().await.unwrap();
+    sim.new_client().observe().await.unwrap();
     assert!(
         started.elapsed() >= Duration::from_millis(950),
         "{:?}",
@@ -350,8 +351,8 @@ async fn retry_after_wins_over_the_backoff() {
 
 #[tokio::test]
 async fn throttling_that_never_ends_is_reported_after_the_allowed_attempts() {
-    let sim = start(Knobs::default().throttle_every(1, None)).await;
-    let e = sim.client().observe().await.unwrap_err();
+    let sim = Account::start(Knobs::default().throttle_every(1, None)).await;
+    let e = sim.new_client().observe().await.unwrap_err();
     assert!(
         matches!(e, ApiError::Throttled { attempts: 4, .. }),
         "{e:?}"
@@ -365,9 +366,9 @@ async fn throttling_that_never_ends_is_reported_after_the_allowed_attempts() {
 
 #[tokio::test]
 async fn latency_knob_delays_every_call() {
-    let sim = start(Knobs::default().latency(120, 0)).await;
+    let sim = Account::start(Knobs::default().latency(120, 0)).await;
     let started = Instant::now();
-    sim.client().observe().await.unwrap();
+    sim.new_client().observe().await.unwrap();
     assert!(
         started.elapsed() >= Duration::from_millis(120),
         "{:?}",
@@ -377,10 +378,10 @@ async fn latency_knob_delays_every_call() {
 
 #[tokio::test]
 async fn dropped_connection_after_a_write_is_an_unknown_outcome_applied_once() {
-    let sim = start(Knobs::default()).await;
-    sim.state
+    let sim = Account::start(Knobs::default()).await;
+    sim.state()
         .push_fault(fault(Fault::DropAfterApply, "batchadd"));
-    let lp = sim.client();
+    let lp = sim.new_client();
     let e = lp
         .execute(&Batch::Add(vec![new_user("ann@example.com", &["Eng"])]))
         .await
@@ -411,11 +412,11 @@ async fn dropped_connection_after_a_write_is_an_unknown_outcome_applied_once() {
 
 #[tokio::test]
 async fn dropped_connection_on_a_read_is_retried() {
-    let sim = start(Knobs::default()).await;
+    let sim = Account::start(Knobs::default()).await;
     sim.seed_many(3);
-    sim.state
+    sim.state()
         .push_fault(fault(Fault::DropBeforeApply, "getuserdata"));
-    assert_eq!(people(&sim.client().observe().await.unwrap()), 3);
+    assert_eq!(people(&sim.new_client().observe().await.unwrap()), 3);
     assert_eq!(
         outcomes(&sim, "getuserdata"),
         [Outcome::Dropped, Outcome::Data]
@@ -424,21 +425,21 @@ async fn dropped_connection_on_a_read_is_retried() {
 
 #[tokio::test]
 async fn html_empty_and_truncated_write_replies_are_unknown_outcomes() {
-    let sim = start(Knobs::default()).await;
-    let lp = sim.client();
+    let sim = Account::start(Knobs::default()).await;
+    let lp = sim.new_client();
     for (f, applied) in [
         (Fault::Html, false),
         (Fault::Empty, true),
         (Fault::Truncated, true),
     ] {
-        sim.state.push_fault(fault(f, "batchadd"));
+        sim.state().push_fault(fault(f, "batchadd"));
         let name = format!("{f:?}@example.com").to_lowercase();
         let e = lp
             .execute(&Batch::Add(vec![new_user(&name, &[])]))
             .await
             .unwrap_err();
         assert_eq!(e.class(), ErrorClass::Reobserve, "{f:?}: {e:?}");
-        assert_eq!(sim.state.store().user(&name).is_some(), applied, "{f:?}");
+        assert_eq!(sim.state().store().user(&name).is_some(), applied, "{f:?}");
     }
     assert_eq!(
         outcomes(&sim, "batchadd"),
@@ -448,7 +449,7 @@ async fn html_empty_and_truncated_write_replies_are_unknown_outcomes() {
 
 #[tokio::test]
 async fn a_write_that_times_out_is_unknown_and_not_resent_while_a_read_is_retried() {
-    let sim = start(Knobs::default().latency(400, 0)).await;
+    let sim = Account::start(Knobs::default().latency(400, 0)).await;
     let mut config = sim.config();
     config.request_timeout = Duration::from_millis(100);
     config.retry.attempts = 2;
@@ -464,7 +465,7 @@ async fn a_write_that_times_out_is_unknown_and_not_resent_while_a_read_is_retrie
         "{e:?}"
     );
     assert_eq!(e.class(), ErrorClass::Retry);
-    let seqs: Vec<String> = sim.state.calls().into_iter().map(|c| c.command).collect();
+    let seqs: Vec<String> = sim.state().calls().into_iter().map(|c| c.command).collect();
     assert!(
         seqs.iter().filter(|c| *c == "reinviteuser").count() <= 1,
         "{seqs:?}"
@@ -473,7 +474,7 @@ async fn a_write_that_times_out_is_unknown_and_not_resent_while_a_read_is_retrie
 
 #[tokio::test]
 async fn a_refused_connection_is_retried_even_for_writes_since_nothing_was_sent() {
-    let sim = start(Knobs::default()).await;
+    let sim = Account::start(Knobs::default()).await;
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = closed.local_addr().unwrap();
     drop(closed);
@@ -496,12 +497,12 @@ async fn a_refused_connection_is_retried_even_for_writes_since_nothing_was_sent(
 
 #[tokio::test]
 async fn server_errors_that_persist_are_unavailable_after_the_allowed_attempts() {
-    let sim = start(Knobs::default()).await;
+    let sim = Account::start(Knobs::default()).await;
     for _ in 0..4 {
-        sim.state
+        sim.state()
             .push_fault(fault(Fault::ServerError, "getuserdata"));
     }
-    let e = sim.client().observe().await.unwrap_err();
+    let e = sim.new_client().observe().await.unwrap_err();
     assert!(
         matches!(e, ApiError::Unavailable { attempts: 4, .. }),
         "{e:?}"
@@ -511,7 +512,7 @@ async fn server_errors_that_persist_are_unavailable_after_the_allowed_attempts()
 
 #[tokio::test]
 async fn paging_reads_2500_users_in_pages_of_1000() {
-    let sim = start(Knobs::default()).await;
+    let sim = Account::start(Knobs::default()).await;
     sim.seed_many(2500);
     let mut config = sim.config();
     config.page_size = 1000;
@@ -520,7 +521,7 @@ async fn paging_reads_2500_users_in_pages_of_1000() {
     assert_eq!(snap.groups.values().map(|m| m.len()).sum::<usize>(), 250);
     assert!(snap.user("user2499@example.com").is_some());
     let pages: Vec<(Option<u64>, Option<u64>)> = sim
-        .state
+        .state()
         .calls()
         .iter()
         .map(|c| (c.page_index, c.page_size))
@@ -537,20 +538,20 @@ async fn paging_reads_2500_users_in_pages_of_1000() {
 
 #[tokio::test]
 async fn a_page_cap_below_the_requested_size_still_reads_everything() {
-    let sim = start(Knobs {
+    let sim = Account::start(Knobs {
         page_cap: Some(300),
         ..Knobs::default()
     })
     .await;
     sim.seed_many(1000);
-    let snap = sim.client().observe().await.unwrap();
+    let snap = sim.new_client().observe().await.unwrap();
     assert_eq!(people(&snap), 1000);
     assert_eq!(sim.commands().len(), 4);
 }
 
 #[tokio::test]
 async fn batching_2500_adds_under_a_max_batch_of_1000_makes_three_calls() {
-    let sim = start(Knobs::default().max_batch(1000)).await;
+    let sim = Account::start(Knobs::default().max_batch(1000)).await;
     let mut config = sim.config();
     config.max_batch = 1000;
     let users: Vec<NewUser> = (0..2500)
@@ -562,15 +563,20 @@ async fn batching_2500_adds_under_a_max_batch_of_1000_makes_three_calls() {
         .await
         .unwrap();
     assert_eq!((report.calls, report.is_complete()), (3, true));
-    let sizes: Vec<usize> = sim.state.calls().iter().map(|c| c.targets.len()).collect();
+    let sizes: Vec<usize> = sim
+        .state()
+        .calls()
+        .iter()
+        .map(|c| c.targets.len())
+        .collect();
     assert_eq!(sim.commands(), ["batchadd"; 3]);
     assert_eq!(sizes, [1000, 1000, 500]);
-    assert_eq!(sim.state.store().groups["All"].len(), 2500);
+    assert_eq!(sim.state().store().groups["All"].len(), 2500);
 }
 
 #[tokio::test]
 async fn a_batch_above_the_server_maximum_fails() {
-    let sim = start(Knobs::default().max_batch(5)).await;
+    let sim = Account::start(Knobs::default().max_batch(5)).await;
     let mut config = sim.config();
     config.max_batch = 10;
     let users: Vec<NewUser> = (0..8)
@@ -588,11 +594,11 @@ async fn a_batch_above_the_server_maximum_fails() {
 #[tokio::test]
 async fn seat_limit_warns_for_the_users_beyond_it() {
     // Four seats: the account's admin holds one.
-    let sim = start(Knobs::default().seat_limit(4)).await;
+    let sim = Account::start(Knobs::default().seat_limit(4)).await;
     let users: Vec<NewUser> = (0..5)
         .map(|i| new_user(&format!("s{i}@example.com"), &[]))
         .collect();
-    let report = sim.client().execute(&Batch::Add(users)).await.unwrap();
+    let report = sim.new_client().execute(&Batch::Add(users)).await.unwrap();
     let failed: Vec<_> = report
         .failures
         .iter()
@@ -605,8 +611,8 @@ async fn seat_limit_warns_for_the_users_beyond_it() {
 
 #[tokio::test]
 async fn console_drift_and_logins_show_up_in_the_next_observe() {
-    let sim = start(Knobs::default()).await;
-    let lp = sim.client();
+    let sim = Account::start(Knobs::default()).await;
+    let lp = sim.new_client();
     lp.execute(&Batch::Add(vec![
         new_user("ann@example.com", &["Eng"]),
         new_user("bob@example.com", &["Eng"]),
@@ -621,9 +627,9 @@ async fn console_drift_and_logins_show_up_in_the_next_observe() {
         remove_groups: vec!["Eng".into()],
         ..Default::default()
     };
-    assert!(sim.state.edit("ann@example.com", &edit));
-    assert!(sim.state.delete_user("bob@example.com"));
-    assert!(sim.state.login("ann@example.com"));
+    assert!(sim.state().edit("ann@example.com", &edit));
+    assert!(sim.state().delete_user("bob@example.com"));
+    assert!(sim.state().login("ann@example.com"));
     let after = lp.observe().await.unwrap();
     let ann = after.user("ann@example.com").unwrap();
     assert_eq!(
@@ -641,7 +647,7 @@ async fn console_drift_and_logins_show_up_in_the_next_observe() {
 
 #[tokio::test]
 async fn the_rate_limit_is_shared_by_clones() {
-    let sim = start(Knobs::default()).await;
+    let sim = Account::start(Knobs::default()).await;
     let mut config = sim.config();
     config.rate_limit = RateLimit {
         requests_per_second: nz(20),
@@ -676,7 +682,7 @@ async fn the_rate_limit_is_shared_by_clones() {
 #[tokio::test]
 async fn reading_10k_users_timing() {
     for latency in [0, 50] {
-        let sim = start(Knobs::default().latency(latency, 0)).await;
+        let sim = Account::start(Knobs::default().latency(latency, 0)).await;
         sim.seed_many(10_000);
         let mut config = sim.config();
         config.rate_limit = RateLimit::default();
@@ -697,18 +703,11 @@ async fn reading_10k_users_timing() {
 /// account holds; the message says what was wrong and never quotes the provhash.
 #[tokio::test]
 async fn untrusted_whole_account_reads_are_refused() {
-    let sim = start(Knobs::default()).await;
+    let sim = Account::start(Knobs::default()).await;
     sim.seed_many(3);
-    let lp = sim.client();
-    for shape in [
-        WholeRead::EmptyArray,
-        WholeRead::EmptyObject,
-        WholeRead::NullUsers,
-        WholeRead::StatusOk,
-        WholeRead::EmptyUsers,
-        WholeRead::TotalTooLarge,
-    ] {
-        sim.state.set_knobs(Knobs::default().whole_read(shape));
+    let lp = sim.new_client();
+    for shape in UNTRUSTED_WHOLE_READS {
+        sim.state().set_knobs(Knobs::default().whole_read(shape));
         let e = lp.observe().await.unwrap_err();
         assert!(
             matches!(e, ApiError::ReadNotTrusted { .. }),
@@ -720,19 +719,19 @@ async fn untrusted_whole_account_reads_are_refused() {
             "{shape:?}"
         );
         let text = e.to_string();
-        assert!(!text.contains(contract_support::PROVHASH), "{text}");
+        assert!(!text.contains(support::account::PROVHASH), "{text}");
         assert!(text.contains("cannot be trusted"), "{shape:?}: {text}");
     }
-    sim.state.set_knobs(Knobs::default());
+    sim.state().set_knobs(Knobs::default());
     assert_eq!(people(&lp.observe().await.unwrap()), 3, "trusted again");
 }
 
 /// An account without anyone, not even its admin, is no real account: its read is refused.
 #[tokio::test]
 async fn an_account_without_its_admin_is_not_read_as_empty() {
-    let sim = start(Knobs::default()).await;
-    assert!(sim.state.delete_user(DEFAULT_ADMIN));
-    let e = sim.client().observe().await.unwrap_err();
+    let sim = Account::start(Knobs::default()).await;
+    assert!(sim.state().delete_user(DEFAULT_ADMIN));
+    let e = sim.new_client().observe().await.unwrap_err();
     assert!(e.to_string().contains("admin"), "{e}");
     assert_eq!(e.class(), ErrorClass::Untrusted);
 }
@@ -741,9 +740,9 @@ async fn an_account_without_its_admin_is_not_read_as_empty() {
 /// documented no-match reply, and refuses a reply without a users collection.
 #[tokio::test]
 async fn filtered_reads_find_hidden_users_and_confirm_absences() {
-    let sim = start(Knobs::default().hide_from_whole_reads(&["user1@example.com"])).await;
+    let sim = Account::start(Knobs::default().hide_from_whole_reads(&["user1@example.com"])).await;
     sim.seed_many(3);
-    let lp = sim.client();
+    let lp = sim.new_client();
     let snap = lp.observe().await.unwrap();
     assert!(
         snap.user("user1@example.com").is_none(),
@@ -753,12 +752,12 @@ async fn filtered_reads_find_hidden_users_and_confirm_absences() {
     assert_eq!(found.unwrap().username, "user1@example.com");
     assert_eq!(lp.observe_user("nobody@example.com").await.unwrap(), None);
     for no_match in [NoMatchBody::UsersOnly, NoMatchBody::WithCounts] {
-        sim.state.set_knobs(Knobs {
+        sim.state().set_knobs(Knobs {
             no_match_body: no_match,
             ..Knobs::default()
         });
         assert_eq!(lp.observe_user("nobody@example.com").await.unwrap(), None);
     }
-    let reads = sim.state.read_counts();
+    let reads = sim.state().read_counts();
     assert_eq!((reads.whole, reads.filtered), (1, 4));
 }

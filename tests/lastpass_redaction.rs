@@ -2,14 +2,14 @@
 //! sources, or Debug output. Its own test binary, so the global subscriber sees everything and
 //! no other test races it.
 
-mod contract_support;
+mod support;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use contract_support::{PROVHASH, start};
 use lastpass_operator::lastpass::{ApiError, Batch, Client, DeleteAction, NewUser, UserUpdate};
 use lastpass_operator::simulator::{Fault, Knobs, PendingFault};
+use support::account::{Account, PROVHASH};
 
 #[derive(Clone, Default)]
 struct Buf(Arc<Mutex<Vec<u8>>>);
@@ -35,12 +35,12 @@ async fn provhash_never_appears_in_logs_errors_or_debug() {
         .finish();
     tracing::subscriber::set_global_default(subscriber).unwrap();
 
-    let sim = start(Knobs::default()).await;
-    let lp = sim.client();
+    let sim = Account::start(Knobs::default()).await;
+    let lp = sim.new_client();
     let mut texts = vec![
         format!("{:?}", lp.config()),
         format!("{lp:?}"),
-        format!("{:?}", sim.state),
+        format!("{:?}", sim.state()),
     ];
     let ann = NewUser {
         username: "ann@example.com".into(),
@@ -55,7 +55,7 @@ async fn provhash_never_appears_in_logs_errors_or_debug() {
         action: DeleteAction::Delete,
     };
     errors.push(lp.execute(&gone).await.unwrap_err());
-    sim.state.push_fault(PendingFault {
+    sim.state().push_fault(PendingFault {
         fault: Fault::DropAfterApply,
         command: Some("updateuser".into()),
     });
@@ -67,10 +67,10 @@ async fn provhash_never_appears_in_logs_errors_or_debug() {
     let mut bad = sim.config();
     bad.provhash = format!("{PROVHASH}-old").into();
     errors.push(Client::new(bad).unwrap().observe().await.unwrap_err());
-    sim.state
+    sim.state()
         .set_knobs(Knobs::default().throttle_every(1, Some(0)));
     errors.push(lp.observe().await.unwrap_err());
-    sim.state.set_knobs(Knobs::default());
+    sim.state().set_knobs(Knobs::default());
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let mut refused = sim.config();
     refused.endpoint = format!("http://{}/enterpriseapi.php", closed.local_addr().unwrap());

@@ -1,9 +1,10 @@
-//! The LDAP pull against a real Active Directory (Samba AD DC, see `ldap_support/samba.rs`),
+//! The LDAP pull against a real Active Directory (Samba AD DC, see `support/ldap/samba.rs`),
 //! without a cluster: ranged member lists, primary groups, nesting resolved by the server or
 //! by the operator, AD's lifecycle signals and the safeguard, each in its own OU.
 
-#[path = "ldap_support/samba.rs"]
-mod samba;
+mod support;
+
+use support::ldap::samba;
 
 use std::collections::BTreeSet;
 

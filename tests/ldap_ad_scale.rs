@@ -11,8 +11,9 @@
 //! It prints the OU it loaded; `LASTPASS_OPERATOR_TEST_SAMBA_SCALE_OU=<that DN>` measures again
 //! without loading.
 
-#[path = "ldap_support/samba.rs"]
-mod samba;
+mod support;
+
+use support::ldap::samba;
 
 use std::time::Instant;
 

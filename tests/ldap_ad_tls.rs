@@ -1,9 +1,10 @@
-//! Secure binds against a real Active Directory (Samba AD DC, see `ldap_support/samba.rs`):
+//! Secure binds against a real Active Directory (Samba AD DC, see `support/ldap/samba.rs`):
 //! LDAPS and StartTLS with the CA of `caSecretRef` pass; with an unrelated CA they fail with
 //! `TlsFailed`, the `LdapReachable` reason, and a message naming `caSecretRef`.
 
-#[path = "ldap_support/samba.rs"]
-mod samba;
+mod support;
+
+use support::ldap::samba;
 
 use lastpass_operator::crd::LdapNesting;
 use lastpass_operator::ldap::config::Settings;

@@ -4,7 +4,6 @@
 //! resource Terminating) until the pull id is approved; then the 6 are deleted, carry the
 //! approval, and the engine deactivates them without holding them a second time.
 
-mod ldap_support;
 mod support;
 
 use std::time::Duration;
@@ -12,13 +11,15 @@ use std::time::Duration;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Patch, PatchParams};
 use lastpass_operator::crd::{
-    APPROVE_PLAN_ANNOTATION, APPROVED_PLAN_ANNOTATION, DirectoryIntegration, LastPassUser, LdapSpec,
+    APPROVE_PLAN_ANNOTATION, APPROVED_PLAN_ANNOTATION, DirectoryIntegration, LastPassUser,
 };
 use lastpass_operator::ldap::safeguard::{HoldCause, Verdict};
 use lastpass_operator::simulator::Knobs;
-use ldap_support::scenario::*;
 use serde_json::json;
-use support::operator::{CID, Operator, PROVHASH, annotate, simulator};
+use support::account::{CID, PROVHASH, count_calls, people_in, simulator};
+use support::builders::INTEGRATION;
+use support::ldap::scenario::*;
+use support::operator::{Operator, annotate};
 use support::wait_for;
 
 #[tokio::test]
@@ -27,7 +28,7 @@ async fn a_filter_change_removing_most_users_is_held_at_the_pull_until_approved(
     let Some((slapd, ns)) = setup(&directory(10, 4)).await else {
         return;
     };
-    integration(&ns, &slapd, spec(&slapd.url)).await;
+    ldap_integration(&ns, &slapd, spec(&slapd.url)).await;
     let sim = simulator(Knobs::default()).await;
     let creds = json!({"stringData": {"cid": CID, "provhash": PROVHASH}});
     ns.api::<Secret>()
@@ -55,22 +56,13 @@ async fn a_filter_change_removing_most_users_is_held_at_the_pull_until_approved(
     assert!(expected >= 10, "{first:?}");
     let provisioned = wait_for(Duration::from_secs(60), || async {
         // Every pulled user, next to the account's admin.
-        let people = sim
-            .state
-            .with_store(|s| s.users.values().filter(|u| !u.admin).count());
+        let people = people_in(&sim.state);
         (people == expected).then_some(())
     })
     .await;
     assert!(provisioned.is_some(), "every pulled user reached LastPass");
 
-    set_ldap(
-        &ns,
-        LdapSpec {
-            user_filter: "(&(objectClass=inetOrgPerson)(employeeType=staff))".into(),
-            ..spec(&slapd.url)
-        },
-    )
-    .await;
+    set_ldap(&ns, staff_only(&slapd.url)).await;
     // The pull is awaited: when it returns, it has judged and written everything it will.
     let second = pull(&ns).await.expect("pull");
     let Verdict::Held(held, HoldCause::OverCount) = &second.safeguard else {
@@ -175,12 +167,7 @@ async fn a_filter_change_removing_most_users_is_held_at_the_pull_until_approved(
         "the approved 6 were deactivated and released; DeprovisionBlocked: {blocked:?}"
     );
     assert_eq!(blocked.map(|b| b.0).as_deref(), Some("False"));
-    let dels = sim
-        .state
-        .calls()
-        .iter()
-        .filter(|c| c.command == "deluser")
-        .count();
+    let dels = count_calls(&sim.state, "deluser");
     assert_eq!(dels, 6, "one deactivation per approved deletion");
 
     // The used approval, still on the integration, approves nothing more.

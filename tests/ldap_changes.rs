@@ -2,7 +2,6 @@
 //! disable, leaving and re-entering scope, group nesting change, other sources untouched, and
 //! the `LdapReachable` reasons (bind, TLS, timeout, unreachable, search).
 
-mod ldap_support;
 mod support;
 
 use std::time::{Duration, Instant};
@@ -10,8 +9,9 @@ use std::time::{Duration, Instant};
 use kube::ResourceExt;
 use lastpass_operator::crd::{CaSecretRef, DirectoryIntegration, LdapSpec, SOURCE_LABEL};
 use lastpass_operator::ldap;
-use ldap_support::scenario::*;
-use ldap_support::{BIND_PW, Ldif};
+use support::builders::INTEGRATION;
+use support::ldap::scenario::*;
+use support::ldap::{BIND_PW, Ldif};
 
 #[tokio::test]
 async fn resources_follow_directory_changes_over_starttls() {
@@ -28,7 +28,7 @@ async fn resources_follow_directory_changes_over_starttls() {
     ldap.attributes
         .extra
         .insert("department".into(), "departmentNumber".into());
-    integration(&ns, &slapd, ldap).await;
+    ldap_integration(&ns, &slapd, ldap).await;
     let frank_git = git_user(&ns, "frank", "frank@example.org").await;
     let zed_git = git_user(&ns, "zed", "zed@example.org").await;
 
@@ -137,7 +137,7 @@ async fn ldap_reachable_says_why() {
     let Some((slapd, ns)) = setup(&directory(5, 5)).await else {
         return;
     };
-    integration(&ns, &slapd, spec(&slapd.url)).await;
+    ldap_integration(&ns, &slapd, spec(&slapd.url)).await;
     let first = pull(&ns).await.unwrap();
     assert_eq!(first.managed_users, 9);
 

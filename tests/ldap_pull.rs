@@ -1,19 +1,19 @@
-//! The LDAP pull at scale against a real directory (slapd, see `ldap_support`) and a real
+//! The LDAP pull at scale against a real directory (slapd, see `support::ldap`) and a real
 //! API server (see `support`): the initial import of 2,500+ users with paging, and a filter
 //! change removing 60 % of users, which deletes exactly those resources of source ldap.
 
-mod ldap_support;
 mod support;
 
 use std::time::Instant;
 
 use kube::ResourceExt;
 use kube::api::{Patch, PatchParams, PostParams};
-use lastpass_operator::crd::{DirectoryIntegration, LastPassUser, LdapSpec, SOURCE_LABEL};
+use lastpass_operator::crd::{DirectoryIntegration, LastPassUser, SOURCE_LABEL};
 use lastpass_operator::ldap;
-use ldap_support::scenario::*;
-use ldap_support::{BIND_DN, BIND_PW};
 use serde_json::json;
+use support::builders::INTEGRATION;
+use support::ldap::scenario::*;
+use support::ldap::{BIND_DN, BIND_PW};
 
 #[tokio::test]
 async fn initial_import_pages_through_2500_users() {
@@ -31,7 +31,7 @@ async fn initial_import_pages_through_2500_users() {
         .unwrap();
     let unpaged = raw
         .search(
-            &format!("ou=people,{}", ldap_support::BASE),
+            &format!("ou=people,{}", support::ldap::BASE),
             ldap3::Scope::Subtree,
             "(objectClass=inetOrgPerson)",
             vec!["mail"],
@@ -39,9 +39,9 @@ async fn initial_import_pages_through_2500_users() {
         .await
         .unwrap();
     assert_eq!(unpaged.1.rc, 4, "sizeLimitExceeded without paging");
-    assert_eq!(unpaged.0.len(), ldap_support::SIZE_LIMIT);
+    assert_eq!(unpaged.0.len(), support::ldap::SIZE_LIMIT);
 
-    integration(&ns, &slapd, spec(&slapd.url)).await;
+    ldap_integration(&ns, &slapd, spec(&slapd.url)).await;
     let started = Instant::now();
     let report = pull(&ns).await.expect("pull");
     let took = started.elapsed();
@@ -152,7 +152,7 @@ async fn a_filter_change_removing_60_percent_deletes_exactly_those() {
     let Some((slapd, ns)) = setup(&directory(96, 36)).await else {
         return;
     };
-    integration(&ns, &slapd, spec(&slapd.url)).await;
+    ldap_integration(&ns, &slapd, spec(&slapd.url)).await;
     // Ownership, not the safeguard, is under test here (see ldap_budget / ldap_safeguard).
     set_limits(&ns, 1000, 100).await;
     git_user(&ns, "git-contractor", "git.contractor@example.org").await;
@@ -187,14 +187,7 @@ async fn a_filter_change_removing_60_percent_deletes_exactly_those() {
     }
     assert_eq!(held.len(), 6, "bulk0090..bulk0095");
 
-    set_ldap(
-        &ns,
-        LdapSpec {
-            user_filter: "(&(objectClass=inetOrgPerson)(employeeType=staff))".into(),
-            ..spec(&slapd.url)
-        },
-    )
-    .await;
+    set_ldap(&ns, staff_only(&slapd.url)).await;
     let r = pull(&ns).await.unwrap();
     assert_eq!(r.deleted, 60, "exactly the 60 % that left: {r:?}");
     assert_eq!(r.managed_users, 40);

@@ -6,7 +6,6 @@
 //! Each pull is awaited, so every assertion follows a pull that provably ran and wrote its
 //! status.
 
-mod ldap_support;
 mod support;
 
 use k8s_openapi::api::events::v1::Event;
@@ -18,10 +17,11 @@ use lastpass_operator::crd::{
     TAKE_OVER_ANNOTATION,
 };
 use lastpass_operator::ldap::safeguard::{HoldCause, Verdict};
-use ldap_support::Ldif;
-use ldap_support::scenario::*;
 use serde_json::json;
 use support::TestNamespace;
+use support::builders::INTEGRATION;
+use support::ldap::Ldif;
+use support::ldap::scenario::*;
 
 /// Eight people, two of them in `lastpass-team`.
 fn eight() -> String {
@@ -104,7 +104,7 @@ async fn an_emptied_users_ou_deletes_nothing_until_approved() {
     let Some((slapd, ns)) = setup(&eight()).await else {
         return;
     };
-    integration(&ns, &slapd, spec(&slapd.url)).await;
+    ldap_integration(&ns, &slapd, spec(&slapd.url)).await;
     let first = pull(&ns).await.expect("pull");
     assert_eq!((first.managed_users, first.created), (8, 9), "{first:?}");
     hold_with_finalizers(&ns).await;
@@ -202,7 +202,7 @@ async fn a_rejected_pull_keeps_every_resource() {
     let Some((slapd, ns)) = setup(&eight()).await else {
         return;
     };
-    integration(&ns, &slapd, spec(&slapd.url)).await;
+    ldap_integration(&ns, &slapd, spec(&slapd.url)).await;
     pull(&ns).await.expect("pull");
 
     // A filter that matches nobody.
@@ -264,7 +264,7 @@ async fn a_small_change_within_the_limits_is_applied() {
     let Some((slapd, ns)) = setup(&eight()).await else {
         return;
     };
-    integration(&ns, &slapd, spec(&slapd.url)).await;
+    ldap_integration(&ns, &slapd, spec(&slapd.url)).await;
     pull(&ns).await.expect("pull");
     slapd.modify(&format!(
         "dn: {}\nchangetype: delete\n",
@@ -300,7 +300,7 @@ async fn a_policy_and_take_over_a_person_set_survive_pulls() {
     let Some((slapd, ns)) = setup(&eight()).await else {
         return;
     };
-    integration(&ns, &slapd, spec(&slapd.url)).await;
+    ldap_integration(&ns, &slapd, spec(&slapd.url)).await;
     pull(&ns).await.expect("pull");
     let api = ns.api::<LastPassGroup>();
     let team = api

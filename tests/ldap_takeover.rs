@@ -3,7 +3,6 @@
 //! member (the group is held Additive), say so (`GroupTakeoverPending` and an Event), and
 //! remove him only once a person annotates the group with `lastpass-operator.io/take-over`.
 
-mod ldap_support;
 mod support;
 
 use std::time::Duration;
@@ -14,10 +13,12 @@ use kube::ResourceExt;
 use kube::api::{ListParams, Patch, PatchParams};
 use lastpass_operator::crd::{DirectoryIntegration, LastPassGroup, TAKE_OVER_ANNOTATION};
 use lastpass_operator::simulator::{Knobs, SeedUser};
-use ldap_support::Ldif;
-use ldap_support::scenario::*;
 use serde_json::json;
-use support::operator::{CID, Operator, PROVHASH, simulator};
+use support::account::{CID, PROVHASH, count_calls, simulator};
+use support::builders::INTEGRATION;
+use support::ldap::Ldif;
+use support::ldap::scenario::*;
+use support::operator::Operator;
 use support::wait_for;
 
 const CONSOLE: &str = "console.admin@example.org";
@@ -42,7 +43,7 @@ async fn a_directory_group_over_a_console_group_waits_for_take_over() {
     let Some((slapd, ns)) = setup(&ldif).await else {
         return;
     };
-    integration(&ns, &slapd, spec(&slapd.url)).await;
+    ldap_integration(&ns, &slapd, spec(&slapd.url)).await;
     let sim = simulator(Knobs::default()).await;
     sim.state.seed(&[SeedUser {
         username: CONSOLE.into(),
@@ -110,12 +111,7 @@ async fn a_directory_group_over_a_console_group_waits_for_take_over() {
             .any(|c| c.message.contains(TAKE_OVER_ANNOTATION)),
         "says how to take over: {message:?}"
     );
-    let removals = sim
-        .state
-        .calls()
-        .iter()
-        .filter(|c| c.command == "batchchangegrp")
-        .count();
+    let removals = count_calls(&sim.state, "batchchangegrp");
     let event = wait_for(Duration::from_secs(10), || async {
         let events = ns.api::<Event>().list(&ListParams::default()).await.ok()?;
         events.items.into_iter().find(|e| {

@@ -1,44 +1,31 @@
 //! The SCIM endpoint over real HTTP against a real API server: users and groups end to end,
 //! the 409/404/400 cases, paging and filters, discovery, and what it never touches.
 
-mod scim_common;
 mod support;
 
 use kube::ResourceExt;
 use kube::api::PostParams;
-use lastpass_operator::crd::{
-    IntegrationRef, LastPassGroup, LastPassGroupSpec, LastPassUser, LastPassUserSpec, SOURCE_LABEL,
-};
+use lastpass_operator::crd::{LastPassGroup, LastPassUser, SOURCE_LABEL};
 use lastpass_operator::scim::mapping::{
     ID_LABEL, INTEGRATION_LABEL, USERNAME_HASH_LABEL, username_hash,
 };
-use scim_common::{ScimServer, contains, integration};
 use serde_json::{Value, json};
+use support::builders::{group, merge, user};
+use support::scim::{ScimServer, contains, scim_group, scim_integration, scim_user};
 
+/// A SCIM user as an IdP sends it: with an externalId, active, and a password.
 fn new_user(username: &str, given: &str, family: &str) -> Value {
-    json!({
-        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
-        "userName": username,
-        "externalId": format!("ext-{given}"),
-        "name": {"givenName": given, "familyName": family},
-        "emails": [{"value": username, "type": "work", "primary": true}],
-        "active": true,
-        "password": "Sup3rSecret!"
-    })
+    let mut u = scim_user(username, given, family);
+    merge(
+        &mut u,
+        json!({"externalId": format!("ext-{given}"), "active": true, "password": "Sup3rSecret!"}),
+    );
+    u
 }
 
+/// A LastPassUser from Git (no SCIM labels).
 fn git_user(name: &str, username: &str) -> LastPassUser {
-    LastPassUser::new(
-        name,
-        LastPassUserSpec {
-            integration_ref: IntegrationRef {
-                name: scim_common::INTEGRATION.into(),
-                namespace: None,
-            },
-            full_name: Some("Git Person".into()),
-            ..LastPassUserSpec::for_username(username)
-        },
-    )
+    user(name, username, json!({"fullName": "Git Person"}))
 }
 
 #[tokio::test]
@@ -320,19 +307,7 @@ async fn resources_of_other_sources_are_never_touched() {
     );
 
     // A group name held by a git LastPassGroup: 409 with a clear detail.
-    let gg = LastPassGroup::new(
-        "eng",
-        LastPassGroupSpec {
-            integration_ref: IntegrationRef {
-                name: "acme".into(),
-                namespace: None,
-            },
-            group_name: "Engineering".into(),
-            members: vec![],
-            member_selector: None,
-            policy: Default::default(),
-        },
-    );
+    let gg = group("eng", "Engineering", json!({}));
     s.ns.api::<LastPassGroup>()
         .create(&PostParams::default(), &gg)
         .await
@@ -365,22 +340,11 @@ async fn groups_members_rename_and_delete() {
         ("ben@example.com", "Ben"),
         ("cy@example.com", "Cy"),
     ] {
-        let (st, v) = s.call("POST", "/Users", Some(new_user(u, g, "X"))).await;
-        assert_eq!(st, 201, "{v}");
-        ids.push(v["id"].as_str().unwrap().to_string());
+        ids.push(s.create_user(new_user(u, g, "X")).await);
     }
-    let (st, g) = s
-        .call(
-            "POST",
-            "/Groups",
-            Some(
-                json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
-                        "displayName": "Engineering", "externalId": "g-1",
-                        "members": [{"value": ids[0]}, {"value": ids[1]}]}),
-            ),
-        )
-        .await;
-    assert_eq!(st, 201, "{g}");
+    let mut eng = scim_group("Engineering", &[&ids[0], &ids[1]]);
+    merge(&mut eng, json!({"externalId": "g-1"}));
+    let g = s.create("/Groups", eng).await;
     let gid = g["id"].as_str().unwrap().to_string();
     assert!(contains(
         &g,
@@ -702,7 +666,7 @@ async fn discovery_endpoints_and_disabled_integrations() {
     // An integration without SCIM, and one that does not exist: the same 401 as a wrong token
     // (no oracle of which integrations exist).
     s.ns.api::<lastpass_operator::crd::DirectoryIntegration>()
-        .create(&PostParams::default(), &integration("off", false))
+        .create(&PostParams::default(), &scim_integration("off", false))
         .await
         .unwrap();
     let (_, wrong) = s.call_as(Some("wrong"), "GET", "/Users", None).await;

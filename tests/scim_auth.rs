@@ -1,7 +1,6 @@
 //! Bearer tokens on a real API server: minting into the owned Secret, rotation with overlap,
 //! `status.scim` and `TokenReady` by server-side apply, 401s, and tokens never in the logs.
 
-mod scim_common;
 mod support;
 
 use std::time::Duration;
@@ -11,7 +10,8 @@ use kube::ResourceExt;
 use kube::api::PostParams;
 use lastpass_operator::crd::DirectoryIntegration;
 use lastpass_operator::scim::{self, token_secret, tokens};
-use scim_common::{INTEGRATION, ScimServer, token_of};
+use support::builders::{INTEGRATION, integration};
+use support::scim::{ScimServer, token_of};
 
 fn hours(h: i64) -> jiff::SignedDuration {
     jiff::SignedDuration::from_hours(h)
@@ -56,7 +56,7 @@ async fn missing_wrong_previous_and_expired_tokens() {
     let di = api
         .create(
             &PostParams::default(),
-            &scim_common::integration("rot", true),
+            &support::scim::scim_integration("rot", true),
         )
         .await
         .unwrap();
@@ -157,7 +157,7 @@ async fn missing_wrong_previous_and_expired_tokens() {
     let off = api
         .create(
             &PostParams::default(),
-            &scim_common::integration("off", false),
+            &support::scim::scim_integration("off", false),
         )
         .await
         .unwrap();
@@ -180,7 +180,7 @@ async fn the_rotate_token_annotation_rotates_now_once_per_value() {
     let di = api
         .create(
             &PostParams::default(),
-            &scim_common::integration("ann", true),
+            &support::scim::scim_integration("ann", true),
         )
         .await
         .unwrap();
@@ -266,13 +266,7 @@ async fn by_default_the_token_never_rotates_and_the_annotation_rotates_it_once()
     };
     let s = ScimServer::start(cluster).await;
     let api = s.ns.api::<DirectoryIntegration>();
-    let plain: DirectoryIntegration = serde_json::from_value(serde_json::json!({
-        "apiVersion": "lastpass-operator.io/v1alpha1", "kind": "DirectoryIntegration",
-        "metadata": {"name": "quiet"},
-        "spec": {"lastpass": {"credentialsSecretRef": {"name": "lastpass-api"}},
-                 "scim": {"enabled": true}}
-    }))
-    .unwrap();
+    let plain = integration("quiet", serde_json::json!({"scim": {"enabled": true}}));
     let di = api.create(&PostParams::default(), &plain).await.unwrap();
     let minted_at = jiff::Timestamp::now() - hours(5000);
     let minted_at = jiff::Timestamp::from_second(minted_at.as_second()).unwrap();

@@ -3,8 +3,6 @@
 //! → the LastPass simulator. Deletion goes through a finalizer, as the user controller's will,
 //! so the deprovision happens in the engine, within the deletion budget.
 
-mod engine_support;
-mod scim_common;
 mod support;
 
 use std::collections::BTreeMap;
@@ -14,10 +12,11 @@ use kube::api::{ListParams, Patch, PatchParams};
 use lastpass_operator::crd::{DirectoryIntegration, LastPassGroup, LastPassUser};
 use lastpass_operator::engine::desire::desire;
 use lastpass_operator::simulator::Knobs;
-use scim_common::{INTEGRATION, ScimServer};
 use serde_json::json;
+use support::builders::INTEGRATION;
+use support::scim::{ScimServer, scim_group, scim_user};
 
-async fn sync_from_cluster(s: &ScimServer, acct: &engine_support::Account, budget: usize) {
+async fn sync_from_cluster(s: &ScimServer, acct: &support::account::Account, budget: usize) {
     let di =
         s.ns.api::<DirectoryIntegration>()
             .get(INTEGRATION)
@@ -37,7 +36,9 @@ async fn sync_from_cluster(s: &ScimServer, acct: &engine_support::Account, budge
             .items;
     let d = desire(&di, &users, &groups, &BTreeMap::new());
     assert!(d.issues.is_empty(), "{:?}", d.issues);
-    let out = acct.sync(&d.desired, engine_support::budget(budget)).await;
+    let out = acct
+        .sync(&d.desired, support::account::budget(budget))
+        .await;
     assert!(out.succeeded(), "{:?}", out.error);
 }
 
@@ -47,31 +48,17 @@ async fn scim_push_reaches_the_simulator() {
         return;
     };
     let s = ScimServer::start(cluster).await;
-    let acct = engine_support::Account::start(Knobs::default()).await;
+    let acct = support::account::Account::start(Knobs::default()).await;
 
     let mut ids = Vec::new();
     for (u, given, family) in [
         ("ann@example.com", "Ann", "Lee"),
         ("bob@example.com", "Bob", "Ray"),
     ] {
-        let (st, v) = s
-            .call(
-                "POST",
-                "/Users",
-                Some(json!({"userName": u, "name": {"givenName": given, "familyName": family}, "active": true})),
-            )
-            .await;
-        assert_eq!(st, 201, "{v}");
-        ids.push(v["id"].as_str().unwrap().to_string());
+        ids.push(s.create_user(scim_user(u, given, family)).await);
     }
-    let (st, g) = s
-        .call(
-            "POST",
-            "/Groups",
-            Some(json!({"displayName": "Engineering", "members": [{"value": ids[0]}, {"value": ids[1]}]})),
-        )
+    s.create("/Groups", scim_group("Engineering", &[&ids[0], &ids[1]]))
         .await;
-    assert_eq!(st, 201, "{g}");
     // Entra disables Bob.
     let (st, _) = s
         .call(
@@ -116,14 +103,7 @@ async fn scim_push_reaches_the_simulator() {
 
     // A budget of 0 holds the deprovision back…
     sync_from_cluster(&s, &acct, 0).await;
-    assert!(
-        !acct
-            .state()
-            .store()
-            .user("ann@example.com")
-            .unwrap()
-            .disabled
-    );
+    assert!(!acct.disabled("ann@example.com"));
     // …a budget of 1 lets it through: Deactivate (the default action) disables her.
     sync_from_cluster(&s, &acct, 1).await;
     let store = acct.state().store();

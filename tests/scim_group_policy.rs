@@ -2,14 +2,13 @@
 //! the take-over annotation: member changes leave both alone, and a rename (a new resource)
 //! keeps the policy.
 
-mod scim_common;
 mod support;
 
 use kube::ResourceExt;
 use kube::api::{Patch, PatchParams};
 use lastpass_operator::crd::{GroupPolicy, LastPassGroup, TAKE_OVER_ANNOTATION};
-use scim_common::ScimServer;
 use serde_json::json;
+use support::scim::ScimServer;
 
 #[tokio::test]
 async fn a_policy_a_person_set_survives_scim_writes() {

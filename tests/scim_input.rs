@@ -2,14 +2,13 @@
 //! (body, operations, members), hostile Unicode, userNames that are not e-mails, and group
 //! members named before their users exist (with the real controllers and the simulator).
 
-mod scim_common;
 mod support;
 
 use lastpass_operator::scim::error::ERROR_SCHEMA;
 use lastpass_operator::scim::limits::{MAX_BODY_BYTES, MAX_MEMBERS, MAX_OPERATIONS};
 use lastpass_operator::scim::mapping::SCIM_USERNAME_ANNOTATION;
-use scim_common::ScimServer;
 use serde_json::{Value, json};
+use support::scim::ScimServer;
 
 fn assert_scim_error(v: &Value, status: u16, scim_type: Option<&str>) {
     assert_eq!(v["schemas"][0], ERROR_SCHEMA, "{v}");
@@ -18,10 +17,7 @@ fn assert_scim_error(v: &Value, status: u16, scim_type: Option<&str>) {
 }
 
 async fn create_group(s: &ScimServer, name: &str) -> String {
-    let (st, g) = s
-        .call("POST", "/Groups", Some(json!({"displayName": name})))
-        .await;
-    assert_eq!(st, 201, "{g}");
+    let g = s.create("/Groups", json!({"displayName": name})).await;
     g["id"].as_str().unwrap().to_string()
 }
 
@@ -198,29 +194,6 @@ async fn a_username_that_is_not_an_email_uses_the_work_address() {
     s.stop().await;
 }
 
-/// One SCIM request against `base` with `token`; (status, JSON body or Null).
-async fn call(
-    http: &reqwest::Client,
-    base: &str,
-    token: &str,
-    method: &str,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut req = http
-        .request(method.parse().unwrap(), format!("{base}{path}"))
-        .bearer_auth(token);
-    if let Some(b) = body {
-        req = req
-            .header("content-type", "application/scim+json")
-            .body(b.to_string());
-    }
-    let resp = req.send().await.expect("request");
-    let status = resp.status().as_u16();
-    let text = resp.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
-
 /// Entra's shape: a group PATCH names two member ids this replica has never seen (a user
 /// another replica created a moment ago, or a retry after a partial failure), then the users
 /// arrive. The PATCH is accepted, the ids wait on the group (`status.pendingMemberIds`)
@@ -228,71 +201,25 @@ async fn call(
 /// further call from the identity provider.
 #[tokio::test]
 async fn members_named_before_their_users_exist_join_when_the_users_arrive() {
-    use kube::api::{Patch, PatchParams, PostParams};
-    use lastpass_operator::crd::{
-        DirectoryIntegration, LastPassGroup, LastPassUser, LastPassUserSpec,
-    };
+    use kube::api::PostParams;
+    use lastpass_operator::crd::{LastPassGroup, LastPassUser};
     use lastpass_operator::scim::mapping::{USERNAME_HASH_LABEL, labels, username_hash};
-    use std::sync::Arc;
     use std::time::Duration;
+    use support::builders::user;
     use support::operator::{account_with_operator, resync};
+    use support::scim::serve_with_operator;
 
     let Some((ns, sim, op)) = account_with_operator(json!({})).await else {
         return;
     };
-    ns.api::<DirectoryIntegration>()
-        .patch(
-            "acme",
-            &PatchParams::default(),
-            &Patch::Merge(json!({"spec": {"scim": {"enabled": true}}})),
-        )
-        .await
-        .unwrap();
-    let token = support::wait_for(Duration::from_secs(30), || async {
-        let s = ns
-            .api::<k8s_openapi::api::core::v1::Secret>()
-            .get_opt("acme-scim-token")
-            .await
-            .ok()??;
-        let t = s.data?.get("token")?.0.clone();
-        String::from_utf8(t).ok()
-    })
-    .await
-    .expect("the operator mints the SCIM token");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!(
-        "http://{}/scim/v2/{}/acme",
-        listener.local_addr().unwrap(),
-        ns.name
-    );
-    let ctx = Arc::new(lastpass_operator::scim::ScimState::new(ns.client.clone()));
-    let server = tokio::spawn(lastpass_operator::scim::serve(
-        listener,
-        ctx,
-        std::future::pending(),
-    ));
-    let http = reqwest::Client::new();
+    let (scim, server) = serve_with_operator(&ns).await;
 
-    let (st, known) = call(
-        &http,
-        &base,
-        &token,
-        "POST",
-        "/Users",
-        Some(json!({"userName": "known@example.com"})),
-    )
-    .await;
-    assert_eq!(st, 201, "{known}");
-    let (st, g) = call(
-        &http,
-        &base,
-        &token,
-        "POST",
-        "/Groups",
-        Some(json!({"displayName": "Engineering"})),
-    )
-    .await;
-    assert_eq!(st, 201, "{g}");
+    let known = scim
+        .create("/Users", json!({"userName": "known@example.com"}))
+        .await;
+    let g = scim
+        .create("/Groups", json!({"displayName": "Engineering"}))
+        .await;
     let gid = g["id"].as_str().unwrap().to_string();
 
     // Two ids nobody here knows yet, next to a known one.
@@ -300,19 +227,17 @@ async fn members_named_before_their_users_exist_join_when_the_users_arrive() {
         lastpass_operator::scim::store::new_id(),
         lastpass_operator::scim::store::new_id(),
     );
-    let (st, v) = call(
-        &http,
-        &base,
-        &token,
-        "PATCH",
-        &format!("/Groups/{gid}"),
-        Some(
-            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+    let (st, v) = scim
+        .call(
+            "PATCH",
+            &format!("/Groups/{gid}"),
+            Some(
+                json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
             "Operations": [{"op": "Add", "path": "members", "value": [
                 {"value": ann_id}, {"value": known["id"]}, {"value": bob_id}]}]}),
-        ),
-    )
-    .await;
+            ),
+        )
+        .await;
     assert_eq!(st, 200, "{v}");
     let shown: Vec<&str> = v["members"]
         .as_array()
@@ -347,11 +272,7 @@ async fn members_named_before_their_users_exist_join_when_the_users_arrive() {
     // The users arrive, as another replica's POST /Users writes them (ids are minted by the
     // server that took the POST, so this replica cannot mint them itself).
     for (id, username) in [(&ann_id, "ann@example.com"), (&bob_id, "bob@example.com")] {
-        let spec: LastPassUserSpec = serde_json::from_value(
-            json!({"integrationRef": {"name": "acme"}, "username": username}),
-        )
-        .unwrap();
-        let mut u = LastPassUser::new(username.split('@').next().unwrap(), spec);
+        let mut u = user(username.split('@').next().unwrap(), username, json!({}));
         let mut l = labels("acme", id);
         l.insert(USERNAME_HASH_LABEL.into(), username_hash(username));
         u.metadata.labels = Some(l);
@@ -394,7 +315,7 @@ async fn members_named_before_their_users_exist_join_when_the_users_arrive() {
     assert!(done.is_some(), "did not converge: {:?}", g.status);
 
     // The IdP sees the three members it sent.
-    let (st, v) = call(&http, &base, &token, "GET", &format!("/Groups/{gid}"), None).await;
+    let (st, v) = scim.call("GET", &format!("/Groups/{gid}"), None).await;
     assert_eq!(st, 200, "{v}");
     assert_eq!(v["members"].as_array().unwrap().len(), 3, "{v}");
     server.abort();

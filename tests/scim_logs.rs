@@ -2,7 +2,6 @@
 //! current, previous and a wrong token contain none of them. A binary of its own, so no other
 //! test's thread shares tracing's callsite cache with this thread-local subscriber.
 
-mod scim_common;
 mod support;
 
 use std::io::Write;
@@ -10,8 +9,9 @@ use std::sync::{Arc, Mutex};
 
 use lastpass_operator::crd::DirectoryIntegration;
 use lastpass_operator::scim;
-use scim_common::{INTEGRATION, ScimServer, token_of};
 use serde_json::json;
+use support::builders::INTEGRATION;
+use support::scim::{ScimServer, token_of};
 
 fn hours(h: i64) -> jiff::SignedDuration {
     jiff::SignedDuration::from_hours(h)

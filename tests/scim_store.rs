@@ -3,7 +3,6 @@
 //! Retry-After, X-Forwarded-For only from trusted proxies), and read-your-writes of the
 //! in-memory stores, lagging or not.
 
-mod scim_common;
 mod support;
 
 use std::collections::BTreeSet;
@@ -17,8 +16,8 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 use lastpass_operator::crd::DirectoryIntegration;
 use lastpass_operator::scim::ScimState;
 use lastpass_operator::scim::limit::AuthLimits;
-use scim_common::{ScimServer, integration};
 use serde_json::{Value, json};
+use support::scim::{ScimServer, scim_group, scim_integration, scim_user};
 
 /// A client that counts every request it sends to the API server.
 async fn counting_client(cluster: &support::TestCluster) -> (kube::Client, Arc<AtomicUsize>) {
@@ -45,7 +44,7 @@ async fn counted_server(cluster: &support::TestCluster) -> (ScimServer, Arc<Atom
     let (client, calls) = counting_client(cluster).await;
     let l = limits(10_000, 10_000, &[]);
     let s = ScimServer::start_with(cluster, move |_, ns| {
-        ScimState::start(client, &scim_common::scope(ns), &l)
+        ScimState::start(client, &support::scim::scope(ns), &l)
     })
     .await;
     (s, calls)
@@ -77,12 +76,7 @@ async fn until_served(s: &ScimServer) {
 }
 
 fn new_user(username: &str) -> Value {
-    json!({
-        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
-        "userName": username,
-        "name": {"givenName": "Read", "familyName": "Write"},
-        "emails": [{"value": username, "type": "work", "primary": true}],
-    })
+    scim_user(username, "Read", "Write")
 }
 
 fn filter_url(username: &str) -> String {
@@ -113,7 +107,7 @@ async fn unauthenticated_requests_make_no_api_server_call_and_get_one_401() {
     };
     let (s, calls) = counted_server(cluster).await;
     s.ns.api::<DirectoryIntegration>()
-        .create(&PostParams::default(), &integration("off", false))
+        .create(&PostParams::default(), &scim_integration("off", false))
         .await
         .unwrap();
     until_served(&s).await;
@@ -210,7 +204,7 @@ async fn failed_attempts_are_limited_per_client_and_per_endpoint() {
     // Per client: 3 failed attempts a minute; loopback is a trusted proxy.
     let l = limits(3, 1000, &["127.0.0.1/32", "::1"]);
     let s = ScimServer::start_with(cluster, move |c, ns| {
-        ScimState::start(c, &scim_common::scope(ns), &l)
+        ScimState::start(c, &support::scim::scope(ns), &l)
     })
     .await;
     until_served(&s).await;
@@ -232,7 +226,7 @@ async fn failed_attempts_are_limited_per_client_and_per_endpoint() {
     // Untrusted peer: its X-Forwarded-For is ignored, every attempt counts for the peer.
     let l = limits(2, 1000, &[]);
     let s = ScimServer::start_with(cluster, move |c, ns| {
-        ScimState::start(c, &scim_common::scope(ns), &l)
+        ScimState::start(c, &support::scim::scope(ns), &l)
     })
     .await;
     until_served(&s).await;
@@ -245,7 +239,7 @@ async fn failed_attempts_are_limited_per_client_and_per_endpoint() {
     // provider, with the right token, is not locked out.
     let l = limits(1000, 2, &["127.0.0.1/32", "::1"]);
     let s = ScimServer::start_with(cluster, move |c, ns| {
-        ScimState::start(c, &scim_common::scope(ns), &l)
+        ScimState::start(c, &support::scim::scope(ns), &l)
     })
     .await;
     until_served(&s).await;
@@ -348,17 +342,7 @@ async fn groups_are_read_from_memory_with_read_your_writes() {
     let ann_id = ann["id"].clone();
     for i in 0..50 {
         let name = format!("Team {i}");
-        let (st, g) = s
-            .call(
-                "POST",
-                "/Groups",
-                Some(
-                    json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
-                            "displayName": name}),
-                ),
-            )
-            .await;
-        assert_eq!(st, 201, "{i}: {g}");
+        let g = s.create("/Groups", scim_group(&name, &[])).await;
         let id = g["id"].as_str().unwrap().to_string();
         let (st, got) = s.call("GET", &format!("/Groups/{id}"), None).await;
         assert_eq!((st, &got["displayName"]), (200, &json!(name)), "{i}: {got}");

@@ -8,14 +8,13 @@
 //! top-level string of the body; `{{var}}` in later paths and bodies is replaced by it),
 //! `user` / `group` (`{"username"|"groupName": .., "spec": fragment}` or `"gone": true`).
 
-mod scim_common;
 mod support;
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use scim_common::{ScimServer, contains};
 use serde_json::Value;
+use support::scim::{ScimServer, contains};
 
 fn substitute(text: &str, vars: &BTreeMap<String, String>) -> String {
     let mut out = text.to_string();

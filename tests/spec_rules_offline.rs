@@ -2,43 +2,35 @@
 //! (before any LastPass call), and the engine's shared path (`sync_account`, used by `demo` and
 //! `bench`) syncs nothing for it and says why — checked against the simulator's call log.
 
+mod support;
+
 use std::collections::BTreeMap;
 
 use lastpass_operator::cmd::plan::{Format, PlanArgs, PlanError, run};
-use lastpass_operator::crd::{DirectoryIntegration, LastPassUser};
+use lastpass_operator::crd::DirectoryIntegration;
 use lastpass_operator::engine::account::{client_config, sync_account};
 use lastpass_operator::lastpass::Client;
-use lastpass_operator::simulator::{RunningSimulator, SimState};
+use lastpass_operator::simulator::Knobs;
 use secrecy::SecretString;
 use serde_json::json;
+use support::account::{CID, PROVHASH, simulator};
+use support::builders;
 
-const CID: &str = "8642";
-const PROVHASH: &str = "offline-spec-rules-provhash";
-
-async fn simulator() -> RunningSimulator {
-    RunningSimulator::start(SimState::builder(CID, SecretString::from(PROVHASH)).build())
-        .await
-        .expect("simulator")
-}
-
+/// Integration `acme` of namespace `team` at `endpoint`, credentials in Secret `api`; `spec`
+/// merged into its spec.
 fn integration(endpoint: &str, spec: serde_json::Value) -> DirectoryIntegration {
-    let mut v = json!({
-        "apiVersion": "lastpass-operator.io/v1alpha1", "kind": "DirectoryIntegration",
-        "metadata": {"name": "acme", "namespace": "team"},
-        "spec": {"lastpass": {"endpoint": endpoint, "credentialsSecretRef": {"name": "api"}}},
-    });
-    if let (Some(s), Some(extra)) = (v["spec"].as_object_mut(), spec.as_object()) {
-        for (k, val) in extra {
-            s.insert(k.clone(), val.clone());
-        }
-    }
-    serde_json::from_value(v).expect("integration")
+    let mut base =
+        json!({"lastpass": {"endpoint": endpoint, "credentialsSecretRef": {"name": "api"}}});
+    builders::merge(&mut base, spec);
+    let mut i = builders::integration("acme", base);
+    i.metadata.namespace = Some("team".into());
+    i
 }
 
 #[tokio::test]
 async fn plan_refuses_a_broken_integration_without_calling_lastpass() {
     lastpass_operator::install_crypto_provider();
-    let sim = simulator().await;
+    let sim = simulator(Knobs::default()).await;
     let dir = std::env::temp_dir().join(format!("lpo-plan-spec-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let creds = dir.join("creds.yaml");
@@ -86,18 +78,14 @@ async fn plan_refuses_a_broken_integration_without_calling_lastpass() {
 #[tokio::test]
 async fn the_shared_sync_path_syncs_nothing_for_a_broken_integration() {
     lastpass_operator::install_crypto_provider();
-    let sim = simulator().await;
+    let sim = simulator(Knobs::default()).await;
     let broken = integration(
         &sim.url,
         json!({"sync": {"rateLimit": {"requestsPerSecond": 0, "burst": 1}}}),
     );
     let client = Client::new(client_config(&broken, CID, SecretString::from(PROVHASH))).unwrap();
-    let user: LastPassUser = serde_json::from_value(json!({
-        "apiVersion": "lastpass-operator.io/v1alpha1", "kind": "LastPassUser",
-        "metadata": {"name": "jane", "namespace": "team"},
-        "spec": {"integrationRef": {"name": "acme"}, "username": "jane@example.com"},
-    }))
-    .unwrap();
+    let mut user = builders::user("jane", "jane@example.com", json!({}));
+    user.metadata.namespace = Some("team".into());
     let sync = sync_account(
         &client,
         &broken,

@@ -5,20 +5,17 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Secret;
-use kube::api::{Patch, PatchParams, PostParams};
+use k8s_openapi::api::events::v1::Event;
+use kube::api::{ListParams, Patch, PatchParams, PostParams};
 use lastpass_operator::controller::{Options, Settings};
-use lastpass_operator::crd::{DirectoryIntegration, LastPassUser, LastPassUserSpec, UserPhase};
-use lastpass_operator::simulator::{Knobs, RunningSimulator, SimState};
-use secrecy::SecretString;
+use lastpass_operator::crd::{DirectoryIntegration, LastPassUser, UserPhase};
+use lastpass_operator::simulator::{Knobs, RunningSimulator};
 use serde_json::json;
 use tokio::sync::oneshot;
 
+use super::account::simulator;
+use super::builders::{INTEGRATION, credentials, integration, merge, user};
 use super::{TestCluster, TestNamespace, wait_for};
-
-/// Account id of the simulated account.
-pub const CID: &str = "24681357";
-/// API secret of the simulated account.
-pub const PROVHASH: &str = "cluster-test-provhash-91be";
 
 /// Controllers running for one namespace; stopped when dropped.
 pub struct Operator {
@@ -108,34 +105,19 @@ pub async fn account(
     let cluster = super::cluster()?;
     let ns = cluster.namespace().await;
     let sim = simulator(Knobs::default()).await;
-    integration(&ns, &sim, sync).await;
+    create_integration(&ns, &sim, sync).await;
     Some((cluster, ns, sim))
-}
-
-/// Starts a simulated LastPass account.
-pub async fn simulator(knobs: Knobs) -> RunningSimulator {
-    let state = SimState::builder(CID, SecretString::from(PROVHASH))
-        .knobs(knobs)
-        .build();
-    RunningSimulator::start(state)
-        .await
-        .expect("simulator starts")
 }
 
 /// Creates the credentials Secret `lastpass-api` and DirectoryIntegration `acme` pointing at
 /// `sim`; `sync` is merged into the integration's `spec.sync`.
-pub async fn integration(
+pub async fn create_integration(
     ns: &TestNamespace,
     sim: &RunningSimulator,
     sync: serde_json::Value,
 ) -> DirectoryIntegration {
-    let secret: Secret = serde_json::from_value(json!({
-        "metadata": {"name": "lastpass-api"},
-        "stringData": {"cid": CID, "provhash": PROVHASH},
-    }))
-    .unwrap();
     ns.api::<Secret>()
-        .create(&PostParams::default(), &secret)
+        .create(&PostParams::default(), &credentials())
         .await
         .expect("secret");
     let mut spec_sync = json!({
@@ -146,38 +128,14 @@ pub async fn integration(
         "deprovision": {"maxPerSync": 10, "maxPercent": 100},
     });
     merge(&mut spec_sync, sync);
-    let i: DirectoryIntegration = serde_json::from_value(json!({
-        "apiVersion": "lastpass-operator.io/v1alpha1", "kind": "DirectoryIntegration",
-        "metadata": {"name": "acme"},
-        "spec": {
-            "lastpass": {"endpoint": sim.url, "credentialsSecretRef": {"name": "lastpass-api"}},
-            "sync": spec_sync,
-        },
-    }))
-    .unwrap();
+    let i = integration(
+        INTEGRATION,
+        json!({"lastpass": {"endpoint": sim.url}, "sync": spec_sync}),
+    );
     ns.api::<DirectoryIntegration>()
         .create(&PostParams::default(), &i)
         .await
         .expect("integration")
-}
-
-fn merge(a: &mut serde_json::Value, b: serde_json::Value) {
-    match (a, b) {
-        (serde_json::Value::Object(a), serde_json::Value::Object(b)) => {
-            for (k, v) in b {
-                merge(a.entry(k).or_insert(serde_json::Value::Null), v);
-            }
-        }
-        (a, b) => *a = b,
-    }
-}
-
-/// A LastPassUser of integration `acme`.
-pub fn user(name: &str, username: &str, extra: serde_json::Value) -> LastPassUser {
-    let mut spec = json!({"integrationRef": {"name": "acme"}, "username": username});
-    merge(&mut spec, extra);
-    let spec: LastPassUserSpec = serde_json::from_value(spec).unwrap();
-    LastPassUser::new(name, spec)
 }
 
 /// Creates a LastPassUser.
@@ -207,6 +165,11 @@ pub fn ready(u: &LastPassUser) -> Option<(String, String, String)> {
     find_condition(&u.status.as_ref()?.conditions, "Ready")
 }
 
+/// The Synced condition's (status, reason, message) of a user, if any.
+pub fn synced(u: &LastPassUser) -> Option<(String, String, String)> {
+    find_condition(&u.status.as_ref()?.conditions, "Synced")
+}
+
 /// Waits until user `name` satisfies `pred`, returning it; panics with the last state after
 /// `secs` seconds.
 pub async fn wait_user(
@@ -228,6 +191,75 @@ pub async fn wait_user(
             api.get_opt(name).await
         ),
     }
+}
+
+/// Waits (up to 30 s) until user `name` is Invited and Ready, returning it.
+pub async fn wait_invited(ns: &TestNamespace, name: &str) -> LastPassUser {
+    wait_user(ns, name, 30, |u| is(u, UserPhase::Invited, "True")).await
+}
+
+/// Creates LastPassUser `name` for `username` of `acme` (`spec` merged into its spec) and
+/// waits until the operator has invited it.
+pub async fn invite(
+    ns: &TestNamespace,
+    name: &str,
+    username: &str,
+    spec: serde_json::Value,
+) -> LastPassUser {
+    create_user(ns, &user(name, username, spec)).await;
+    wait_invited(ns, name).await
+}
+
+/// Waits until integration `acme` satisfies `pred`, returning it; panics with `what` and its
+/// last status after `secs` seconds.
+pub async fn wait_integration(
+    ns: &TestNamespace,
+    secs: u64,
+    what: &str,
+    pred: impl Fn(&DirectoryIntegration) -> bool,
+) -> DirectoryIntegration {
+    let api = ns.api::<DirectoryIntegration>();
+    let found = wait_for(Duration::from_secs(secs), || async {
+        let i = api.get_opt(INTEGRATION).await.ok()??;
+        pred(&i).then_some(i)
+    })
+    .await;
+    match found {
+        Some(i) => i,
+        None => panic!(
+            "{what}: never reached; last status {:?}",
+            api.get_opt(INTEGRATION).await.map(|i| i.map(|i| i.status))
+        ),
+    }
+}
+
+/// Waits until condition `type_` of integration `acme` has `status`.
+pub async fn wait_condition(ns: &TestNamespace, type_: &str, status: &str) -> DirectoryIntegration {
+    let what = format!("{type_}={status}");
+    wait_integration(ns, 30, &what, |i| {
+        condition(i, type_).is_some_and(|c| c.0 == status)
+    })
+    .await
+}
+
+/// The Events (events.k8s.io) of the namespace.
+pub async fn events(ns: &TestNamespace) -> Vec<Event> {
+    ns.api::<Event>()
+        .list(&ListParams::default())
+        .await
+        .expect("list Events")
+        .items
+}
+
+/// Notes of the Events with `reason`, only those regarding object `name` when given.
+pub async fn event_notes(ns: &TestNamespace, reason: &str, name: Option<&str>) -> Vec<String> {
+    events(ns)
+        .await
+        .into_iter()
+        .filter(|e| e.reason.as_deref() == Some(reason))
+        .filter(|e| name.is_none() || e.regarding.as_ref().and_then(|r| r.name.as_deref()) == name)
+        .filter_map(|e| e.note)
+        .collect()
 }
 
 /// Whether the user's phase is `phase` and Ready is `ready`.

@@ -8,8 +8,7 @@
 //! -y slapd ldap-utils`). Missing them, a test prints a loud SKIPPED outside CI and **fails**
 //! in CI (`CI` set). slapd runs as the test's child in the foreground and is killed on drop.
 
-#![allow(dead_code)] // each test binary uses a different part of the fixture
-
+pub mod samba;
 pub mod scenario;
 
 use std::fmt::Write as _;
@@ -258,26 +257,33 @@ impl Slapd {
 
     /// Applies an LDIF change set as the root DN (`ldapmodify`).
     pub fn modify(&self, ldif: &str) {
-        let mut child = Command::new("ldapmodify")
-            .args(["-x", "-H", &self.url, "-D", ROOT_DN, "-w", ROOT_PW])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("ldapmodify runs");
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(ldif.as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "ldapmodify failed:\n{ldif}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        ldapmodify(&self.url, ROOT_DN, ROOT_PW, ldif);
     }
+}
+
+/// Applies an LDIF of changes (`changetype:` records) to the directory at `url` with
+/// `ldapmodify`, bound as `bind_dn`; panics with its error and the LDIF's start if it fails.
+pub fn ldapmodify(url: &str, bind_dn: &str, password: &str, ldif: &str) {
+    let mut child = Command::new("ldapmodify")
+        .args(["-x", "-H", url, "-D", bind_dn, "-w", password])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("ldapmodify (ldap-utils) runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(ldif.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "ldapmodify failed: {}\n--- LDIF (first 2000 bytes) ---\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        &ldif[..ldif.len().min(2000)]
+    );
 }
 
 impl Drop for Slapd {

@@ -1,22 +1,19 @@
 //! Scenario helpers shared by the LDAP test binaries: the integration `acme` pointed at a
-//! [`Slapd`], its Secrets, pulling, and reading back resources and conditions. Needs the
-//! test crate to declare `mod support;` next to `mod ldap_support;`.
+//! [`Slapd`], its Secrets, pulling, and reading back resources and conditions.
 
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{ListParams, Patch, PatchParams, PostParams};
 use lastpass_operator::crd::{
-    DirectoryIntegration, IntegrationRef, LastPassGroup, LastPassUser, LastPassUserSpec, LdapSpec,
-    SOURCE_LABEL, SecretRef,
+    DirectoryIntegration, LastPassGroup, LastPassUser, LdapSpec, SOURCE_LABEL, SecretRef,
 };
 use lastpass_operator::ldap::{self, PullReport, pull_once};
 use serde_json::json;
 
+use super::super::TestNamespace;
+use super::super::builders::{CREDENTIALS, INTEGRATION, integration, secret, user};
 use super::{BIND_DN, BIND_PW, Ldif, Slapd};
-use crate::support::TestNamespace;
-
-pub const INTEGRATION: &str = "acme";
 
 /// The people and groups every scenario starts from, plus `bulk` bulk users.
 pub fn directory(bulk: usize, staff: usize) -> String {
@@ -38,6 +35,8 @@ pub fn directory(bulk: usize, staff: usize) -> String {
     s
 }
 
+/// The pull of every scenario: people under `ou=people`, groups `lastpass-*` under `ou=groups`,
+/// bound with Secret `ldap-bind`, pages of 200.
 pub fn spec(url: &str) -> LdapSpec {
     LdapSpec {
         url: Some(url.into()),
@@ -54,17 +53,25 @@ pub fn spec(url: &str) -> LdapSpec {
     }
 }
 
+/// [`spec`] narrowed to the people of employeeType `staff`: the contractors leave the selection.
+pub fn staff_only(url: &str) -> LdapSpec {
+    LdapSpec {
+        user_filter: "(&(objectClass=inetOrgPerson)(employeeType=staff))".into(),
+        ..spec(url)
+    }
+}
+
+/// Creates Secret `name` with these `stringData` entries.
 pub async fn create_secret(ns: &TestNamespace, name: &str, data: serde_json::Value) {
-    let s: Secret =
-        serde_json::from_value(json!({"metadata": {"name": name}, "stringData": data})).unwrap();
     ns.api::<Secret>()
-        .create(&PostParams::default(), &s)
+        .create(&PostParams::default(), &secret(name, data))
         .await
         .expect("secret");
 }
 
-/// A namespace with the bind and CA Secrets and the integration `acme`.
-pub async fn integration(ns: &TestNamespace, slapd: &Slapd, ldap: LdapSpec) {
+/// Creates the bind and CA Secrets of `slapd` and the integration `acme` pulling from it with
+/// `ldap` (its LastPass credentials are never used: these tests only pull).
+pub async fn ldap_integration(ns: &TestNamespace, slapd: &Slapd, ldap: LdapSpec) {
     create_secret(
         ns,
         "ldap-bind",
@@ -72,15 +79,12 @@ pub async fn integration(ns: &TestNamespace, slapd: &Slapd, ldap: LdapSpec) {
     )
     .await;
     create_secret(ns, "ldap-ca", json!({"ca.crt": slapd.ca_pem})).await;
-    create_secret(ns, "lastpass-api", json!({"cid": "1", "provhash": "x"})).await;
-    let di: DirectoryIntegration = serde_json::from_value(json!({
-        "apiVersion": "lastpass-operator.io/v1alpha1", "kind": "DirectoryIntegration",
-        "metadata": {"name": INTEGRATION},
-        "spec": {"lastpass": {"credentialsSecretRef": {"name": "lastpass-api"}}, "ldap": ldap},
-    }))
-    .unwrap();
+    create_secret(ns, CREDENTIALS, json!({"cid": "1", "provhash": "x"})).await;
     ns.api::<DirectoryIntegration>()
-        .create(&PostParams::default(), &di)
+        .create(
+            &PostParams::default(),
+            &integration(INTEGRATION, json!({"ldap": ldap})),
+        )
         .await
         .expect("integration");
 }
@@ -119,6 +123,7 @@ pub async fn set_limits(ns: &TestNamespace, max_per_sync: i32, max_percent: i32)
         .expect("patch spec.sync.deprovision");
 }
 
+/// Where the pull of integration `acme` in `ns` writes its resources.
 pub fn target(ns: &TestNamespace) -> ldap::desired::Target {
     ldap::desired::Target {
         namespace: ns.name.clone(),
@@ -126,6 +131,7 @@ pub fn target(ns: &TestNamespace) -> ldap::desired::Target {
     }
 }
 
+/// One pull of integration `acme`, awaited: when it returns it has written everything it will.
 pub async fn pull(ns: &TestNamespace) -> Result<PullReport, ldap::Error> {
     let di = ns
         .api::<DirectoryIntegration>()
@@ -135,6 +141,7 @@ pub async fn pull(ns: &TestNamespace) -> Result<PullReport, ldap::Error> {
     pull_once(&ns.client, &di).await
 }
 
+/// The LastPassUsers of `ns` by lower-cased username.
 pub async fn users(ns: &TestNamespace) -> BTreeMap<String, LastPassUser> {
     let list = ns
         .api::<LastPassUser>()
@@ -147,6 +154,7 @@ pub async fn users(ns: &TestNamespace) -> BTreeMap<String, LastPassUser> {
         .collect()
 }
 
+/// `spec.members` of the LastPassGroup for LastPass group `name`, if there is one.
 pub async fn group_members(ns: &TestNamespace, name: &str) -> Option<Vec<String>> {
     let list = ns
         .api::<LastPassGroup>()
@@ -159,6 +167,7 @@ pub async fn group_members(ns: &TestNamespace, name: &str) -> Option<Vec<String>
         .map(|g| g.spec.members)
 }
 
+/// (status, reason, message) of condition `type_` of integration `acme`; panics if unwritten.
 pub async fn condition(ns: &TestNamespace, type_: &str) -> (String, String, String) {
     let di = ns
         .api::<DirectoryIntegration>()
@@ -175,19 +184,9 @@ pub async fn condition(ns: &TestNamespace, type_: &str) -> (String, String, Stri
     (c.status, c.reason, c.message)
 }
 
-/// A LastPassUser of source git for this integration.
+/// Creates a LastPassUser of source git for this integration.
 pub async fn git_user(ns: &TestNamespace, name: &str, username: &str) -> LastPassUser {
-    let mut u = LastPassUser::new(
-        name,
-        LastPassUserSpec {
-            integration_ref: IntegrationRef {
-                name: INTEGRATION.into(),
-                namespace: None,
-            },
-            full_name: Some("From Git".into()),
-            ..LastPassUserSpec::for_username(username)
-        },
-    );
+    let mut u = user(name, username, json!({"fullName": "From Git"}));
     u.metadata.labels = Some([(SOURCE_LABEL.to_string(), "git".to_string())].into());
     ns.api::<LastPassUser>()
         .create(&PostParams::default(), &u)
@@ -210,6 +209,7 @@ pub async fn cleanup(ns: TestNamespace) {
     ns.cleanup().await;
 }
 
+/// Sets the bind password in Secret `ldap-bind`.
 pub async fn set_password(ns: &TestNamespace, password: &str) {
     ns.api::<Secret>()
         .patch(
@@ -225,6 +225,6 @@ pub async fn set_password(ns: &TestNamespace, password: &str) {
 /// (outside CI only).
 pub async fn setup(ldif: &str) -> Option<(Slapd, TestNamespace)> {
     let slapd = Slapd::start(ldif)?;
-    let cluster = crate::support::cluster()?;
+    let cluster = super::super::cluster()?;
     Some((slapd, cluster.namespace().await))
 }

@@ -1,22 +1,14 @@
 //! Helpers shared by `tests/examples.rs` and `tests/crd_validation.rs`: YAML loading and an
 //! offline stand-in for the API server's validation of our custom resources (structure by
-//! [`schema_check`], CEL rules by kube-cel, schema defaults applied first, as the server does).
+//! [`check`], CEL rules by kube-cel, schema defaults applied first, as the server does).
 
-// Each test crate compiles this module and uses a different subset of it.
-#![allow(dead_code)]
-
-pub mod schema_check;
+pub mod check;
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use kube::core::cel::{Validator, apply_defaults};
 use serde_json::{Value, json};
-
-/// Absolute path of a file or directory of the repository.
-pub fn repo_path(relative: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
-}
 
 /// Every YAML document of a multi-document stream, as JSON. Empty documents are skipped.
 pub fn yaml_documents(text: &str) -> Result<Vec<Value>, String> {
@@ -110,7 +102,7 @@ pub fn validate(object: &Value, old: Option<&Value>) -> Vec<String> {
         )];
     };
     let defaulted = apply_defaults(&schema, object);
-    let mut errors = schema_check::check(&with_object_envelope(&schema), &defaulted, "");
+    let mut errors = check::check(&with_object_envelope(&schema), &defaulted, "");
     if defaulted["metadata"]["name"]
         .as_str()
         .is_none_or(str::is_empty)

@@ -6,11 +6,7 @@
 //! Cluster-free: a pull is read from Samba by the operator's own code and planned by its pure
 //! middle ([`lastpass_operator::ldap::plan`]) against an in-memory set of resources.
 
-#![allow(dead_code)] // each test binary uses a different part of the fixture
-
 use std::collections::BTreeMap;
-use std::io::Write as _;
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use kube::ResourceExt;
@@ -120,34 +116,7 @@ impl Samba {
 
     /// Applies an LDIF of changes (`changetype:` records) with `ldapmodify`.
     pub fn modify(&self, ldif: &str) {
-        let mut child = Command::new("ldapmodify")
-            .args([
-                "-x",
-                "-H",
-                &self.url,
-                "-D",
-                &self.bind_dn,
-                "-w",
-                &self.password,
-            ])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("ldapmodify (ldap-utils) runs");
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(ldif.as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "ldapmodify failed: {}\n--- LDIF (first 2000 bytes) ---\n{}",
-            String::from_utf8_lossy(&out.stderr),
-            &ldif[..ldif.len().min(2000)]
-        );
+        super::ldapmodify(&self.url, &self.bind_dn, &self.password, ldif);
     }
 
     /// The administrator's bind credentials.
