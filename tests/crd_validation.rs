@@ -539,29 +539,39 @@ fn cel_messages() -> Vec<String> {
     out
 }
 
-/// The CEL endpoint rule and the operator's own check (`lastpass::insecure_endpoint`) agree
-/// on every endpoint here: the server refuses at admission exactly what the operator would
-/// refuse to call.
+/// Endpoints, and whether the provisioning hash may not be sent there: anything but https,
+/// except plain http to a loopback host.
+const ENDPOINTS: &[(&str, bool)] = &[
+    ("https://lastpass.com/enterpriseapi.php", false),
+    ("HTTPS://lastpass.eu/enterpriseapi.php", false),
+    ("http://127.0.0.1:8080/enterpriseapi.php", false),
+    ("http://127.9.9.9/x", false),
+    ("http://localhost:1/x", false),
+    ("http://LOCALHOST/x", false),
+    ("http://[::1]:9/x", false),
+    ("http://localhost", false),
+    ("http://lastpass.com/enterpriseapi.php", true),
+    ("http://10.0.0.1/x", true),
+    ("http://128.0.0.1/x", true),
+    ("http://localhost.evil.example/x", true),
+    ("http://127.0.0.1.evil.example/x", true),
+    ("http://127.0.0.1:80@evil.example/x", true),
+    ("http://[::2]/x", true),
+    ("ftp://lastpass.com/x", true),
+];
+
+/// The operator's own check (`lastpass::insecure_endpoint`) refuses exactly the insecure
+/// endpoints, and the CEL endpoint rule agrees with it on every one: the server refuses at
+/// admission exactly what the operator would refuse to call.
 #[test]
 fn endpoint_rule_in_cel_and_in_the_operator_agree() {
     use lastpass_operator::lastpass::insecure_endpoint;
-    for endpoint in [
-        "https://lastpass.com/enterpriseapi.php",
-        "HTTPS://lastpass.eu/enterpriseapi.php",
-        "http://127.0.0.1:8080/enterpriseapi.php",
-        "http://127.9.9.9/x",
-        "http://localhost:1/x",
-        "http://[::1]:9/x",
-        "http://localhost",
-        "http://lastpass.com/enterpriseapi.php",
-        "http://10.0.0.1/x",
-        "http://128.0.0.1/x",
-        "http://localhost.evil.example/x",
-        "http://127.0.0.1.evil.example/x",
-        "http://127.0.0.1:80@evil.example/x",
-        "http://[::2]/x",
-        "ftp://lastpass.com/x",
-    ] {
+    for &(endpoint, insecure) in ENDPOINTS {
+        let operator_refuses = insecure_endpoint(endpoint).is_some();
+        assert_eq!(
+            operator_refuses, insecure,
+            "{endpoint}: the operator refuses it"
+        );
         let object = patched(
             INTEGRATION,
             &format!("spec: {{lastpass: {{endpoint: '{endpoint}'}}}}"),
@@ -569,7 +579,6 @@ fn endpoint_rule_in_cel_and_in_the_operator_agree() {
         let cel_refuses = validate(&object, None)
             .iter()
             .any(|e| e.contains(lastpass_operator::crd::ENDPOINT_RULE_MESSAGE));
-        let operator_refuses = insecure_endpoint(endpoint).is_some();
         assert_eq!(
             cel_refuses, operator_refuses,
             "{endpoint}: CEL refuses {cel_refuses}, the operator refuses {operator_refuses}"

@@ -141,6 +141,19 @@ pub struct Desired {
     pub leaving: BTreeMap<UserKey, Leaving>,
 }
 
+impl Desired {
+    /// Just these users, keyed by their usernames (no groups, nobody leaving).
+    pub fn of_users(users: impl IntoIterator<Item = DesiredUser>) -> Self {
+        Self {
+            users: users
+                .into_iter()
+                .map(|u| (user_key(&u.username), u))
+                .collect(),
+            ..Self::default()
+        }
+    }
+}
+
 /// A user as LastPass reports it (the client's decoded `getuserdata` entry).
 pub type ObservedUser = crate::lastpass::User;
 

@@ -42,13 +42,7 @@ fn seen(id: u32, username: &str, groups: &[&str]) -> ObservedUser {
 }
 
 fn desired(users: Vec<DesiredUser>) -> Desired {
-    Desired {
-        users: users
-            .into_iter()
-            .map(|u| (user_key(&u.username), u))
-            .collect(),
-        ..Desired::default()
-    }
+    Desired::of_users(users)
 }
 
 fn observed(users: Vec<ObservedUser>) -> Observed {

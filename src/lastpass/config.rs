@@ -134,32 +134,12 @@ pub fn insecure_endpoint(endpoint: &str) -> Option<String> {
 mod tests {
     use super::*;
 
+    /// The verdict on URLs is tested with the CEL rule's in tests/crd_validation.rs; what CEL
+    /// never sees (not a URL at all) is refused here.
     #[test]
-    fn only_https_or_loopback_http_may_carry_the_provhash() {
-        for ok in [
-            "https://lastpass.com/enterpriseapi.php",
-            "HTTPS://lastpass.eu/enterpriseapi.php",
-            "http://127.0.0.1:8080/enterpriseapi.php",
-            "http://127.3.4.5/x",
-            "http://localhost:1/x",
-            "http://LOCALHOST/x",
-            "http://[::1]:9/x",
-        ] {
-            assert_eq!(insecure_endpoint(ok), None, "{ok}");
-        }
-        for bad in [
-            "http://lastpass.com/enterpriseapi.php",
-            "http://10.0.0.1/x",
-            "http://128.0.0.1/x",
-            "http://localhost.evil.example/x",
-            "http://127.0.0.1.evil.example/x",
-            "http://127.0.0.1:80@evil.example/x",
-            "http://[::2]/x",
-            "ftp://lastpass.com/x",
-            "lastpass dot com",
-        ] {
-            assert!(insecure_endpoint(bad).is_some(), "{bad}");
-        }
+    fn what_is_not_a_url_may_not_carry_the_provhash() {
+        assert!(insecure_endpoint("lastpass dot com").is_some());
+        assert!(insecure_endpoint("").is_some());
     }
 
     #[test]

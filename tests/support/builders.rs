@@ -122,13 +122,7 @@ impl DesiredUserExt for DesiredUser {
 
 /// Desired state of these users.
 pub fn desired(users: Vec<DesiredUser>) -> Desired {
-    Desired {
-        users: users
-            .into_iter()
-            .map(|u| (user_key(&u.username), u))
-            .collect(),
-        ..Desired::default()
-    }
+    Desired::of_users(users)
 }
 
 /// Adds a LastPassGroup to desired state.
