@@ -140,6 +140,7 @@ pub async fn pull_once(client: &Client, di: &DirectoryIntegration) -> Result<Pul
     };
     let held = match &outcome {
         Ok(r) => Some(status::deletions_held(
+            di,
             &r.safeguard,
             r.deleted,
             &Limits::of(di),

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::safeguard::{HoldCause, Limits, Verdict as Safeguard};
 use super::{Error, FIELD_MANAGER};
-use crate::crd::{APPROVE_PLAN_ANNOTATION, LdapHeldPull, REJECT_PLAN_ANNOTATION};
+use crate::crd::LdapHeldPull;
 use crate::crd::{DirectoryIntegration, LdapStatus};
 use crate::status::condition::shortened;
 use crate::status::types::{LDAP_DELETIONS_HELD, LDAP_REACHABLE, LDAP_SYNCED};
@@ -149,13 +149,14 @@ async fn write_with(
 
 /// `LdapDeletionsHeld`: what the safeguard said about a pull that deleted `deleted`
 /// resources, with the pull id, counts, a sample and how to approve or reject.
-pub fn deletions_held(safeguard: &Safeguard, deleted: usize, limits: &Limits) -> Verdict {
-    let decide = |id: &str| {
-        format!(
-            "approve exactly these deletions with the annotation {APPROVE_PLAN_ANNOTATION}={id} on \
-             the DirectoryIntegration, or keep the resources with {REJECT_PLAN_ANNOTATION}={id}"
-        )
-    };
+pub fn deletions_held(
+    di: &DirectoryIntegration,
+    safeguard: &Safeguard,
+    deleted: usize,
+    limits: &Limits,
+) -> Verdict {
+    let decide =
+        |id: &str| refusal::how_to_decide(&di.namespace().unwrap_or_default(), &di.name_any(), id);
     let sample = |h: &LdapHeldPull| {
         let mut s = h
             .sample
