@@ -77,7 +77,7 @@ pub async fn pull_once(client: &Client, di: &DirectoryIntegration) -> Result<Pul
         },
     );
     let elapsed = started.elapsed();
-    let now = status::now();
+    let now = crate::status::condition::now();
     let mut ldap = LdapStatus {
         last_pull_time: Some(now.clone()),
         last_pull_duration: Some(format!("{:.1}s", elapsed.as_secs_f64())),
