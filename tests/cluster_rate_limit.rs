@@ -46,6 +46,11 @@ async fn back_to_back_syncs_share_one_token_bucket() {
         })
         .max()
         .unwrap_or(0);
+    eprintln!(
+        "rate limit: busiest one-second window {busiest} requests, {} calls in {:?}",
+        at.len(),
+        at.last().unwrap().duration_since(at[0])
+    );
     assert!(
         busiest <= 2,
         "{busiest} requests within one second: more than requestsPerSecond 1 + burst 1 \

@@ -10,7 +10,7 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::ResourceExt;
 use kube::api::PostParams;
 use lastpass_operator::crd::DirectoryIntegration;
-use lastpass_operator::scim::{self, tokens};
+use lastpass_operator::scim::{self, token_secret, tokens};
 use scim_common::{INTEGRATION, ScimServer, token_of};
 
 fn hours(h: i64) -> jiff::SignedDuration {
@@ -149,7 +149,7 @@ async fn missing_wrong_previous_and_expired_tokens() {
         .filter_map(|m| m.manager)
         .collect();
     assert!(
-        managers.iter().any(|m| m == tokens::FIELD_MANAGER),
+        managers.iter().any(|m| m == token_secret::FIELD_MANAGER),
         "{managers:?}"
     );
 
@@ -194,7 +194,7 @@ async fn the_rotate_token_annotation_rotates_now_once_per_value() {
         let api = api.clone();
         async move {
             let patch = serde_json::json!({"metadata": {"annotations": {
-                tokens::ROTATE_TOKEN_ANNOTATION: value}}});
+                token_secret::ROTATE_TOKEN_ANNOTATION: value}}});
             api.patch(
                 "ann",
                 &kube::api::PatchParams::default(),
@@ -305,7 +305,7 @@ async fn by_default_the_token_never_rotates_and_the_annotation_rotates_it_once()
 
     // The annotation rotates once; both tokens work in the overlap (24 h by default).
     let patch = serde_json::json!({"metadata": {"annotations": {
-        tokens::ROTATE_TOKEN_ANNOTATION: "once"}}});
+        token_secret::ROTATE_TOKEN_ANNOTATION: "once"}}});
     let di = api
         .patch(
             "quiet",

@@ -21,7 +21,7 @@ use serde_json::json;
 
 use crate::crd::{DirectoryIntegration, LastPassUser};
 use crate::scim::Error;
-use crate::scim::{ScimState, serve, tokens};
+use crate::scim::{ScimState, serve, token_secret, tokens};
 
 /// What to measure.
 #[derive(Debug, Clone)]
@@ -116,13 +116,13 @@ pub async fn run(
         .map_err(|e| Error::kube("create the bench DirectoryIntegration", e))?;
     tokens::reconcile_tokens(client.clone(), &di, jiff::Timestamp::now()).await?;
     let secret = Api::<k8s_openapi::api::core::v1::Secret>::namespaced(client.clone(), namespace)
-        .get(&tokens::secret_name(name))
+        .get(&token_secret::secret_name(name))
         .await
         .map_err(|e| Error::kube("read the bench token", e))?;
     let token = SecretString::from(
         secret
             .data
-            .and_then(|d| d.get(tokens::TOKEN_KEY).cloned())
+            .and_then(|d| d.get(token_secret::TOKEN_KEY).cloned())
             .map(|b| String::from_utf8_lossy(&b.0).into_owned())
             .unwrap_or_default(),
     );
@@ -138,7 +138,10 @@ pub async fn run(
     let server = tokio::spawn(serve(listener, ctx.clone(), async {
         let _ = stopped.await;
     }));
-    let base = format!("http://{addr}{}", tokens::endpoint_path(namespace, name));
+    let base = format!(
+        "http://{addr}{}",
+        token_secret::endpoint_path(namespace, name)
+    );
     let http = reqwest::Client::new();
     let c = opts.concurrency.max(1);
 

@@ -70,7 +70,7 @@ fn age(resource_age_s: u64) -> String {
 fn ready_of(conditions: &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition]) -> String {
     conditions
         .iter()
-        .find(|c| c.type_ == "Ready")
+        .find(|c| c.type_ == crate::status::types::READY)
         .map(|c| c.status.clone())
         .unwrap_or_default()
 }
@@ -480,7 +480,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         .integration
         .conditions
         .iter()
-        .find(|c| c.type_ == "DeprovisionBlocked")
+        .find(|c| c.type_ == crate::status::types::DEPROVISION_BLOCKED)
         .cloned();
     let plan_id = blocked
         .outcome

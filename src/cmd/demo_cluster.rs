@@ -76,7 +76,7 @@ where
 fn ready(conditions: &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition]) -> String {
     conditions
         .iter()
-        .find(|c| c.type_ == "Ready")
+        .find(|c| c.type_ == crate::status::types::READY)
         .map(|c| c.status.clone())
         .unwrap_or_default()
 }

@@ -16,7 +16,7 @@ use super::account_client::AccountClient;
 use super::cluster_sync::sync_from_cluster;
 use super::context::Context;
 use super::error::Error;
-use crate::telemetry::metrics::OutcomeLabel;
+use crate::telemetry::labels::OutcomeLabel;
 
 /// Longest wait a burst of changes can add before a plan (the debounce cap of DESIGN.md).
 pub const MAX_DEBOUNCE: Duration = Duration::from_secs(30);

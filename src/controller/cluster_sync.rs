@@ -51,8 +51,8 @@ fn without_finalizer(
         .collect()
 }
 
-/// The resources by reference: one lookup per status instead of a scan of every resource
-/// (a scan made a sync of 10,000 users quadratic).
+/// The resources by reference: one lookup per status, not a scan of every resource (which
+/// would make a sync quadratic in its users).
 fn index<K: Resource<DynamicType = ()>>(all: &[Arc<K>]) -> HashMap<ResourceRef, &Arc<K>> {
     all.iter().map(|o| (resource_ref(o.as_ref()), o)).collect()
 }

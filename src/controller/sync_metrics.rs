@@ -7,7 +7,8 @@ use crate::crd::UserPhase;
 use crate::engine::account::AccountSync;
 use crate::engine::model::user_key;
 use crate::lastpass::ErrorClass;
-use crate::telemetry::metrics::{IntegrationLabel, IntegrationPhase, global};
+use crate::telemetry::labels::{IntegrationLabel, IntegrationPhase};
+use crate::telemetry::metrics::global;
 
 /// Every phase, so a phase that emptied shows 0 rather than its last value.
 const PHASES: [UserPhase; 6] = [
@@ -65,8 +66,8 @@ pub fn record(integration: &str, sync: &AccountSync) {
     m.deprovisions_blocked
         .get_or_create(&label)
         .set(i64::try_from(blocked).unwrap_or(i64::MAX));
-    // One set of the users the plan invites or deprovisions (a scan per applied change was
-    // quadratic: 10,000 invitations made 10^8 comparisons).
+    // One set of the users the plan invites or deprovisions, so each applied change is one
+    // lookup (a scan per change would be quadratic in the plan's size).
     let planned = &sync.outcome.initial_plan;
     let lifecycle: std::collections::HashSet<_> = planned
         .creates

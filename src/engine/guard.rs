@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use crate::crd::{HeldPlan, SafeguardStatus};
 
-use super::model::{Desired, ResourceRef};
+use super::model::ResourceRef;
 use super::plan::Plan;
-use super::safeguard::{Change, Counts, Safeguard};
+use super::safeguard::changes::{Change, Counts, plan_id};
 
 /// The guards of one integration, and the safeguard's memory read back from its status.
 ///
@@ -70,7 +70,7 @@ impl Blocked {
     pub fn new(changes: BTreeSet<Change>, reason: String) -> Self {
         let counts = Counts::of(&changes);
         Self {
-            plan_id: super::safeguard::plan_id(&changes),
+            plan_id: plan_id(&changes),
             deprovisions: counts.deprovisions,
             suspensions: counts.suspensions,
             membership_removals: counts.membership_removals,
@@ -89,9 +89,4 @@ pub struct Guarded {
     pub blocked: Option<Blocked>,
     /// Whether this was a dry run.
     pub dry_run: bool,
-}
-
-/// Applies the guards to one plan, once (a sync keeps a [`Safeguard`] across its rounds).
-pub fn guard(plan: &Plan, desired: &Desired, guards: &Guards) -> Guarded {
-    Safeguard::new(guards).judge(&mut plan.clone(), desired)
 }

@@ -22,4 +22,6 @@ mod desire_props;
 #[cfg(test)]
 mod desire_tests;
 #[cfg(test)]
+mod pending_members_tests;
+#[cfg(test)]
 mod plan_tests;

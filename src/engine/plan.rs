@@ -155,13 +155,6 @@ impl Plan {
             .map(|c| c.add.len() + c.del.len())
             .sum()
     }
-
-    /// Digest of the plan's destructive part (deprovisions, suspensions, membership
-    /// removals): the id the safeguard holds it under when all of it is held. The same
-    /// pending set always gives the same id.
-    pub fn id(&self) -> String {
-        super::safeguard::plan_id(&super::safeguard::destructive(self))
-    }
 }
 
 /// Groups known only from users' `spec.groups` (no LastPassGroup), with the namespaces whose

@@ -4,9 +4,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use proptest::prelude::*;
 
-use super::guard::{Guards, guard};
+use super::guard::Guards;
 use super::model::*;
 use super::plan::*;
+use super::safeguard::guard;
 use crate::crd::{DeprovisionAction, GroupPolicy, UnmanagedUsers};
 
 fn set(items: &[&str]) -> BTreeSet<String> {

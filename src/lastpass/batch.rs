@@ -7,7 +7,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use super::command::CommandKind;
+use super::command_kind::CommandKind;
 
 /// What `deluser` does to the account (`deleteaction`, sent as an integer).
 ///

@@ -11,7 +11,8 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use tracing::{Instrument, debug, debug_span, warn};
 
 use super::batch::{Batch, split};
-use super::command::{Command, CommandKind, UserQuery, envelope};
+use super::command::{Command, UserQuery, envelope};
+use super::command_kind::CommandKind;
 use super::config::ClientConfig;
 use super::error::ApiError;
 use super::reply::{Reply, UserFailure, classify};

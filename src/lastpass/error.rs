@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::command::CommandKind;
+use super::command_kind::CommandKind;
 
 /// What the caller should do about an error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -17,6 +17,7 @@
 pub mod batch;
 pub mod client;
 pub mod command;
+pub mod command_kind;
 pub mod config;
 pub mod error;
 pub mod gate;
@@ -30,7 +31,8 @@ use std::future::Future;
 
 pub use batch::{Batch, DeleteAction, GroupChange, NewUser, UserUpdate, split};
 pub use client::{BatchReport, Client};
-pub use command::{Command, CommandKind, UserQuery};
+pub use command::{Command, UserQuery};
+pub use command_kind::CommandKind;
 pub use config::{ClientConfig, DEFAULT_ENDPOINT, RateLimit, RetryPolicy, insecure_endpoint};
 pub use error::{ApiError, ErrorClass};
 pub use reply::{Reply, UserFailure};

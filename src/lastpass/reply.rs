@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::command::CommandKind;
+use super::command_kind::CommandKind;
 use super::wire::value_to_strings;
 
 /// One per-user failure inside a partial result.

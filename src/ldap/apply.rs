@@ -125,14 +125,7 @@ where
         .buffer_unordered(CONCURRENCY)
         .collect()
         .await;
-    let mut ok = 0;
-    for (what, res) in results {
-        match res {
-            Ok(_) => ok += 1,
-            Err(e) => failures.push((what, e)),
-        }
-    }
-    ok
+    tally(results, failures)
 }
 
 async fn delete_all<K>(
@@ -158,10 +151,19 @@ where
         .buffer_unordered(CONCURRENCY)
         .collect()
         .await;
+    tally(results, failures)
+}
+
+/// The number of requests that succeeded; the failures, each with what was attempted, go to
+/// `failures`.
+fn tally<T>(
+    results: Vec<(String, Result<T, kube::Error>)>,
+    failures: &mut Vec<(String, kube::Error)>,
+) -> usize {
     let mut ok = 0;
     for (what, res) in results {
         match res {
-            Ok(()) => ok += 1,
+            Ok(_) => ok += 1,
             Err(e) => failures.push((what, e)),
         }
     }

@@ -10,14 +10,33 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Secret;
+use kube::Resource;
 use kube::api::ObjectMeta;
 use kube::runtime::watcher;
+use serde::de::DeserializeOwned;
 use tokio::sync::{Notify, watch};
 
 use super::consistency::{OwnWrites, Pending};
 use super::mapping::{self, EXTERNAL_ID_ANNOTATION, INTEGRATION_LABEL, SOURCE_SCIM};
-use super::store::Kind;
 use crate::crd::{DirectoryIntegration, LastPassGroup, LastPassUser, SOURCE_LABEL};
+
+/// The kinds the SCIM server reads and writes (`LastPassUser`, `LastPassGroup`): namespaced,
+/// decodable resources.
+pub trait Kind:
+    Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
+    + Clone
+    + DeserializeOwned
+    + std::fmt::Debug
+{
+}
+
+impl<K> Kind for K where
+    K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug
+{
+}
 
 /// Versions remembered per object (see `Inner::seen`).
 const SEEN_VERSIONS: usize = 4;

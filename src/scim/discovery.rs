@@ -7,9 +7,10 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Value, json};
 
+use super::endpoint::Endpoint;
 use super::error::Error;
 use super::mapping::{ENTERPRISE_SCHEMA, GROUP_SCHEMA, LIST_SCHEMA, USER_SCHEMA};
-use super::router::{Endpoint, MAX_RESULTS, scim};
+use super::response::{MAX_RESULTS, scim};
 
 const SPC_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig";
 const RT_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:ResourceType";

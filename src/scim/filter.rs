@@ -417,119 +417,40 @@ mod tests {
     #[test]
     fn filters_match_as_rfc7644_says() {
         // (filter, expected, why)
+        #[rustfmt::skip]
         let cases = [
-            (
-                r#"userName eq "jane.doe@example.com""#,
-                true,
-                "userName is case-insensitive",
-            ),
-            (
-                r#"USERNAME EQ "JANE.DOE@EXAMPLE.COM""#,
-                true,
-                "attribute names and ops in any case",
-            ),
-            (
-                r#"userName ne "jane.doe@example.com""#,
-                false,
-                "ne is the negation of eq",
-            ),
-            (
-                r#"userName ne "bob@example.com""#,
-                true,
-                "ne on another value",
-            ),
+            (r#"userName eq "jane.doe@example.com""#, true, "userName is case-insensitive"),
+            (r#"USERNAME EQ "JANE.DOE@EXAMPLE.COM""#, true, "attribute names and ops in any case"),
+            (r#"userName ne "jane.doe@example.com""#, false, "ne is the negation of eq"),
+            (r#"userName ne "bob@example.com""#, true, "ne on another value"),
             (r#"userName co "doe@""#, true, "contains"),
             (r#"userName sw "jane.""#, true, "starts with"),
             (r#"userName ew ".com""#, true, "ends with"),
             (r#"userName ew ".org""#, false, "ends with, other suffix"),
             (r#"externalId eq "ext-Jane""#, true, "externalId exact"),
-            (
-                r#"externalId eq "ext-jane""#,
-                false,
-                "externalId is case-exact",
-            ),
+            (r#"externalId eq "ext-jane""#, false, "externalId is case-exact"),
             (r#"id eq "abc123""#, false, "id is case-exact"),
             ("title pr", false, "absent attribute is not present"),
             ("name.givenName pr", true, "sub-attribute present"),
             (r#"name.familyName eq "doe""#, true, "sub-attribute compare"),
-            (
-                r#"emails co "home.org""#,
-                true,
-                "multi-valued compares by value",
-            ),
-            (
-                r#"emails[type eq "work" and value co "@example.com"]"#,
-                true,
-                "value filter",
-            ),
-            (
-                r#"emails[type eq "home" and value co "@example.com"]"#,
-                false,
-                "value filter both on one element",
-            ),
-            (
-                r#"emails[type eq "work"].value eq "jane.doe@example.com""#,
-                true,
-                "IdP form rewritten",
-            ),
-            (
-                r#"emails[type eq "work"].value co "home""#,
-                false,
-                "IdP form keeps the element filter",
-            ),
-            (
-                r#"emails.value eq "jane@home.org""#,
-                true,
-                "dotted on a multi-valued attribute",
-            ),
-            (
-                r#"meta.lastModified gt "2024-02-01T00:00:00Z""#,
-                true,
-                "dates compare as instants",
-            ),
-            (
-                r#"meta.lastModified lt "2024-02-01T00:00:00+00:00""#,
-                false,
-                "date lt",
-            ),
-            (
-                r#"meta.created ge "2024-01-10T10:00:00Z""#,
-                true,
-                "ge includes equality",
-            ),
-            (
-                r#"meta.created le "2024-01-10T11:00:00+01:00""#,
-                true,
-                "offsets are instants",
-            ),
-            (
-                r#"meta.created gt "not a date""#,
-                false,
-                "unparsable date never matches",
-            ),
+            (r#"emails co "home.org""#, true, "multi-valued compares by value"),
+            (r#"emails[type eq "work" and value co "@example.com"]"#, true, "value filter"),
+            (r#"emails[type eq "home" and value co "@example.com"]"#, false, "value filter both on one element"),
+            (r#"emails[type eq "work"].value eq "jane.doe@example.com""#, true, "IdP form rewritten"),
+            (r#"emails[type eq "work"].value co "home""#, false, "IdP form keeps the element filter"),
+            (r#"emails.value eq "jane@home.org""#, true, "dotted on a multi-valued attribute"),
+            (r#"meta.lastModified gt "2024-02-01T00:00:00Z""#, true, "dates compare as instants"),
+            (r#"meta.lastModified lt "2024-02-01T00:00:00+00:00""#, false, "date lt"),
+            (r#"meta.created ge "2024-01-10T10:00:00Z""#, true, "ge includes equality"),
+            (r#"meta.created le "2024-01-10T11:00:00+01:00""#, true, "offsets are instants"),
+            (r#"meta.created gt "not a date""#, false, "unparsable date never matches"),
             ("active eq true", true, "boolean"),
             ("active eq false", false, "boolean false"),
             (r#"not (active eq false)"#, true, "not"),
-            (
-                r#"userName eq "x@y.z" or displayName eq "jane doe""#,
-                true,
-                "or",
-            ),
-            (
-                r#"userName sw "jane" and (displayName eq "x" or active eq true)"#,
-                true,
-                "parentheses",
-            ),
-            (
-                r#"urn:ietf:params:scim:schemas:core:2.0:User:userName sw "jane""#,
-                true,
-                "core URN prefix",
-            ),
-            (
-                r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department eq "r&d""#,
-                true,
-                "extension URN",
-            ),
+            (r#"userName eq "x@y.z" or displayName eq "jane doe""#, true, "or"),
+            (r#"userName sw "jane" and (displayName eq "x" or active eq true)"#, true, "parentheses"),
+            (r#"urn:ietf:params:scim:schemas:core:2.0:User:userName sw "jane""#, true, "core URN prefix"),
+            (r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department eq "r&d""#, true, "extension URN"),
             (r#"meta.resourceType eq "User""#, true, "meta sub-attribute"),
         ];
         let res = jane();

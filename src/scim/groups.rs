@@ -5,40 +5,30 @@
 //! (same SCIM id, new name) is created and the old one deleted; the engine then moves the
 //! members in LastPass. The IdP keeps the same id throughout.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use kube::ResourceExt;
-use kube::api::{Api, DeleteParams, Patch, PatchParams, Preconditions};
+use kube::api::{Api, DeleteParams, Preconditions};
 use serde_json::{Value, json};
 
+use super::endpoint::Endpoint;
 use super::error::Error;
-use super::filter::ScimFilter;
 use super::mapping::{self, GroupFields};
 use super::members::{self, Members};
-use super::router::{Endpoint, ListQuery, if_match, json_body, list_response, scim, search_params};
+use super::request::{ListRequest, ResourceRequest};
+use super::response::{ListQuery, json_body, list_response, scim};
 use super::store::Read;
-use super::writes::{self, id, now, retry_conflicts};
+use super::writes::{self, Edit, id, now, retry_conflicts};
 use super::{patch, store};
-use crate::crd::{
-    GroupPolicy, IntegrationRef, LastPassGroup, LastPassGroupSpec, PENDING_MEMBERS_ANNOTATION,
-};
+use crate::crd::{GroupPolicy, LastPassGroup, LastPassGroupSpec, PENDING_MEMBERS_ANNOTATION};
 
-/// `POST /Groups/.search`: the same query as `GET /Groups`, in a SearchRequest body.
-pub async fn search(ep: Endpoint, headers: HeaderMap, body: Bytes) -> Result<Response, Error> {
-    list(ep, Query(search_params(&headers, &body)?)).await
-}
-
-/// `GET /Groups`.
-pub async fn list(
-    ep: Endpoint,
-    Query(params): Query<HashMap<String, String>>,
-) -> Result<Response, Error> {
-    let q = ListQuery::from_params(&params)?;
-    let filter = q.filter.as_deref().map(ScimFilter::parse).transpose()?;
+/// `GET /Groups` and `POST /Groups/.search`.
+pub async fn list(ep: Endpoint, req: ListRequest) -> Result<Response, Error> {
+    let ListRequest { query: q, filter } = req;
     // Members are resolved only when asked for, or when the filter may look at them.
     let need_members = q.wants("members")
         || q.filter
@@ -89,23 +79,6 @@ pub async fn get(
     Ok(scim(StatusCode::OK, &q.project(v)))
 }
 
-fn annotations(f: &GroupFields, stamp: &str) -> BTreeMap<String, String> {
-    let mut a = BTreeMap::from([
-        (
-            mapping::ATTRIBUTES_ANNOTATION.to_string(),
-            f.attributes.clone(),
-        ),
-        (
-            mapping::LAST_MODIFIED_ANNOTATION.to_string(),
-            stamp.to_string(),
-        ),
-    ]);
-    if let Some(ext) = &f.external_id {
-        a.insert(mapping::EXTERNAL_ID_ANNOTATION.to_string(), ext.clone());
-    }
-    a
-}
-
 /// Creates the group's resource; `policy` is the CRD default for a new group and the old
 /// resource's for a rename, so a policy a person set is never overwritten. The take-over
 /// annotation is never written here (a renamed group is another LastPass group).
@@ -121,10 +94,7 @@ async fn create_group(
         let mut g = LastPassGroup::new(
             &name,
             LastPassGroupSpec {
-                integration_ref: IntegrationRef {
-                    name: ep.integration.clone(),
-                    namespace: None,
-                },
+                integration_ref: ep.integration_ref(),
                 group_name: f.group_name.clone(),
                 members: members.usernames.clone(),
                 member_selector: None,
@@ -133,7 +103,7 @@ async fn create_group(
         );
         g.metadata.namespace = Some(ep.namespace.clone());
         g.metadata.labels = Some(mapping::labels(&ep.integration, scim_id));
-        let mut a = annotations(f, &stamp);
+        let mut a = writes::annotations(&f.attributes, f.external_id.as_ref(), &stamp);
         if let Some(pending) = members.annotation() {
             a.insert(PENDING_MEMBERS_ANNOTATION.to_string(), pending);
         }
@@ -183,27 +153,14 @@ async fn write(
     let api: Api<LastPassGroup> = Api::namespaced(ep.client.clone(), &ep.namespace);
     let name = g.name_any();
     let updated = if f.group_name == g.spec.group_name {
-        let mut meta = json!({"annotations": {
+        let meta = json!({"annotations": {
             mapping::ATTRIBUTES_ANNOTATION: f.attributes,
             mapping::LAST_MODIFIED_ANNOTATION: now(),
             mapping::EXTERNAL_ID_ANNOTATION: f.external_id,
             PENDING_MEMBERS_ANNOTATION: members.annotation(),
         }});
-        // Always conditional: a concurrent write makes this a conflict, and the handler
-        // re-reads and re-applies instead of losing the other write.
-        meta["resourceVersion"] = json!(version.clone().or(g.metadata.resource_version.clone()));
-        let body = json!({"metadata": meta, "spec": {"members": members.usernames}});
-        let updated = api
-            .patch(&name, &PatchParams::default(), &Patch::Merge(&body))
-            .await
-            .map_err(|e| {
-                store::precondition(
-                    Error::kube(format!("update LastPassGroup {}/{name}", ep.namespace), e),
-                    version.as_deref(),
-                )
-            })?;
-        ep.stores.wrote("LastPassGroup", &updated.metadata);
-        updated
+        let spec = json!({"members": members.usernames});
+        writes::merge_patch(ep, g, meta, spec, version.as_deref()).await?
     } else {
         store::check_group_name_free(ep, &f.group_name, Some(&scim_id)).await?;
         let renamed = create_group(ep, &f, &members, &scim_id, g.spec.policy).await?;
@@ -248,49 +205,33 @@ async fn write(
 }
 
 /// `PUT /Groups/{id}`.
-pub async fn replace(
-    ep: Endpoint,
-    Path(params): Path<HashMap<String, String>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, Error> {
-    let doc = json_body(&headers, &body)?;
+pub async fn replace(ep: Endpoint, req: ResourceRequest) -> Result<Response, Error> {
+    let doc = req.json()?;
     mapping::check_member_count(&doc)?;
-    let version = if_match(&headers);
-    retry_conflicts(version.as_deref(), || async {
-        let g = store::find_group(&ep, &id(&params)).await?;
-        write(&ep, &g, &doc, version.clone()).await
-    })
-    .await
+    update(&ep, &req, Edit::Replace(doc)).await
 }
 
 /// `PATCH /Groups/{id}`: member add/remove in every provider's form, rename.
-pub async fn patch(
-    ep: Endpoint,
-    Path(params): Path<HashMap<String, String>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, Error> {
-    let ops = patch::operations(&json_body(&headers, &body)?)?;
-    let version = if_match(&headers);
-    retry_conflicts(version.as_deref(), || async {
-        let g = store::find_group(&ep, &id(&params)).await?;
-        let mut doc = to_scim(&ep, &g, true).await?;
-        patch::apply(&mut doc, &ops)?;
-        write(&ep, &g, &doc, version.clone()).await
+pub async fn patch(ep: Endpoint, req: ResourceRequest) -> Result<Response, Error> {
+    let edit = Edit::Patch(patch::operations(&req.json()?)?);
+    update(&ep, &req, edit).await
+}
+
+/// Reads the group fresh, applies `edit` and writes it, again after a concurrent write.
+async fn update(ep: &Endpoint, req: &ResourceRequest, edit: Edit) -> Result<Response, Error> {
+    retry_conflicts(req.version.as_deref(), || async {
+        let g = store::find_group(ep, &req.id).await?;
+        let doc = edit.apply(to_scim(ep, &g, true)).await?;
+        write(ep, &g, &doc, req.version.clone()).await
     })
     .await
 }
 
 /// `DELETE /Groups/{id}`: 204.
-pub async fn delete(
-    ep: Endpoint,
-    Path(params): Path<HashMap<String, String>>,
-    headers: HeaderMap,
-) -> Result<Response, Error> {
-    let g = store::find_group(&ep, &id(&params)).await?;
+pub async fn delete(ep: Endpoint, req: ResourceRequest) -> Result<Response, Error> {
+    let g = store::find_group(&ep, &req.id).await?;
     let name = g.name_any();
-    writes::delete(&ep, &g, if_match(&headers)).await?;
+    writes::delete(&ep, &g, req.version).await?;
     tracing::info!(namespace = %ep.namespace, integration = %ep.integration, group = %name, "SCIM deleted a LastPassGroup");
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -6,7 +6,7 @@
 //!
 //! Modules, one job each:
 //! - [`router`]: routes under `/scim/v2/{namespace}/{integration}/`, the per-request
-//!   [`router::Endpoint`] (integration lookup + bearer check), responses;
+//!   [`endpoint::Endpoint`] (integration lookup + bearer check), responses;
 //! - [`users`], [`groups`]: the resource endpoints; [`discovery`]: `ServiceProviderConfig`,
 //!   `ResourceTypes`, `Schemas`;
 //! - [`store`]: the Kubernetes side (lists, lookups by SCIM id, uniqueness, naming);
@@ -27,6 +27,7 @@ pub mod auth;
 pub mod cache;
 pub mod consistency;
 pub mod discovery;
+pub mod endpoint;
 pub mod error;
 pub mod filter;
 pub mod groups;
@@ -35,10 +36,13 @@ pub mod limits;
 pub mod mapping;
 pub mod members;
 pub mod patch;
+pub mod request;
+pub mod response;
 pub mod router;
 pub mod store;
 pub mod tls;
 pub mod token_events;
+pub mod token_secret;
 pub mod tokens;
 pub mod users;
 pub mod watch;

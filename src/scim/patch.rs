@@ -39,7 +39,8 @@ const MULTI_VALUED: &[&str] = &[
     "members",
 ];
 
-/// Canonical spelling of the attributes we know, for keys written by a PATCH.
+/// Canonical spelling of the single-valued attributes we know (with [`MULTI_VALUED`]: of every
+/// attribute), for keys written by a PATCH.
 const CANONICAL: &[&str] = &[
     "userName",
     "displayName",
@@ -63,16 +64,6 @@ const CANONICAL: &[&str] = &[
     "type",
     "primary",
     "display",
-    "emails",
-    "phoneNumbers",
-    "ims",
-    "photos",
-    "addresses",
-    "groups",
-    "entitlements",
-    "roles",
-    "x509Certificates",
-    "members",
 ];
 
 /// Attributes a client cannot set.
@@ -317,6 +308,7 @@ fn is_multi(name: &str) -> bool {
 fn canonical(name: &str) -> String {
     CANONICAL
         .iter()
+        .chain(MULTI_VALUED)
         .find(|c| c.eq_ignore_ascii_case(name))
         .map_or_else(|| name.to_string(), |c| c.to_string())
 }

@@ -11,33 +11,14 @@ use std::collections::BTreeMap;
 use kube::api::{Api, ListParams, PostParams};
 use kube::{Resource, ResourceExt};
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 
-use super::cache::{Cache, Indexed, Settled, WAIT_BOUND};
+use super::cache::{Cache, Indexed, Kind, Settled, WAIT_BOUND};
 use super::consistency::Pending;
 pub use super::consistency::Read;
+use super::endpoint::Endpoint;
 use super::error::Error;
 use super::mapping::{self, ID_LABEL, INTEGRATION_LABEL, Member, SOURCE_SCIM};
-use super::router::Endpoint;
 use crate::crd::{IntegrationRef, LastPassGroup, LastPassUser, SOURCE_LABEL};
-
-/// The kinds the SCIM server reads and writes (`LastPassUser`, `LastPassGroup`): namespaced,
-/// decodable resources.
-pub trait Kind:
-    Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
-    + Clone
-    + DeserializeOwned
-    + std::fmt::Debug
-{
-}
-
-impl<K> Kind for K where
-    K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
-        + Clone
-        + DeserializeOwned
-        + std::fmt::Debug
-{
-}
 
 /// A fresh SCIM id: 128 random bits as a UUID (version 4) string.
 pub fn new_id() -> String {

@@ -74,7 +74,7 @@ pub async fn publish(client: &Client, di: &DirectoryIntegration, secret: &str, e
     let recorder = Recorder::new(
         client.clone(),
         Reporter {
-            controller: super::tokens::FIELD_MANAGER.into(),
+            controller: super::token_secret::FIELD_MANAGER.into(),
             instance: std::env::var("POD_NAME").ok(),
         },
     );

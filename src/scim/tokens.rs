@@ -23,42 +23,20 @@ use kube::{Client, Resource, ResourceExt};
 use secrecy::ExposeSecret;
 use serde::Serialize;
 
-use super::auth::mint;
 use super::error::Error;
 use super::token_events::{self, TokenEvent};
+use super::token_secret::{
+    FIELD_MANAGER, PREVIOUS_EXPIRES_ANNOTATION, PREVIOUS_KEY, PREVIOUS_WARNED_ANNOTATION,
+    ROTATE_TOKEN_ANNOTATION, ROTATED_AT_ANNOTATION, ROTATED_FOR_ANNOTATION, TOKEN_KEY,
+    endpoint_path, mint, secret_name,
+};
 use super::watch::TOKEN_SECRET_LABEL;
 use crate::crd::{DirectoryIntegration, ScimStatus, parse_duration};
 use crate::status::writer::{self, Status, WriteError};
 use crate::status::{Reason, condition};
 
-/// Key of the current token in the Secret.
-pub const TOKEN_KEY: &str = "token";
-/// Key of the previous token while its overlap lasts.
-pub const PREVIOUS_KEY: &str = "previous";
-/// Annotation on the Secret: when the current token was minted (RFC 3339).
-pub const ROTATED_AT_ANNOTATION: &str = "lastpass-operator.io/token-rotated-at";
-/// Annotation on the Secret: when the previous token stops being accepted (RFC 3339).
-pub const PREVIOUS_EXPIRES_ANNOTATION: &str = "lastpass-operator.io/previous-token-expires-at";
-/// Annotation on the DirectoryIntegration: a new value rotates the token now.
-pub const ROTATE_TOKEN_ANNOTATION: &str = "lastpass-operator.io/rotate-token";
-/// Annotation on the Secret: the end of the overlap whose last 10 % was announced by an Event.
-pub const PREVIOUS_WARNED_ANNOTATION: &str = "lastpass-operator.io/previous-token-warned-for";
-/// Annotation on the Secret: the `rotate-token` value last honoured.
-pub const ROTATED_FOR_ANNOTATION: &str = "lastpass-operator.io/rotated-for";
-/// Field manager of the status fields this module owns.
-pub const FIELD_MANAGER: &str = "lastpass-operator-scim";
 /// Condition type set by [`reconcile_tokens`].
 pub use crate::status::types::TOKEN_READY;
-
-/// Name of the token Secret of an integration.
-pub fn secret_name(integration: &str) -> String {
-    format!("{integration}-scim-token")
-}
-
-/// The endpoint path of an integration, relative to the operator's SCIM address.
-pub fn endpoint_path(namespace: &str, integration: &str) -> String {
-    format!("/scim/v2/{namespace}/{integration}")
-}
 
 /// How long [`reconcile_tokens`] asks to wait when nothing is scheduled.
 pub const NOTHING_SCHEDULED: Duration = Duration::from_secs(24 * 3600);
@@ -269,7 +247,7 @@ pub async fn reconcile_tokens(
     crate::telemetry::metrics::global()
         .scim
         .token_minted
-        .get_or_create(&crate::telemetry::scim::IntegrationLabel {
+        .get_or_create(&crate::telemetry::labels::IntegrationLabel {
             integration: format!("{ns}/{name}"),
         })
         .set(rotated_at.as_second());

@@ -10,31 +10,22 @@ use kube::ResourceExt;
 use kube::api::{Api, Patch, PatchParams};
 use serde_json::{Value, json};
 
+use super::endpoint::Endpoint;
 use super::error::Error;
-use super::filter::ScimFilter;
 use super::mapping::{self, UserFields};
 use super::members::Members;
-use super::router::{Endpoint, ListQuery, if_match, json_body, list_response, scim, search_params};
+use super::request::{ListRequest, ResourceRequest};
+use super::response::{ListQuery, json_body, list_response, scim};
 use super::store::Read;
-use super::writes::{self, RETRIES, conflict_pause, id, now, retry_conflicts};
+use super::writes::{self, Edit, RETRIES, conflict_pause, id, now, retry_conflicts};
 use super::{patch, store};
 use crate::crd::{
-    IntegrationRef, LastPassGroup, LastPassUser, LastPassUserSpec, PENDING_MEMBERS_ANNOTATION,
-    pending_member_ids,
+    LastPassGroup, LastPassUser, LastPassUserSpec, PENDING_MEMBERS_ANNOTATION, pending_member_ids,
 };
 
-/// `POST /Users/.search`: the same query as `GET /Users`, in a SearchRequest body.
-pub async fn search(ep: Endpoint, headers: HeaderMap, body: Bytes) -> Result<Response, Error> {
-    list(ep, Query(search_params(&headers, &body)?)).await
-}
-
-/// `GET /Users`.
-pub async fn list(
-    ep: Endpoint,
-    Query(params): Query<HashMap<String, String>>,
-) -> Result<Response, Error> {
-    let q = ListQuery::from_params(&params)?;
-    let filter = q.filter.as_deref().map(ScimFilter::parse).transpose()?;
+/// `GET /Users` and `POST /Users/.search`.
+pub async fn list(ep: Endpoint, req: ListRequest) -> Result<Response, Error> {
+    let ListRequest { query: q, filter } = req;
     let url = ep.users_url();
     // The lookup every IdP makes: select by the userName hash label, then filter exactly.
     // The label hashes the LastPass username, which is the userName whenever the userName is
@@ -79,10 +70,7 @@ pub async fn create(ep: Endpoint, headers: HeaderMap, body: Bytes) -> Result<Res
         let mut u = LastPassUser::new(
             &name,
             LastPassUserSpec {
-                integration_ref: IntegrationRef {
-                    name: ep.integration.clone(),
-                    namespace: None,
-                },
+                integration_ref: ep.integration_ref(),
                 username: f.username.clone(),
                 full_name: f.full_name.clone(),
                 groups: Vec::new(),
@@ -115,19 +103,7 @@ pub async fn create(ep: Endpoint, headers: HeaderMap, body: Bytes) -> Result<Res
 }
 
 fn annotations(f: &UserFields, stamp: &str) -> BTreeMap<String, String> {
-    let mut a = BTreeMap::from([
-        (
-            mapping::ATTRIBUTES_ANNOTATION.to_string(),
-            f.attributes.clone(),
-        ),
-        (
-            mapping::LAST_MODIFIED_ANNOTATION.to_string(),
-            stamp.to_string(),
-        ),
-    ]);
-    if let Some(ext) = &f.external_id {
-        a.insert(mapping::EXTERNAL_ID_ANNOTATION.to_string(), ext.clone());
-    }
+    let mut a = writes::annotations(&f.attributes, f.external_id.as_ref(), stamp);
     if f.scim_username != f.username {
         a.insert(
             mapping::SCIM_USERNAME_ANNOTATION.to_string(),
@@ -152,31 +128,15 @@ async fn write(
             f.scim_username
         )));
     }
-    let mut meta = json!({
+    let meta = json!({
         "annotations": {
             mapping::ATTRIBUTES_ANNOTATION: f.attributes,
             mapping::LAST_MODIFIED_ANNOTATION: now(),
             mapping::EXTERNAL_ID_ANNOTATION: f.external_id,
         }
     });
-    // Always conditional: a concurrent write makes this a conflict, and the handler re-reads
-    // and re-applies instead of losing the other write.
-    meta["resourceVersion"] = json!(version.clone().or(u.metadata.resource_version.clone()));
-    let body = json!({
-        "metadata": meta,
-        "spec": {"fullName": f.full_name, "suspended": f.suspended},
-    });
-    let name = u.name_any();
-    let updated = Api::<LastPassUser>::namespaced(ep.client.clone(), &ep.namespace)
-        .patch(&name, &PatchParams::default(), &Patch::Merge(&body))
-        .await
-        .map_err(|e| {
-            store::precondition(
-                Error::kube(format!("update LastPassUser {}/{name}", ep.namespace), e),
-                version.as_deref(),
-            )
-        })?;
-    ep.stores.wrote("LastPassUser", &updated.metadata);
+    let spec = json!({"fullName": f.full_name, "suspended": f.suspended});
+    let updated = writes::merge_patch(ep, u, meta, spec, version.as_deref()).await?;
     Ok(scim(
         StatusCode::OK,
         &mapping::user_to_scim(&updated, &ep.users_url()),
@@ -185,49 +145,33 @@ async fn write(
 
 /// `PUT /Users/{id}`: replaces the user's attributes (Okta's profile updates and
 /// `active: false`).
-pub async fn replace(
-    ep: Endpoint,
-    Path(params): Path<HashMap<String, String>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, Error> {
-    let doc = json_body(&headers, &body)?;
-    let version = if_match(&headers);
-    retry_conflicts(version.as_deref(), || async {
-        let u = store::find_user(&ep, &id(&params), Read::Fresh).await?;
-        write(&ep, &u, &doc, version.clone()).await
-    })
-    .await
+pub async fn replace(ep: Endpoint, req: ResourceRequest) -> Result<Response, Error> {
+    let edit = Edit::Replace(req.json()?);
+    update(&ep, &req, edit).await
 }
 
 /// `PATCH /Users/{id}`: RFC 7644 PATCH with the providers' dialects; answers 200 with the user.
-pub async fn patch(
-    ep: Endpoint,
-    Path(params): Path<HashMap<String, String>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, Error> {
-    let ops = patch::operations(&json_body(&headers, &body)?)?;
-    let version = if_match(&headers);
-    retry_conflicts(version.as_deref(), || async {
-        let u = store::find_user(&ep, &id(&params), Read::Fresh).await?;
-        let mut doc = mapping::user_to_scim(&u, &ep.users_url());
-        patch::apply(&mut doc, &ops)?;
-        write(&ep, &u, &doc, version.clone()).await
+pub async fn patch(ep: Endpoint, req: ResourceRequest) -> Result<Response, Error> {
+    let edit = Edit::Patch(patch::operations(&req.json()?)?);
+    update(&ep, &req, edit).await
+}
+
+/// Reads the user fresh, applies `edit` and writes it, again after a concurrent write.
+async fn update(ep: &Endpoint, req: &ResourceRequest, edit: Edit) -> Result<Response, Error> {
+    retry_conflicts(req.version.as_deref(), || async {
+        let u = store::find_user(ep, &req.id, Read::Fresh).await?;
+        let doc = edit.apply(async { Ok(mapping::user_to_scim(&u, &ep.users_url())) });
+        write(ep, &u, &doc.await?, req.version.clone()).await
     })
     .await
 }
 
 /// `DELETE /Users/{id}`: deletes the resource (its finalizer deprovisions per policy, under
 /// the deletion budget) and drops the user from the endpoint's groups. 204.
-pub async fn delete(
-    ep: Endpoint,
-    Path(params): Path<HashMap<String, String>>,
-    headers: HeaderMap,
-) -> Result<Response, Error> {
-    let u = store::find_user(&ep, &id(&params), Read::Fresh).await?;
+pub async fn delete(ep: Endpoint, req: ResourceRequest) -> Result<Response, Error> {
+    let u = store::find_user(&ep, &req.id, Read::Fresh).await?;
     let name = u.name_any();
-    writes::delete(&ep, &u, if_match(&headers)).await?;
+    writes::delete(&ep, &u, req.version).await?;
     tracing::info!(namespace = %ep.namespace, integration = %ep.integration, user = %name, "SCIM deleted a LastPassUser");
     drop_from_groups(&ep, &u.spec.username, &mapping::scim_id(&u.metadata)).await?;
     Ok(StatusCode::NO_CONTENT.into_response())

@@ -1,15 +1,18 @@
 //! The write habits shared by `/Users` and `/Groups`: re-read and re-apply after a concurrent
 //! write, and conditional deletes that honour `If-Match`.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 
 use axum::response::Response;
 use kube::ResourceExt;
-use kube::api::{Api, DeleteParams, Preconditions};
+use kube::api::{Api, DeleteParams, Patch, PatchParams, Preconditions};
+use serde_json::{Value, json};
 
+use super::endpoint::Endpoint;
 use super::error::Error;
-use super::router::Endpoint;
+use super::mapping;
+use super::patch::{self, Operation};
 use super::store;
 
 /// Re-reads and re-applies after a concurrent write this many times.
@@ -41,11 +44,68 @@ where
     }
 }
 
+/// How a `PUT` or a `PATCH` changes one resource's SCIM document.
+pub enum Edit {
+    /// `PUT`: the request's document replaces the resource's.
+    Replace(Value),
+    /// `PATCH`: the operations apply to the resource's current document.
+    Patch(Vec<Operation>),
+}
+
+impl Edit {
+    /// The document to write: the replacement, or `current` patched (`current` is awaited only
+    /// for a `PATCH`, so a `PUT` never builds a document it throws away).
+    pub async fn apply(
+        &self,
+        current: impl Future<Output = Result<Value, Error>>,
+    ) -> Result<Value, Error> {
+        match self {
+            Self::Replace(doc) => Ok(doc.clone()),
+            Self::Patch(ops) => {
+                let mut doc = current.await?;
+                patch::apply(&mut doc, ops)?;
+                Ok(doc)
+            }
+        }
+    }
+}
+
+/// Merge-patches `obj`'s `metadata` and `spec`, always on condition of a version (the client's
+/// `If-Match`, else the one read): a concurrent write makes this a conflict, which the handler
+/// meets by re-reading and re-applying instead of losing the other write. The write is
+/// recorded for read-your-writes.
+pub async fn merge_patch<K>(
+    ep: &Endpoint,
+    obj: &K,
+    mut metadata: Value,
+    spec: Value,
+    version: Option<&str>,
+) -> Result<K, Error>
+where
+    K: super::cache::Kind + serde::Serialize,
+{
+    let (kind, name) = (K::kind(&()), obj.name_any());
+    let condition = version
+        .map(str::to_string)
+        .or(obj.meta().resource_version.clone());
+    metadata["resourceVersion"] = json!(condition);
+    let body = json!({"metadata": metadata, "spec": spec});
+    let updated = Api::<K>::namespaced(ep.client.clone(), &ep.namespace)
+        .patch(&name, &PatchParams::default(), &Patch::Merge(&body))
+        .await
+        .map_err(|e| {
+            let what = format!("update {kind} {}/{name}", ep.namespace);
+            store::precondition(Error::kube(what, e), version)
+        })?;
+    ep.stores.wrote(&kind, updated.meta());
+    Ok(updated)
+}
+
 /// Deletes `obj`, on condition that it is still the same object (uid) and, with `If-Match`,
 /// the same version.
 pub async fn delete<K>(ep: &Endpoint, obj: &K, version: Option<String>) -> Result<(), Error>
 where
-    K: store::Kind,
+    K: super::cache::Kind,
 {
     let name = obj.name_any();
     let dp = DeleteParams {
@@ -85,4 +145,27 @@ pub fn id(params: &HashMap<String, String>) -> String {
 /// `meta.lastModified` of a write made now.
 pub fn now() -> String {
     jiff::Timestamp::now().to_string()
+}
+
+/// The annotations every SCIM create and write sets: the attributes beyond the resource's
+/// spec, `meta.lastModified` and, when the client sent one, the externalId.
+pub fn annotations(
+    attributes: &str,
+    external_id: Option<&String>,
+    stamp: &str,
+) -> BTreeMap<String, String> {
+    let mut a = BTreeMap::from([
+        (
+            mapping::ATTRIBUTES_ANNOTATION.to_string(),
+            attributes.to_string(),
+        ),
+        (
+            mapping::LAST_MODIFIED_ANNOTATION.to_string(),
+            stamp.to_string(),
+        ),
+    ]);
+    if let Some(ext) = external_id {
+        a.insert(mapping::EXTERNAL_ID_ANNOTATION.to_string(), ext.clone());
+    }
+    a
 }

@@ -24,6 +24,7 @@ pub fn init(format: LogFormat, level: &str) {
     };
 }
 
+pub mod labels;
 pub mod metrics;
 pub mod scim;
 pub mod scim_overlap;

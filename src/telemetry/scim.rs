@@ -4,32 +4,12 @@
 //! `kind` is a resource kind, `reason` a fixed string, `integration` is `<namespace>/<name>` of
 //! a DirectoryIntegration that exists.
 
-use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
-/// Label `kind`.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct KindLabel {
-    /// `LastPassUser`, `LastPassGroup`, ...
-    pub kind: String,
-}
-
-/// Label `reason`.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct ReasonLabel {
-    /// Why authentication failed (`missing_token`, `unknown_integration`, `wrong_token`, ...).
-    pub reason: String,
-}
-
-/// Label `integration`.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct IntegrationLabel {
-    /// `<namespace>/<name>` of the DirectoryIntegration.
-    pub integration: String,
-}
+use super::labels::{IntegrationLabel, KindLabel, ReasonLabel};
 
 /// The SCIM server's metrics (registered in the process-wide registry).
 #[derive(Default)]

@@ -11,7 +11,7 @@ use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::gauge::ConstGauge;
 
-use super::metrics::IntegrationLabel;
+use super::labels::IntegrationLabel;
 
 /// Name of the metric (under the registry's `lastpass_operator` prefix).
 pub const NAME: &str = "scim_previous_token_overlap_remaining_ratio";

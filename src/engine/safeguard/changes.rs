@@ -226,3 +226,12 @@ pub fn plan_id(changes: &BTreeSet<Change>) -> String {
     }
     crate::naming::sha256_hex(&bytes)
 }
+
+impl Plan {
+    /// Digest of the plan's destructive part (deprovisions, suspensions, membership
+    /// removals): the id the safeguard holds it under when all of it is held. The same
+    /// pending set always gives the same id.
+    pub fn id(&self) -> String {
+        plan_id(&destructive(self))
+    }
+}

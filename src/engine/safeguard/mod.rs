@@ -12,7 +12,7 @@
 //!   its suspensions and removals stay unapplied until the resource that asked for them
 //!   changes its spec.
 
-mod changes;
+pub mod changes;
 mod decide;
 mod window;
 
@@ -305,4 +305,9 @@ fn humantime(window: std::time::Duration) -> String {
         format!("{secs}s")
     };
     format!("within {text}")
+}
+
+/// Applies the guards to one plan, once (a sync keeps a [`Safeguard`] across its rounds).
+pub fn guard(plan: &Plan, desired: &Desired, guards: &Guards) -> Guarded {
+    Safeguard::new(guards).judge(&mut plan.clone(), desired)
 }

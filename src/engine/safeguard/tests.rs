@@ -7,7 +7,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use proptest::prelude::*;
 
 use super::super::execute::Applied;
-use super::super::guard::{Guards, guard};
+use super::super::guard::Guards;
 use super::super::model::*;
 use super::super::plan::*;
 use super::*;
