@@ -13,6 +13,8 @@
 //!   demo and the benchmark.
 //! - [`scim`]: the SCIM 2.0 server identity providers push users and groups to, and its
 //!   rotating bearer tokens.
+//! - [`status`]: the status vocabulary every writer shares: condition types, the one `Reason`
+//!   enum of conditions and Events, refusal messages, and the write-on-change status writer.
 //! - [`leader`]: leader election on a Lease, so one replica writes to LastPass.
 //! - [`cli`]: the subcommands the thin `main.rs` dispatches to.
 

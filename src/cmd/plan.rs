@@ -14,10 +14,10 @@ use crate::engine::desire::desire;
 use crate::engine::plan::{Refusal, plan};
 use crate::engine::report::issue_condition;
 use crate::engine::report::{plan_items, plan_summary};
-use crate::engine::report_safeguard::how_to_decide;
 use crate::engine::safeguard::guard;
 use crate::lastpass::{Client, LastPass};
 use crate::source::files::Manifests;
+use crate::status::refusal::how_to_decide;
 
 use super::plan_cluster::{Overlay, covered_namespaces, overlay, read_cluster};
 

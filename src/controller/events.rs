@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use futures::{StreamExt, stream};
-use kube::runtime::events::{Event, EventType};
+use kube::runtime::events::EventType;
 use kube::{Resource, ResourceExt};
 use tracing::debug;
 
@@ -16,10 +16,10 @@ use crate::engine::account::AccountSync;
 use crate::engine::desire::resource_ref;
 use crate::engine::model::user_key;
 use crate::engine::report::plan_summary;
-use crate::engine::report_safeguard::how_to_decide;
 use crate::engine::safeguard::Decision;
 use crate::lastpass::CommandKind;
 use crate::status::Reason;
+use crate::status::refusal::how_to_decide;
 
 use super::context::Context;
 
@@ -31,13 +31,7 @@ async fn emit<K: Resource<DynamicType = ()>>(
     action: &str,
     note: String,
 ) {
-    let event = Event {
-        type_,
-        reason: reason.as_str().into(),
-        note: Some(note.chars().take(1000).collect()),
-        action: action.into(),
-        secondary: None,
-    };
+    let event = crate::status::event::event(type_, reason, action, &note);
     if let Err(e) = ctx.recorder.publish(&event, &obj.object_ref(&())).await {
         debug!(error = %e, "cannot publish an Event");
     }

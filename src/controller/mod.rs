@@ -19,6 +19,7 @@ pub mod integration;
 pub mod invalid_spec;
 pub mod reconciler;
 pub mod revocation;
+pub mod secrets;
 pub mod status;
 pub mod stores;
 pub mod sync_metrics;

@@ -12,6 +12,7 @@ use super::guard::Blocked;
 use super::model::{RefKind, ResourceRef};
 use super::report::{Report, SAMPLE_SIZE};
 use super::safeguard::Change;
+use crate::status::refusal;
 use crate::status::{Reason, condition, set_condition, types};
 
 /// Held changes listed in full in `status.held.changes` at most: a larger set (a mass event in
@@ -20,20 +21,10 @@ use crate::status::{Reason, condition, set_condition, types};
 /// the set still pending.
 pub const MAX_HELD_CHANGES: usize = 1000;
 
-/// How a person decides on held plan `id` of the integration `namespace`/`name`: the exact
-/// `kubectl` commands, for conditions, Events and `plan` output (one wording everywhere).
-pub fn how_to_decide(namespace: &str, name: &str, id: &str) -> String {
-    format!(
-        "approve exactly this plan with `kubectl -n {namespace} annotate lpdi {name} \
-         lastpass-operator.io/approve-plan={id} --overwrite`, or drop it with `kubectl -n \
-         {namespace} annotate lpdi {name} lastpass-operator.io/reject-plan={id} --overwrite`"
-    )
-}
-
-/// [`how_to_decide`] for the integration a desire is for.
+/// [`refusal::how_to_decide`] for the integration a desire is for.
 pub fn how_to_decide_for(desire: &Desire, id: &str) -> String {
     let i = &desire.integration;
-    how_to_decide(i.namespace.as_deref().unwrap_or_default(), &i.name, id)
+    refusal::how_to_decide(i.namespace.as_deref().unwrap_or_default(), &i.name, id)
 }
 
 /// `status.held` for a held set.

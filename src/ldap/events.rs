@@ -2,13 +2,13 @@
 //! approved and rejected, naming who set the annotation when `managedFields` tell.
 
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
-use kube::{Client, Resource};
+use kube::{Client, Resource, ResourceExt};
 
 use super::safeguard::Verdict;
 use crate::crd::{
     APPROVE_PLAN_ANNOTATION, DirectoryIntegration, LdapStatus, REJECT_PLAN_ANNOTATION,
 };
-use crate::status::Reason;
+use crate::status::{Reason, refusal};
 
 /// What to say about `verdict`, given the status before the pull: `None` when it was said
 /// already (the same held id, the same rejection).
@@ -33,15 +33,17 @@ pub fn event_for(
                 Reason::LdapDeletionsHeld,
                 format!(
                     "LDAP pull {} would delete {} users and {} groups ({} users seen, {} managed): \
-                     nothing deleted; approve with {APPROVE_PLAN_ANNOTATION}={} or reject with \
-                     {REJECT_PLAN_ANNOTATION}={}",
+                     nothing deleted; {}",
                     h.pull_id,
                     h.users,
                     h.groups,
                     h.users_seen,
                     h.managed_users,
-                    h.pull_id,
-                    h.pull_id
+                    refusal::how_to_decide(
+                        &di.namespace().unwrap_or_default(),
+                        &di.name_any(),
+                        &h.pull_id
+                    ),
                 ),
             )
         }
@@ -73,13 +75,7 @@ pub fn event_for(
             )
         }
     };
-    Some(Event {
-        type_,
-        reason: reason.as_str().into(),
-        note: Some(note),
-        action: "Pull".into(),
-        secondary: None,
-    })
+    Some(crate::status::event::event(type_, reason, "Pull", &note))
 }
 
 /// Publishes the Event of `verdict` on the integration; a failure is only logged.

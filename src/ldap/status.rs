@@ -2,15 +2,15 @@
 //! the integration, written by server-side apply of status under field manager
 //! `lastpass-operator-ldap`, so the engine's fields and conditions are left alone.
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::{Api, Client, ResourceExt};
 use serde::Serialize;
 
 use super::safeguard::{HoldCause, Limits, Verdict as Safeguard};
 use super::{Error, FIELD_MANAGER};
-use crate::crd::{APPROVE_PLAN_ANNOTATION, LdapHeldPull, REJECT_PLAN_ANNOTATION};
+use crate::crd::LdapHeldPull;
 use crate::crd::{DirectoryIntegration, LdapStatus};
-use crate::status::condition::shortened;
+use crate::status::condition::{now, shortened};
 use crate::status::types::{LDAP_DELETIONS_HELD, LDAP_REACHABLE, LDAP_SYNCED};
 use crate::status::writer::{self, Status};
 use crate::status::{Reason, condition, refusal};
@@ -28,11 +28,6 @@ pub struct Verdict {
     pub reason: Reason,
     /// For people.
     pub message: String,
-}
-
-/// The current time, to the second (as Kubernetes stores it).
-pub fn now() -> Time {
-    Time(jiff::Timestamp::from_second(jiff::Timestamp::now().as_second()).expect("valid time"))
 }
 
 /// The part of an integration's status the pull owns: `status.ldap` and its conditions.
@@ -149,13 +144,14 @@ async fn write_with(
 
 /// `LdapDeletionsHeld`: what the safeguard said about a pull that deleted `deleted`
 /// resources, with the pull id, counts, a sample and how to approve or reject.
-pub fn deletions_held(safeguard: &Safeguard, deleted: usize, limits: &Limits) -> Verdict {
-    let decide = |id: &str| {
-        format!(
-            "approve exactly these deletions with the annotation {APPROVE_PLAN_ANNOTATION}={id} on \
-             the DirectoryIntegration, or keep the resources with {REJECT_PLAN_ANNOTATION}={id}"
-        )
-    };
+pub fn deletions_held(
+    di: &DirectoryIntegration,
+    safeguard: &Safeguard,
+    deleted: usize,
+    limits: &Limits,
+) -> Verdict {
+    let decide =
+        |id: &str| refusal::how_to_decide(&di.namespace().unwrap_or_default(), &di.name_any(), id);
     let sample = |h: &LdapHeldPull| {
         let mut s = h
             .sample
@@ -242,6 +238,8 @@ pub fn deletions_held(safeguard: &Safeguard, deleted: usize, limits: &Limits) ->
 
 #[cfg(test)]
 mod tests {
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+
     use super::*;
 
     fn at(second: i64) -> Time {

@@ -66,13 +66,7 @@ fn event(secret: &str, e: &TokenEvent) -> Event {
             ),
         ),
     };
-    Event {
-        type_,
-        reason: reason.as_str().into(),
-        note: Some(note),
-        action: "Token".into(),
-        secondary: None,
-    }
+    crate::status::event::event(type_, reason, "Token", &note)
 }
 
 /// Publishes `e` on the integration; a failure is only logged.

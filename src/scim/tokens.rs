@@ -361,8 +361,7 @@ pub async fn write_token_error(
     di: &DirectoryIntegration,
     message: &str,
 ) -> Result<bool, Error> {
-    let now =
-        Time(jiff::Timestamp::from_second(jiff::Timestamp::now().as_second()).unwrap_or_default());
+    let now = crate::status::condition::now();
     let cond = condition(TOKEN_READY, false, Reason::TokenError, message, None, &now);
     TokenStatus {
         scim: None,

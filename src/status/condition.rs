@@ -8,6 +8,13 @@ use super::Reason;
 /// Longest message [`shortened`] keeps.
 pub const MAX_MESSAGE: usize = 2000;
 
+/// The current time, to the second (as Kubernetes stores it): a status written now compares
+/// equal to what the API server gives back.
+pub fn now() -> Time {
+    let now = jiff::Timestamp::now();
+    Time(jiff::Timestamp::from_second(now.as_second()).unwrap_or(now))
+}
+
 /// A condition of `type_` with the given truth, reason and message.
 pub fn condition(
     type_: &str,

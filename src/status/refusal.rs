@@ -3,6 +3,17 @@
 
 use std::fmt::Display;
 
+/// How a person decides on held plan `id` of the integration `namespace`/`name` (an engine
+/// plan or an LDAP pull): the exact `kubectl` commands, for conditions, Events and `plan`
+/// output (one wording everywhere).
+pub fn how_to_decide(namespace: &str, name: &str, id: &str) -> String {
+    format!(
+        "approve exactly this plan with `kubectl -n {namespace} annotate lpdi {name} \
+         lastpass-operator.io/approve-plan={id} --overwrite`, or drop it with `kubectl -n \
+         {namespace} annotate lpdi {name} lastpass-operator.io/reject-plan={id} --overwrite`"
+    )
+}
+
 /// `"{what}, more than maxPerSync {max}"`: `what` says what would be deleted.
 pub fn over_max_per_sync(what: &str, max: impl Display) -> String {
     format!("{what}, more than maxPerSync {max}")
