@@ -2,21 +2,21 @@
 //! unchanged directory leaves the integration as it was (its times move on every pull, and are
 //! not news), a changed directory is written.
 
-mod ldap_support;
 mod support;
 
 use std::time::Duration;
 
 use lastpass_operator::crd::DirectoryIntegration;
-use ldap_support::Ldif;
-use ldap_support::scenario::*;
+use support::builders::INTEGRATION;
+use support::ldap::Ldif;
+use support::ldap::scenario::*;
 
 #[tokio::test]
 async fn a_pull_of_an_unchanged_directory_writes_no_status() {
     let Some((slapd, ns)) = setup(&directory(3, 3)).await else {
         return;
     };
-    integration(&ns, &slapd, spec(&slapd.url)).await;
+    ldap_integration(&ns, &slapd, spec(&slapd.url)).await;
     pull(&ns).await.expect("the import");
     // The second pull reports what it did (nothing created): news, written.
     pull(&ns).await.expect("second pull");
