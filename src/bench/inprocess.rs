@@ -110,6 +110,7 @@ pub async fn run(opts: &Options) -> Result<BenchReport, BenchError> {
         baseline_calls,
         baseline_ratio: baseline_calls as f64 / initial_calls as f64,
         status_writes_counted: STATUS_WRITES_COUNTED.into(),
+        api_write_rate: None,
         phases,
     })
 }
@@ -234,6 +235,7 @@ impl Run {
             status_write_s: None,
             status_write_share: None,
             revocation: super::report::revocation_figures(revocations),
+            api: None,
         })
     }
 

@@ -66,6 +66,13 @@ pub struct ConvergeOutcome {
     pub error: Option<ApiError>,
 }
 
+impl ConvergeInput {
+    /// The declared state, dropping the rest (guards, passwords) at once.
+    pub fn into_desired(self) -> Desired {
+        self.desired
+    }
+}
+
 impl ConvergeOutcome {
     /// Whether the account was read and every change made (or held back on purpose).
     pub fn succeeded(&self) -> bool {
