@@ -6,15 +6,16 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use futures::{StreamExt, stream};
-use k8s_openapi::api::core::v1::ConfigMap;
+use kube::Client;
 use kube::api::{Api, Patch, PatchParams, PostParams};
-use kube::{Client, ResourceExt};
 use serde_json::json;
+
+use crate::crd::LastPassUser;
 
 use super::BenchError;
 use super::measure::{Limits, read_pages};
 use super::report::{ApiBound, ApiWrites};
-use super::world::Shape;
+use super::world::{Shape, user, user_name};
 
 /// The API server's write rate as measured.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -32,63 +33,81 @@ impl WriteRate {
     }
 }
 
-/// Creates `n` small ConfigMaps in `ns`, then merge-patches each once, `concurrency` at a
-/// time: the API server's rate for writes like the ones a phase makes (a create, then status
-/// and metadata patches).
+/// Creates `n` LastPassUsers in `ns` (a namespace the controllers do not watch), then patches
+/// each one's status and its labels, `concurrency` at a time: the API server's rate for the
+/// writes a phase makes (a create of the operator's kind, then status and metadata patches).
 pub async fn measure_write_rate(
     client: &Client,
     ns: &str,
     n: usize,
     concurrency: usize,
 ) -> Result<WriteRate, BenchError> {
-    let api: Api<ConfigMap> = Api::namespaced(client.clone(), ns);
-    let err = |e: kube::Error| BenchError::Cluster {
-        step: "measuring the API server's write rate".into(),
-        reason: e.to_string(),
+    let api: Api<LastPassUser> = Api::namespaced(client.clone(), ns);
+    let shape = Shape {
+        users: n,
+        groups: 1,
+        memberships_per_user: 1,
     };
     let started = Instant::now();
-    let created: Vec<Result<String, kube::Error>> = stream::iter(0..n)
-        .map(|i| {
-            let api = api.clone();
-            async move {
-                let cm: ConfigMap = serde_json::from_value(json!({
-                    "metadata": {"name": format!("write-rate-{i:05}")},
-                    "data": {"i": i.to_string()},
-                }))
-                .expect("a literal ConfigMap");
-                api.create(&PostParams::default(), &cm)
-                    .await
-                    .map(|c| c.name_any())
-            }
-        })
-        .buffer_unordered(concurrency.max(1))
-        .collect()
-        .await;
-    let names = created
-        .into_iter()
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(err)?;
-    let patched: Vec<Result<(), kube::Error>> = stream::iter(names)
-        .map(|name| {
-            let api = api.clone();
-            async move {
-                let patch = Patch::Merge(json!({"metadata": {"labels": {"patched": "yes"}}}));
-                api.patch(&name, &PatchParams::default(), &patch)
-                    .await
-                    .map(|_| ())
-            }
-        })
-        .buffer_unordered(concurrency.max(1))
-        .collect()
-        .await;
-    patched
-        .into_iter()
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(err)?;
+    let creates = (0..n).map(|i| {
+        let mut u = user(&shape, i);
+        u.metadata.namespace = Some(ns.to_string());
+        u.metadata.uid = None;
+        u.metadata.generation = None;
+        Write::Create(Box::new(u))
+    });
+    run_writes(&api, creates, concurrency).await?;
+    let names = || (0..n).map(user_name);
+    let status =
+        names().map(|name| Write::Status(name, json!({"status": {"observedGeneration": 1}})));
+    run_writes(&api, status, concurrency).await?;
+    let labels =
+        names().map(|name| Write::Patch(name, json!({"metadata": {"labels": {"patched": "yes"}}})));
+    run_writes(&api, labels, concurrency).await?;
     Ok(WriteRate {
-        writes: 2 * n,
+        writes: 3 * n,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+enum Write {
+    Create(Box<LastPassUser>),
+    Status(String, serde_json::Value),
+    Patch(String, serde_json::Value),
+}
+
+async fn run_writes(
+    api: &Api<LastPassUser>,
+    writes: impl Iterator<Item = Write>,
+    concurrency: usize,
+) -> Result<(), BenchError> {
+    let pp = PatchParams::default();
+    let done: Vec<Result<(), kube::Error>> = stream::iter(writes)
+        .map(|w| {
+            let (api, pp) = (api.clone(), pp.clone());
+            async move {
+                match w {
+                    Write::Create(u) => api.create(&PostParams::default(), &u).await.map(|_| ()),
+                    Write::Status(name, v) => api
+                        .patch_status(&name, &pp, &Patch::Merge(v))
+                        .await
+                        .map(|_| ()),
+                    Write::Patch(name, v) => {
+                        api.patch(&name, &pp, &Patch::Merge(v)).await.map(|_| ())
+                    }
+                }
+            }
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await;
+    done.into_iter()
+        .collect::<Result<Vec<()>, _>>()
+        .map(|_| ())
+        .map_err(|e| BenchError::Cluster {
+            step: "measuring the API server's write rate".into(),
+            reason: e.to_string(),
+        })
 }
 
 /// What a phase did, for [`api_bound`].

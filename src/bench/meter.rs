@@ -55,7 +55,7 @@ pub enum Write {
     /// Another PATCH of a LastPassUser, LastPassGroup or DirectoryIntegration (finalizers,
     /// bindings).
     Metadata,
-    /// An Event created (`events.k8s.io` or core).
+    /// An Event created (`events.k8s.io` or core); a PATCH of a series is [`Write::Other`].
     Event,
     /// Any other POST, PUT, PATCH or DELETE.
     Other,
@@ -224,6 +224,11 @@ mod tests {
             (
                 Method::DELETE,
                 "/api/v1/namespaces/n/secrets/s".to_string(),
+                Some(Write::Other),
+            ),
+            (
+                Method::PATCH,
+                "/apis/events.k8s.io/v1/namespaces/n/events/e".to_string(),
                 Some(Write::Other),
             ),
             (Method::GET, format!("{ns}/lastpassusers/u"), None),
