@@ -1,50 +1,48 @@
 //! `bench --cluster`: the real controllers (in this process) against the API server of
-//! `KUBECONFIG`, with the simulator as LastPass. Measures the initial load (N users and G
-//! groups created at once → all Ready) and a steady resync (asked for with the resync
-//! annotation), including status writes and the share of time spent in them.
-//!
-//! Then 1 % of the users are deleted (phase `deprovision`, [`super::cluster_deprovision`]).
-//! The drift and churn phases run in-process only.
+//! `KUBECONFIG`, with the simulator as LastPass, through every phase: the initial load (N
+//! users and G groups created at once → all Ready), a steady resync and console drift (each
+//! asked for with the resync annotation), churn through the API server, and deprovisioning
+//! ([`super::cluster_deprovision`]). Each phase is reported with the operator's API writes and
+//! its bound ([`super::cluster_bound`]), with the API server's write rate measured first.
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures::{StreamExt, stream};
 use k8s_openapi::api::core::v1::{Namespace, Secret};
-use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::api::{Api, PostParams};
 use kube::runtime::{WatchStreamExt, reflector, watcher};
 use kube::{Client, Resource, ResourceExt};
 use secrecy::SecretString;
 use serde_json::json;
 
 use crate::controller::{Options as ControllerOptions, Settings};
-use crate::crd::{LastPassUser, RESYNC_ANNOTATION};
+use crate::crd::LastPassUser;
 use crate::engine::account::client_config;
 use crate::simulator::{Knobs, RunningSimulator, SimState};
-use crate::status::types;
 
 use super::BenchError;
-use super::inprocess::Options;
-use super::measure::{
-    Limits, calls_by_command, cpu_seconds, lower_bound_s, peak_rss_mib, read_pages,
+use super::cluster_bound::{measure_write_rate, min_calls};
+use super::cluster_deprovision::Cluster;
+use super::cluster_phases::{
+    BENCH_CONCURRENCY, Ending, all_ready, churn, churn_applied, drift, finish, mark, quiet,
+    resync_and_wait,
 };
+use super::inprocess::Options;
+use super::measure::{Limits, cpu_seconds, peak_rss_mib};
 use super::meter::{Metered, StatusMeter};
-use super::report::{BenchReport, PhaseReport, StatusWrites};
+use super::report::BenchReport;
 use super::world::{IntegrationSettings, Resources, integration};
 
 const CID: &str = "27182818";
 const PROVHASH: &str = "bench-cluster-provhash-not-a-secret";
 /// Concurrent creates while loading the resources.
-const CREATE_CONCURRENCY: usize = 32;
-/// How long the initial load may take before the run fails.
-const READY_DEADLINE: Duration = Duration::from_secs(600);
-/// Quiet period (no LastPass call, no status write) that ends the resync phase.
-const QUIET: Duration = Duration::from_secs(3);
+const CREATE_CONCURRENCY: usize = BENCH_CONCURRENCY;
 
 /// What `status_writes` counts in this mode.
 pub const STATUS_WRITES_COUNTED: &str = "PATCH requests to a /status subresource made by the \
-    controllers' Kubernetes client (counted by a tower layer); status_write_s is the time with \
-    at least one in flight";
+    controllers' Kubernetes client (counted by a tower layer, as are all its writes in api); \
+    status_write_s is the time with at least one in flight";
 
 fn cluster_err(step: &str) -> impl FnOnce(kube::Error) -> BenchError + '_ {
     move |e| BenchError::Cluster {
@@ -144,6 +142,21 @@ pub async fn run(opts: &Options, kubeconfig: PathBuf) -> Result<BenchReport, Ben
     .for_each(|_| async {});
     let watch = tokio::spawn(watch);
 
+    // The API server's write rate, before the controllers run so nothing competes with it, in
+    // a namespace of its own that the controllers do not watch.
+    let rate_ns = prepare(&plain, "lastpass-bench-rate").await?;
+    let rate_n = (opts.shape.users / 5).clamp(500, 2000);
+    let rate = measure_write_rate(&plain, &rate_ns, rate_n, BENCH_CONCURRENCY).await?;
+    eprintln!(
+        "bench --cluster: API server write rate {:.0}/s ({} writes in {:.1} s)",
+        rate.per_second(),
+        rate.writes,
+        rate.seconds
+    );
+    let debounce_s = crate::crd::parse_duration("spec.sync.debounce", &lpdi.spec.sync.debounce)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(5.0);
+
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let controllers = tokio::spawn(crate::controller::run(
         metered,
@@ -159,114 +172,90 @@ pub async fn run(opts: &Options, kubeconfig: PathBuf) -> Result<BenchReport, Ben
         },
     ));
 
-    // Phase initial: everything created at once → all Ready.
-    let world = Resources::generate(&opts.shape);
-    let n = opts.shape.users;
-    let started = Instant::now();
-    let cpu0 = cpu_seconds().unwrap_or_default();
-    create_all(&plain, &ns, &world).await?;
-    let created_s = started.elapsed().as_secs_f64();
-    let ready_at = loop {
-        let ready = users.state().iter().filter(|u| is_ready(u)).count();
-        if ready == n {
-            break Instant::now();
-        }
-        if started.elapsed() > READY_DEADLINE {
-            return Err(BenchError::NotReady {
-                phase: "initial".into(),
-                ready,
-                total: n,
-            });
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
+    let c = Cluster {
+        client: &plain,
+        namespace: &ns,
+        integration: &lpdi.name_any(),
+        users: &users,
+        sim: &sim,
+        meter: &meter,
+        limits: &limits,
     };
-    let wall_s = (ready_at - started).as_secs_f64();
-    let reading = meter.read();
-    let log = sim.state.calls();
-    let min_calls = read_pages(0, limits.page_size) + n.div_ceil(limits.batch);
-    let initial = phase(
-        "initial",
+    let shape = opts.shape;
+    let min = min_calls(&shape, &limits);
+    let n = shape.users;
+    let p = shape.one_percent();
+    let ending = |name, wall_s, bench_writes, users_changed, users| Ending {
+        name,
         wall_s,
-        &log,
-        min_calls,
-        reading.by_kind,
-        reading.busy,
-        n,
-        &limits,
-        cpu_seconds().unwrap_or_default() - cpu0,
-    );
+        min_calls: min[name],
+        bench_writes,
+        users_changed,
+        users,
+        rate: &rate,
+        debounce_s,
+    };
+    let mut phases = Vec::new();
+
+    // Phase initial: everything created at once → all Ready.
+    let mut world = Resources::generate(&shape);
+    let m = mark(&c);
+    create_all(&plain, &ns, &world).await?;
+    let created_s = m.started.elapsed().as_secs_f64();
+    let wall_s = (all_ready(&c, "initial", n).await? - m.started).as_secs_f64();
     eprintln!(
         "bench --cluster: {n} users created in {created_s:.1} s, all Ready after {wall_s:.1} s"
     );
+    // The report counts the operator's writes until it is quiet (group and integration
+    // statuses may follow the last user's).
+    quiet(&c).await;
+    phases.push(finish(
+        &c,
+        &m,
+        &ending("initial", wall_s, n + shape.groups, n, n),
+    ));
 
-    // Phase resync: wait for quiet, then ask for a resync and wait for quiet again.
-    quiet(&sim, &meter).await;
-    let log_start = sim.state.calls().len();
-    let before = meter.read();
-    let cpu0 = cpu_seconds().unwrap_or_default();
-    let started = Instant::now();
-    Api::<crate::crd::DirectoryIntegration>::namespaced(plain.clone(), &ns)
-        .patch(
-            &lpdi.name_any(),
-            &PatchParams::default(),
-            &Patch::Merge(json!({"metadata": {"annotations": {
-                RESYNC_ANNOTATION: jiff::Timestamp::now().to_string()
-            }}})),
-        )
-        .await
-        .map_err(cluster_err("annotating the integration for a resync"))?;
-    let last = quiet_after(&sim, &meter, log_start).await;
-    let log = sim.state.calls();
-    let after = meter.read();
-    let resync = phase(
-        "resync",
-        last.map_or(0.0, |t| (t - started).as_secs_f64()),
-        &log[log_start..],
-        read_pages(n, limits.page_size),
-        StatusWrites {
-            users: after.by_kind.users - before.by_kind.users,
-            groups: after.by_kind.groups - before.by_kind.groups,
-            integration: after.by_kind.integration - before.by_kind.integration,
-        },
-        after.busy.saturating_sub(before.busy),
-        n,
-        &limits,
-        cpu_seconds().unwrap_or_default() - cpu0,
-    );
+    // Phase resync: a resync asked for with nothing changed.
+    let m = mark(&c);
+    let wall_s = resync_and_wait(&c, &m).await?;
+    phases.push(finish(&c, &m, &ending("resync", wall_s, 1, 0, n)));
 
-    let mut resync = resync;
-    resync.ready_users = users.state().iter().filter(|u| is_ready(u)).count();
+    // Phase drift: console edits of 1 % of the users, corrected at the next sync.
+    let m = mark(&c);
+    let wall_s = drift(&c, &shape, &m).await?;
+    phases.push(finish(&c, &m, &ending("drift", wall_s, 1, p, n)));
+
+    // Phase churn: 1 % new, 1 % renamed, 1 % moved, through the API server.
+    let m = mark(&c);
+    let writes = churn(&c, &mut world, &shape).await?;
+    let wall_s = (all_ready(&c, "churn", n + p).await? - m.started).as_secs_f64();
+    quiet(&c).await;
+    churn_applied(&c, &world)?;
+    phases.push(finish(
+        &c,
+        &m,
+        &ending("churn", wall_s, writes, writes, n + p),
+    ));
 
     // Phase deprovision: 1 % of the users deleted at once, each revocation measured.
-    quiet(&sim, &meter).await;
-    let deprovision = super::cluster_deprovision::deprovision(
-        &super::cluster_deprovision::Cluster {
-            client: &plain,
-            namespace: &ns,
-            integration: &lpdi.name_any(),
-            users: &users,
-            sim: &sim,
-            meter: &meter,
-            limits: &limits,
-        },
-        opts.shape.one_percent(),
-    )
-    .await?;
-    eprintln!(
-        "bench --cluster: {} users deprovisioned in {:.1} s",
-        deprovision.changes, deprovision.wall_s
-    );
+    let m = mark(&c);
+    let (wall_s, revocation) = super::cluster_deprovision::deprovision(&c, p).await?;
+    quiet(&c).await;
+    let mut deprovision = finish(&c, &m, &ending("deprovision", wall_s, p, p, n));
+    deprovision.revocation = Some(revocation);
+    eprintln!("bench --cluster: {p} users deprovisioned in {wall_s:.1} s");
+    phases.push(deprovision);
+
     let _ = stop.send(());
     let _ = tokio::time::timeout(Duration::from_secs(10), controllers).await;
     watch.abort();
 
-    let s = opts.shape;
-    let baseline_calls = s.users + s.users * s.memberships_per_user.min(s.groups);
+    let baseline_calls = shape.users + shape.users * shape.memberships_per_user.min(shape.groups);
     Ok(BenchReport {
         mode: "cluster".into(),
-        users: s.users,
-        groups: s.groups,
-        memberships_per_user: s.memberships_per_user,
+        users: shape.users,
+        groups: shape.groups,
+        memberships_per_user: shape.memberships_per_user,
         latency_ms: opts.latency_ms,
         max_batch: limits.batch,
         rps: client_cfg.rate_limit.requests_per_second.get(),
@@ -275,9 +264,10 @@ pub async fn run(opts: &Options, kubeconfig: PathBuf) -> Result<BenchReport, Ben
         peak_rss_mib: peak_rss_mib().unwrap_or_default(),
         cpu_s: cpu_seconds().unwrap_or_default() - cpu_start,
         baseline_calls,
-        baseline_ratio: baseline_calls as f64 / initial.total_calls.max(1) as f64,
+        baseline_ratio: baseline_calls as f64 / phases[0].total_calls.max(1) as f64,
         status_writes_counted: STATUS_WRITES_COUNTED.into(),
-        phases: vec![initial, resync, deprovision],
+        api_write_rate: Some(rate.per_second()),
+        phases,
     })
 }
 
@@ -314,95 +304,4 @@ async fn create_all(client: &Client, ns: &str, world: &Resources) -> Result<(), 
         .collect::<Result<Vec<()>, _>>()
         .map_err(cluster_err("creating the resources"))?;
     Ok(())
-}
-
-fn is_ready(u: &LastPassUser) -> bool {
-    u.status.as_ref().is_some_and(|s| {
-        s.conditions
-            .iter()
-            .any(|c| c.type_ == types::READY && c.status == "True")
-    })
-}
-
-/// Waits until neither a LastPass call nor a status write happened for [`QUIET`].
-async fn quiet(sim: &RunningSimulator, meter: &StatusMeter) {
-    let _ = quiet_after(sim, meter, usize::MAX).await;
-}
-
-/// Waits for [`QUIET`] after the last activity (a LastPass call from `log_start` on, or a
-/// status write); returns when the last activity ended (`None`: none at all).
-async fn quiet_after(
-    sim: &RunningSimulator,
-    meter: &StatusMeter,
-    log_start: usize,
-) -> Option<Instant> {
-    let begun = Instant::now();
-    let mut seen_calls = sim.state.calls().len();
-    let mut seen_writes = meter.read().writes;
-    let mut last_activity: Option<Instant> = None;
-    let mut quiet_since = Instant::now();
-    loop {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        let calls = sim.state.calls().len();
-        let r = meter.read();
-        if calls != seen_calls || r.writes != seen_writes || r.in_flight > 0 {
-            seen_calls = calls;
-            seen_writes = r.writes;
-            quiet_since = Instant::now();
-            if calls > log_start || r.writes > 0 {
-                last_activity = Some(Instant::now());
-            }
-        }
-        let waited_for_first = log_start != usize::MAX && seen_calls <= log_start;
-        if !waited_for_first && quiet_since.elapsed() >= QUIET {
-            return last_activity;
-        }
-        if begun.elapsed() > READY_DEADLINE {
-            return last_activity;
-        }
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-pub(super) fn phase(
-    name: &str,
-    wall_s: f64,
-    log: &[crate::simulator::CallRecord],
-    min_calls: usize,
-    status_writes: StatusWrites,
-    status_busy: Duration,
-    users: usize,
-    limits: &Limits,
-    cpu_s: f64,
-) -> PhaseReport {
-    let calls = calls_by_command(log);
-    let total_calls: usize = calls.values().sum();
-    let reads = calls.get("getuserdata").copied().unwrap_or(0);
-    let status_write_s = status_busy.as_secs_f64();
-    PhaseReport {
-        name: name.into(),
-        wall_s,
-        total_calls,
-        write_calls: total_calls - reads,
-        calls,
-        calls_per_user: total_calls as f64 / users.max(1) as f64,
-        min_calls,
-        min_calls_all_batched: min_calls,
-        status_writes: status_writes.total(),
-        status_writes_by_kind: status_writes,
-        lower_bound_s: lower_bound_s(min_calls, limits),
-        changes: 0,
-        syncs: 0,
-        users,
-        ready_users: users,
-        cpu_s,
-        repeat: None,
-        status_write_s: Some(status_write_s),
-        status_write_share: Some(if wall_s > 0.0 {
-            status_write_s / wall_s
-        } else {
-            0.0
-        }),
-        revocation: None,
-    }
 }

@@ -1,7 +1,8 @@
 //! `bench --cluster`, phase `deprovision`: 1 % of the users deleted at once through the API
 //! server; timed until every finalizer is released, with the revocation latency the operator
 //! reports in the integration's `status.revocation` (from each deletion timestamp to LastPass
-//! confirming the deactivation, the default debounce included).
+//! confirming the deactivation, the default debounce included). Also the cluster run's shared
+//! handles ([`Cluster`]).
 
 use std::time::{Duration, Instant};
 
@@ -14,9 +15,9 @@ use crate::crd::{DirectoryIntegration, LastPassUser};
 use crate::simulator::RunningSimulator;
 
 use super::BenchError;
-use super::measure::{Limits, cpu_seconds, read_pages};
+use super::measure::Limits;
 use super::meter::StatusMeter;
-use super::report::{PhaseReport, RevocationFigures, StatusWrites};
+use super::report::RevocationFigures;
 
 /// How long the deleted users may take to be released.
 const DEADLINE: Duration = Duration::from_secs(600);
@@ -40,8 +41,11 @@ pub struct Cluster<'a> {
 }
 
 /// Deletes `count` users, waits until they are gone and the integration's status counts their
-/// revocations, and reports the phase.
-pub async fn deprovision(c: &Cluster<'_>, count: usize) -> Result<PhaseReport, BenchError> {
+/// revocations; returns the wall time until the last was released, and the revocations.
+pub async fn deprovision(
+    c: &Cluster<'_>,
+    count: usize,
+) -> Result<(f64, RevocationFigures), BenchError> {
     let err = |step: &'static str| {
         move |e: kube::Error| BenchError::Cluster {
             step: step.to_string(),
@@ -52,10 +56,6 @@ pub async fn deprovision(c: &Cluster<'_>, count: usize) -> Result<PhaseReport, B
     let mut names: Vec<String> = c.users.state().iter().map(|u| u.name_any()).collect();
     names.sort();
     names.truncate(count);
-    let users_before = c.users.state().len();
-    let log_start = c.sim.state.calls().len();
-    let before = c.meter.read();
-    let cpu0 = cpu_seconds().unwrap_or_default();
     let started = Instant::now();
     let deleted: Vec<Result<(), kube::Error>> = stream::iter(names.clone())
         .map(|name| {
@@ -110,29 +110,12 @@ pub async fn deprovision(c: &Cluster<'_>, count: usize) -> Result<PhaseReport, B
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     let wall_s = (gone_at - started).as_secs_f64();
-    let after = c.meter.read();
-    let log = c.sim.state.calls();
-    let reads = read_pages(users_before, c.limits.page_size);
-    let mut report = super::cluster::phase(
-        "deprovision",
+    Ok((
         wall_s,
-        &log[log_start..],
-        reads + count,
-        StatusWrites {
-            users: after.by_kind.users - before.by_kind.users,
-            groups: after.by_kind.groups - before.by_kind.groups,
-            integration: after.by_kind.integration - before.by_kind.integration,
+        RevocationFigures {
+            count: revocation.count as usize,
+            p50_s: revocation.p50,
+            p99_s: revocation.p99,
         },
-        after.busy.saturating_sub(before.busy),
-        users_before - count,
-        c.limits,
-        cpu_seconds().unwrap_or_default() - cpu0,
-    );
-    report.changes = count;
-    report.revocation = Some(RevocationFigures {
-        count: revocation.count as usize,
-        p50_s: revocation.p50,
-        p99_s: revocation.p99,
-    });
-    Ok(report)
+    ))
 }

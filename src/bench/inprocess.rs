@@ -10,6 +10,7 @@ use secrecy::SecretString;
 
 use crate::crd::DirectoryIntegration;
 use crate::engine::account::{AccountSync, client_config, sync_account};
+use crate::engine::report::Report;
 use crate::lastpass::{Client, ClientConfig};
 use crate::simulator::{Knobs, RunningSimulator, SimState};
 use crate::status::types;
@@ -110,6 +111,7 @@ pub async fn run(opts: &Options) -> Result<BenchReport, BenchError> {
         baseline_calls,
         baseline_ratio: baseline_calls as f64 / initial_calls as f64,
         status_writes_counted: STATUS_WRITES_COUNTED.into(),
+        api_write_rate: None,
         phases,
     })
 }
@@ -175,7 +177,7 @@ impl Run {
                     source: e,
                 });
             }
-            self.write_back(&sync, &mut writes);
+            self.write_back(sync.report, &mut writes);
             let done = sync.outcome.remaining.is_empty();
             first_plan.get_or_insert(sync.outcome.initial_plan);
             if done {
@@ -234,6 +236,7 @@ impl Run {
             status_write_s: None,
             status_write_share: None,
             revocation: super::report::revocation_figures(revocations),
+            api: None,
         })
     }
 
@@ -263,7 +266,7 @@ impl Run {
             });
         }
         let mut writes = StatusWrites::default();
-        self.write_back(&sync, &mut writes);
+        self.write_back(sync.report, &mut writes);
         let calls = calls_by_command(&self.sim.state.calls()[log_start..]);
         let reads = calls.get("getuserdata").copied().unwrap_or(0);
         Ok(Repeat {
@@ -273,30 +276,23 @@ impl Run {
     }
 
     /// Writes the sync's statuses back onto the resources where they changed, counting the
-    /// writes, and lets go of users whose deprovisioning is complete (finalizer released).
-    fn write_back(&mut self, sync: &AccountSync, writes: &mut StatusWrites) {
+    /// writes, and lets go of users whose deprovisioning is complete (finalizer released). The
+    /// report is consumed: each status moves onto its resource rather than being copied.
+    fn write_back(&mut self, report: Report, writes: &mut StatusWrites) {
         let now = Time(jiff::Timestamp::now());
-        for (r, status) in &sync.report.users {
-            if let Some(u) = self.resources.users.get_mut(r)
-                && let Some(next) = next_status(
-                    u.status.as_ref(),
-                    status.clone(),
-                    u.metadata.generation,
-                    &now,
-                )
+        for (r, status) in report.users {
+            if let Some(u) = self.resources.users.get_mut(&r)
+                && let Some(next) =
+                    next_status(u.status.as_ref(), status, u.metadata.generation, &now)
             {
                 u.status = Some(next);
                 writes.users += 1;
             }
         }
-        for (r, status) in &sync.report.groups {
-            if let Some(g) = self.resources.groups.get_mut(r)
-                && let Some(next) = next_status(
-                    g.status.as_ref(),
-                    status.clone(),
-                    g.metadata.generation,
-                    &now,
-                )
+        for (r, status) in report.groups {
+            if let Some(g) = self.resources.groups.get_mut(&r)
+                && let Some(next) =
+                    next_status(g.status.as_ref(), status, g.metadata.generation, &now)
             {
                 g.status = Some(next);
                 writes.groups += 1;
@@ -304,14 +300,14 @@ impl Run {
         }
         if let Some(next) = next_status(
             self.integration.status.as_ref(),
-            sync.report.integration.clone(),
+            report.integration,
             self.integration.metadata.generation,
             &now,
         ) {
             self.integration.status = Some(next);
             writes.integration += 1;
         }
-        for r in &sync.report.release {
+        for r in &report.release {
             self.resources.users.remove(r);
         }
     }

@@ -1,6 +1,7 @@
-//! A tower layer for the controllers' Kubernetes client that counts status writes (`PATCH` of
-//! a `/status` subresource) and the time during which at least one was in flight, so
-//! `bench --cluster` can say what share of the run went to writing statuses.
+//! A tower layer for the controllers' Kubernetes client that counts every write it sends (by
+//! what it writes: status, finalizer and other metadata patches, Events, the rest), and the
+//! time during which at least one status write was in flight, so `bench --cluster` can give
+//! the operator's writes per user and the share of the run that went to writing statuses.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -10,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use axum::http::{Method, Request};
 
-use super::report::StatusWrites;
+use super::report::{ApiWrites, StatusWrites};
 
 /// Counters of status writes; clones share them.
 #[derive(Clone, Debug, Default)]
@@ -22,6 +23,7 @@ pub struct StatusMeter {
 struct Counters {
     writes: usize,
     by_kind: StatusWrites,
+    api: ApiWrites,
     in_flight: usize,
     busy_since: Option<Instant>,
     busy: Duration,
@@ -41,6 +43,44 @@ pub struct Reading {
     pub last_end: Option<Instant>,
     /// Status writes in flight now.
     pub in_flight: usize,
+    /// Every write so far, status writes included.
+    pub api: ApiWrites,
+}
+
+/// What one request of the controllers' client writes, if anything.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Write {
+    /// A PATCH of a `/status` subresource.
+    Status,
+    /// Another PATCH of a LastPassUser, LastPassGroup or DirectoryIntegration (finalizers,
+    /// bindings).
+    Metadata,
+    /// An Event created (`events.k8s.io` or core); a PATCH of a series is [`Write::Other`].
+    Event,
+    /// Any other POST, PUT, PATCH or DELETE.
+    Other,
+}
+
+/// Classifies a request by method and path; `None` for reads.
+pub fn classify(method: &Method, path: &str) -> Option<Write> {
+    let own = [
+        "/lastpassusers/",
+        "/lastpassgroups/",
+        "/directoryintegrations/",
+    ]
+    .iter()
+    .any(|k| path.contains(k));
+    if *method == Method::PATCH && path.ends_with("/status") {
+        Some(Write::Status)
+    } else if *method == Method::PATCH && own {
+        Some(Write::Metadata)
+    } else if *method == Method::POST && path.ends_with("/events") {
+        Some(Write::Event)
+    } else if [Method::POST, Method::PUT, Method::PATCH, Method::DELETE].contains(method) {
+        Some(Write::Other)
+    } else {
+        None
+    }
 }
 
 impl StatusMeter {
@@ -54,11 +94,22 @@ impl StatusMeter {
             busy: c.busy + open,
             last_end: c.last_end,
             in_flight: c.in_flight,
+            api: c.api,
         }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Counters> {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn count(&self, write: Write) {
+        let mut c = self.lock();
+        match write {
+            Write::Status => c.api.status += 1,
+            Write::Metadata => c.api.metadata += 1,
+            Write::Event => c.api.events += 1,
+            Write::Other => c.api.other += 1,
+        }
     }
 
     fn start(&self, path: &str) -> InFlight {
@@ -123,8 +174,11 @@ where
     }
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
-        let status_write = req.method() == Method::PATCH && req.uri().path().ends_with("/status");
-        let guard = status_write.then(|| self.meter.start(req.uri().path()));
+        let write = classify(req.method(), req.uri().path());
+        if let Some(w) = write {
+            self.meter.count(w);
+        }
+        let guard = (write == Some(Write::Status)).then(|| self.meter.start(req.uri().path()));
         let fut = self.inner.call(req);
         Box::pin(async move {
             let out = fut.await;
@@ -137,6 +191,52 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn writes_are_classified_by_what_they_write() {
+        let ns = "/apis/lastpass-operator.io/v1alpha1/namespaces/n";
+        let cases = [
+            (
+                Method::PATCH,
+                format!("{ns}/lastpassusers/u/status"),
+                Some(Write::Status),
+            ),
+            (
+                Method::PATCH,
+                format!("{ns}/lastpassusers/u"),
+                Some(Write::Metadata),
+            ),
+            (
+                Method::PATCH,
+                format!("{ns}/directoryintegrations/i"),
+                Some(Write::Metadata),
+            ),
+            (
+                Method::POST,
+                "/apis/events.k8s.io/v1/namespaces/n/events".to_string(),
+                Some(Write::Event),
+            ),
+            (
+                Method::PUT,
+                "/apis/coordination.k8s.io/v1/namespaces/n/leases/l".to_string(),
+                Some(Write::Other),
+            ),
+            (
+                Method::DELETE,
+                "/api/v1/namespaces/n/secrets/s".to_string(),
+                Some(Write::Other),
+            ),
+            (
+                Method::PATCH,
+                "/apis/events.k8s.io/v1/namespaces/n/events/e".to_string(),
+                Some(Write::Other),
+            ),
+            (Method::GET, format!("{ns}/lastpassusers/u"), None),
+        ];
+        for (method, path, want) in cases {
+            assert_eq!(classify(&method, &path), want, "{method} {path}");
+        }
+    }
 
     #[test]
     fn overlapping_writes_count_once_in_busy_time() {

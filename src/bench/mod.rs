@@ -1,18 +1,21 @@
 //! `lastpass-operator bench`: N users in G groups against the simulator, through five timed,
 //! call-counted phases (initial convergence, steady resync, console drift, churn,
 //! deprovisioning), reported as a table or one JSON object; `--sweep` repeats it over
-//! N = 1,000 … 20,000, each N in a fresh process so its peak RSS is its own.
+//! N = 1,000 … 50,000, each N in a fresh process so its peak RSS is its own.
 //!
 //! - [`world`]: the generated resources and each phase's changes.
 //! - [`inprocess`]: the simulator and the engine in this process (the default).
-//! - [`cluster`]: `--cluster`, the real controllers against an API server.
+//! - [`cluster`]: `--cluster`, the real controllers against an API server, phase by phase
+//!   ([`cluster_phases`], [`cluster_deprovision`]) with each phase's bound ([`cluster_bound`]).
 //! - [`scim`]: `--scim`, the SCIM server's POST and lookup throughput against an API server.
 //! - [`meter`]: counts the controllers' status writes in `--cluster`.
 //! - [`measure`]: RSS, CPU, calls by command, minimum calls and the lower bound on time.
 //! - [`report`]: the JSON object and the tables.
 
 pub mod cluster;
+pub mod cluster_bound;
 pub mod cluster_deprovision;
+pub mod cluster_phases;
 pub mod inprocess;
 pub mod measure;
 pub mod meter;
@@ -29,7 +32,7 @@ use report::{BenchReport, render_sweep, render_table};
 use world::Shape;
 
 /// N of `--sweep`.
-pub const SWEEP: [usize; 4] = [1_000, 5_000, 10_000, 20_000];
+pub const SWEEP: [usize; 5] = [1_000, 5_000, 10_000, 20_000, 50_000];
 
 /// Output format.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -66,8 +69,8 @@ pub struct BenchArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
-    /// Run the real controllers against the API server of `--kubeconfig` instead (initial load
-    /// and steady resync only; e.g. `eval "$(scripts/envtest.sh start /tmp/kas)"` first).
+    /// Run the real controllers against the API server of `--kubeconfig` instead (every phase,
+    /// each next to its bound; e.g. `eval "$(scripts/envtest.sh start /tmp/kas)"` first).
     #[arg(long)]
     pub cluster: bool,
     /// Measure the SCIM server instead: `--users` POSTs and as many `userName eq` lookups,
@@ -80,7 +83,7 @@ pub struct BenchArgs {
     /// Kubeconfig of `--cluster` and `--scim` (default: `KUBECONFIG`).
     #[arg(long, env = "KUBECONFIG")]
     pub kubeconfig: Option<std::path::PathBuf>,
-    /// Run N = 1,000, 5,000, 10,000 and 20,000, each in a fresh process, and print the
+    /// Run N = 1,000, 5,000, 10,000, 20,000 and 50,000, each in a fresh process, and print the
     /// scaling table (`--users` is ignored).
     #[arg(long)]
     pub sweep: bool,

@@ -25,6 +25,56 @@ impl StatusWrites {
     }
 }
 
+/// The operator's writes to the API server in a `--cluster` phase, by what they write (counted
+/// by a tower layer on the controllers' client: every POST, PUT, PATCH and DELETE).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiWrites {
+    /// PATCHes of a `/status` subresource.
+    pub status: usize,
+    /// Other PATCHes of the operator's own resources (finalizers, bindings).
+    pub metadata: usize,
+    /// Events created.
+    pub events: usize,
+    /// Anything else (leader-election Lease, Secrets, deletions).
+    pub other: usize,
+}
+
+impl ApiWrites {
+    /// All of them.
+    pub fn total(&self) -> usize {
+        self.status + self.metadata + self.events + self.other
+    }
+
+    /// The writes made since `before` (counters only grow).
+    pub fn since(&self, before: &ApiWrites) -> ApiWrites {
+        ApiWrites {
+            status: self.status - before.status,
+            metadata: self.metadata - before.metadata,
+            events: self.events - before.events,
+            other: self.other - before.other,
+        }
+    }
+}
+
+/// A `--cluster` phase's time bound from the API server's side, and the bound of the phase.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ApiBound {
+    /// Writes the benchmark made (resource creates, spec patches, deletions, annotations).
+    pub bench_writes: usize,
+    /// The operator's writes in the phase.
+    pub operator_writes: ApiWrites,
+    /// `operator_writes` per user the phase changed (for the initial load: per user).
+    pub writes_per_user: f64,
+    /// `(bench_writes + operator_writes) / api_write_rate`, in seconds.
+    pub api_bound_s: f64,
+    /// The integration's `debounce`: a change waits at least this long for its sync.
+    pub debounce_s: f64,
+    /// `debounce_s + max(api_bound_s, lower_bound_s)`: the phase cannot end sooner.
+    pub bound_s: f64,
+    /// `wall_s / bound_s`.
+    pub bound_ratio: f64,
+}
+
 /// A sync repeated right after a phase, untimed: what a second pass with nothing changed
 /// writes (the steady state proper).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -83,6 +133,9 @@ pub struct PhaseReport {
     /// For `deprovision`: revocation latency, from each deletion to LastPass confirming it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revocation: Option<RevocationFigures>,
+    /// `--cluster`: API writes and the phase's bound.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api: Option<ApiBound>,
 }
 
 /// Revocation latency of a phase (nearest-rank percentiles, as `status.revocation`).
@@ -127,6 +180,9 @@ pub struct BenchReport {
     pub baseline_ratio: f64,
     /// What `status_writes` counts.
     pub status_writes_counted: String,
+    /// `--cluster`: the API server's write rate measured in the same run (writes per second).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_write_rate: Option<f64>,
     /// The phases in order.
     pub phases: Vec<PhaseReport>,
 }
@@ -223,6 +279,7 @@ pub fn render_table(r: &BenchReport) -> String {
         ],
         &rows,
     ));
+    out.push_str(&render_bounds(r));
     for p in &r.phases {
         if let (Some(busy), Some(share)) = (p.status_write_s, p.status_write_share) {
             out.push_str(&format!(
@@ -266,6 +323,59 @@ pub fn render_table(r: &BenchReport) -> String {
         r.status_writes_counted
     ));
     out
+}
+
+/// `--cluster`: each phase's API writes and bound, after the API server's write rate.
+fn render_bounds(r: &BenchReport) -> String {
+    let Some(rate) = r.api_write_rate else {
+        return String::new();
+    };
+    let rows: Vec<Vec<String>> = r
+        .phases
+        .iter()
+        .filter_map(|p| {
+            let a = p.api?;
+            let o = a.operator_writes;
+            Some(vec![
+                p.name.clone(),
+                f2(p.wall_s),
+                f2(a.bound_s),
+                f2(a.bound_ratio),
+                f2(a.api_bound_s),
+                f2(p.lower_bound_s),
+                f1(a.debounce_s),
+                a.bench_writes.to_string(),
+                format!(
+                    "{} (status {}, metadata {}, events {}, other {})",
+                    o.total(),
+                    o.status,
+                    o.metadata,
+                    o.events,
+                    o.other
+                ),
+                format!("{:.3}", a.writes_per_user),
+            ])
+        })
+        .collect();
+    format!(
+        "\n\nAPI server write rate {rate:.0}/s; bound = debounce + max(API bound, LastPass \
+         bound), API bound = (bench writes + operator writes) / rate\n\n{}",
+        table(
+            &[
+                "PHASE",
+                "WALL S",
+                "BOUND S",
+                "WALL/BOUND",
+                "API BOUND S",
+                "LASTPASS BOUND S",
+                "DEBOUNCE S",
+                "BENCH WRITES",
+                "OPERATOR WRITES",
+                "OPERATOR WRITES/USER",
+            ],
+            &rows,
+        )
+    )
 }
 
 /// The scaling table of `--sweep`: one row per N.

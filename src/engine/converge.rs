@@ -66,6 +66,13 @@ pub struct ConvergeOutcome {
     pub error: Option<ApiError>,
 }
 
+impl ConvergeInput {
+    /// The declared state, dropping the rest (guards, passwords) at once.
+    pub fn into_desired(self) -> Desired {
+        self.desired
+    }
+}
+
 impl ConvergeOutcome {
     /// Whether the account was read and every change made (or held back on purpose).
     pub fn succeeded(&self) -> bool {
@@ -88,6 +95,10 @@ pub async fn converge<L: LastPass>(lastpass: &L, input: &ConvergeInput) -> Conve
     // Leaving users a filtered read of this sync found absent.
     let mut confirmed_absent: BTreeSet<UserKey> = BTreeSet::new();
     for round in 0..MAX_ROUNDS {
+        // One whole account in memory at a time: the previous round's snapshot goes before the
+        // next read. A failed re-read then reports no snapshot, as a failed first read does
+        // (not one from before this sync's writes).
+        out.observed = None;
         let snapshot = match observe_confirmed(lastpass, input, &mut confirmed_absent).await {
             Ok(s) => s,
             Err(e) => {
@@ -239,3 +250,7 @@ impl Plan {
         self.deprovisions.retain(|d| keep(&d.username));
     }
 }
+
+#[cfg(test)]
+#[path = "converge_tests.rs"]
+mod tests;
