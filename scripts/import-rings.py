@@ -39,6 +39,29 @@ def strip(text):
     return text
 
 
+def inline_mod_depths(text):
+    """A function giving, for a position in `text`, how many inline `mod x { … }` enclose it."""
+    marks, stack = [], []
+    for m in re.finditer(r"\bmod\s+\w+\s*\{|[{}]", text):
+        tok = m.group(0)
+        if tok == "}":
+            if stack:
+                stack.pop()
+        else:
+            stack.append(tok != "{")
+        marks.append((m.end(), sum(stack)))
+
+    def depth_at(pos):
+        depth = 0
+        for end, d in marks:
+            if end > pos:
+                break
+            depth = d
+        return depth
+
+    return depth_at
+
+
 def expand(tree):
     """Expands a use tree (`a::{b, c::{d}}`) into paths."""
     tree = tree.strip()
@@ -70,9 +93,16 @@ def expand(tree):
     return out
 
 
-def resolve(mod, path, is_mod_file):
+def resolve(mod, path, is_mod_file, inline_depth=0):
     segs = path.split("::")
     base = list(mod)
+    # Inside `mod tests { … }` (inline modules), the first `super`s lead back to this file.
+    while inline_depth and segs and segs[0] in ("super", "self"):
+        if segs[0] == "super":
+            inline_depth -= 1
+        segs = segs[1:]
+        if not segs or segs[0] not in ("super", "self"):
+            return mod
     if segs[0] == "crate":
         base, segs = [], segs[1:]
     elif segs[0] in ("super", "self"):
@@ -97,19 +127,20 @@ edges = {m: set() for m in files}
 for mod, path in files.items():
     text = strip(open(path, encoding="utf-8").read())
     is_mod_file = path.endswith(("mod.rs", "lib.rs"))
+    depth_at = inline_mod_depths(text)
     paths = []
     for m in re.finditer(r"(\bpub(?:\([^)]*\))?\s+)?\buse\s+([^;]+);", text):
         # A mod.rs re-exporting its children (`pub use child::Item`) is the module's facade,
         # not an import of theirs; everything else counts.
         if m.group(1) and is_mod_file:
             continue
-        paths.extend(expand(m.group(2)))
+        paths.extend((p, depth_at(m.start())) for p in expand(m.group(2)))
     for m in re.finditer(r"\b((?:crate|super)(?:::\w+)+)", text):
         if text[max(0, m.start() - 40):m.start()].rstrip().endswith(("use", "{", ",")):
             continue  # already taken from its `use` statement
-        paths.append(m.group(1))
-    for p in paths:
-        target = resolve(mod, p, is_mod_file)
+        paths.append((m.group(1), depth_at(m.start())))
+    for p, depth in paths:
+        target = resolve(mod, p, is_mod_file, depth)
         if target is None or target == mod:
             continue
         edges[mod].add(target)
