@@ -93,8 +93,8 @@ pub async fn publish(
         })
         .map(|u| (user_key(&u.spec.username), u))
         .collect();
-    // One Event per change, sent `write_concurrency` at a time: one after the other, 10,000
-    // invitations kept the next sync waiting for minutes.
+    // One Event per change, sent `write_concurrency` at a time, so that thousands of them do
+    // not hold the next sync back.
     // Owned items: the account task is spawned, and borrowed ones trip a higher-ranked
     // lifetime check on its future.
     let mut per_user: Vec<PerUser> = Vec::new();
