@@ -15,7 +15,8 @@ use lastpass_operator::ldap::desired::Problem;
 use lastpass_operator::ldap::directory::Snapshot;
 use lastpass_operator::ldap::membership::{flatten, normalize_dn};
 use lastpass_operator::ldap::safeguard::{Limits, Verdict};
-use lastpass_operator::ldap::{PullReport, Reason, synced};
+use lastpass_operator::ldap::{PullReport, synced};
+use lastpass_operator::status::Reason;
 use samba::*;
 
 fn users_of(snapshot: &Snapshot, group_dn: &str) -> BTreeSet<String> {

@@ -7,8 +7,9 @@ mod support;
 use support::ldap::samba;
 
 use lastpass_operator::crd::LdapNesting;
+use lastpass_operator::ldap::Error;
 use lastpass_operator::ldap::config::Settings;
-use lastpass_operator::ldap::{Error, Reason};
+use lastpass_operator::status::Reason;
 use samba::*;
 
 fn tls_settings(ou: &Ou, url: &str, start_tls: bool) -> Settings {

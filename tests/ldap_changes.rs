@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 
 use kube::ResourceExt;
 use lastpass_operator::crd::{CaSecretRef, DirectoryIntegration, LdapSpec, SOURCE_LABEL};
-use lastpass_operator::ldap;
 use support::builders::INTEGRATION;
 use support::ldap::scenario::*;
 use support::ldap::{BIND_PW, Ldif};
@@ -144,7 +143,11 @@ async fn ldap_reachable_says_why() {
     let wrong = "Wr0ng-and-secret";
     set_password(&ns, wrong).await;
     let err = pull(&ns).await.unwrap_err();
-    assert_eq!(err.reason(), ldap::Reason::BindFailed, "{err}");
+    assert_eq!(
+        err.reason(),
+        lastpass_operator::status::Reason::BindFailed,
+        "{err}"
+    );
     assert!(!err.to_string().contains(wrong) && !format!("{err:?}").contains(wrong));
     let (status, reason, message) = condition(&ns, "LdapReachable").await;
     assert_eq!((status.as_str(), reason.as_str()), ("False", "BindFailed"));
@@ -240,7 +243,11 @@ async fn ldap_reachable_says_why() {
     .await;
     let started = Instant::now();
     let err = pull(&ns).await.unwrap_err();
-    assert_eq!(err.reason(), ldap::Reason::Timeout, "{err}");
+    assert_eq!(
+        err.reason(),
+        lastpass_operator::status::Reason::Timeout,
+        "{err}"
+    );
     assert!(started.elapsed() < Duration::from_secs(10));
     let (_, reason, _) = condition(&ns, "LdapReachable").await;
     assert_eq!(reason, "Timeout");

@@ -46,8 +46,6 @@ pub mod safeguard;
 pub mod search;
 pub mod status;
 
-/// The reasons of the pull's conditions: the crate's one [`crate::status::Reason`].
-pub use crate::status::Reason;
 pub use error::Error;
 pub use pull::{PullReport, pull_once, synced};
 pub use run::{Schedule, run};
