@@ -85,6 +85,12 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo(args) => crate::cmd::demo::run(args)
             .await
             .map(|()| ExitCode::SUCCESS),
-        Command::Bench(args) => crate::bench::run(args).await.map(|()| ExitCode::SUCCESS),
+        Command::Bench(args) => {
+            // The bench prints its own report; the operator's logs only when asked for.
+            if std::env::var_os("RUST_LOG").is_some() {
+                crate::telemetry::init(crate::telemetry::LogFormat::Text, "warn");
+            }
+            crate::bench::run(args).await.map(|()| ExitCode::SUCCESS)
+        }
     }
 }

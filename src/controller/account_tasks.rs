@@ -2,6 +2,7 @@
 //! sync interval, then syncs the account. Controllers only wake it.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
@@ -15,14 +16,15 @@ use crate::crd::{DirectoryIntegration, parse_duration};
 use super::account_client::AccountClient;
 use super::cluster_sync::sync_from_cluster;
 use super::context::Context;
+use super::debounce::{Debounce, Trigger};
 use super::error::Error;
+use super::status_writes::StatusWrites;
 use crate::telemetry::labels::OutcomeLabel;
-
-/// Longest wait a burst of changes can add before a plan (the debounce cap of DESIGN.md).
-pub const MAX_DEBOUNCE: Duration = Duration::from_secs(30);
 
 struct Handle {
     wake: Arc<Notify>,
+    /// Changes since the last sync started (the debounce's measure of a burst).
+    pending: Arc<AtomicUsize>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -49,13 +51,22 @@ impl AccountTasks {
         tasks.retain(|_, h| !h.task.is_finished());
         let handle = tasks.entry(key.clone()).or_insert_with(|| {
             let wake = Arc::new(Notify::new());
+            let pending = Arc::new(AtomicUsize::new(0));
             let span = info_span!("account", integration = %key);
             let stopping = self.stopping.subscribe();
-            let task = tokio::spawn(
-                run(Arc::downgrade(ctx), key, wake.clone(), stopping).instrument(span),
-            );
-            Handle { wake, task }
+            let signals = Signals {
+                wake: wake.clone(),
+                pending: pending.clone(),
+                stopping,
+            };
+            let task = tokio::spawn(run(Arc::downgrade(ctx), key, signals).instrument(span));
+            Handle {
+                wake,
+                pending,
+                task,
+            }
         });
+        handle.pending.fetch_add(1, Ordering::Relaxed);
         handle.wake.notify_one();
     }
 
@@ -83,61 +94,92 @@ impl AccountTasks {
     }
 }
 
-fn durations(i: &DirectoryIntegration) -> (Duration, Duration) {
+fn durations(i: &DirectoryIntegration, managed: usize) -> (Duration, Debounce) {
     let interval = parse_duration("spec.sync.interval", &i.spec.sync.interval)
         .unwrap_or(Duration::from_secs(600))
         .max(Duration::from_secs(1));
-    let debounce = parse_duration("spec.sync.debounce", &i.spec.sync.debounce)
-        .unwrap_or(Duration::from_secs(5))
-        .min(MAX_DEBOUNCE);
-    (interval, debounce)
+    let quiet = parse_duration("spec.sync.debounce", &i.spec.sync.debounce)
+        .unwrap_or(Duration::from_secs(5));
+    (interval, Debounce::of(i, quiet, managed))
 }
 
-/// The account task: sync, then wait for the interval or a wake-up, debounced.
-async fn run(
-    ctx: Weak<Context>,
-    key: ObjectRef<DirectoryIntegration>,
+/// What wakes an account task, and what stops it.
+struct Signals {
     wake: Arc<Notify>,
-    mut stopping: tokio::sync::watch::Receiver<bool>,
-) {
-    let mut failures: u32 = 0;
+    pending: Arc<AtomicUsize>,
+    stopping: tokio::sync::watch::Receiver<bool>,
+}
+
+/// The account task: its state outlives each sync, and its status writes are finished before
+/// it ends.
+async fn run(ctx: Weak<Context>, key: ObjectRef<DirectoryIntegration>, mut signals: Signals) {
     // The account's LastPass client (rate limit, connections), for the life of this task.
     let mut client = AccountClient::default();
+    let mut statuses = StatusWrites::default();
+    sync_loop(&ctx, &key, &mut signals, &mut client, &mut statuses).await;
+    statuses.finish().await;
+}
+
+/// Waits for a burst of changes to settle ([`Debounce`]); `None` when the task is to end.
+async fn debounced(signals: &mut Signals, rule: Debounce, slicing: bool) -> Option<Trigger> {
+    let started = Instant::now();
+    let trigger = loop {
+        let pending = signals.pending.load(Ordering::Relaxed);
+        if let Some(t) = rule.decide(started.elapsed(), pending, slicing) {
+            break t;
+        }
+        tokio::select! {
+            () = signals.wake.notified() => {}
+            () = sleep(rule.quiet) => break Trigger::Quiet,
+            _ = signals.stopping.wait_for(|s| *s) => return None,
+        }
+    };
+    // Changes from here on belong to the next sync.
+    signals.pending.store(0, Ordering::Relaxed);
+    Some(trigger)
+}
+
+/// Sync, then wait for the interval or a wake-up, debounced. A slice of a burst is followed
+/// at once by the wait for the rest of it.
+async fn sync_loop(
+    ctx: &Weak<Context>,
+    key: &ObjectRef<DirectoryIntegration>,
+    signals: &mut Signals,
+    client: &mut AccountClient,
+    statuses: &mut StatusWrites,
+) {
+    let mut failures: u32 = 0;
+    let mut slicing = false;
+    // Users the account had at the last sync: a slice is worth a re-read of them only when it
+    // changes about as many.
+    let mut managed = 0;
     loop {
-        if *stopping.borrow() {
+        if *signals.stopping.borrow() {
             return;
         }
-        // Debounce: wait until changes stop arriving for `debounce`, at most MAX_DEBOUNCE.
-        let Some(integration) = ctx.upgrade().and_then(|c| c.integrations.get(&key)) else {
+        let Some(integration) = ctx.upgrade().and_then(|c| c.integrations.get(key)) else {
             info!("integration gone; account task ends (nobody is deprovisioned)");
             return;
         };
-        let (interval, debounce) = durations(&integration);
-        let deadline = Instant::now() + MAX_DEBOUNCE;
-        loop {
-            let quiet = tokio::select! {
-                () = wake.notified() => false,
-                () = sleep(debounce) => true,
-                _ = stopping.wait_for(|s| *s) => return,
-            };
-            if quiet || Instant::now() >= deadline {
-                break;
-            }
-        }
+        let (interval, rule) = durations(&integration, managed);
+        let Some(trigger) = debounced(signals, rule, slicing).await else {
+            return;
+        };
+        slicing = trigger == Trigger::Slice;
         let Some(context) = ctx.upgrade() else { return };
-        if *stopping.borrow() || !crate::lastpass::gate::is_open() {
+        if *signals.stopping.borrow() || !crate::lastpass::gate::is_open() {
             return;
         }
         // Plan only on complete caches: a half-listed set of users could look like removals.
         let _ = context.users.wait_until_ready().await;
         let _ = context.groups.wait_until_ready().await;
         let _ = super::stores::wait_ready(&context.namespaces).await;
-        let Some(integration) = context.integrations.get(&key) else {
+        let Some(integration) = context.integrations.get(key) else {
             info!("integration gone; account task ends (nobody is deprovisioned)");
             return;
         };
         let started = Instant::now();
-        let result = sync_from_cluster(&context, &integration, &mut client).await;
+        let result = sync_from_cluster(&context, &integration, client, statuses, trigger).await;
         let outcome = result.as_ref().err().map_or("success", Error::metric_label);
         let metrics = crate::telemetry::metrics::global();
         metrics
@@ -151,8 +193,12 @@ async fn run(
         }
         metrics.account_sync(&super::revocation::integration_label(&integration), outcome);
         let wait = match result {
-            Ok(()) => {
-                failures = 0;
+            Ok(users) if slicing => {
+                (failures, managed) = (0, users);
+                continue;
+            }
+            Ok(users) => {
+                (failures, managed) = (0, users);
                 interval
             }
             Err(e) => {
@@ -170,9 +216,9 @@ async fn run(
         drop(context);
         let next = Instant::now() + wait;
         tokio::select! {
-            () = wake.notified() => {}
+            () = signals.wake.notified() => {}
             () = sleep_until(next) => {}
-            _ = stopping.wait_for(|s| *s) => return,
+            _ = signals.stopping.wait_for(|s| *s) => return,
         }
     }
 }

@@ -4,16 +4,13 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use futures::{StreamExt, stream};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::Api;
 use kube::runtime::reflector::ObjectRef;
 use kube::{Resource, ResourceExt};
 use tracing::{info, warn};
 
-use crate::crd::{
-    DirectoryIntegration, DirectoryIntegrationStatus, InitialPassword, LastPassGroup, LastPassUser,
-};
+use crate::crd::{DirectoryIntegration, DirectoryIntegrationStatus, LastPassGroup, LastPassUser};
 use crate::engine::account::{AccountSync, client_config, generations_of, sync_desire};
 
 use super::account_client::AccountClient;
@@ -21,10 +18,12 @@ use crate::engine::desire::{Desire, desire, resource_ref};
 use crate::engine::model::ResourceRef;
 
 use super::context::Context;
+use super::debounce::Trigger;
 use super::error::{Error, kube as kube_err};
 use super::events;
-use super::secrets::{credentials, forget_used_passwords, initial_passwords, secret_name};
+use super::secrets::{credentials, forget_used_passwords, initial_passwords};
 use super::status::{apply_status, remove_finalizer};
+use super::status_writes::{Planned, StatusWrites};
 use crate::status::writer::next_status;
 
 /// Admitted users whose resource does not carry the finalizer yet (its controller adds it
@@ -57,17 +56,20 @@ fn index<K: Resource<DynamicType = ()>>(all: &[Arc<K>]) -> HashMap<ResourceRef, 
     all.iter().map(|o| (resource_ref(o.as_ref()), o)).collect()
 }
 
-/// Syncs one account and writes back what happened.
+/// Syncs one account and writes back what happened; returns how many users it manages (the
+/// resources of the plan, held-back ones not counted).
 pub async fn sync_from_cluster(
     ctx: &Arc<Context>,
     integration: &DirectoryIntegration,
     account: &mut AccountClient,
-) -> Result<(), Error> {
+    statuses: &mut StatusWrites,
+    trigger: Trigger,
+) -> Result<usize, Error> {
     let now = Time(jiff::Timestamp::now());
     // The safeguard's record (window, consumed approvals) lives in status: read it fresh, as
     // the cache may not yet hold the previous sync's write.
     let Some(fresh) = fresh_integration(ctx, integration).await? else {
-        return Ok(());
+        return Ok(0);
     };
     let integration = &fresh;
     // A spec breaking a CRD rule (no CEL on old API servers) reaches neither Secret nor LastPass.
@@ -112,71 +114,16 @@ pub async fn sync_from_cluster(
         applied = sync.outcome.applied.len(),
         failures = sync.outcome.failures.len(),
         observations = sync.outcome.observations,
+        ?trigger,
         "account synced"
     );
 
-    // Statuses, only where they changed.
-    let mut writes = Vec::new();
-    let unread = sync.outcome.observed.is_none();
-    for (r, status) in &sync.report.users {
-        if let Some(&u) = users_by_ref.get(r) {
-            let generation = u.metadata.generation;
-            let mut status = if unread {
-                crate::engine::unread::keep_last_read(u.status.as_ref(), status.clone())
-            } else {
-                status.clone()
-            };
-            // A resource keeps its binding while it is left out or leaving, and a leaving one
-            // its LastPass id (its revocation is measured because it had an account).
-            if let Some(old) = u.status.as_ref() {
-                status.bound_username = status.bound_username.or(old.bound_username.clone());
-                status.bound_integration =
-                    status.bound_integration.or(old.bound_integration.clone());
-                if status.phase == Some(crate::crd::UserPhase::Deprovisioning) {
-                    status.lastpass_id = status.lastpass_id.or(old.lastpass_id.clone());
-                }
-            }
-            if let Some(mut next) = next_status(u.status.as_ref(), status, generation, &now) {
-                if u.spec.initial_password == InitialPassword::Generate
-                    && next.lastpass_id.is_some()
-                    && next.phase == Some(crate::crd::UserPhase::Invited)
-                {
-                    next.initial_password_secret = Some(secret_name(u));
-                }
-                writes.push(Write::User(u.clone(), next));
-            }
-        }
-    }
-    for (r, status) in &sync.report.groups {
-        let Some(&g) = groups_by_ref.get(r) else {
-            continue;
-        };
-        let mut status = status.clone();
-        if let Some(old) = g.status.as_ref() {
-            status.bound_group_name = status.bound_group_name.or(old.bound_group_name.clone());
-            status.bound_integration = status.bound_integration.or(old.bound_integration.clone());
-        }
-        if let Some(next) = next_status(g.status.as_ref(), status, g.metadata.generation, &now) {
-            writes.push(Write::Group(g.clone(), next));
-        }
-    }
-    let client = ctx.client.clone();
-    let results: Vec<Result<(), Error>> = stream::iter(writes)
-        .map(|w| {
-            let client = client.clone();
-            async move {
-                match w {
-                    Write::User(u, s) => apply_status(&client, u.as_ref(), &s).await,
-                    Write::Group(g, s) => apply_status(&client, g.as_ref(), &s).await,
-                }
-            }
-        })
-        .buffer_unordered(ctx.settings.write_concurrency)
-        .collect()
-        .await;
-    for e in results.into_iter().filter_map(Result::err) {
-        warn!(error = %e, "status write failed; the next sync retries");
-    }
+    // Statuses, only where they changed; written while the task goes on.
+    let planned = Planned {
+        users: &users_by_ref,
+        groups: &groups_by_ref,
+    };
+    statuses.start(ctx, &sync, &planned, trigger, &now).await;
 
     // The integration's status first: it carries the safeguard's window and consumed
     // approvals, which must be recorded even if a finalizer below cannot be removed.
@@ -227,13 +174,8 @@ pub async fn sync_from_cluster(
             Err(Error::Credentials(e.to_string()))
         }
         Some(e) => Err(Error::Sync(e.to_string())),
-        None => finalizer_error.map_or(Ok(()), Err),
+        None => finalizer_error.map_or(Ok(sync.desire.desired.users.len()), Err),
     }
-}
-
-enum Write {
-    User(Arc<LastPassUser>, crate::crd::LastPassUserStatus),
-    Group(Arc<LastPassGroup>, crate::crd::LastPassGroupStatus),
 }
 
 /// Releases this integration's deleted LastPassGroups (the owners of their names) once no

@@ -210,4 +210,29 @@ mod tests {
         assert_eq!(written.observed_generation, Some(2));
         assert_eq!(written.last_sync_time, Some(at(60)));
     }
+
+    #[test]
+    fn a_digest_tells_what_a_status_says_not_when() {
+        let user = |ready: bool, t: i64| {
+            let reason = if ready {
+                Reason::Invited
+            } else {
+                Reason::Pending
+            };
+            let c = condition(types::READY, ready, reason, "", Some(1), &at(t));
+            next_status(
+                None,
+                LastPassUserStatus {
+                    conditions: vec![c],
+                    ..LastPassUserStatus::default()
+                },
+                Some(1),
+                &at(t),
+            )
+            .unwrap()
+        };
+        use crate::status::writer::digest;
+        assert_eq!(digest(&user(true, 10)), digest(&user(true, 99)));
+        assert_ne!(digest(&user(true, 10)), digest(&user(false, 10)));
+    }
 }

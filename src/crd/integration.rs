@@ -147,7 +147,9 @@ pub struct SyncSpec {
     #[schemars(regex(pattern = r"^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$"))]
     #[x_kube(validation = Rule::new("duration(self) >= duration('1m')").message("spec.sync.interval must be at least 1m"))]
     pub interval: String,
-    /// Quiet period after a change before planning, so a burst of changes becomes one plan.
+    /// Quiet period after a change before planning, so a burst of changes becomes one plan
+    /// (at most 30s of waiting). A burst still arriving after it, with `batchSize × burst`
+    /// changes waiting, is planned in slices of full batches while it arrives.
     #[serde(default = "default_debounce")]
     #[schemars(regex(pattern = r"^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$"))]
     pub debounce: String,

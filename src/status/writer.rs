@@ -84,6 +84,20 @@ pub fn next_status<S: Status>(
     Some(next)
 }
 
+/// A digest of what `status` says, times left out (sync times and condition transitions): the
+/// memory of a status written, for as long as a watch cache may not show it yet.
+pub fn digest<S: Status>(status: &S) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut s = status.owned();
+    s.clear_times();
+    for c in s.conditions_mut() {
+        c.last_transition_time = Time(jiff::Timestamp::UNIX_EPOCH);
+    }
+    let mut h = std::hash::DefaultHasher::new();
+    serde_json::to_string(&s).unwrap_or_default().hash(&mut h);
+    h.finish()
+}
+
 /// A status write that failed.
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {

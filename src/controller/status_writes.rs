@@ -1,0 +1,226 @@
+//! The statuses of a sync's users and groups, written in the background: the account task
+//! goes on to the next slice of a burst while they land, so the LastPass work of one slice
+//! overlaps the status writes of the one before. One sync's writes at a time: the next sync
+//! waits for them before it compares its own with what the resources show.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use futures::{StreamExt, stream};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::Client;
+use tokio::task::JoinHandle;
+use tracing::{debug, warn};
+
+use crate::crd::{InitialPassword, LastPassGroup, LastPassGroupStatus, LastPassUser, UserPhase};
+use crate::engine::account::AccountSync;
+use crate::engine::model::ResourceRef;
+use crate::status::writer::{digest, next_status};
+
+use super::context::Context;
+use super::debounce::Trigger;
+use super::secrets::secret_name;
+use super::status::apply_status;
+
+/// The status writes of the last sync, while they are in flight.
+#[derive(Default)]
+pub struct StatusWrites {
+    running: Option<JoinHandle<Written>>,
+}
+
+/// What the last sync's writes set, by uid ([`digest`]): the cache may not show them yet when
+/// the next sync compares, and a status is not written twice because a watch lags.
+type Written = HashMap<String, u64>;
+
+/// The resources a sync planned from, by reference: their generations are the ones its
+/// statuses describe.
+pub struct Planned<'a> {
+    /// LastPassUsers of the sync's snapshot.
+    pub users: &'a HashMap<ResourceRef, &'a Arc<LastPassUser>>,
+    /// LastPassGroups of the sync's snapshot.
+    pub groups: &'a HashMap<ResourceRef, &'a Arc<LastPassGroup>>,
+}
+
+enum Write {
+    User(Arc<LastPassUser>, crate::crd::LastPassUserStatus),
+    Group(Arc<LastPassGroup>, LastPassGroupStatus),
+}
+
+impl Write {
+    fn uid(&self) -> Option<&str> {
+        match self {
+            Write::User(u, _) => uid(u.as_ref()),
+            Write::Group(g, _) => uid(g.as_ref()),
+        }
+    }
+
+    fn digest(&self) -> u64 {
+        match self {
+            Write::User(_, s) => digest(s),
+            Write::Group(_, s) => digest(s),
+        }
+    }
+}
+
+impl StatusWrites {
+    /// Waits until the writes in flight have landed (or failed, which the next sync retries);
+    /// returns what they wrote.
+    pub async fn finish(&mut self) -> Written {
+        let Some(running) = self.running.take() else {
+            return Written::new();
+        };
+        running.await.unwrap_or_else(|e| {
+            warn!(error = %e, "status writes ended abnormally; the next sync retries them");
+            Written::new()
+        })
+    }
+
+    /// Starts writing the statuses of `sync` that differ from what the resources show now,
+    /// after the previous sync's writes have landed. Each status describes the generation the
+    /// sync planned from. A slice of a burst writes its users' statuses (each is Ready as soon
+    /// as it is invited) and leaves the groups' to the sync that ends the burst, or every slice
+    /// would rewrite every group's member count.
+    pub async fn start(
+        &mut self,
+        ctx: &Context,
+        sync: &AccountSync,
+        planned: &Planned<'_>,
+        trigger: Trigger,
+        now: &Time,
+    ) {
+        let written = self.finish().await;
+        let users = ctx.users.state();
+        let groups = ctx.groups.state();
+        let current_users = by_uid(&users);
+        let current_groups = by_uid(&groups);
+        let unread = sync.outcome.observed.is_none();
+        let mut writes = Vec::new();
+        for (r, status) in &sync.report.users {
+            let Some(&u) = planned.users.get(r) else {
+                continue;
+            };
+            let Some(&current) = uid(u.as_ref()).and_then(|id| current_users.get(id)) else {
+                continue;
+            };
+            if let Some(next) = user_status(u, current, status, unread, now) {
+                writes.push(Write::User(current.clone(), next));
+            }
+        }
+        // A group's status (members, missing members, readiness) describes the burst's end:
+        // written once then, not once per slice.
+        let groups_settled = trigger != Trigger::Slice;
+        for (r, status) in sync.report.groups.iter().filter(|_| groups_settled) {
+            let Some(&g) = planned.groups.get(r) else {
+                continue;
+            };
+            let Some(&current) = uid(g.as_ref()).and_then(|id| current_groups.get(id)) else {
+                continue;
+            };
+            let status = group_status(current.status.as_ref(), status);
+            if let Some(next) =
+                next_status(current.status.as_ref(), status, g.metadata.generation, now)
+            {
+                writes.push(Write::Group(current.clone(), next));
+            }
+        }
+        writes.retain(|w| w.uid().and_then(|id| written.get(id)) != Some(&w.digest()));
+        if writes.is_empty() {
+            return;
+        }
+        let client = ctx.client.clone();
+        let concurrency = ctx.settings.write_concurrency.max(1);
+        self.running = Some(tokio::spawn(write_all(client, writes, concurrency)));
+    }
+}
+
+async fn write_all(client: Client, writes: Vec<Write>, concurrency: usize) -> Written {
+    let (count, started) = (writes.len(), std::time::Instant::now());
+    // Each write: Ok(what it set, by uid) or the error.
+    let results: Vec<Result<Option<(String, u64)>, super::error::Error>> = stream::iter(writes)
+        .map(|w| {
+            let client = client.clone();
+            let done = w.uid().map(|id| (id.to_string(), w.digest()));
+            async move {
+                match w {
+                    Write::User(u, s) => apply_status(&client, u.as_ref(), &s).await,
+                    Write::Group(g, s) => apply_status(&client, g.as_ref(), &s).await,
+                }
+                .map(|()| done)
+            }
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    let mut written = Written::with_capacity(results.len());
+    let mut failed = 0;
+    for result in results {
+        match result {
+            Ok(done) => written.extend(done),
+            Err(e) => {
+                failed += 1;
+                warn!(error = %e, "status write failed; the next sync retries");
+            }
+        }
+    }
+    debug!(count, failed, elapsed = ?started.elapsed(), "statuses written");
+    written
+}
+
+fn uid<K: kube::Resource>(obj: &K) -> Option<&str> {
+    obj.meta().uid.as_deref()
+}
+
+/// The resources as the cache holds them now, by uid: one deleted and created again under the
+/// same name is another resource, and gets none of the old one's status.
+fn by_uid<K: kube::Resource>(all: &[Arc<K>]) -> HashMap<&str, &Arc<K>> {
+    all.iter()
+        .filter_map(|o| uid(o.as_ref()).map(|id| (id, o)))
+        .collect()
+}
+
+/// The status to write for user `planned` (as the sync saw it), given the resource as it is
+/// now; `None` when it already says so.
+fn user_status(
+    planned: &LastPassUser,
+    current: &LastPassUser,
+    reported: &crate::crd::LastPassUserStatus,
+    unread: bool,
+    now: &Time,
+) -> Option<crate::crd::LastPassUserStatus> {
+    let shown = current.status.as_ref();
+    let mut status = if unread {
+        crate::engine::unread::keep_last_read(shown, reported.clone())
+    } else {
+        reported.clone()
+    };
+    // A resource keeps its binding while it is left out or leaving, and a leaving one its
+    // LastPass id (its revocation is measured because it had an account).
+    if let Some(old) = shown {
+        status.bound_username = status.bound_username.or(old.bound_username.clone());
+        status.bound_integration = status.bound_integration.or(old.bound_integration.clone());
+        if status.phase == Some(UserPhase::Deprovisioning) {
+            status.lastpass_id = status.lastpass_id.or(old.lastpass_id.clone());
+        }
+    }
+    let mut next = next_status(shown, status, planned.metadata.generation, now)?;
+    if planned.spec.initial_password == InitialPassword::Generate
+        && next.lastpass_id.is_some()
+        && next.phase == Some(UserPhase::Invited)
+    {
+        next.initial_password_secret = Some(secret_name(planned));
+    }
+    Some(next)
+}
+
+/// The reported group status with the binding it already has kept.
+fn group_status(
+    shown: Option<&LastPassGroupStatus>,
+    reported: &LastPassGroupStatus,
+) -> LastPassGroupStatus {
+    let mut status = reported.clone();
+    if let Some(old) = shown {
+        status.bound_group_name = status.bound_group_name.or(old.bound_group_name.clone());
+        status.bound_integration = status.bound_integration.or(old.bound_integration.clone());
+    }
+    status
+}
