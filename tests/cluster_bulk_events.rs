@@ -150,3 +150,29 @@ async fn a_small_plan_keeps_an_event_per_user() {
     op.stop().await;
     ns.cleanup().await;
 }
+
+#[tokio::test]
+async fn each_bulk_plan_keeps_its_own_summary() {
+    // Two bulk plans one after the other: each summary is an Event of its own, not a series
+    // that shows only the first plan's note.
+    let Some((ns, _sim, op)) = account_with_operator(json!({"debounce": "2s"})).await else {
+        return;
+    };
+    for prefix in ["first", "second"] {
+        let all = names(BULK_USERS + 1, prefix);
+        for n in &all {
+            create_user(&ns, &user(n, &format!("{n}@example.com"), json!({}))).await;
+        }
+        for n in &all {
+            wait_user(&ns, n, 60, |u| is(u, UserPhase::Invited, "True")).await;
+        }
+    }
+    wait_events(&ns, "BulkApplied", 2).await;
+    let mut notes = event_notes(&ns, "BulkApplied", None).await;
+    notes.sort();
+    assert_eq!(notes.len(), 2, "{notes:?}");
+    assert!(notes[0].contains("(first00@example.com"), "{notes:?}");
+    assert!(notes[1].contains("(second00@example.com"), "{notes:?}");
+    op.stop().await;
+    ns.cleanup().await;
+}

@@ -7,7 +7,7 @@ use std::time::Duration;
 use k8s_openapi::api::core::v1::Namespace;
 use kube::Client;
 use kube::api::Api;
-use kube::runtime::events::Recorder;
+use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::reflector::{ObjectRef, Store};
 
 use crate::crd::{DirectoryIntegration, LastPassGroup, LastPassUser};
@@ -50,6 +50,9 @@ pub struct Context {
     pub client: Client,
     /// Publishes events.k8s.io/v1 Events.
     pub recorder: Recorder,
+    /// Who publishes them (for Events published one per occurrence, see
+    /// `events::emit_each`).
+    pub reporter: Reporter,
     /// Cache of LastPassUsers.
     pub users: Stores<LastPassUser>,
     /// Cache of LastPassGroups.

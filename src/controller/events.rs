@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use futures::{StreamExt, stream};
-use kube::runtime::events::EventType;
+use kube::runtime::events::{EventType, Recorder};
 use kube::{Resource, ResourceExt};
 use tracing::debug;
 
@@ -33,6 +33,25 @@ async fn emit<K: Resource<DynamicType = ()>>(
 ) {
     let event = crate::status::event::event(type_, reason, action, &note);
     if let Err(e) = ctx.recorder.publish(&event, &obj.object_ref(&())).await {
+        debug!(error = %e, "cannot publish an Event");
+    }
+}
+
+/// Publishes an Event whose note is the point (a bulk plan's summary, a dry run's plan) as an
+/// Event of its own. The Recorder folds Events of the same reason, action and object into one
+/// series that keeps the first note (as client-go's does), so every later summary would be
+/// lost; a Recorder with an empty cache creates a new Event each time.
+async fn emit_each<K: Resource<DynamicType = ()>>(
+    ctx: &Context,
+    obj: &K,
+    type_: EventType,
+    reason: Reason,
+    action: &str,
+    note: String,
+) {
+    let event = crate::status::event::event(type_, reason, action, &note);
+    let recorder = Recorder::new(ctx.client.clone(), ctx.reporter.clone());
+    if let Err(e) = recorder.publish(&event, &obj.object_ref(&())).await {
         debug!(error = %e, "cannot publish an Event");
     }
 }
@@ -137,7 +156,7 @@ pub async fn publish(
         .collect::<Vec<()>>()
         .await;
     if let Some(note) = split.summary {
-        emit(
+        emit_each(
             ctx,
             integration,
             EventType::Normal,
@@ -224,7 +243,7 @@ pub async fn publish(
                 p.deprovisions.len()
             )
         };
-        emit(
+        emit_each(
             ctx,
             integration,
             EventType::Normal,

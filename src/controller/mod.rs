@@ -136,7 +136,8 @@ pub async fn run(
     };
     let ctx = Arc::new(Context {
         client: client.clone(),
-        recorder: Recorder::new(client.clone(), reporter),
+        recorder: Recorder::new(client.clone(), reporter.clone()),
+        reporter,
         users: Stores::new(users.iter().map(Controller::store).collect()),
         groups: Stores::new(groups.iter().map(Controller::store).collect()),
         integrations: Stores::new(integrations.iter().map(Controller::store).collect()),
