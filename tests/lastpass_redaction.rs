@@ -24,6 +24,9 @@ impl Write for Buf {
     }
 }
 
+/// A new user's initial password, which the echoing upstream repeats.
+const ECHOED_PASSWORD: &str = "Echoed-Initial-Pass-123!";
+
 #[tokio::test]
 async fn provhash_never_appears_in_logs_errors_or_debug() {
     let buf = Buf::default();
@@ -64,6 +67,24 @@ async fn provhash_never_appears_in_logs_errors_or_debug() {
         fullname: None,
     });
     errors.push(lp.execute(&update).await.unwrap_err());
+    // An upstream that echoes the request in its error: neither the provhash nor the new
+    // user's password may reach the error.
+    sim.state().push_fault(PendingFault {
+        fault: Fault::EchoRequest,
+        command: Some("batchadd".into()),
+    });
+    let bob = NewUser {
+        username: "bob@example.com".into(),
+        password: Some(ECHOED_PASSWORD.to_string().into()),
+        ..Default::default()
+    };
+    let echoed = lp.execute(&Batch::Add(vec![bob])).await.unwrap_err();
+    assert!(
+        echoed.to_string().contains("could not process request")
+            && echoed.to_string().contains("[redacted]"),
+        "the echo reaches the error, redacted: {echoed}"
+    );
+    errors.push(echoed);
     let mut bad = sim.config();
     bad.provhash = format!("{PROVHASH}-old").into();
     errors.push(Client::new(bad).unwrap().observe().await.unwrap_err());
@@ -97,8 +118,10 @@ async fn provhash_never_appears_in_logs_errors_or_debug() {
     assert!(logs.contains("simulator answered"), "{logs}");
     assert!(logs.contains("TRACE"), "TRACE level is captured: {logs}");
     assert!(!logs.contains(PROVHASH), "provhash in logs");
+    assert!(!logs.contains(ECHOED_PASSWORD), "password in logs");
     for t in texts {
         assert!(!t.contains(PROVHASH), "provhash in {t}");
+        assert!(!t.contains(ECHOED_PASSWORD), "password in {t}");
     }
     assert_eq!(
         errors
@@ -108,6 +131,7 @@ async fn provhash_never_appears_in_logs_errors_or_debug() {
         [
             "failed",
             "outcome_unknown",
+            "failed",
             "unauthorized",
             "throttled",
             "unavailable",

@@ -15,7 +15,7 @@ use super::command::{Command, UserQuery, envelope};
 use super::command_kind::CommandKind;
 use super::config::ClientConfig;
 use super::error::ApiError;
-use super::reply::{Reply, UserFailure, classify};
+use super::reply::{Reply, UserFailure, classify, request_secrets};
 use super::snapshot::{Snapshot, User, UserPage, decode_page};
 use super::trust;
 
@@ -348,7 +348,10 @@ impl Client {
             }
         };
         let targets: Vec<&str> = targets.iter().map(String::as_str).collect();
-        let reply = classify(command, &targets, status, retry_after.as_deref(), &bytes);
+        let mut reply = classify(command, &targets, status, retry_after.as_deref(), &bytes);
+        if !matches!(reply, Reply::Success { .. } | Reply::Auth) {
+            reply.redact(&request_secrets(body));
+        }
         let outcome = if status == 429 {
             "throttled"
         } else {

@@ -54,6 +54,52 @@ pub enum Reply {
     },
 }
 
+impl Reply {
+    /// Replaces every `secret` in the server's free text with `[redacted]`: an upstream may
+    /// echo the request (its provhash, a new user's password) in an error, and that text goes
+    /// on to errors, logs, statuses and Events.
+    pub fn redact(&mut self, secrets: &[String]) {
+        let texts: Vec<&mut String> = match self {
+            Reply::Partial { failures, .. } => {
+                failures.iter_mut().map(|f| &mut f.message).collect()
+            }
+            Reply::Permanent { messages } => messages.iter_mut().collect(),
+            Reply::Retryable { reason, .. } | Reply::UnknownOutcome { reason } => vec![reason],
+            Reply::Success { .. } | Reply::Auth => Vec::new(),
+        };
+        for text in texts {
+            for secret in secrets.iter().filter(|s| !s.is_empty()) {
+                if text.contains(secret.as_str()) {
+                    *text = text.replace(secret.as_str(), "[redacted]");
+                }
+            }
+        }
+    }
+}
+
+/// The secrets a request body carries: every string under a `provhash` or `password` key.
+pub fn request_secrets(body: &[u8]) -> Vec<String> {
+    fn collect(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Object(map) => {
+                for (k, v) in map {
+                    match (k.as_str(), v) {
+                        ("provhash" | "password", Value::String(s)) => out.push(s.clone()),
+                        _ => collect(v, out),
+                    }
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|v| collect(v, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    if let Ok(v) = serde_json::from_slice::<Value>(body) {
+        collect(&v, &mut out);
+    }
+    out
+}
+
 /// The longest `Retry-After` honoured; longer requests are capped to this.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(600);
 
@@ -411,5 +457,30 @@ mod tests {
         assert_eq!(f[0].username.as_deref(), Some("ba@x.io"));
         let f = failures(&["a@x.io"], vec!["internal error".into()]);
         assert_eq!(f[0].username, None);
+    }
+
+    #[test]
+    fn secrets_of_the_request_are_redacted_from_every_free_text() {
+        let body = br#"{"cid":"1","provhash":"ph-secret","cmd":"batchadd",
+            "data":[{"username":"a@x.io","password":"pw-secret"}]}"#;
+        let mut secrets = request_secrets(body);
+        secrets.sort();
+        assert_eq!(secrets, ["ph-secret", "pw-secret"]);
+        let mut partial = Reply::Partial {
+            failures: failures(&["a@x.io"], vec!["a@x.io: bad password pw-secret".into()]),
+            unchanged: vec![],
+        };
+        partial.redact(&secrets);
+        let mut permanent = Reply::Permanent {
+            messages: vec!["request provhash=ph-secret".into()],
+        };
+        permanent.redact(&secrets);
+        let mut unknown = Reply::UnknownOutcome {
+            reason: "ph-secret".into(),
+        };
+        unknown.redact(&secrets);
+        let text = format!("{partial:?} {permanent:?} {unknown:?}");
+        assert!(!text.contains("secret"), "{text}");
+        assert_eq!(text.matches("[redacted]").count(), 3, "{text}");
     }
 }

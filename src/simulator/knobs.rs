@@ -315,6 +315,9 @@ pub enum Fault {
     DropBeforeApply,
     /// Applied; the connection is closed without an answer.
     DropAfterApply,
+    /// Not applied; `FAIL` whose error message repeats the whole request, credentials and
+    /// passwords included (an upstream or gateway that echoes what it could not handle).
+    EchoRequest,
 }
 
 /// A queued fault and which command it waits for.

@@ -155,6 +155,14 @@ pub(crate) async fn api(
             call.record(&mut state.world(), Outcome::Dropped);
             return drop_connection(kill).await;
         }
+        Some(Fault::EchoRequest) => {
+            call.record(&mut state.world(), Outcome::Fail);
+            let error = format!("could not process request {req}");
+            return reply(
+                StatusCode::OK,
+                serde_json::json!({"status": "FAIL", "error": error}).to_string(),
+            );
+        }
         _ => {}
     }
     if !KNOWN.contains(&command.as_str()) || (write && chance(knobs.fail_probability)) {
