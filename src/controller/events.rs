@@ -6,7 +6,7 @@ use std::sync::Arc;
 use futures::{StreamExt, stream};
 use kube::runtime::events::{EventType, Recorder};
 use kube::{Resource, ResourceExt};
-use tracing::debug;
+use tracing::warn;
 
 use crate::crd::{
     APPROVE_PLAN_ANNOTATION, DirectoryIntegration, LastPassGroup, LastPassUser,
@@ -33,7 +33,7 @@ async fn emit<K: Resource<DynamicType = ()>>(
 ) {
     let event = crate::status::event::event(type_, reason, action, &note);
     if let Err(e) = ctx.recorder.publish(&event, &obj.object_ref(&())).await {
-        debug!(error = %e, "cannot publish an Event");
+        warn!(error = %e, reason = reason.as_str(), "cannot publish an Event");
     }
 }
 
@@ -52,7 +52,7 @@ async fn emit_each<K: Resource<DynamicType = ()>>(
     let event = crate::status::event::event(type_, reason, action, &note);
     let recorder = Recorder::new(ctx.client.clone(), ctx.reporter.clone());
     if let Err(e) = recorder.publish(&event, &obj.object_ref(&())).await {
-        debug!(error = %e, "cannot publish an Event");
+        warn!(error = %e, reason = reason.as_str(), "cannot publish an Event");
     }
 }
 
