@@ -217,7 +217,7 @@ pub fn report(desire: &Desire, outcome: &ConvergeOutcome, now: &Time) -> Report 
             phase: Some(phase),
             lastpass_id: seen.map(|u| u.id.clone()),
             groups: seen
-                .map(|u| u.groups.iter().cloned().collect())
+                .map(|u| u.groups.iter().map(str::to_string).collect())
                 .unwrap_or_default(),
             last_login: seen.and_then(|u| last_login(u, &desire.time_zone)),
             multifactor: seen.and_then(|u| u.multifactor.clone()),
@@ -324,7 +324,7 @@ pub fn report(desire: &Desire, outcome: &ConvergeOutcome, now: &Time) -> Report 
     let mut member_counts: BTreeMap<&str, usize> = BTreeMap::new();
     for u in observed.iter().flat_map(|o| o.users.values()) {
         for g in &u.groups {
-            *member_counts.entry(g.as_str()).or_default() += 1;
+            *member_counts.entry(g).or_default() += 1;
         }
     }
     for group in desire.desired.groups.values() {

@@ -8,6 +8,7 @@ use serde::Deserialize;
 use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
+use super::group_names::{GroupNames, Interner};
 use super::wire::{
     attribute_map, lenient_bool, lenient_opt_string, lenient_opt_u64, map_or_empty, string_or_list,
 };
@@ -28,7 +29,7 @@ pub struct User {
     /// Last login, zone-less as sent (the zone is undocumented); `None` if never.
     pub last_login: Option<DateTime>,
     /// Groups the user is a member of.
-    pub groups: BTreeSet<String>,
+    pub groups: GroupNames,
     /// Two-factor method, `None` when off.
     pub multifactor: Option<String>,
     /// Account admin (read-only through the API).
@@ -58,7 +59,7 @@ impl Snapshot {
     pub fn insert_user(&mut self, user: User) {
         for g in &user.groups {
             self.groups
-                .entry(g.clone())
+                .entry(g.to_string())
                 .or_default()
                 .insert(user.username.clone());
         }
@@ -233,6 +234,7 @@ pub fn decode_page(body: &[u8]) -> Result<UserPage, serde_json::Error> {
         shape,
         users: raw_users,
     } = raw.users;
+    let mut interner = Interner::default();
     let mut users: Vec<User> = raw_users
         .into_iter()
         .map(|(id, u)| User {
@@ -242,7 +244,7 @@ pub fn decode_page(body: &[u8]) -> Result<UserPage, serde_json::Error> {
             disabled: u.disabled,
             never_logged_in: u.neverloggedin,
             last_login: u.last_login.as_deref().and_then(parse_timestamp),
-            groups: u.groups.into_iter().collect(),
+            groups: interner.names(u.groups.iter().map(String::as_str)),
             multifactor: u.multifactor,
             admin: u.admin,
             attributes: u.attribs,
