@@ -14,6 +14,7 @@ use crate::lastpass::{ApiError, ErrorClass, LastPassZone};
 use super::converge::ConvergeOutcome;
 use super::desire::{Desire, Issue};
 use super::model::{ObservedUser, RefKind, ResourceRef, user_key};
+use super::packed::Packed;
 use super::plan::{Plan, Refusal};
 use super::safeguard::Change;
 use crate::status::{Reason, condition, types};
@@ -138,6 +139,7 @@ pub fn report(desire: &Desire, outcome: &ConvergeOutcome, now: &Time) -> Report 
         .collect();
     let observed = outcome.observed.as_ref();
     let pending_users = pending_user_keys(&outcome.remaining);
+    let mut statuses = Packed::default();
 
     for (key, want) in &desire.desired.users {
         let seen = observed.and_then(|o| o.users.get(key));
@@ -230,8 +232,9 @@ pub fn report(desire: &Desire, outcome: &ConvergeOutcome, now: &Time) -> Report 
             ],
             ..LastPassUserStatus::default()
         };
-        out.users.insert(want.resource.clone(), status);
+        statuses.insert(want.resource.clone(), status);
     }
+    out.users = statuses.finish();
 
     let blocked = outcome.blocked.as_ref();
     let refused: BTreeMap<&ResourceRef, &Refusal> = outcome
