@@ -45,6 +45,11 @@ impl GroupNames {
         &self.0
     }
 
+    /// The shared copy of `name`, if it is one of the groups.
+    pub fn shared(&self, name: &str) -> Option<&Arc<str>> {
+        self.position(name).ok().map(|at| &self.0[at])
+    }
+
     /// Adds `name`; `false` if it was already there.
     pub fn insert(&mut self, name: Arc<str>) -> bool {
         match self.position(&name) {
@@ -177,6 +182,19 @@ impl<const N: usize> PartialEq<[&str; N]> for GroupNames {
     }
 }
 
+/// A list of names, as LastPass and the simulator's saved store write groups.
+impl serde::Serialize for GroupNames {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GroupNames {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(Vec::<String>::deserialize(d)?.into_iter().collect())
+    }
+}
+
 /// One `Arc<str>` per distinct group name, handed out to every set built through it: a few
 /// hundred names shared by tens of thousands of users.
 #[derive(Debug, Default)]
@@ -216,6 +234,12 @@ mod tests {
         let other: GroupNames = ["ab", "z"].into_iter().collect();
         assert_eq!(g.difference(&other).collect::<Vec<_>>(), ["a", "c"]);
         assert_eq!(format!("{g:?}"), r#"{"a", "ab", "c"}"#);
+        let json = serde_json::to_string(&g).unwrap();
+        assert_eq!(json, r#"["a","ab","c"]"#);
+        assert_eq!(
+            serde_json::from_str::<GroupNames>(r#"["c","a","ab","a"]"#).unwrap(),
+            g
+        );
     }
 
     #[test]
@@ -224,6 +248,8 @@ mod tests {
         let one = interner.names(["Eng", "Ops"]);
         let two = interner.names(["Ops"]);
         assert!(Arc::ptr_eq(&one.names()[1], &two.names()[0]));
+        assert!(Arc::ptr_eq(one.shared("Ops").unwrap(), &two.names()[0]));
+        assert!(one.shared("ops").is_none());
         assert_eq!(one, ["Eng", "Ops"]);
     }
 }

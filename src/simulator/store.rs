@@ -4,11 +4,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
+use std::sync::Arc;
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use super::knobs::{EmptyGroup, GroupCase, Knobs, UnknownGroup};
+use crate::lastpass::GroupNames;
 
 /// First id handed out.
 const FIRST_ID: u64 = 10_001;
@@ -37,9 +39,9 @@ pub struct SimUser {
     pub last_login: Option<Timestamp>,
     /// Creation time.
     pub created: Timestamp,
-    /// Group names (as stored in the group registry).
+    /// Group names (as stored in the group registry), shared with the group's other members.
     #[serde(default)]
-    pub groups: BTreeSet<String>,
+    pub groups: GroupNames,
     /// Attributes from `batchadd`.
     #[serde(default)]
     pub attribs: BTreeMap<String, String>,
@@ -158,7 +160,7 @@ impl Store {
             neverloggedin: true,
             last_login: None,
             created: now,
-            groups: BTreeSet::new(),
+            groups: GroupNames::new(),
             attribs: BTreeMap::new(),
             password_reset_required: true,
             multifactor: None,
@@ -202,12 +204,26 @@ impl Store {
             None if knobs.unknown_group == UnknownGroup::Create => group.to_string(),
             None => return Err(format!("group {group} does not exist")),
         };
-        let Some(user) = self.users.get_mut(key) else {
+        if !self.users.contains_key(key) {
             return Err(format!("{key} does not exist"));
-        };
-        user.groups.insert(name.clone());
+        }
+        let shared = self.shared_name(&name);
+        if let Some(user) = self.users.get_mut(key) {
+            user.groups.insert(shared);
+        }
         self.groups.entry(name).or_default().insert(key.to_string());
         Ok(())
+    }
+
+    /// The copy of a group name its members already share (a new one for a new group).
+    fn shared_name(&self, name: &str) -> Arc<str> {
+        self.groups
+            .get(name)
+            .and_then(|members| members.first())
+            .and_then(|member| self.users.get(member))
+            .and_then(|u| u.groups.shared(name))
+            .cloned()
+            .unwrap_or_else(|| Arc::from(name))
     }
 
     /// Removes a membership; returns whether the user was a member.
