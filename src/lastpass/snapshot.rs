@@ -356,6 +356,9 @@ mod tests {
         assert_eq!(snap, before);
         assert_eq!(snap.users.len(), 120);
         assert_eq!(snap.user("U007@X.IO").unwrap().groups, ["Odd"]);
+        // One page's users share each group name.
+        let odd = |u: &str| snap.user(u).unwrap().groups.names()[0].clone();
+        assert!(std::sync::Arc::ptr_eq(&odd("u007@x.io"), &odd("u009@x.io")));
     }
 
     #[test]
