@@ -124,7 +124,10 @@ fn effects(
 fn account_state(acct: &Account) -> BTreeMap<String, (bool, BTreeSet<String>)> {
     acct.state().with_store(|s| {
         s.users_by_id()
-            .map(|u| (user_key(&u.username), (u.disabled, u.groups.clone())))
+            .map(|u| {
+                let groups = u.groups.iter().map(str::to_string).collect();
+                (user_key(&u.username), (u.disabled, groups))
+            })
             .collect()
     })
 }

@@ -214,7 +214,7 @@ fn print_account(state: &SimState) {
                 u.username.clone(),
                 u.fullname.clone(),
                 state.into(),
-                u.groups.iter().cloned().collect::<Vec<_>>().join(", "),
+                u.groups.iter().collect::<Vec<_>>().join(", "),
             ]
         })
         .collect();

@@ -35,7 +35,7 @@ pub fn adopted_user(
         },
         username: user.username.clone(),
         full_name: (!user.fullname.is_empty()).then(|| user.fullname.clone()),
-        groups: user.groups.iter().cloned().collect(),
+        groups: user.groups.iter().map(str::to_string).collect(),
         attributes: BTreeMap::new(),
         suspended: user.disabled,
         password_reset_required: user.password_reset_required,
@@ -120,7 +120,7 @@ mod tests {
             id: "10001".into(),
             username: "Pat@Example.com".into(),
             fullname: "Pat".into(),
-            groups: ["Finance".to_string()].into(),
+            groups: ["Finance"].into(),
             admin,
             ..Default::default()
         }
@@ -139,7 +139,7 @@ mod tests {
         let d = desire(&i, [&adopted], [], &BTreeMap::new());
         let want = &d.desired.users[&user_key("pat@example.com")];
         assert!(want.adopted, "its groups must not make a group managed");
-        assert_eq!(want.groups, ["Finance".to_string()].into());
+        assert_eq!(want.groups, ["Finance"]);
         assert_eq!(want.full_name.as_deref(), Some("Pat"));
     }
 }

@@ -217,7 +217,10 @@ proptest! {
             prop_assert!(u.status.as_ref().and_then(|s| s.bound_username.as_ref()).is_none_or(|b| *b == u.spec.username));
             prop_assert_eq!(key, &user_key(&u.spec.username));
             prop_assert_eq!(want.suspended, u.spec.suspended);
-            prop_assert_eq!(&want.groups, &u.spec.groups.iter().cloned().collect());
+            prop_assert_eq!(
+                &want.groups,
+                &u.spec.groups.iter().collect::<crate::lastpass::GroupNames>()
+            );
             let older_claimant = users.iter().any(|o| {
                 o.metadata.deletion_timestamp.is_none()
                     && user_key(&o.spec.username) == *key

@@ -543,3 +543,19 @@ fn no_namespace_changes_another_namespaces_memberships() {
     assert!(d.desired.groups.contains_key("All") && d.desired.groups.contains_key("Finance"));
     assert!(!d.desired.groups.contains_key("Lure"));
 }
+
+#[test]
+fn users_of_one_group_share_its_name() {
+    let i = integration("it", NamespacesFrom::Same);
+    let users = [
+        user("it", "ann", "ann@x.io", 0),
+        user("it", "bob", "bob@x.io", 1),
+    ];
+    let d = desire(&i, &users, &[], &BTreeMap::new());
+    let names = |key: &str| d.desired.users[key].groups.names()[0].clone();
+    assert_eq!(&*names("ann@x.io"), "Eng");
+    assert!(std::sync::Arc::ptr_eq(
+        &names("ann@x.io"),
+        &names("bob@x.io")
+    ));
+}

@@ -89,7 +89,7 @@ pub fn batches(plan: &Plan, passwords: &BTreeMap<UserKey, SecretString>) -> Vec<
                     NewUser {
                         username: c.username.clone(),
                         fullname: c.full_name.clone(),
-                        groups: c.groups.iter().cloned().collect(),
+                        groups: c.groups.iter().map(str::to_string).collect(),
                         attributes: c.attributes.clone(),
                         // A generated password is temporary: it must be changed at first login.
                         password_reset_required: Some(

@@ -7,6 +7,7 @@ pub mod desire;
 pub mod execute;
 pub mod guard;
 pub mod model;
+pub mod packed;
 pub mod password;
 pub mod pending_members;
 pub mod plan;

@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::crd::{DeprovisionAction, GroupPolicy};
+use crate::lastpass::GroupNames;
 
 /// Lower-cased username: the key every map of the engine uses.
 pub type UserKey = String;
@@ -78,7 +79,7 @@ pub struct DesiredUser {
     /// Display name; `None` leaves LastPass's value alone.
     pub full_name: Option<String>,
     /// Direct memberships from `spec.groups`.
-    pub groups: BTreeSet<String>,
+    pub groups: GroupNames,
     /// Custom attributes, sent with `batchadd`.
     pub attributes: BTreeMap<String, String>,
     /// Digest of the attributes last sent to LastPass (from the user's status): LastPass does

@@ -5,7 +5,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use std::sync::Arc;
+
 use crate::crd::{DeprovisionAction, GroupPolicy, UnmanagedUsers};
+use crate::lastpass::GroupNames;
 
 use super::model::{Desired, Observed, ResourceRef, UserKey};
 
@@ -35,7 +38,7 @@ pub struct CreateUser {
     /// Display name, if declared.
     pub full_name: Option<String>,
     /// Every group the user should be in (sent with `batchadd`).
-    pub groups: BTreeSet<String>,
+    pub groups: GroupNames,
     /// Custom attributes.
     pub attributes: BTreeMap<String, String>,
     /// `password_reset_required`.
@@ -167,7 +170,7 @@ fn spec_group_namespaces(desired: &Desired) -> BTreeMap<&str, BTreeSet<&str>> {
     let mut out: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     for u in desired.users.values().filter(|u| !u.adopted) {
         for g in &u.groups {
-            out.entry(g.as_str())
+            out.entry(g)
                 .or_default()
                 .insert(u.resource.namespace.as_str());
         }
@@ -176,12 +179,13 @@ fn spec_group_namespaces(desired: &Desired) -> BTreeMap<&str, BTreeSet<&str>> {
 }
 
 /// Groups a user should be in: direct `spec.groups` plus every LastPassGroup listing it.
-fn declared_groups(desired: &Desired, key: &UserKey) -> BTreeSet<String> {
+/// `names` holds one shared name per LastPassGroup, so a member costs no new string.
+fn declared_groups(desired: &Desired, names: &[Arc<str>], key: &UserKey) -> GroupNames {
     let direct = desired.users.get(key).map(|u| u.groups.clone());
     let mut groups = direct.unwrap_or_default();
-    for group in desired.groups.values() {
+    for (group, name) in desired.groups.values().zip(names) {
         if group.members.contains(key) {
-            groups.insert(group.name.clone());
+            groups.insert(name.clone());
         }
     }
     groups
@@ -237,9 +241,14 @@ pub fn plan(desired: &Desired, observed: &Observed, policy: &Policy) -> Plan {
     };
     let spec_groups = spec_group_namespaces(desired);
     let pending = out.takeover_pending.clone();
+    let names: Vec<Arc<str>> = desired
+        .groups
+        .values()
+        .map(|g| Arc::from(g.name.as_str()))
+        .collect();
 
     for (key, user) in &desired.users {
-        let declared = declared_groups(desired, key);
+        let declared = declared_groups(desired, &names, key);
         let Some(seen) = observed.users.get(key) else {
             out.creates.push(CreateUser {
                 username: user.username.clone(),
@@ -326,7 +335,7 @@ pub fn plan(desired: &Desired, observed: &Observed, policy: &Policy) -> Plan {
             continue;
         }
         // Unmanaged: LastPassGroups may still list it, and Authoritative groups remove it.
-        let declared = declared_groups(desired, key);
+        let declared = declared_groups(desired, &names, key);
         push_group_change(&mut out, &seen.username, &declared, &seen.groups, |g| {
             removes_undeclared(desired, &pending, g, false)
         });
@@ -340,15 +349,15 @@ pub fn plan(desired: &Desired, observed: &Observed, policy: &Policy) -> Plan {
 fn push_group_change(
     out: &mut Plan,
     username: &str,
-    declared: &BTreeSet<String>,
-    current: &BTreeSet<String>,
+    declared: &GroupNames,
+    current: &GroupNames,
     may_remove: impl Fn(&str) -> bool,
 ) {
-    let add: BTreeSet<String> = declared.difference(current).cloned().collect();
+    let add: BTreeSet<String> = declared.difference(current).map(str::to_string).collect();
     let del: BTreeSet<String> = current
         .difference(declared)
         .filter(|g| may_remove(g))
-        .cloned()
+        .map(str::to_string)
         .collect();
     if !add.is_empty() || !del.is_empty() {
         out.group_changes.push(GroupChange {

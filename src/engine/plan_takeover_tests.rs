@@ -6,9 +6,14 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::engine::model::{DesiredGroup, DesiredUser, ObservedUser, ResourceRef, user_key};
+use crate::lastpass::GroupNames;
 
 fn set(items: &[&str]) -> BTreeSet<String> {
     items.iter().map(|s| s.to_string()).collect()
+}
+
+fn names(items: &[&str]) -> GroupNames {
+    items.iter().copied().collect()
 }
 
 fn user(username: &str) -> DesiredUser {
@@ -24,7 +29,7 @@ fn seen(username: &str, groups: &[&str]) -> ObservedUser {
     ObservedUser {
         id: username.into(),
         username: username.into(),
-        groups: set(groups),
+        groups: names(groups),
         ..ObservedUser::default()
     }
 }

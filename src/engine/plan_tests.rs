@@ -9,9 +9,14 @@ use super::model::*;
 use super::plan::*;
 use super::safeguard::guard;
 use crate::crd::{DeprovisionAction, GroupPolicy, UnmanagedUsers};
+use crate::lastpass::GroupNames;
 
 fn set(items: &[&str]) -> BTreeSet<String> {
     items.iter().map(|s| s.to_string()).collect()
+}
+
+fn names(items: &[&str]) -> GroupNames {
+    items.iter().copied().collect()
 }
 
 fn rref(name: &str) -> ResourceRef {
@@ -22,7 +27,7 @@ fn want(username: &str, groups: &[&str]) -> DesiredUser {
     DesiredUser {
         username: username.into(),
         full_name: None,
-        groups: set(groups),
+        groups: names(groups),
         attributes: BTreeMap::new(),
         attributes_sent: None,
         suspended: false,
@@ -36,7 +41,7 @@ fn seen(id: u32, username: &str, groups: &[&str]) -> ObservedUser {
     ObservedUser {
         id: id.to_string(),
         username: username.into(),
-        groups: set(groups),
+        groups: names(groups),
         ..ObservedUser::default()
     }
 }
@@ -126,7 +131,7 @@ fn cases() -> Vec<Case> {
                 creates: vec![CreateUser {
                     username: "Ann@Example.com".into(),
                     full_name: None,
-                    groups: set(&["Eng"]),
+                    groups: names(&["Eng"]),
                     attributes: BTreeMap::new(),
                     password_reset_required: true,
                 }],
@@ -508,7 +513,7 @@ fn desired_strategy() -> impl Strategy<Value = Desired> {
             };
             if state == 1 || state == 3 {
                 let mut u = want(&written, &[]);
-                u.groups = groups;
+                u.groups = groups.into_iter().collect();
                 u.suspended = suspended;
                 u.full_name = full_name;
                 u.attributes_sent = match sent {
@@ -565,7 +570,7 @@ fn observed_strategy() -> impl Strategy<Value = Observed> {
                     name.to_string()
                 };
                 let mut s = seen(i as u32, &written, &[]);
-                s.groups = groups;
+                s.groups = groups.into_iter().collect();
                 s.disabled = disabled;
                 s.fullname = full_name;
                 o.users.insert(user_key(name), s);

@@ -14,6 +14,7 @@ use crate::lastpass::{ApiError, ErrorClass, LastPassZone};
 use super::converge::ConvergeOutcome;
 use super::desire::{Desire, Issue};
 use super::model::{ObservedUser, RefKind, ResourceRef, user_key};
+use super::packed::Packed;
 use super::plan::{Plan, Refusal};
 use super::safeguard::Change;
 use crate::status::{Reason, condition, types};
@@ -34,51 +35,57 @@ pub struct Report {
     pub release: Vec<ResourceRef>,
 }
 
-/// The sample items of a plan, in execution order.
+/// The items of a plan, in execution order.
 pub fn plan_items(plan: &Plan) -> Vec<PlanItem> {
-    let item = |action: &str, username: &str, detail: Option<String>| PlanItem {
-        action: action.into(),
-        username: username.into(),
-        detail,
-    };
-    let mut items = Vec::new();
-    items.extend(
-        plan.creates
-            .iter()
-            .map(|c| item("Create", &c.username, None)),
-    );
-    items.extend(plan.enables.iter().map(|u| item("Enable", u, None)));
-    items.extend(plan.disables.iter().map(|u| item("Suspend", u, None)));
-    items.extend(
-        plan.attribute_updates
-            .iter()
-            .map(|u| item("UpdateAttributes", &u.username, None)),
-    );
-    items.extend(plan.updates.iter().map(|u| {
-        item(
-            "Update",
-            &u.username,
-            Some(format!("fullName: {}", u.full_name)),
-        )
-    }));
-    for c in &plan.group_changes {
-        items.extend(
-            c.add
-                .iter()
-                .map(|g| item("AddToGroup", &c.username, Some(g.clone()))),
-        );
-        items.extend(
-            c.del
-                .iter()
-                .map(|g| item("RemoveFromGroup", &c.username, Some(g.clone()))),
-        );
+    items_of(plan).collect()
+}
+
+/// The items of a plan, in execution order, each made only when asked for: a status shows
+/// [`SAMPLE_SIZE`] of them, and an initial load plans one per user.
+fn items_of(plan: &Plan) -> impl Iterator<Item = PlanItem> + '_ {
+    fn item(action: &str, username: &str, detail: Option<String>) -> PlanItem {
+        PlanItem {
+            action: action.into(),
+            username: username.into(),
+            detail,
+        }
     }
-    items.extend(
-        plan.deprovisions
+    let memberships = plan.group_changes.iter().flat_map(|c| {
+        let add = c
+            .add
             .iter()
-            .map(|d| item("Deprovision", &d.username, Some(format!("{:?}", d.action)))),
-    );
-    items
+            .map(|g| item("AddToGroup", &c.username, Some(g.clone())));
+        let del = c
+            .del
+            .iter()
+            .map(|g| item("RemoveFromGroup", &c.username, Some(g.clone())));
+        add.chain(del)
+    });
+    let creates = plan
+        .creates
+        .iter()
+        .map(|c| item("Create", &c.username, None));
+    creates
+        .chain(plan.enables.iter().map(|u| item("Enable", u, None)))
+        .chain(plan.disables.iter().map(|u| item("Suspend", u, None)))
+        .chain(
+            plan.attribute_updates
+                .iter()
+                .map(|u| item("UpdateAttributes", &u.username, None)),
+        )
+        .chain(plan.updates.iter().map(|u| {
+            item(
+                "Update",
+                &u.username,
+                Some(format!("fullName: {}", u.full_name)),
+            )
+        }))
+        .chain(memberships)
+        .chain(
+            plan.deprovisions
+                .iter()
+                .map(|d| item("Deprovision", &d.username, Some(format!("{:?}", d.action)))),
+        )
 }
 
 /// The plan summary of the integration's status.
@@ -92,7 +99,7 @@ pub fn plan_summary(plan: &Plan) -> PlanSummary {
             + plan.enables.len()) as i64,
         group_changes: plan.membership_changes() as i64,
         deprovisions: plan.deprovisions.len() as i64,
-        sample: plan_items(plan).into_iter().take(SAMPLE_SIZE).collect(),
+        sample: items_of(plan).take(SAMPLE_SIZE).collect(),
     }
 }
 
@@ -138,6 +145,7 @@ pub fn report(desire: &Desire, outcome: &ConvergeOutcome, now: &Time) -> Report 
         .collect();
     let observed = outcome.observed.as_ref();
     let pending_users = pending_user_keys(&outcome.remaining);
+    let mut statuses = Packed::default();
 
     for (key, want) in &desire.desired.users {
         let seen = observed.and_then(|o| o.users.get(key));
@@ -217,7 +225,7 @@ pub fn report(desire: &Desire, outcome: &ConvergeOutcome, now: &Time) -> Report 
             phase: Some(phase),
             lastpass_id: seen.map(|u| u.id.clone()),
             groups: seen
-                .map(|u| u.groups.iter().cloned().collect())
+                .map(|u| u.groups.iter().map(str::to_string).collect())
                 .unwrap_or_default(),
             last_login: seen.and_then(|u| last_login(u, &desire.time_zone)),
             multifactor: seen.and_then(|u| u.multifactor.clone()),
@@ -230,8 +238,9 @@ pub fn report(desire: &Desire, outcome: &ConvergeOutcome, now: &Time) -> Report 
             ],
             ..LastPassUserStatus::default()
         };
-        out.users.insert(want.resource.clone(), status);
+        statuses.insert(want.resource.clone(), status);
     }
+    out.users = statuses.finish();
 
     let blocked = outcome.blocked.as_ref();
     let refused: BTreeMap<&ResourceRef, &Refusal> = outcome
@@ -324,7 +333,7 @@ pub fn report(desire: &Desire, outcome: &ConvergeOutcome, now: &Time) -> Report 
     let mut member_counts: BTreeMap<&str, usize> = BTreeMap::new();
     for u in observed.iter().flat_map(|o| o.users.values()) {
         for g in &u.groups {
-            *member_counts.entry(g.as_str()).or_default() += 1;
+            *member_counts.entry(g).or_default() += 1;
         }
     }
     for group in desire.desired.groups.values() {
@@ -662,5 +671,58 @@ fn integration_status(
             .collect(),
         last_sync_time: Some(now.clone()),
         ..DirectoryIntegrationStatus::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crd::DeprovisionAction;
+    use crate::engine::plan::{CreateUser, Deprovision, GroupChange, UpdateUser};
+
+    #[test]
+    fn the_summary_samples_the_first_items_in_execution_order() {
+        let mut plan = Plan::default();
+        for i in 0..30 {
+            plan.creates.push(CreateUser {
+                username: format!("new{i:02}@x.io"),
+                full_name: None,
+                groups: ["Eng"].into(),
+                attributes: BTreeMap::new(),
+                password_reset_required: true,
+            });
+        }
+        plan.updates.push(UpdateUser {
+            username: "ann@x.io".into(),
+            full_name: "Ann".into(),
+        });
+        plan.group_changes.push(GroupChange {
+            username: "bob@x.io".into(),
+            add: ["Ops".to_string()].into(),
+            del: ["Eng".to_string()].into(),
+        });
+        plan.disables.push("cat@x.io".into());
+        plan.deprovisions.push(Deprovision {
+            username: "dan@x.io".into(),
+            action: DeprovisionAction::Deactivate,
+            resource: ResourceRef::user("ns", "dan"),
+        });
+        let items = plan_items(&plan);
+        let order: Vec<(&str, &str)> = items[29..]
+            .iter()
+            .map(|i| (i.action.as_str(), i.username.as_str()))
+            .collect();
+        assert_eq!(
+            order,
+            [
+                ("Create", "new29@x.io"),
+                ("Suspend", "cat@x.io"),
+                ("Update", "ann@x.io"),
+                ("AddToGroup", "bob@x.io"),
+                ("RemoveFromGroup", "bob@x.io"),
+                ("Deprovision", "dan@x.io"),
+            ]
+        );
+        assert_eq!(plan_summary(&plan).sample, items[..SAMPLE_SIZE]);
     }
 }

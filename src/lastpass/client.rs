@@ -164,6 +164,7 @@ impl Client {
             }
         }
         trust::check_whole(snap.users.len(), total).map_err(untrusted)?;
+        snap.compact();
         debug!(
             users = snap.users.len(),
             groups = snap.groups.len(),

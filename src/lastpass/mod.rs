@@ -10,6 +10,7 @@
 //! - [`config`]: [`ClientConfig`] (the provhash is a redacting `SecretString`).
 //! - [`client`]: the HTTP [`Client`]: rate limiting, retries, batching.
 //! - [`gate`]: the process-wide write gate closed at shutdown.
+//! - [`group_names`]: [`GroupNames`], a user's groups as shared names, and their [`Interner`].
 //!
 //! The engine talks to an account through the [`LastPass`] trait, implemented by [`Client`]
 //! for the real API and the simulator alike.
@@ -21,6 +22,7 @@ pub mod command_kind;
 pub mod config;
 pub mod error;
 pub mod gate;
+pub mod group_names;
 pub mod reply;
 pub mod snapshot;
 pub mod time;
@@ -35,6 +37,7 @@ pub use command::{Command, UserQuery};
 pub use command_kind::CommandKind;
 pub use config::{ClientConfig, DEFAULT_ENDPOINT, RateLimit, RetryPolicy, insecure_endpoint};
 pub use error::{ApiError, ErrorClass};
+pub use group_names::{GroupNames, Interner};
 pub use reply::{Reply, UserFailure};
 pub use snapshot::{Snapshot, User, UserPage, UsersShape};
 pub use time::{DEFAULT_TIME_ZONE, LastPassZone, UnknownTimeZone};

@@ -194,7 +194,7 @@ fn batch_add(store: &mut Store, knobs: &Knobs, data: &Value, now: Timestamp) -> 
             let current: Vec<String> = store
                 .users
                 .get(&key)
-                .map(|u| u.groups.iter().cloned().collect())
+                .map(|u| u.groups.iter().map(str::to_string).collect())
                 .unwrap_or_default();
             for g in current.iter().filter(|g| !groups.contains(g)) {
                 store.leave(&key, g, knobs);

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::lastpass::LastPassZone;
+use crate::lastpass::{GroupNames, LastPassZone};
 
 use super::knobs::{Knobs, NoGroups, NoMatchBody, TimestampZone, WholeRead};
 use super::store::{SimUser, Store};
@@ -122,10 +122,7 @@ pub(crate) fn get_user_data(store: &Store, knobs: &Knobs, data: &Value) -> Vec<u
     let mut groups: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for u in &page {
         for g in &u.groups {
-            groups
-                .entry(g.as_str())
-                .or_default()
-                .push(u.username.as_str());
+            groups.entry(g).or_default().push(u.username.as_str());
         }
     }
     for (name, members) in &store.groups {
@@ -203,7 +200,7 @@ struct UserOut<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     multifactor: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    groups: Option<&'a BTreeSet<String>>,
+    groups: Option<&'a GroupNames>,
 }
 
 impl<'a> UserOut<'a> {

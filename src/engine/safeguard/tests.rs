@@ -83,7 +83,7 @@ fn plan_of(deprovisions: usize, suspensions: usize, removals: usize) -> Plan {
     p.creates.push(CreateUser {
         username: email("new"),
         full_name: None,
-        groups: BTreeSet::new(),
+        groups: crate::lastpass::GroupNames::new(),
         attributes: BTreeMap::new(),
         password_reset_required: true,
     });
