@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use futures::{StreamExt, stream};
-use kube::runtime::events::{EventType, Recorder};
+use kube::runtime::events::{Event, EventType, Recorder};
 use kube::{Resource, ResourceExt};
 use tracing::warn;
 
@@ -23,6 +23,8 @@ use crate::status::refusal::how_to_decide;
 
 use super::context::Context;
 
+/// Publishes an Event into the Recorder's series: a second Event of the same reason, action
+/// and object within minutes counts up the first (and keeps its note), as client-go's does.
 async fn emit<K: Resource<DynamicType = ()>>(
     ctx: &Context,
     obj: &K,
@@ -32,27 +34,20 @@ async fn emit<K: Resource<DynamicType = ()>>(
     note: String,
 ) {
     let event = crate::status::event::event(type_, reason, action, &note);
-    if let Err(e) = ctx.recorder.publish(&event, &obj.object_ref(&())).await {
-        warn!(error = %e, reason = reason.as_str(), "cannot publish an Event");
-    }
+    publish_to(&ctx.recorder, obj, &event).await;
 }
 
 /// Publishes an Event whose note is the point (a bulk plan's summary, a dry run's plan) as an
-/// Event of its own. The Recorder folds Events of the same reason, action and object into one
-/// series that keeps the first note (as client-go's does), so every later summary would be
-/// lost; a Recorder with an empty cache creates a new Event each time.
-async fn emit_each<K: Resource<DynamicType = ()>>(
-    ctx: &Context,
-    obj: &K,
-    type_: EventType,
-    reason: Reason,
-    action: &str,
-    note: String,
-) {
-    let event = crate::status::event::event(type_, reason, action, &note);
+/// Event of its own, not a series that would show only the first one's note: a Recorder with
+/// an empty cache creates a new Event each time.
+async fn emit_each<K: Resource<DynamicType = ()>>(ctx: &Context, obj: &K, event: Event) {
     let recorder = Recorder::new(ctx.client.clone(), ctx.reporter.clone());
-    if let Err(e) = recorder.publish(&event, &obj.object_ref(&())).await {
-        warn!(error = %e, reason = reason.as_str(), "cannot publish an Event");
+    publish_to(&recorder, obj, &event).await;
+}
+
+async fn publish_to<K: Resource<DynamicType = ()>>(recorder: &Recorder, obj: &K, event: &Event) {
+    if let Err(e) = recorder.publish(event, &obj.object_ref(&())).await {
+        warn!(error = %e, reason = %event.reason, "cannot publish an Event");
     }
 }
 
@@ -156,15 +151,9 @@ pub async fn publish(
         .collect::<Vec<()>>()
         .await;
     if let Some(note) = split.summary {
-        emit_each(
-            ctx,
-            integration,
-            EventType::Normal,
-            Reason::BulkApplied,
-            "Sync",
-            note,
-        )
-        .await;
+        let event =
+            crate::status::event::event(EventType::Normal, Reason::BulkApplied, "Sync", &note);
+        emit_each(ctx, integration, event).await;
     }
     if let Some(b) = &sync.outcome.blocked {
         emit(
@@ -243,15 +232,10 @@ pub async fn publish(
                 p.deprovisions.len()
             )
         };
-        emit_each(
-            ctx,
-            integration,
-            EventType::Normal,
-            Reason::DryRunPlan,
-            "Plan",
-            format!("{note} (plan {})", summary.id),
-        )
-        .await;
+        let note = format!("{note} (plan {})", summary.id);
+        let event =
+            crate::status::event::event(EventType::Normal, Reason::DryRunPlan, "Plan", &note);
+        emit_each(ctx, integration, event).await;
     }
     if sync.outcome.observations > 0 && !sync.outcome.applied.is_empty() && !sync.outcome.dry_run {
         let drift = sync.outcome.applied.len();
