@@ -193,12 +193,11 @@ async fn sync_loop(
         }
         metrics.account_sync(&super::revocation::integration_label(&integration), outcome);
         let wait = match result {
-            Ok(users) if slicing => {
-                (failures, managed) = (0, users);
-                continue;
-            }
             Ok(users) => {
                 (failures, managed) = (0, users);
+                if slicing {
+                    continue;
+                }
                 interval
             }
             Err(e) => {

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use futures::{StreamExt, stream};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::Client;
+use kube::runtime::reflector::ObjectRef;
 use tokio::task::JoinHandle;
 use tracing::{debug, warn};
 
@@ -21,6 +22,7 @@ use super::context::Context;
 use super::debounce::Trigger;
 use super::secrets::secret_name;
 use super::status::apply_status;
+use super::stores::Stores;
 
 /// The status writes of the last sync, while they are in flight.
 #[derive(Default)]
@@ -89,21 +91,17 @@ impl StatusWrites {
         now: &Time,
     ) {
         let written = self.finish().await;
-        let users = ctx.users.state();
-        let groups = ctx.groups.state();
-        let current_users = by_uid(&users);
-        let current_groups = by_uid(&groups);
         let unread = sync.outcome.observed.is_none();
         let mut writes = Vec::new();
         for (r, status) in &sync.report.users {
             let Some(&u) = planned.users.get(r) else {
                 continue;
             };
-            let Some(&current) = uid(u.as_ref()).and_then(|id| current_users.get(id)) else {
+            let Some(current) = cached(&ctx.users, u) else {
                 continue;
             };
-            if let Some(next) = user_status(u, current, status, unread, now) {
-                writes.push(Write::User(current.clone(), next));
+            if let Some(next) = user_status(u, &current, status, unread, now) {
+                writes.push(Write::User(current, next));
             }
         }
         // A group's status (members, missing members, readiness) describes the burst's end:
@@ -113,14 +111,14 @@ impl StatusWrites {
             let Some(&g) = planned.groups.get(r) else {
                 continue;
             };
-            let Some(&current) = uid(g.as_ref()).and_then(|id| current_groups.get(id)) else {
+            let Some(current) = cached(&ctx.groups, g) else {
                 continue;
             };
             let status = group_status(current.status.as_ref(), status);
             if let Some(next) =
                 next_status(current.status.as_ref(), status, g.metadata.generation, now)
             {
-                writes.push(Write::Group(current.clone(), next));
+                writes.push(Write::Group(current, next));
             }
         }
         writes.retain(|w| w.uid().and_then(|id| written.get(id)) != Some(&w.digest()));
@@ -170,12 +168,14 @@ fn uid<K: kube::Resource>(obj: &K) -> Option<&str> {
     obj.meta().uid.as_deref()
 }
 
-/// The resources as the cache holds them now, by uid: one deleted and created again under the
-/// same name is another resource, and gets none of the old one's status.
-fn by_uid<K: kube::Resource>(all: &[Arc<K>]) -> HashMap<&str, &Arc<K>> {
-    all.iter()
-        .filter_map(|o| uid(o.as_ref()).map(|id| (id, o)))
-        .collect()
+/// `planned` as the cache holds it now; `None` if it is gone, or was deleted and created again
+/// under the same name (another resource, which gets none of the old one's status).
+fn cached<K>(stores: &Stores<K>, planned: &K) -> Option<Arc<K>>
+where
+    K: kube::Resource<DynamicType = ()> + Clone + 'static,
+{
+    let current = stores.get(&ObjectRef::from_obj(planned))?;
+    (uid(current.as_ref()).is_some() && uid(current.as_ref()) == uid(planned)).then_some(current)
 }
 
 /// The status to write for user `planned` (as the sync saw it), given the resource as it is
@@ -223,4 +223,34 @@ fn group_status(
         status.bound_integration = status.bound_integration.or(old.bound_integration.clone());
     }
     status
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kube::runtime::{reflector, watcher};
+
+    fn user(uid: &str) -> LastPassUser {
+        let spec = serde_json::from_value(serde_json::json!({
+            "integrationRef": {"name": "acme"}, "username": "jane@x.io",
+        }))
+        .unwrap();
+        let mut u = LastPassUser::new("jane", spec);
+        u.metadata.namespace = Some("team".into());
+        u.metadata.uid = Some(uid.into());
+        u
+    }
+
+    #[test]
+    fn a_status_goes_only_to_the_resource_it_was_planned_for() {
+        let (store, mut writer) = reflector::store();
+        writer.apply_watcher_event(&watcher::Event::Apply(user("uid-2")));
+        let stores = Stores::new(vec![store]);
+        // Deleted and created again under the same name: another resource.
+        assert!(cached(&stores, &user("uid-1")).is_none());
+        assert!(cached(&stores, &user("uid-2")).is_some());
+        let mut gone = user("uid-3");
+        gone.metadata.name = Some("john".into());
+        assert!(cached(&stores, &gone).is_none());
+    }
 }
