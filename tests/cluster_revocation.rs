@@ -258,3 +258,62 @@ async fn a_held_suspension_counts_from_its_first_sight_across_a_restart() {
     assert!(notes[0].contains("Suspend of ann@example.com"), "{notes:?}");
     ns.cleanup().await;
 }
+
+#[tokio::test]
+async fn many_suspensions_at_once_are_each_counted_once_and_their_intents_forgotten() {
+    // Twenty suspensions confirmed by one sync: the intents are removed only once each user's
+    // status says Suspended, so no controller sees a suspended user with neither and records a
+    // second intent (which a later sync would count as a second revocation).
+    let Some((ns, _sim, _op)) =
+        account_with_operator(json!({"deprovision": {"maxPerSync": 50}})).await
+    else {
+        return;
+    };
+    let names: Vec<String> = (0..20).map(|i| format!("u{i:02}")).collect();
+    for n in &names {
+        create_user(&ns, &user(n, &format!("{n}@example.com"), json!({}))).await;
+    }
+    for n in &names {
+        wait_user(&ns, n, 60, |u| is(u, UserPhase::Invited, "True")).await;
+    }
+    let users = ns.api::<LastPassUser>();
+    for n in &names {
+        users
+            .patch(
+                n,
+                &PatchParams::default(),
+                &Patch::Merge(&json!({"spec": {"suspended": true}})),
+            )
+            .await
+            .unwrap();
+    }
+    let r = revocation(&ns, 60, 20).await;
+    assert_eq!(r.count, 20, "{r:?}");
+    for n in &names {
+        wait_user(&ns, n, 30, |u| {
+            !u.annotations().contains_key(SUSPEND_REQUESTED_ANNOTATION)
+                && u.status.as_ref().and_then(|s| s.phase) == Some(UserPhase::Suspended)
+        })
+        .await;
+    }
+    // Two later syncs, provably finished: nothing recorded again, nothing counted again.
+    for round in ["one", "two"] {
+        let before = syncs(&ns);
+        resync(&ns, round).await;
+        assert!(
+            synced_after(&ns, before).await,
+            "no sync after resync {round}"
+        );
+    }
+    for n in &names {
+        let u = users.get(n).await.unwrap();
+        assert!(
+            !u.annotations().contains_key(SUSPEND_REQUESTED_ANNOTATION),
+            "{n} has an intent again: {:?}",
+            u.annotations()
+        );
+    }
+    assert_eq!(revocation(&ns, 5, 20).await.count, 20);
+    assert_eq!(histogram_count(&ns, "Suspend"), Some(20));
+    ns.cleanup().await;
+}

@@ -123,7 +123,11 @@ pub async fn sync_from_cluster(
         users: &users_by_ref,
         groups: &groups_by_ref,
     };
-    statuses.start(ctx, &sync, &planned, trigger, &now).await;
+    // A confirmed suspension's intent is removed after the status that says Suspended.
+    let intents_done = super::revocation::intents_done(&revoked);
+    statuses
+        .start(ctx, &sync, &planned, &intents_done, trigger, &now)
+        .await;
 
     // The integration's status first: it carries the safeguard's window and consumed
     // approvals, which must be recorded even if a finalizer below cannot be removed.

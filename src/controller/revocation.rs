@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use kube::ResourceExt;
+use kube::{Client, ResourceExt};
 use serde_json::json;
 use tracing::{info, warn};
 
@@ -71,13 +71,33 @@ pub fn intents<'a>(
 }
 
 async fn set_annotation(
-    ctx: &Context,
+    client: &Client,
     user: &LastPassUser,
     value: Option<String>,
 ) -> Result<(), Error> {
     let patch = json!({"metadata": {"annotations": {SUSPEND_REQUESTED_ANNOTATION: value}}});
     let doing = format!("annotating with {SUSPEND_REQUESTED_ANNOTATION} the LastPassUser");
-    merge_patch(&ctx.client, user, &patch, &doing).await
+    merge_patch(client, user, &patch, &doing).await
+}
+
+/// Removes the suspension intent of a user whose suspension LastPass confirmed. Call it only
+/// once the user's status says `Suspended`: a controller that saw `suspended: true` with
+/// neither intent nor that status would record a new intent, which a later sync would count
+/// as a second revocation.
+pub async fn forget_intent(client: &Client, user: &LastPassUser) {
+    if let Err(e) = set_annotation(client, user, None).await {
+        warn!(error = %e, "cannot remove the suspension intent; the next sync tries again, and it is counted once all the same");
+    }
+}
+
+/// The users whose suspension this sync confirmed and who still carry its intent: confirmed
+/// again by every sync until the intent is removed, so a failed removal is retried.
+pub fn intents_done(revoked: &[Revocation]) -> Vec<ResourceRef> {
+    revoked
+        .iter()
+        .filter(|r| r.action == "Suspend")
+        .map(|r| r.resource.clone())
+        .collect()
 }
 
 /// Records the first sight of `suspended: true` on a user LastPass does not yet report
@@ -93,9 +113,9 @@ pub async fn track_intent(ctx: &Context, user: &LastPassUser) -> Result<(), Erro
     if user.spec.suspended && !recorded && !suspended_already {
         let now = jiff::Timestamp::now().to_string();
         info!(user = %user.name_any(), at = %now, "suspension asked for; its revocation latency counts from now");
-        set_annotation(ctx, user, Some(now)).await
+        set_annotation(&ctx.client, user, Some(now)).await
     } else if !user.spec.suspended && recorded {
-        set_annotation(ctx, user, None).await
+        set_annotation(&ctx.client, user, None).await
     } else {
         Ok(())
     }
@@ -120,7 +140,8 @@ pub fn window(
 }
 
 /// Reports revocations recorded in the integration's status: a histogram sample and an Event
-/// each, and the suspension intents they close are removed from their users.
+/// each. The suspension intents they close are removed by the status writes
+/// ([`intents_done`]), after the statuses that say `Suspended`.
 pub async fn report(
     ctx: &Context,
     integration: &DirectoryIntegration,
@@ -145,11 +166,6 @@ pub async fn report(
             r.seconds, r.action, r.username, r.seconds, r.requested_at
         );
         super::events::revoked(ctx, user.as_ref(), note).await;
-        if r.action == "Suspend"
-            && let Err(e) = set_annotation(ctx, user, None).await
-        {
-            warn!(error = %e, "cannot remove the suspension intent; it is counted once all the same");
-        }
     }
 }
 

@@ -1,9 +1,10 @@
 //! The statuses of a sync's users and groups, written in the background: the account task
 //! goes on to the next slice of a burst while they land, so the LastPass work of one slice
 //! overlaps the status writes of the one before. One sync's writes at a time: the next sync
-//! waits for them before it compares its own with what the resources show.
+//! waits for them before it compares its own with what the resources show. The suspension
+//! intents a sync closed are removed once the statuses that say `Suspended` have landed.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use futures::{StreamExt, stream};
@@ -81,12 +82,15 @@ impl StatusWrites {
     /// after the previous sync's writes have landed. Each status describes the generation the
     /// sync planned from. A slice of a burst writes its users' statuses (each is Ready as soon
     /// as it is invited) and leaves the groups' to the sync that ends the burst, or every slice
-    /// would rewrite every group's member count.
+    /// would rewrite every group's member count. `intents_done` (users whose suspension the
+    /// sync confirmed) lose their intent after their status write lands, never before: a
+    /// controller seeing neither would record a new intent.
     pub async fn start(
         &mut self,
         ctx: &Context,
         sync: &AccountSync,
         planned: &Planned<'_>,
+        intents_done: &[ResourceRef],
         trigger: Trigger,
         now: &Time,
     ) {
@@ -122,13 +126,47 @@ impl StatusWrites {
             }
         }
         writes.retain(|w| w.uid().and_then(|id| written.get(id)) != Some(&w.digest()));
-        if writes.is_empty() {
+        let forget: Vec<Arc<LastPassUser>> = intents_done
+            .iter()
+            .filter_map(|r| cached(&ctx.users, planned.users.get(r)?))
+            .collect();
+        if writes.is_empty() && forget.is_empty() {
             return;
         }
         let client = ctx.client.clone();
         let concurrency = ctx.settings.write_concurrency.max(1);
-        self.running = Some(tokio::spawn(write_all(client, writes, concurrency)));
+        self.running = Some(tokio::spawn(write_then_forget(
+            client,
+            writes,
+            forget,
+            concurrency,
+        )));
     }
+}
+
+/// Writes `writes`, then removes the suspension intent of each of `forget` whose status is
+/// known to have landed: written now, or not needing a write. One whose write failed keeps
+/// its intent; the next sync confirms it again and retries both.
+async fn write_then_forget(
+    client: Client,
+    writes: Vec<Write>,
+    forget: Vec<Arc<LastPassUser>>,
+    concurrency: usize,
+) -> Written {
+    let attempted: HashSet<String> = writes
+        .iter()
+        .filter_map(|w| w.uid().map(str::to_string))
+        .collect();
+    let written = write_all(client.clone(), writes, concurrency).await;
+    for user in forget {
+        let Some(id) = uid(user.as_ref()) else {
+            continue;
+        };
+        if !attempted.contains(id) || written.contains_key(id) {
+            super::revocation::forget_intent(&client, &user).await;
+        }
+    }
+    written
 }
 
 async fn write_all(client: Client, writes: Vec<Write>, concurrency: usize) -> Written {
@@ -231,14 +269,78 @@ mod tests {
     use kube::runtime::{reflector, watcher};
 
     fn user(uid: &str) -> LastPassUser {
+        named("jane", uid)
+    }
+
+    fn named(name: &str, uid: &str) -> LastPassUser {
         let spec = serde_json::from_value(serde_json::json!({
-            "integrationRef": {"name": "acme"}, "username": "jane@x.io",
+            "integrationRef": {"name": "acme"}, "username": format!("{name}@x.io"),
         }))
         .unwrap();
-        let mut u = LastPassUser::new("jane", spec);
+        let mut u = LastPassUser::new(name, spec);
         u.metadata.namespace = Some("team".into());
         u.metadata.uid = Some(uid.into());
         u
+    }
+
+    /// A client whose API server takes 100 ms per status write, fails bob's, and logs each
+    /// request as `status <name>` or `patch <name>` when it is answered.
+    fn logging_client() -> (Client, Arc<std::sync::Mutex<Vec<String>>>) {
+        let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = log.clone();
+        let service = tower::service_fn(move |req: hyper::Request<kube::client::Body>| {
+            let seen = seen.clone();
+            async move {
+                let path = req.uri().path().to_string();
+                let mut parts = path.rsplit('/');
+                let status = path.ends_with("/status");
+                let name = if status { parts.nth(1) } else { parts.next() };
+                let name = name.unwrap_or_default().to_string();
+                if status {
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+                let (code, body) = if status && name == "bob" {
+                    let failure = serde_json::json!({"kind": "Status", "apiVersion": "v1",
+                        "status": "Failure", "reason": "InternalError", "code": 500});
+                    (500, failure)
+                } else {
+                    (200, serde_json::to_value(named(&name, "any")).unwrap())
+                };
+                let kind = if status { "status" } else { "patch" };
+                seen.lock().unwrap().push(format!("{kind} {name}"));
+                let body = kube::client::Body::from(serde_json::to_vec(&body).unwrap());
+                hyper::Response::builder().status(code).body(body)
+            }
+        });
+        (Client::new(service, "team"), log)
+    }
+
+    #[tokio::test]
+    async fn an_intent_is_removed_only_after_its_suspended_status_landed() {
+        let (client, log) = logging_client();
+        let suspended = crate::crd::LastPassUserStatus {
+            phase: Some(UserPhase::Suspended),
+            ..Default::default()
+        };
+        let jane = Arc::new(named("jane", "uid-1"));
+        let bob = Arc::new(named("bob", "uid-2"));
+        // Carl's status already said Suspended: nothing to write, nothing to wait for.
+        let carl = Arc::new(named("carl", "uid-3"));
+        let writes = vec![
+            Write::User(jane.clone(), suspended.clone()),
+            Write::User(bob.clone(), suspended),
+        ];
+        let written = write_then_forget(client, writes, vec![jane, bob, carl], 2).await;
+        assert_eq!(written.keys().collect::<Vec<_>>(), ["uid-1"]);
+        let log = log.lock().unwrap().clone();
+        let at = |entry: &str| log.iter().position(|l| l == entry);
+        assert!(at("status jane") < at("patch jane"), "{log:?}");
+        assert!(
+            at("patch jane").is_some() && at("patch carl").is_some(),
+            "{log:?}"
+        );
+        // Bob's status did not land: he keeps his intent, for the next sync to retry.
+        assert_eq!(at("patch bob"), None, "{log:?}");
     }
 
     #[test]
