@@ -196,30 +196,10 @@ pub async fn run(kubeconfig: &Path, namespace: &str, manifests: Manifests) -> an
     println!("\n$ kubectl get lpg -n {namespace}");
     println!("{}", table(&["NAME", "GROUP", "MEMBERS", "READY"], &rows));
 
-    if let Some(first) = manifests.users.first() {
-        println!("\n$ kubectl delete lpu {} -n {namespace}", first.name_any());
-        users
-            .delete(&first.name_any(), &DeleteParams::default())
-            .await?;
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while users.get_opt(&first.name_any()).await?.is_some() && Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(500)).await;
-        }
-        let disabled = sim
-            .state
-            .store()
-            .user(&first.spec.username)
-            .map(|u| u.disabled);
-        println!(
-            "{} in LastPass: {}",
-            first.spec.username,
-            match disabled {
-                Some(true) => "deactivated",
-                Some(false) => "still enabled",
-                None => "removed",
-            }
-        );
-    }
+    let deactivated = match manifests.users.first() {
+        Some(first) => delete_and_approve(&client, &sim, namespace, first).await?,
+        None => true,
+    };
     let _ = tx.send(());
     let _ = tokio::time::timeout(Duration::from_secs(10), controllers).await;
     let calls: BTreeMap<String, usize> =
@@ -234,5 +214,67 @@ pub async fn run(kubeconfig: &Path, namespace: &str, manifests: Manifests) -> an
     if !all_ready {
         anyhow::bail!("not every LastPassUser became Ready within 90 s");
     }
+    if !deactivated {
+        anyhow::bail!("the deleted LastPassUser was not deactivated in LastPass within 60 s");
+    }
     Ok(())
+}
+
+/// Deletes `user`, shows the safeguard holding its deprovisioning (the examples allow 10 % of
+/// the managed users per hour; one of five is more), approves exactly the held plan as an
+/// operator would, and waits for the finalizer to go. Whether LastPass has the user
+/// deactivated.
+async fn delete_and_approve(
+    client: &Client,
+    sim: &RunningSimulator,
+    namespace: &str,
+    user: &LastPassUser,
+) -> anyhow::Result<bool> {
+    let users: Api<LastPassUser> = Api::namespaced(client.clone(), namespace);
+    let integrations: Api<DirectoryIntegration> = Api::namespaced(client.clone(), namespace);
+    let integration = user.spec.integration_ref.name.clone();
+    println!("\n$ kubectl delete lpu {} -n {namespace}", user.name_any());
+    users
+        .delete(&user.name_any(), &DeleteParams::default())
+        .await?;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut approved = false;
+    while users.get_opt(&user.name_any()).await?.is_some() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        if approved {
+            continue;
+        }
+        let held = integrations
+            .get_opt(&integration)
+            .await?
+            .and_then(|i| i.status?.held);
+        if let Some(held) = held {
+            println!(
+                "held by the safeguard: {}\n\n$ kubectl annotate lpdi {integration} -n {namespace} lastpass-operator.io/approve-plan={} --overwrite",
+                held.reason, held.plan_id
+            );
+            let patch = json!({"metadata": {"annotations": {
+                crate::crd::APPROVE_PLAN_ANNOTATION: held.plan_id,
+            }}});
+            integrations
+                .patch(&integration, &PatchParams::default(), &Patch::Merge(&patch))
+                .await?;
+            approved = true;
+        }
+    }
+    let disabled = sim
+        .state
+        .store()
+        .user(&user.spec.username)
+        .map(|u| u.disabled);
+    println!(
+        "{} in LastPass: {}",
+        user.spec.username,
+        match disabled {
+            Some(true) => "deactivated",
+            Some(false) => "still enabled",
+            None => "removed",
+        }
+    );
+    Ok(disabled != Some(false))
 }
