@@ -98,6 +98,14 @@ async fn a_steady_resync_writes_nothing_anywhere() {
         return;
     };
     let before = invite(&ns, "jane", "jane@example.com", json!({"groups": ["Eng"]})).await;
+    // An invited user with a generated password: its status names the password's Secret.
+    invite(
+        &ns,
+        "kiosk",
+        "kiosk@example.com",
+        json!({"initialPassword": "Generate"}),
+    )
+    .await;
     // Settled: the last plan (kept in status) is the empty one of a resync.
     resync(&ns, "settle").await;
     wait_integration(&ns, 10, "the expected status", |i| {
@@ -109,6 +117,7 @@ async fn a_steady_resync_writes_nothing_anywhere() {
     .await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let integration_before = ns.api::<DirectoryIntegration>().get("acme").await.unwrap();
+    let kiosk_before = ns.api::<LastPassUser>().get("kiosk").await.unwrap();
     let reads_before = count_calls(&sim.state, "getuserdata");
     let calls_before = sim.state.calls().len();
     // From here on a status write would carry a later lastSyncTime (one-second resolution).
@@ -136,6 +145,12 @@ async fn a_steady_resync_writes_nothing_anywhere() {
     assert_eq!(
         after.metadata.resource_version, before.metadata.resource_version,
         "no user status write"
+    );
+    let kiosk_after = ns.api::<LastPassUser>().get("kiosk").await.unwrap();
+    assert_eq!(
+        kiosk_after.metadata.resource_version, kiosk_before.metadata.resource_version,
+        "no status write of the user with a generated password: {:?}",
+        kiosk_after.status
     );
     // (The resync annotation itself changes the integration's resourceVersion: compare the
     // status, whose lastSyncTime any write would have moved.)

@@ -636,3 +636,94 @@ async fn two_accounts_stay_isolated_when_one_is_throttled() {
     assert_eq!(calm_throttled, 0, "the calm account never saw the storm");
     assert_eq!(calm.state().calls().len(), 3, "observe, batchadd, observe");
 }
+
+#[tokio::test]
+async fn a_status_the_resource_already_shows_is_not_built_again() {
+    use lastpass_operator::engine::model::ShownStatus;
+    use lastpass_operator::status::writer::digest_for;
+    let acct = Account::start(knobs()).await;
+    let mut d = desired(vec![
+        desired_user("ann@example.com").in_groups(&["Eng"]),
+        desired_user("bob@example.com"),
+    ]);
+    let out = acct.sync(&d, budget(10)).await;
+    let first = statuses(&d, &out);
+    assert_eq!(first.users.len(), 2);
+    // The resources now show what the first sync reported, for their generation 1.
+    for u in d.users.values_mut() {
+        let status = &first.users[&u.resource];
+        u.shown = Some(ShownStatus {
+            digest: digest_for(status, Some(1)),
+            generation: 1,
+        });
+    }
+    let out = acct.sync(&d, budget(10)).await;
+    let steady = statuses(&d, &out);
+    assert!(steady.users.is_empty(), "{:?}", steady.users.keys());
+    assert_eq!(
+        steady.phases.get(&UserPhase::Invited),
+        Some(&2),
+        "every user counted all the same"
+    );
+
+    // Ann logs in: only her status is built; bob's still is not.
+    acct.state().login("ann@example.com");
+    let out = acct.sync(&d, budget(10)).await;
+    let r = statuses(&d, &out);
+    assert_eq!(
+        r.users.keys().collect::<Vec<_>>(),
+        [&rref("ann@example.com")]
+    );
+    assert_eq!(
+        r.users[&rref("ann@example.com")].phase,
+        Some(UserPhase::Active)
+    );
+    assert_eq!(r.phases.get(&UserPhase::Invited), Some(&1));
+    assert_eq!(r.phases.get(&UserPhase::Active), Some(&1));
+
+    // A status shown for another generation is built: observedGeneration must move.
+    let bob = d
+        .users
+        .values_mut()
+        .find(|u| u.username.starts_with("bob"))
+        .unwrap();
+    bob.shown = bob.shown.map(|s| ShownStatus { generation: 2, ..s });
+    let out = acct.sync(&d, budget(10)).await;
+    assert!(
+        statuses(&d, &out)
+            .users
+            .contains_key(&rref("bob@example.com"))
+    );
+
+    // Bob's suspension, held by the safeguard: everything else about him is as shown, but the
+    // hold is news, so his status is built and says so.
+    let bob = d
+        .users
+        .values_mut()
+        .find(|u| u.username.starts_with("bob"))
+        .unwrap();
+    bob.shown = bob.shown.map(|s| ShownStatus { generation: 1, ..s });
+    bob.suspended = true;
+    let out = acct.sync(&d, budget(0)).await;
+    assert!(out.blocked.is_some(), "the suspension is held");
+    let r = statuses(&d, &out);
+    assert_eq!(
+        ready_of(&r, "bob@example.com"),
+        ("False".into(), "DeprovisionBlocked".into())
+    );
+
+    // A person rejects it: LastPass keeps bob as he was, and so would his status but for the
+    // rejection, which is news and is shown.
+    let held = r.integration.held.clone().expect("status.held");
+    let mut guards = budget(0);
+    guards.rejected_plan = Some(held.plan_id.clone());
+    guards.held = Some(held);
+    guards.generations = [(rref("bob@example.com"), 1)].into();
+    let out = acct.sync(&d, guards).await;
+    let r = statuses(&d, &out);
+    let synced = r.users.get(&rref("bob@example.com")).and_then(|s| {
+        let c = s.conditions.iter().find(|c| c.type_ == "Synced")?;
+        Some((c.status.clone(), c.reason.clone()))
+    });
+    assert_eq!(synced, Some(("False".into(), "PlanRejected".into())));
+}

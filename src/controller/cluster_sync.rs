@@ -96,6 +96,7 @@ pub async fn sync_from_cluster(
     for key in without_finalizer(&desire, &users_by_ref) {
         desire.hold_back_user(&key);
     }
+    statuses.distrust_recent(&mut desire);
     let passwords = initial_passwords(ctx, &mut desire, &users_by_ref).await;
     let generations = generations_of(
         users.iter().map(|u| u.as_ref()),

@@ -1,17 +1,13 @@
-//! The engine's statuses of users, groups and integrations (what of them it owns, what it
-//! compares, see [`crate::status::writer`]), and finalizer removal once the engine says a
-//! deprovision is complete.
+//! Writing the engine's statuses of users, groups and integrations (what of them it owns and
+//! compares is [`crate::status::engine_statuses`]), and finalizer removal once the engine says
+//! a deprovision is complete.
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use kube::api::{Api, Patch, PatchParams};
 use kube::{Client, ResourceExt};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::crd::{DirectoryIntegrationStatus, LastPassGroupStatus, LastPassUserStatus};
-use crate::status::kstatus::set_kstatus_conditions;
-use crate::status::types;
-use crate::status::writer::{self, Object, Status};
+use crate::status::writer::{self, Object};
 
 use super::error::{Error, kube as kube_err};
 
@@ -20,61 +16,6 @@ pub const MANAGER: &str = "lastpass-operator";
 
 /// Finalizer on LastPassUsers and LastPassGroups: deleting one deprovisions through the engine.
 pub const FINALIZER: &str = "lastpass-operator.io/deprovision";
-
-/// The methods every status the engine writes shares: its conditions and observedGeneration,
-/// kstatus's conditions derived from `Ready`, and (with `last_sync_time`) the sync time that is
-/// left out of comparisons and set when written.
-macro_rules! engine_status {
-    () => {
-        fn conditions_mut(&mut self) -> &mut Vec<Condition> {
-            &mut self.conditions
-        }
-        fn observed_generation_mut(&mut self) -> Option<&mut Option<i64>> {
-            Some(&mut self.observed_generation)
-        }
-        fn derive(&mut self) {
-            set_kstatus_conditions(&mut self.conditions);
-        }
-    };
-    (last_sync_time) => {
-        engine_status!();
-        fn clear_times(&mut self) {
-            self.last_sync_time = None;
-        }
-        fn set_time(&mut self, now: &Time) {
-            self.last_sync_time = Some(now.clone());
-        }
-    };
-}
-
-impl Status for LastPassUserStatus {
-    engine_status!(last_sync_time);
-}
-
-impl Status for LastPassGroupStatus {
-    engine_status!();
-}
-
-impl Status for DirectoryIntegrationStatus {
-    engine_status!(last_sync_time);
-    fn owned(&self) -> Self {
-        // TokenReady belongs to the SCIM token manager, the Ldap* conditions to the pull.
-        const OURS: [&str; 7] = [
-            types::READY,
-            types::CREDENTIALS_VALID,
-            types::SYNCED,
-            types::DEPROVISION_BLOCKED,
-            types::SEATS_EXHAUSTED,
-            types::RECONCILING,
-            types::STALLED,
-        ];
-        let mut mine = self.clone();
-        mine.ldap = None;
-        mine.scim = None;
-        mine.conditions.retain(|c| OURS.contains(&c.type_.as_str()));
-        mine
-    }
-}
 
 /// Server-side applies `status` to `obj`'s `/status` under [`MANAGER`] (see
 /// [`crate::status::writer`]).
@@ -156,83 +97,4 @@ where
     let mut all = obj.finalizers().to_vec();
     all.push(FINALIZER.to_string());
     set_finalizers(client, obj, all).await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::status::writer::next_status;
-    use crate::status::{Reason, condition};
-
-    fn at(s: i64) -> Time {
-        Time(jiff::Timestamp::from_second(s).unwrap())
-    }
-
-    #[test]
-    fn a_status_that_only_differs_in_times_or_foreign_fields_is_not_written() {
-        let ours = DirectoryIntegrationStatus {
-            conditions: vec![condition(
-                types::READY,
-                true,
-                Reason::SyncSucceeded,
-                "",
-                Some(1),
-                &at(10),
-            )],
-            ..DirectoryIntegrationStatus::default()
-        };
-        let mut current = next_status(None, ours.clone(), Some(1), &at(10)).expect("first write");
-        // Another manager (the LDAP pull) added its condition and block.
-        current.conditions.push(condition(
-            types::LDAP_REACHABLE,
-            true,
-            Reason::Active,
-            "",
-            Some(1),
-            &at(11),
-        ));
-        current.ldap = Some(Default::default());
-        let mut later = ours.clone();
-        later.conditions[0].last_transition_time = at(50);
-        assert_eq!(next_status(Some(&current), later, Some(1), &at(50)), None);
-
-        let mut changed = ours;
-        changed.conditions[0] = condition(
-            types::READY,
-            false,
-            Reason::SyncFailed,
-            "boom",
-            Some(1),
-            &at(60),
-        );
-        let written = next_status(Some(&current), changed, Some(2), &at(60))
-            .expect("a real change is written");
-        assert_eq!(written.observed_generation, Some(2));
-        assert_eq!(written.last_sync_time, Some(at(60)));
-    }
-
-    #[test]
-    fn a_digest_tells_what_a_status_says_not_when() {
-        let user = |ready: bool, t: i64| {
-            let reason = if ready {
-                Reason::Invited
-            } else {
-                Reason::Pending
-            };
-            let c = condition(types::READY, ready, reason, "", Some(1), &at(t));
-            next_status(
-                None,
-                LastPassUserStatus {
-                    conditions: vec![c],
-                    ..LastPassUserStatus::default()
-                },
-                Some(1),
-                &at(t),
-            )
-            .unwrap()
-        };
-        use crate::status::writer::digest;
-        assert_eq!(digest(&user(true, 10)), digest(&user(true, 99)));
-        assert_ne!(digest(&user(true, 10)), digest(&user(false, 10)));
-    }
 }

@@ -6,6 +6,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use futures::{StreamExt, stream};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
@@ -16,6 +17,7 @@ use tracing::{debug, warn};
 
 use crate::crd::{InitialPassword, LastPassGroup, LastPassGroupStatus, LastPassUser, UserPhase};
 use crate::engine::account::AccountSync;
+use crate::engine::desire::Desire;
 use crate::engine::model::ResourceRef;
 use crate::status::writer::{digest, next_status};
 
@@ -29,7 +31,14 @@ use super::stores::Stores;
 #[derive(Default)]
 pub struct StatusWrites {
     running: Option<JoinHandle<Written>>,
+    /// Users whose status a recent sync wrote, with when those writes landed (`None` while in
+    /// flight): the cache may not show them yet, so a sync's desire does not vouch for what
+    /// they show.
+    recent: HashMap<ResourceRef, Option<Instant>>,
 }
+
+/// How long after its writes landed a user's cached status is not trusted to show them.
+const SETTLE: Duration = Duration::from_secs(30);
 
 /// What the last sync's writes set, by uid ([`digest`]): the cache may not show them yet when
 /// the next sync compares, and a status is not written twice because a watch lags.
@@ -45,21 +54,25 @@ pub struct Planned<'a> {
 }
 
 enum Write {
-    User(Arc<LastPassUser>, crate::crd::LastPassUserStatus),
+    User(
+        ResourceRef,
+        Arc<LastPassUser>,
+        crate::crd::LastPassUserStatus,
+    ),
     Group(Arc<LastPassGroup>, LastPassGroupStatus),
 }
 
 impl Write {
     fn uid(&self) -> Option<&str> {
         match self {
-            Write::User(u, _) => uid(u.as_ref()),
+            Write::User(_, u, _) => uid(u.as_ref()),
             Write::Group(g, _) => uid(g.as_ref()),
         }
     }
 
     fn digest(&self) -> u64 {
         match self {
-            Write::User(_, s) => digest(s),
+            Write::User(_, _, s) => digest(s),
             Write::Group(_, s) => digest(s),
         }
     }
@@ -72,10 +85,34 @@ impl StatusWrites {
         let Some(running) = self.running.take() else {
             return Written::new();
         };
-        running.await.unwrap_or_else(|e| {
+        let written = running.await.unwrap_or_else(|e| {
             warn!(error = %e, "status writes ended abnormally; the next sync retries them");
             Written::new()
-        })
+        });
+        let landed = Instant::now();
+        self.recent.values_mut().for_each(|t| {
+            t.get_or_insert(landed);
+        });
+        written
+    }
+
+    /// Forgets what `desire` says its users' resources show ([`DesiredUser::shown`]) where a
+    /// recent sync wrote their status: the report then builds their statuses in full, and the
+    /// writes compare them with the resource as it is by then.
+    ///
+    /// [`DesiredUser::shown`]: crate::engine::model::DesiredUser::shown
+    pub fn distrust_recent(&mut self, desire: &mut Desire) {
+        let now = Instant::now();
+        self.recent
+            .retain(|_, landed| landed.is_none_or(|t| now.duration_since(t) < SETTLE));
+        if self.recent.is_empty() {
+            return;
+        }
+        for u in desire.desired.users.values_mut() {
+            if self.recent.contains_key(&u.resource) {
+                u.shown = None;
+            }
+        }
     }
 
     /// Starts writing the statuses of `sync` that differ from what the resources show now,
@@ -105,7 +142,7 @@ impl StatusWrites {
                 continue;
             };
             if let Some(next) = user_status(u, &current, status, unread, now) {
-                writes.push(Write::User(current, next));
+                writes.push(Write::User(r.clone(), current, next));
             }
         }
         // A group's status (members, missing members, readiness) describes the burst's end:
@@ -126,6 +163,11 @@ impl StatusWrites {
             }
         }
         writes.retain(|w| w.uid().and_then(|id| written.get(id)) != Some(&w.digest()));
+        for w in &writes {
+            if let Write::User(r, _, _) = w {
+                self.recent.insert(r.clone(), None);
+            }
+        }
         let forget: Vec<Arc<LastPassUser>> = intents_done
             .iter()
             .filter_map(|r| cached(&ctx.users, planned.users.get(r)?))
@@ -178,7 +220,7 @@ async fn write_all(client: Client, writes: Vec<Write>, concurrency: usize) -> Wr
             let done = w.uid().map(|id| (id.to_string(), w.digest()));
             async move {
                 match w {
-                    Write::User(u, s) => apply_status(&client, u.as_ref(), &s).await,
+                    Write::User(_, u, s) => apply_status(&client, u.as_ref(), &s).await,
                     Write::Group(g, s) => apply_status(&client, g.as_ref(), &s).await,
                 }
                 .map(|()| done)
@@ -240,14 +282,15 @@ fn user_status(
             status.lastpass_id = status.lastpass_id.or(old.lastpass_id.clone());
         }
     }
-    let mut next = next_status(shown, status, planned.metadata.generation, now)?;
+    // Named before the comparison, so an invited user's status that already names its
+    // Secret is not written again on every sync.
     if planned.spec.initial_password == InitialPassword::Generate
-        && next.lastpass_id.is_some()
-        && next.phase == Some(UserPhase::Invited)
+        && status.lastpass_id.is_some()
+        && status.phase == Some(UserPhase::Invited)
     {
-        next.initial_password_secret = Some(secret_name(planned));
+        status.initial_password_secret = Some(secret_name(planned));
     }
-    Some(next)
+    next_status(shown, status, planned.metadata.generation, now)
 }
 
 /// The reported group status with the binding it already has kept.
@@ -315,6 +358,42 @@ mod tests {
         (Client::new(service, "team"), log)
     }
 
+    #[test]
+    fn a_status_written_recently_is_not_vouched_for_by_the_cache() {
+        use crate::engine::model::{Desired, DesiredUser, ShownStatus};
+        let shown = Some(ShownStatus {
+            digest: 7,
+            generation: 1,
+        });
+        let want = |name: &str| DesiredUser {
+            username: format!("{name}@x.io"),
+            resource: ResourceRef::user("team", name),
+            shown,
+            ..DesiredUser::default()
+        };
+        let mut desire = Desire {
+            desired: Desired::of_users(vec![want("jane"), want("bob"), want("old")]),
+            ..Desire::default()
+        };
+        let mut writes = StatusWrites::default();
+        // Jane's write is in flight; old's landed longer ago than the cache may lag.
+        writes
+            .recent
+            .insert(ResourceRef::user("team", "jane"), None);
+        let long_ago = Instant::now().checked_sub(SETTLE + Duration::from_secs(1));
+        writes
+            .recent
+            .insert(ResourceRef::user("team", "old"), long_ago);
+        writes.distrust_recent(&mut desire);
+        let shown_of = |name: &str| {
+            let key = crate::engine::model::user_key(&format!("{name}@x.io"));
+            desire.desired.users[&key].shown
+        };
+        assert_eq!(shown_of("jane"), None);
+        assert_eq!((shown_of("bob"), shown_of("old")), (shown, shown));
+        assert_eq!(writes.recent.len(), 1, "what settled is forgotten");
+    }
+
     #[tokio::test]
     async fn an_intent_is_removed_only_after_its_suspended_status_landed() {
         let (client, log) = logging_client();
@@ -327,8 +406,12 @@ mod tests {
         // Carl's status already said Suspended: nothing to write, nothing to wait for.
         let carl = Arc::new(named("carl", "uid-3"));
         let writes = vec![
-            Write::User(jane.clone(), suspended.clone()),
-            Write::User(bob.clone(), suspended),
+            Write::User(
+                ResourceRef::user("team", "jane"),
+                jane.clone(),
+                suspended.clone(),
+            ),
+            Write::User(ResourceRef::user("team", "bob"), bob.clone(), suspended),
         ];
         let written = write_then_forget(client, writes, vec![jane, bob, carl], 2).await;
         assert_eq!(written.keys().collect::<Vec<_>>(), ["uid-1"]);

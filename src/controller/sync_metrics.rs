@@ -1,8 +1,6 @@
 //! What one account sync tells Prometheus: users by phase, pending and blocked deprovisions,
 //! drift corrections (see [`crate::telemetry::metrics`]).
 
-use std::collections::BTreeMap;
-
 use crate::crd::UserPhase;
 use crate::engine::account::AccountSync;
 use crate::engine::model::user_key;
@@ -37,20 +35,14 @@ fn phase_name(p: UserPhase) -> &'static str {
 /// but the invitation of a new user and the deprovisioning of a deleted one.
 pub fn record(integration: &str, sync: &AccountSync) {
     let m = global();
-    let mut phases: BTreeMap<&'static str, i64> = BTreeMap::new();
-    for status in sync.report.users.values() {
-        if let Some(p) = status.phase {
-            *phases.entry(phase_name(p)).or_default() += 1;
-        }
-    }
     for p in PHASES {
-        let name = phase_name(p);
+        let count = sync.report.phases.get(&p).copied().unwrap_or(0);
         m.users
             .get_or_create(&IntegrationPhase {
                 integration: integration.into(),
-                phase: name.into(),
+                phase: phase_name(p).into(),
             })
-            .set(phases.get(name).copied().unwrap_or(0));
+            .set(count as i64);
     }
     let label = IntegrationLabel {
         integration: integration.into(),
@@ -93,7 +85,6 @@ pub fn record(integration: &str, sync: &AccountSync) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crd::LastPassUserStatus;
     use crate::engine::execute::Applied;
     use crate::engine::guard::Blocked;
     use crate::engine::model::ResourceRef;
@@ -111,16 +102,8 @@ mod tests {
             outcome: Default::default(),
             report: Default::default(),
         };
-        for (name, phase) in [
-            ("a", UserPhase::Active),
-            ("b", UserPhase::Active),
-            ("c", UserPhase::Invited),
-        ] {
-            let status = LastPassUserStatus {
-                phase: Some(phase),
-                ..Default::default()
-            };
-            sync.report.users.insert(r(name), status);
+        for phase in [UserPhase::Active, UserPhase::Active, UserPhase::Invited] {
+            *sync.report.phases.entry(phase).or_default() += 1;
         }
         sync.outcome.initial_plan.creates.push(CreateUser {
             username: "c@x.io".into(),

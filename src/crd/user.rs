@@ -156,7 +156,9 @@ pub struct LastPassUserStatus {
 }
 
 /// Lifecycle phase of a user.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+#[derive(
+    Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, JsonSchema,
+)]
 pub enum UserPhase {
     /// Not yet in LastPass (waiting for a sync, a seat or a valid reference).
     Pending,

@@ -16,12 +16,14 @@ use kube::ResourceExt;
 use kube::core::{Selector, SelectorExt};
 
 use crate::crd::{
-    APPROVED_PLAN_ANNOTATION, DirectoryIntegration, IntegrationRef, LastPassGroup, LastPassUser,
-    NamespacesFrom, SOURCE_ADOPTED, SOURCE_LABEL, TAKE_OVER_ANNOTATION,
+    APPROVED_PLAN_ANNOTATION, DirectoryIntegration, InitialPassword, IntegrationRef, LastPassGroup,
+    LastPassUser, NamespacesFrom, SOURCE_ADOPTED, SOURCE_LABEL, TAKE_OVER_ANNOTATION,
 };
 use crate::lastpass::{Interner, LastPassZone};
 
-use super::model::{Desired, DesiredGroup, DesiredUser, Leaving, ResourceRef, user_key};
+use super::model::{
+    Desired, DesiredGroup, DesiredUser, Leaving, ResourceRef, ShownStatus, user_key,
+};
 
 /// Why a resource takes no part in the plan.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -469,10 +471,26 @@ fn admit_users<'a>(
                 resource: rref,
                 adopted: user.labels().get(SOURCE_LABEL).map(String::as_str)
                     == Some(SOURCE_ADOPTED),
+                shown: shown_status(user),
             },
         );
     }
     selectable
+}
+
+/// The status `user` shows, when it describes the user's generation. A user with a generated
+/// initial password gets none: its status names the password's Secret, which the controller
+/// adds.
+fn shown_status(user: &LastPassUser) -> Option<ShownStatus> {
+    if user.spec.initial_password == InitialPassword::Generate {
+        return None;
+    }
+    let status = user.status.as_ref()?;
+    let generation = user.metadata.generation?;
+    (status.observed_generation == Some(generation)).then(|| ShownStatus {
+        digest: crate::status::writer::digest(status),
+        generation,
+    })
 }
 
 /// Keeps the username a bound resource owns reserved while it is left out, so that another

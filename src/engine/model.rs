@@ -95,6 +95,18 @@ pub struct DesiredUser {
     /// LastPass had, so they never make a group managed (adoption changes nothing in
     /// LastPass, other users' console memberships included).
     pub adopted: bool,
+    /// The status the resource shows, if it describes the current generation: the report
+    /// leaves out a status that would not change, so a steady sync builds none.
+    pub shown: Option<ShownStatus>,
+}
+
+/// A status as a resource shows it, by digest ([`crate::status::writer::digest`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ShownStatus {
+    /// The digest of the status, times left out.
+    pub digest: u64,
+    /// The generation it describes (its observedGeneration, the resource's generation).
+    pub generation: i64,
 }
 
 /// A group as declared by a LastPassGroup.

@@ -34,6 +34,7 @@ fn want(username: &str, groups: &[&str]) -> DesiredUser {
         password_reset_required: true,
         resource: rref(username.split('@').next().unwrap()),
         adopted: false,
+        shown: None,
     }
 }
 
@@ -620,6 +621,7 @@ fn adopted(seen: &ObservedUser) -> DesiredUser {
         suspended: seen.disabled,
         password_reset_required: seen.password_reset_required,
         adopted: true,
+        shown: None,
         ..want(&seen.username, &[])
     }
 }

@@ -13,26 +13,34 @@ use crate::lastpass::{ApiError, ErrorClass, LastPassZone};
 
 use super::converge::ConvergeOutcome;
 use super::desire::{Desire, Issue};
-use super::model::{ObservedUser, RefKind, ResourceRef, user_key};
+use super::model::{DesiredUser, ObservedUser, RefKind, ResourceRef, user_key};
 use super::packed::Packed;
 use super::plan::{Plan, Refusal};
+use super::report_safeguard::{Marks, SAMPLE_SIZE};
 use super::safeguard::Change;
+use crate::status::writer::digest_for;
 use crate::status::{Reason, condition, types};
-
-/// Items of a plan shown in status.
-pub const SAMPLE_SIZE: usize = 20;
 
 /// The statuses one sync produces, by resource.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Report {
-    /// LastPassUser statuses.
+    /// LastPassUser statuses, but for those of declared users whose resource already shows
+    /// the same ([`DesiredUser::shown`]): a steady sync of a large account builds none.
     pub users: BTreeMap<ResourceRef, LastPassUserStatus>,
+    /// How many users are in each phase, those left out of `users` included.
+    pub phases: BTreeMap<UserPhase, usize>,
     /// LastPassGroup statuses.
     pub groups: BTreeMap<ResourceRef, LastPassGroupStatus>,
     /// The integration's status.
     pub integration: DirectoryIntegrationStatus,
     /// Deleted users whose deprovisioning is complete: release their finalizers.
     pub release: Vec<ResourceRef>,
+}
+
+/// Whether `status` is what the user's resource already shows for its generation.
+fn unchanged(want: &DesiredUser, status: &LastPassUserStatus) -> bool {
+    want.shown
+        .is_some_and(|s| s.digest == digest_for(status, Some(s.generation)))
 }
 
 /// The items of a plan, in execution order.
@@ -145,6 +153,7 @@ pub fn report(desire: &Desire, outcome: &ConvergeOutcome, now: &Time) -> Report 
         .collect();
     let observed = outcome.observed.as_ref();
     let pending_users = pending_user_keys(&outcome.remaining);
+    let marks = Marks::of(desire, outcome, now);
     let mut statuses = Packed::default();
 
     for (key, want) in &desire.desired.users {
@@ -221,7 +230,7 @@ pub fn report(desire: &Desire, outcome: &ConvergeOutcome, now: &Time) -> Report 
                 }
             }
         };
-        let status = LastPassUserStatus {
+        let mut status = LastPassUserStatus {
             phase: Some(phase),
             lastpass_id: seen.map(|u| u.id.clone()),
             groups: seen
@@ -238,6 +247,11 @@ pub fn report(desire: &Desire, outcome: &ConvergeOutcome, now: &Time) -> Report 
             ],
             ..LastPassUserStatus::default()
         };
+        marks.apply(&want.resource, &mut status.conditions);
+        if unchanged(want, &status) {
+            *out.phases.entry(phase).or_default() += 1;
+            continue;
+        }
         statuses.insert(want.resource.clone(), status);
     }
     out.users = statuses.finish();
@@ -286,14 +300,16 @@ pub fn report(desire: &Desire, outcome: &ConvergeOutcome, now: &Time) -> Report 
                 format!("{:?} in progress", leaving.action),
             )
         };
+        let mut conditions = vec![
+            condition(types::READY, false, reason, message, None, now),
+            synced.clone(),
+        ];
+        marks.apply(&leaving.resource, &mut conditions);
         out.users.insert(
             leaving.resource.clone(),
             LastPassUserStatus {
                 phase: Some(UserPhase::Deprovisioning),
-                conditions: vec![
-                    condition(types::READY, false, reason, message, None, now),
-                    synced.clone(),
-                ],
+                conditions,
                 ..LastPassUserStatus::default()
             },
         );
@@ -301,7 +317,8 @@ pub fn report(desire: &Desire, outcome: &ConvergeOutcome, now: &Time) -> Report 
 
     for (rref, issue) in &desire.issues {
         let (reason, message) = issue_condition(issue);
-        let ready = condition(types::READY, false, reason, message, None, now);
+        let mut conditions = vec![condition(types::READY, false, reason, message, None, now)];
+        marks.apply(rref, &mut conditions);
         // Each issue goes to the status of its own kind only: a LastPassGroup's problem never
         // lands on a same-named LastPassUser.
         match rref.kind {
@@ -310,7 +327,7 @@ pub fn report(desire: &Desire, outcome: &ConvergeOutcome, now: &Time) -> Report 
                     rref.clone(),
                     LastPassUserStatus {
                         phase: Some(UserPhase::Pending),
-                        conditions: vec![ready],
+                        conditions,
                         ..LastPassUserStatus::default()
                     },
                 );
@@ -319,7 +336,7 @@ pub fn report(desire: &Desire, outcome: &ConvergeOutcome, now: &Time) -> Report 
                 out.groups.insert(
                     rref.clone(),
                     LastPassGroupStatus {
-                        conditions: vec![ready],
+                        conditions,
                         ..LastPassGroupStatus::default()
                     },
                 );
@@ -389,6 +406,7 @@ pub fn report(desire: &Desire, outcome: &ConvergeOutcome, now: &Time) -> Report 
             synced.clone(),
         ];
         conditions.extend(takeover_condition(group, &outcome.remaining, now));
+        marks.apply(&group.resource, &mut conditions);
         out.groups.insert(
             group.resource.clone(),
             LastPassGroupStatus {
@@ -403,8 +421,11 @@ pub fn report(desire: &Desire, outcome: &ConvergeOutcome, now: &Time) -> Report 
         );
     }
 
-    super::report_safeguard::mark_held(&mut out, desire, outcome, now);
-    super::report_safeguard::mark_rejected(&mut out, outcome, now);
+    for status in out.users.values() {
+        if let Some(p) = status.phase {
+            *out.phases.entry(p).or_default() += 1;
+        }
+    }
     out.integration = integration_status(desire, outcome, &synced, now);
     super::report_safeguard::integration(&mut out.integration, outcome);
     out

@@ -2,6 +2,8 @@
 //! `status.safeguard`, and `Synced=False`/`PlanRejected` on resources whose changes a person
 //! rejected. Pure, like [`super::report`].
 
+use std::collections::BTreeMap;
+
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 
 use crate::crd::{DirectoryIntegrationStatus, HeldPlan, SafeguardStatus};
@@ -10,10 +12,12 @@ use super::converge::ConvergeOutcome;
 use super::desire::Desire;
 use super::guard::Blocked;
 use super::model::{RefKind, ResourceRef};
-use super::report::{Report, SAMPLE_SIZE};
 use super::safeguard::Change;
 use crate::status::refusal;
 use crate::status::{Reason, condition, set_condition, types};
+
+/// Items of a plan (or of a held set) shown in status.
+pub const SAMPLE_SIZE: usize = 20;
 
 /// Held changes listed in full in `status.held.changes` at most: a larger set (a mass event in
 /// a big account) would push the integration towards the API server's object size limit. Such
@@ -94,85 +98,96 @@ pub fn integration(status: &mut DirectoryIntegrationStatus, outcome: &ConvergeOu
     status.safeguard = (*record != SafeguardStatus::default()).then(|| record.clone());
 }
 
-/// `Synced=False`, reason `PlanRejected`, on each resource whose suspension or removal a
-/// person rejected (until its spec changes).
-pub fn mark_rejected(report: &mut Report, outcome: &ConvergeOutcome, now: &Time) {
-    for u in &outcome.safeguard.unapplied {
-        let what = match &u.change {
-            Change::Suspend { user } => format!("suspension of {user}"),
-            Change::RemoveFromGroup { user, group } => format!("removal of {user} from {group}"),
-            Change::Deprovision { user, .. } => format!("deprovision of {user}"),
-        };
-        let synced = condition(
-            types::SYNCED,
-            false,
-            Reason::PlanRejected,
-            format!(
-                "the {what} was rejected with plan {}; it stays unapplied until this resource's \
-                 spec changes",
-                u.plan_id
-            ),
-            None,
-            now,
-        );
-        let conditions = match u.resource.kind {
-            RefKind::User => report.users.get_mut(&u.resource).map(|s| &mut s.conditions),
-            RefKind::Group => report
-                .groups
-                .get_mut(&u.resource)
-                .map(|s| &mut s.conditions),
-            RefKind::Integration => None,
-        };
-        if let Some(c) = conditions {
-            set_condition(c, synced);
-        }
-    }
-}
+/// The safeguard's conditions on the resources it concerns, set over the report's own as each
+/// status is built (so a status that would not change need not be built in full first).
+#[derive(Debug, Default)]
+pub struct Marks(BTreeMap<ResourceRef, Vec<Condition>>);
 
-/// `Ready=False`, reason `DeprovisionBlocked`, on each user whose suspension and each group
-/// whose membership removals the safeguard holds (held deprovisions are reported with the
-/// deleted user).
-pub fn mark_held(report: &mut Report, desire: &Desire, outcome: &ConvergeOutcome, now: &Time) {
-    let Some(b) = &outcome.blocked else {
-        return;
-    };
-    let desired = &desire.desired;
-    let mut by_resource: std::collections::BTreeMap<ResourceRef, usize> = Default::default();
-    for c in &b.changes {
-        let cause = match c {
-            Change::Suspend { user } => desired.users.get(user).map(|u| u.resource.clone()),
-            Change::RemoveFromGroup { user, group } => desired
-                .groups
-                .get(group)
-                .map(|g| g.resource.clone())
-                .or_else(|| desired.users.get(user).map(|u| u.resource.clone())),
-            Change::Deprovision { .. } => None,
-        };
-        if let Some(r) = cause {
-            *by_resource.entry(r).or_default() += 1;
+impl Marks {
+    /// `Ready=False`, reason `DeprovisionBlocked`, on each user whose suspension and each
+    /// group whose membership removals the safeguard holds (held deprovisions are reported
+    /// with the deleted user); then `Synced=False`, reason `PlanRejected`, on each resource
+    /// whose suspension or removal a person rejected (until its spec changes).
+    pub fn of(desire: &Desire, outcome: &ConvergeOutcome, now: &Time) -> Self {
+        let mut marks = Marks::default();
+        marks.held(desire, outcome, now);
+        marks.rejected(outcome, now);
+        marks
+    }
+
+    /// Sets the marks of `resource` on its `conditions`.
+    pub fn apply(&self, resource: &ResourceRef, conditions: &mut Vec<Condition>) {
+        for c in self.0.get(resource).into_iter().flatten() {
+            set_condition(conditions, c.clone());
         }
     }
-    for (resource, n) in by_resource {
-        let ready = condition(
-            types::READY,
-            false,
-            Reason::DeprovisionBlocked,
-            format!(
-                "{n} destructive changes held by the safeguard in plan {} ({}); {}",
-                b.plan_id,
-                b.reason,
-                how_to_decide_for(desire, &b.plan_id),
-            ),
-            None,
-            now,
-        );
-        let conditions = match resource.kind {
-            RefKind::User => report.users.get_mut(&resource).map(|s| &mut s.conditions),
-            RefKind::Group => report.groups.get_mut(&resource).map(|s| &mut s.conditions),
-            RefKind::Integration => None,
+
+    fn add(&mut self, resource: ResourceRef, condition: Condition) {
+        if resource.kind != RefKind::Integration {
+            self.0.entry(resource).or_default().push(condition);
+        }
+    }
+
+    fn rejected(&mut self, outcome: &ConvergeOutcome, now: &Time) {
+        for u in &outcome.safeguard.unapplied {
+            let what = match &u.change {
+                Change::Suspend { user } => format!("suspension of {user}"),
+                Change::RemoveFromGroup { user, group } => {
+                    format!("removal of {user} from {group}")
+                }
+                Change::Deprovision { user, .. } => format!("deprovision of {user}"),
+            };
+            let synced = condition(
+                types::SYNCED,
+                false,
+                Reason::PlanRejected,
+                format!(
+                    "the {what} was rejected with plan {}; it stays unapplied until this \
+                     resource's spec changes",
+                    u.plan_id
+                ),
+                None,
+                now,
+            );
+            self.add(u.resource.clone(), synced);
+        }
+    }
+
+    fn held(&mut self, desire: &Desire, outcome: &ConvergeOutcome, now: &Time) {
+        let Some(b) = &outcome.blocked else {
+            return;
         };
-        if let Some(c) = conditions {
-            set_condition(c, ready);
+        let desired = &desire.desired;
+        let mut by_resource: BTreeMap<ResourceRef, usize> = BTreeMap::new();
+        for c in &b.changes {
+            let cause = match c {
+                Change::Suspend { user } => desired.users.get(user).map(|u| u.resource.clone()),
+                Change::RemoveFromGroup { user, group } => desired
+                    .groups
+                    .get(group)
+                    .map(|g| g.resource.clone())
+                    .or_else(|| desired.users.get(user).map(|u| u.resource.clone())),
+                Change::Deprovision { .. } => None,
+            };
+            if let Some(r) = cause {
+                *by_resource.entry(r).or_default() += 1;
+            }
+        }
+        for (resource, n) in by_resource {
+            let ready = condition(
+                types::READY,
+                false,
+                Reason::DeprovisionBlocked,
+                format!(
+                    "{n} destructive changes held by the safeguard in plan {} ({}); {}",
+                    b.plan_id,
+                    b.reason,
+                    how_to_decide_for(desire, &b.plan_id),
+                ),
+                None,
+                now,
+            );
+            self.add(resource, ready);
         }
     }
 }

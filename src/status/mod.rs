@@ -8,6 +8,7 @@
 //! It imports none of them.
 
 pub mod condition;
+pub mod engine_statuses;
 pub mod event;
 pub mod kstatus;
 pub mod reason;

@@ -85,17 +85,42 @@ pub fn next_status<S: Status>(
 }
 
 /// A digest of what `status` says, times left out (sync times and condition transitions): the
-/// memory of a status written, for as long as a watch cache may not show it yet.
+/// memory of a status written, for as long as a watch cache may not show it yet, and how the
+/// report knows a status would not change.
 pub fn digest<S: Status>(status: &S) -> u64 {
-    use std::hash::{Hash, Hasher};
+    use std::hash::Hasher;
     let mut s = status.owned();
     s.clear_times();
     for c in s.conditions_mut() {
         c.last_transition_time = Time(jiff::Timestamp::UNIX_EPOCH);
     }
-    let mut h = std::hash::DefaultHasher::new();
-    serde_json::to_string(&s).unwrap_or_default().hash(&mut h);
-    h.finish()
+    let mut h = HashWriter(std::hash::DefaultHasher::new());
+    // Writing to a hasher cannot fail; a status that cannot serialize hashes what it wrote.
+    let _ = serde_json::to_writer(&mut h, &s);
+    h.0.finish()
+}
+
+/// The digest `status` will have once written for `generation` (observedGeneration set, the
+/// derived conditions derived): equal to the [`digest`] of the status a resource shows exactly
+/// when [`next_status`] would write nothing.
+pub fn digest_for<S: Status>(status: &S, generation: Option<i64>) -> u64 {
+    let mut status = status.owned();
+    status.derive();
+    status.set_generation(generation);
+    digest(&status)
+}
+
+/// Hashes what is written to it: a digest without the serialized text in memory.
+struct HashWriter(std::hash::DefaultHasher);
+
+impl std::io::Write for HashWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        std::hash::Hasher::write(&mut self.0, buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// A status write that failed.
