@@ -639,7 +639,7 @@ async fn two_accounts_stay_isolated_when_one_is_throttled() {
 
 #[tokio::test]
 async fn a_status_the_resource_already_shows_is_not_built_again() {
-    use lastpass_operator::engine::model::ShownStatus;
+    use lastpass_operator::engine::model::{ShownStatus, user_key};
     use lastpass_operator::status::writer::digest_for;
     let acct = Account::start(knobs()).await;
     let mut d = desired(vec![
@@ -682,11 +682,7 @@ async fn a_status_the_resource_already_shows_is_not_built_again() {
     assert_eq!(r.phases.get(&UserPhase::Active), Some(&1));
 
     // A status shown for another generation is built: observedGeneration must move.
-    let bob = d
-        .users
-        .values_mut()
-        .find(|u| u.username.starts_with("bob"))
-        .unwrap();
+    let bob = d.users.get_mut(&user_key("bob@example.com")).unwrap();
     bob.shown = bob.shown.map(|s| ShownStatus { generation: 2, ..s });
     let out = acct.sync(&d, budget(10)).await;
     assert!(
@@ -697,11 +693,7 @@ async fn a_status_the_resource_already_shows_is_not_built_again() {
 
     // Bob's suspension, held by the safeguard: everything else about him is as shown, but the
     // hold is news, so his status is built and says so.
-    let bob = d
-        .users
-        .values_mut()
-        .find(|u| u.username.starts_with("bob"))
-        .unwrap();
+    let bob = d.users.get_mut(&user_key("bob@example.com")).unwrap();
     bob.shown = bob.shown.map(|s| ShownStatus { generation: 1, ..s });
     bob.suspended = true;
     let out = acct.sync(&d, budget(0)).await;

@@ -119,25 +119,24 @@ mod tests {
         assert_eq!(written.last_sync_time, Some(at(60)));
     }
 
+    /// A user status, Ready (Invited) or not (Pending) since `t`.
+    fn user_status(ready: bool, t: i64) -> LastPassUserStatus {
+        let reason = if ready {
+            Reason::Invited
+        } else {
+            Reason::Pending
+        };
+        LastPassUserStatus {
+            lastpass_id: Some("7".into()),
+            conditions: vec![condition(types::READY, ready, reason, "", None, &at(t))],
+            ..LastPassUserStatus::default()
+        }
+    }
+
     #[test]
     fn a_digest_tells_what_a_status_says_not_when() {
         let user = |ready: bool, t: i64| {
-            let reason = if ready {
-                Reason::Invited
-            } else {
-                Reason::Pending
-            };
-            let c = condition(types::READY, ready, reason, "", Some(1), &at(t));
-            next_status(
-                None,
-                LastPassUserStatus {
-                    conditions: vec![c],
-                    ..LastPassUserStatus::default()
-                },
-                Some(1),
-                &at(t),
-            )
-            .unwrap()
+            next_status(None, user_status(ready, t), Some(1), &at(t)).unwrap()
         };
         assert_eq!(digest(&user(true, 10)), digest(&user(true, 99)));
         assert_ne!(digest(&user(true, 10)), digest(&user(false, 10)));
@@ -145,28 +144,16 @@ mod tests {
 
     #[test]
     fn digest_for_agrees_with_the_writer_on_what_would_be_written() {
-        let status = |ready: bool, t: i64| {
-            let reason = if ready {
-                Reason::Invited
-            } else {
-                Reason::Pending
-            };
-            LastPassUserStatus {
-                lastpass_id: Some("7".into()),
-                conditions: vec![condition(types::READY, ready, reason, "", None, &at(t))],
-                ..LastPassUserStatus::default()
-            }
-        };
-        let shown = next_status(None, status(true, 10), Some(3), &at(10)).unwrap();
+        let shown = next_status(None, user_status(true, 10), Some(3), &at(10)).unwrap();
         for (next, generation) in [
-            (status(true, 99), Some(3)),
-            (status(true, 99), Some(4)),
-            (status(false, 99), Some(3)),
+            (user_status(true, 99), Some(3)),
+            (user_status(true, 99), Some(4)),
+            (user_status(false, 99), Some(3)),
         ] {
             let same = digest_for(&next, generation) == digest(&shown);
             let written = next_status(Some(&shown), next, generation, &at(99));
             assert_eq!(same, written.is_none(), "{written:?}");
         }
-        assert_eq!(digest_for(&status(true, 5), Some(3)), digest(&shown));
+        assert_eq!(digest_for(&user_status(true, 5), Some(3)), digest(&shown));
     }
 }
