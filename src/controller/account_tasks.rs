@@ -151,8 +151,12 @@ async fn sync_loop(
     let mut failures: u32 = 0;
     let mut slicing = false;
     // Users the account had at the last sync: a slice is worth a re-read of them only when it
-    // changes about as many.
-    let mut managed = 0;
+    // changes about as many. Until this task has synced, the count its status last recorded
+    // (a restarted operator would otherwise slice a large account's first burst).
+    let mut managed = ctx
+        .upgrade()
+        .and_then(|c| c.integrations.get(key))
+        .map_or(0, |i| super::debounce::managed_recorded(&i));
     loop {
         if *signals.stopping.borrow() {
             return;

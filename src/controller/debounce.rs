@@ -66,6 +66,16 @@ impl Debounce {
     }
 }
 
+/// The users the account managed at its last recorded sync (`status.counts.managed`): the
+/// account size a task that has not synced yet (after a restart) slices by.
+pub fn managed_recorded(i: &DirectoryIntegration) -> usize {
+    i.status
+        .as_ref()
+        .and_then(|s| s.counts.as_ref())
+        .and_then(|c| usize::try_from(c.managed).ok())
+        .unwrap_or(0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,5 +125,23 @@ mod tests {
         assert_eq!((rule.quiet, rule.slice_at), (MAX_DEBOUNCE, 200));
         let rule = Debounce::of(&i, Duration::from_secs(1), 10_000);
         assert_eq!((rule.quiet, rule.slice_at), (S, 10_000));
+    }
+
+    #[test]
+    fn a_restarted_task_slices_by_the_account_size_its_status_recorded() {
+        let spec: crate::crd::DirectoryIntegrationSpec = serde_json::from_value(
+            serde_json::json!({"lastpass": {"credentialsSecretRef": {"name": "lastpass-api"}}}),
+        )
+        .unwrap();
+        let mut i = DirectoryIntegration::new("acme", spec);
+        assert_eq!(managed_recorded(&i), 0, "a new integration");
+        i.status = Some(crate::crd::DirectoryIntegrationStatus {
+            counts: Some(crate::crd::UserCounts {
+                managed: 10_000,
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+        assert_eq!(managed_recorded(&i), 10_000);
     }
 }
