@@ -15,7 +15,7 @@ use crate::crd::{
 use crate::engine::account::AccountSync;
 use crate::engine::desire::resource_ref;
 use crate::engine::model::user_key;
-use crate::engine::report::plan_summary;
+use crate::engine::report_plan::plan_summary;
 use crate::engine::safeguard::Decision;
 use crate::lastpass::CommandKind;
 use crate::status::Reason;

@@ -12,6 +12,8 @@ pub mod password;
 pub mod pending_members;
 pub mod plan;
 pub mod report;
+pub mod report_issues;
+pub mod report_plan;
 pub mod report_safeguard;
 pub mod revocation;
 pub mod safeguard;

@@ -6,17 +6,18 @@ use std::collections::BTreeMap;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 use crate::crd::{
-    DirectoryIntegrationStatus, LastPassGroupStatus, LastPassUserStatus, PlanItem, PlanSummary,
-    UserCounts, UserPhase,
+    DirectoryIntegrationStatus, LastPassGroupStatus, LastPassUserStatus, UserCounts, UserPhase,
 };
 use crate::lastpass::{ApiError, ErrorClass, LastPassZone};
 
 use super::converge::ConvergeOutcome;
-use super::desire::{Desire, Issue};
+use super::desire::Desire;
 use super::model::{DesiredUser, ObservedUser, RefKind, ResourceRef, user_key};
 use super::packed::Packed;
 use super::plan::{Plan, Refusal};
-use super::report_safeguard::{Marks, SAMPLE_SIZE};
+use super::report_issues::issue_condition;
+use super::report_plan::{SAMPLE_SIZE, plan_summary};
+use super::report_safeguard::Marks;
 use super::safeguard::Change;
 use crate::status::writer::digest_for;
 use crate::status::{Reason, condition, types};
@@ -41,74 +42,6 @@ pub struct Report {
 fn unchanged(want: &DesiredUser, status: &LastPassUserStatus) -> bool {
     want.shown
         .is_some_and(|s| s.digest == digest_for(status, Some(s.generation)))
-}
-
-/// The items of a plan, in execution order.
-pub fn plan_items(plan: &Plan) -> Vec<PlanItem> {
-    items_of(plan).collect()
-}
-
-/// The items of a plan, in execution order, each made only when asked for: a status shows
-/// [`SAMPLE_SIZE`] of them, and an initial load plans one per user.
-fn items_of(plan: &Plan) -> impl Iterator<Item = PlanItem> + '_ {
-    fn item(action: &str, username: &str, detail: Option<String>) -> PlanItem {
-        PlanItem {
-            action: action.into(),
-            username: username.into(),
-            detail,
-        }
-    }
-    let memberships = plan.group_changes.iter().flat_map(|c| {
-        let add = c
-            .add
-            .iter()
-            .map(|g| item("AddToGroup", &c.username, Some(g.clone())));
-        let del = c
-            .del
-            .iter()
-            .map(|g| item("RemoveFromGroup", &c.username, Some(g.clone())));
-        add.chain(del)
-    });
-    let creates = plan
-        .creates
-        .iter()
-        .map(|c| item("Create", &c.username, None));
-    creates
-        .chain(plan.enables.iter().map(|u| item("Enable", u, None)))
-        .chain(plan.disables.iter().map(|u| item("Suspend", u, None)))
-        .chain(
-            plan.attribute_updates
-                .iter()
-                .map(|u| item("UpdateAttributes", &u.username, None)),
-        )
-        .chain(plan.updates.iter().map(|u| {
-            item(
-                "Update",
-                &u.username,
-                Some(format!("fullName: {}", u.full_name)),
-            )
-        }))
-        .chain(memberships)
-        .chain(
-            plan.deprovisions
-                .iter()
-                .map(|d| item("Deprovision", &d.username, Some(format!("{:?}", d.action)))),
-        )
-}
-
-/// The plan summary of the integration's status.
-pub fn plan_summary(plan: &Plan) -> PlanSummary {
-    PlanSummary {
-        id: plan.id(),
-        creates: plan.creates.len() as i64,
-        updates: (plan.updates.len()
-            + plan.attribute_updates.len()
-            + plan.disables.len()
-            + plan.enables.len()) as i64,
-        group_changes: plan.membership_changes() as i64,
-        deprovisions: plan.deprovisions.len() as i64,
-        sample: items_of(plan).take(SAMPLE_SIZE).collect(),
-    }
 }
 
 /// The user's last login as an instant: LastPass sends it without a zone.
@@ -502,109 +435,6 @@ fn pending_user_keys(plan: &Plan) -> BTreeMap<String, &'static str> {
     out
 }
 
-/// The condition of a resource left out of the plan: reason, and a message that says the fix.
-pub fn issue_condition(issue: &Issue) -> (Reason, String) {
-    let owner_text = |kind: &str, owner: &Option<ResourceRef>| match owner {
-        Some(o) => format!("{kind} {}/{}", o.namespace, o.name),
-        None => format!("an older {kind} in another namespace"),
-    };
-    match issue {
-        Issue::IntegrationNotAllowed { namespace } => (
-            Reason::IntegrationNotAllowed,
-            format!(
-                "the DirectoryIntegration does not allow namespace {namespace}; see its \
-                 spec.allowedNamespaces"
-            ),
-        ),
-        Issue::UsernameConflict { username, owner } => (
-            Reason::UsernameConflict,
-            format!(
-                "username {username} is already managed by {}; this resource changes nothing \
-                 in LastPass until that one is deleted (then it takes over, without a new \
-                 invitation) — or delete this one",
-                owner_text("LastPassUser", owner)
-            ),
-        ),
-        Issue::GroupNameConflict { group_name, owner } => (
-            Reason::GroupNameConflict,
-            format!(
-                "group {group_name} is already managed by {}; this resource changes nothing in \
-                 LastPass until that one is deleted — or delete this one",
-                owner_text("LastPassGroup", owner)
-            ),
-        ),
-        Issue::InvalidSelector { message } => (Reason::InvalidSelector, message.clone()),
-        Issue::InvalidUsername { username } => (
-            Reason::InvalidUsername,
-            format!(
-                "spec.username {username:?} is not an e-mail address; LastPass usernames are e-mails"
-            ),
-        ),
-        Issue::InvalidMember { member } => (
-            Reason::InvalidMember,
-            format!(
-                "spec.members entry {member:?} is not an e-mail address; list LastPass usernames"
-            ),
-        ),
-        Issue::UsernameChanged { bound, now } => (
-            Reason::UsernameChanged,
-            format!(
-                "spec.username is immutable: this resource is bound to {bound}, the spec now says \
-                 {now}; nothing was changed in LastPass. Set it back to {bound}, or create a new \
-                 LastPassUser for {now} and delete this one"
-            ),
-        ),
-        Issue::GroupNameChanged { bound, now } => (
-            Reason::GroupNameChanged,
-            format!(
-                "spec.groupName is immutable: this resource is bound to group {bound}, the spec \
-                 now says {now}; nothing was changed in LastPass. Set it back, or create a new \
-                 LastPassGroup and delete this one"
-            ),
-        ),
-        Issue::IntegrationRefChanged { bound, now } => (
-            Reason::IntegrationRefChanged,
-            format!(
-                "spec.integrationRef is immutable: this resource is bound to DirectoryIntegration \
-                 {}/{}, the spec now names {}/{}; nothing was changed in LastPass, and deleting \
-                 this resource still deprovisions through {}/{}. Set it back, or create a new \
-                 resource and delete this one",
-                bound.namespace.as_deref().unwrap_or_default(),
-                bound.name,
-                now.namespace.as_deref().unwrap_or_default(),
-                now.name,
-                bound.namespace.as_deref().unwrap_or_default(),
-                bound.name,
-            ),
-        ),
-        Issue::CrossNamespaceGroup { group } => (
-            Reason::CrossNamespaceReference,
-            format!(
-                "spec.groups names {group}, which a LastPassGroup in another namespace owns: only \
-                 that group adds people to it, so this user changes nothing in LastPass. Remove \
-                 {group} from spec.groups, or ask its owners to list this user"
-            ),
-        ),
-        Issue::CrossNamespaceMember { member } => (
-            Reason::CrossNamespaceReference,
-            format!(
-                "spec.members lists {member}, whom a LastPassUser in another namespace manages: \
-                 a group outside the integration's namespace lists only users of its own \
-                 namespace, so this group changes nothing in LastPass. Remove {member}, or \
-                 manage the group in the integration's namespace"
-            ),
-        ),
-        Issue::InitialPasswordConflict { namespace, secret } => (
-            Reason::InitialPasswordConflict,
-            format!(
-                "Secret {namespace}/{secret} exists but was not created by the operator for this \
-                 LastPassUser, so it is not used as the initial password and the user is not \
-                 invited; delete that Secret (the operator then generates one)"
-            ),
-        ),
-    }
-}
-
 fn integration_status(
     desire: &Desire,
     outcome: &ConvergeOutcome,
@@ -692,58 +522,5 @@ fn integration_status(
             .collect(),
         last_sync_time: Some(now.clone()),
         ..DirectoryIntegrationStatus::default()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::crd::DeprovisionAction;
-    use crate::engine::plan::{CreateUser, Deprovision, GroupChange, UpdateUser};
-
-    #[test]
-    fn the_summary_samples_the_first_items_in_execution_order() {
-        let mut plan = Plan::default();
-        for i in 0..30 {
-            plan.creates.push(CreateUser {
-                username: format!("new{i:02}@x.io"),
-                full_name: None,
-                groups: ["Eng"].into(),
-                attributes: BTreeMap::new(),
-                password_reset_required: true,
-            });
-        }
-        plan.updates.push(UpdateUser {
-            username: "ann@x.io".into(),
-            full_name: "Ann".into(),
-        });
-        plan.group_changes.push(GroupChange {
-            username: "bob@x.io".into(),
-            add: ["Ops".to_string()].into(),
-            del: ["Eng".to_string()].into(),
-        });
-        plan.disables.push("cat@x.io".into());
-        plan.deprovisions.push(Deprovision {
-            username: "dan@x.io".into(),
-            action: DeprovisionAction::Deactivate,
-            resource: ResourceRef::user("ns", "dan"),
-        });
-        let items = plan_items(&plan);
-        let order: Vec<(&str, &str)> = items[29..]
-            .iter()
-            .map(|i| (i.action.as_str(), i.username.as_str()))
-            .collect();
-        assert_eq!(
-            order,
-            [
-                ("Create", "new29@x.io"),
-                ("Suspend", "cat@x.io"),
-                ("Update", "ann@x.io"),
-                ("AddToGroup", "bob@x.io"),
-                ("RemoveFromGroup", "bob@x.io"),
-                ("Deprovision", "dan@x.io"),
-            ]
-        );
-        assert_eq!(plan_summary(&plan).sample, items[..SAMPLE_SIZE]);
     }
 }

@@ -12,12 +12,10 @@ use super::converge::ConvergeOutcome;
 use super::desire::Desire;
 use super::guard::Blocked;
 use super::model::{RefKind, ResourceRef};
+use super::report_plan::SAMPLE_SIZE;
 use super::safeguard::Change;
 use crate::status::refusal;
 use crate::status::{Reason, condition, set_condition, types};
-
-/// Items of a plan (or of a held set) shown in status.
-pub const SAMPLE_SIZE: usize = 20;
 
 /// Held changes listed in full in `status.held.changes` at most: a larger set (a mass event in
 /// a big account) would push the integration towards the API server's object size limit. Such
