@@ -1,21 +1,26 @@
 //! The bound of a `bench --cluster` phase from the API server's side: the server's write rate,
-//! measured in the same run with plain creates and patches of a small object, and the
-//! arithmetic that turns a phase's writes into the time it cannot beat.
+//! measured in the same run with the writes a phase makes (creates of the operator's kind, the
+//! operator's own server-side apply of a user's status, metadata patches), and the arithmetic
+//! that turns a phase's writes into the time it cannot beat.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
 
 use futures::{StreamExt, stream};
-use kube::Client;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::{Client, ResourceExt};
 use serde_json::json;
 
-use crate::crd::LastPassUser;
+use crate::controller::status::apply_status;
+use crate::crd::{IntegrationRef, LastPassUser, LastPassUserStatus, UserPhase};
+use crate::status::writer::next_status;
+use crate::status::{Reason, condition, types};
 
 use super::BenchError;
 use super::measure::{Limits, read_pages};
 use super::report::{ApiBound, ApiWrites};
-use super::world::{Shape, user, user_name};
+use super::world::{Shape, user};
 
 /// The API server's write rate as measured.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -33,68 +38,106 @@ impl WriteRate {
     }
 }
 
-/// Creates `n` LastPassUsers in `ns` (a namespace the controllers do not watch), then patches
-/// each one's status and its labels, `concurrency` at a time: the API server's rate for the
-/// writes a phase makes (a create of the operator's kind, then status and metadata patches).
+/// Creates `n` LastPassUsers in `ns` (a namespace the controllers do not watch), then writes
+/// each one's status and patches its labels, `concurrency` at a time: the API server's rate
+/// for the writes a phase makes. The status is what the operator writes for an invited user,
+/// through the operator's own server-side apply ([`apply_status`]): a small merge patch would
+/// measure a cheaper write than the one the phase makes.
 pub async fn measure_write_rate(
     client: &Client,
     ns: &str,
     n: usize,
     concurrency: usize,
 ) -> Result<WriteRate, BenchError> {
-    let api: Api<LastPassUser> = Api::namespaced(client.clone(), ns);
     let shape = Shape {
         users: n,
         groups: 1,
         memberships_per_user: 1,
     };
+    let users: Vec<LastPassUser> = (0..n)
+        .map(|i| {
+            let mut u = user(&shape, i);
+            u.metadata.namespace = Some(ns.to_string());
+            u.metadata.uid = None;
+            u.metadata.generation = None;
+            u
+        })
+        .collect();
     let started = Instant::now();
-    let creates = (0..n).map(|i| {
-        let mut u = user(&shape, i);
-        u.metadata.namespace = Some(ns.to_string());
-        u.metadata.uid = None;
-        u.metadata.generation = None;
-        Write::Create(Box::new(u))
+    let creates = users.iter().map(|u| Write::Create(Box::new(u.clone())));
+    run_writes(client, ns, creates, concurrency).await?;
+    let now = Time(jiff::Timestamp::now());
+    let status = users
+        .iter()
+        .enumerate()
+        .map(|(i, u)| Write::Status(Box::new(u.clone()), Box::new(invited(u, ns, i, &now))));
+    run_writes(client, ns, status, concurrency).await?;
+    let labels = users.iter().map(|u| {
+        Write::Patch(
+            u.name_any(),
+            json!({"metadata": {"labels": {"patched": "yes"}}}),
+        )
     });
-    run_writes(&api, creates, concurrency).await?;
-    let names = || (0..n).map(user_name);
-    let status =
-        names().map(|name| Write::Status(name, json!({"status": {"observedGeneration": 1}})));
-    run_writes(&api, status, concurrency).await?;
-    let labels =
-        names().map(|name| Write::Patch(name, json!({"metadata": {"labels": {"patched": "yes"}}})));
-    run_writes(&api, labels, concurrency).await?;
+    run_writes(client, ns, labels, concurrency).await?;
     Ok(WriteRate {
         writes: 3 * n,
         seconds: started.elapsed().as_secs_f64(),
     })
 }
 
+/// The status the operator writes for user `u` once invited (as `status_writes` would).
+fn invited(u: &LastPassUser, ns: &str, i: usize, now: &Time) -> LastPassUserStatus {
+    let status = LastPassUserStatus {
+        phase: Some(UserPhase::Invited),
+        lastpass_id: Some((100_000 + i).to_string()),
+        groups: u.spec.groups.clone(),
+        attributes_hash: Some("cbf29ce484222325".into()),
+        bound_username: Some(u.spec.username.clone()),
+        bound_integration: Some(IntegrationRef {
+            name: u.spec.integration_ref.name.clone(),
+            namespace: Some(ns.to_string()),
+        }),
+        conditions: vec![
+            condition(types::READY, true, Reason::Invited, "", None, now),
+            condition(types::SYNCED, true, Reason::SyncSucceeded, "", None, now),
+        ],
+        ..LastPassUserStatus::default()
+    };
+    next_status(None, status.clone(), Some(1), now).unwrap_or(status)
+}
+
 enum Write {
     Create(Box<LastPassUser>),
-    Status(String, serde_json::Value),
+    Status(Box<LastPassUser>, Box<LastPassUserStatus>),
     Patch(String, serde_json::Value),
 }
 
 async fn run_writes(
-    api: &Api<LastPassUser>,
+    client: &Client,
+    ns: &str,
     writes: impl Iterator<Item = Write>,
     concurrency: usize,
 ) -> Result<(), BenchError> {
+    let api: Api<LastPassUser> = Api::namespaced(client.clone(), ns);
     let pp = PatchParams::default();
-    let done: Vec<Result<(), kube::Error>> = stream::iter(writes)
+    let done: Vec<Result<(), String>> = stream::iter(writes)
         .map(|w| {
-            let (api, pp) = (api.clone(), pp.clone());
+            let (api, pp, client) = (api.clone(), pp.clone(), client.clone());
             async move {
                 match w {
-                    Write::Create(u) => api.create(&PostParams::default(), &u).await.map(|_| ()),
-                    Write::Status(name, v) => api
-                        .patch_status(&name, &pp, &Patch::Merge(v))
+                    Write::Create(u) => api
+                        .create(&PostParams::default(), &u)
                         .await
-                        .map(|_| ()),
-                    Write::Patch(name, v) => {
-                        api.patch(&name, &pp, &Patch::Merge(v)).await.map(|_| ())
-                    }
+                        .map(|_| ())
+                        .map_err(|e| e.to_string()),
+                    Write::Status(u, s) => apply_status(&client, u.as_ref(), s.as_ref())
+                        .await
+                        .map_err(|e| e.to_string()),
+                    Write::Patch(name, v) => api
+                        .patch(&name, &pp, &Patch::Merge(v))
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| e.to_string()),
                 }
             }
         })
@@ -104,9 +147,9 @@ async fn run_writes(
     done.into_iter()
         .collect::<Result<Vec<()>, _>>()
         .map(|_| ())
-        .map_err(|e| BenchError::Cluster {
+        .map_err(|reason| BenchError::Cluster {
             step: "measuring the API server's write rate".into(),
-            reason: e.to_string(),
+            reason,
         })
 }
 
