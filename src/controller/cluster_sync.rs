@@ -124,11 +124,10 @@ pub async fn sync_from_cluster(
         users: &users_by_ref,
         groups: &groups_by_ref,
     };
-    // A confirmed suspension's intent is removed after the status that says Suspended.
+    // A confirmed suspension's intent is removed once it is recorded in the integration's
+    // status (below) and the status that says Suspended has landed.
     let intents_done = super::revocation::intents_done(&revoked);
-    statuses
-        .start(ctx, &sync, &planned, &intents_done, trigger, &now)
-        .await;
+    statuses.start(ctx, &sync, &planned, trigger, &now).await;
 
     // The integration's status first: it carries the safeguard's window and consumed
     // approvals, which must be recorded even if a finalizer below cannot be removed.
@@ -145,8 +144,10 @@ pub async fn sync_from_cluster(
     ) {
         apply_status(&ctx.client, integration, &next).await?;
     }
-    // Recorded in status: reported once (a revocation seen again is already in the window).
+    // Recorded in status: reported once (a revocation seen again is already in the window),
+    // and only now are the intents it closes let go of.
     super::revocation::report(ctx, integration, &users_by_ref, &fresh_revocations).await;
+    statuses.forget_intents(ctx, &sync, &planned, &intents_done);
 
     // Finalizers of users whose deprovisioning is complete (or never needed). A failure (say
     // a conflict with this sync's own status write) does not stop the others; the sync then

@@ -8,6 +8,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use kube::api::Api;
 use kube::{Client, ResourceExt};
 use serde_json::json;
 use tracing::{info, warn};
@@ -80,12 +81,40 @@ async fn set_annotation(
     merge_patch(client, user, &patch, &doing).await
 }
 
-/// Removes the suspension intent of a user whose suspension LastPass confirmed. Call it only
-/// once the user's status says `Suspended`: a controller that saw `suspended: true` with
-/// neither intent nor that status would record a new intent, which a later sync would count
-/// as a second revocation.
-pub async fn forget_intent(client: &Client, user: &LastPassUser) {
-    if let Err(e) = set_annotation(client, user, None).await {
+/// Removes the suspension intent `value` of a user whose suspension LastPass confirmed. Call
+/// it only once the user's status says `Suspended`: a controller that saw `suspended: true`
+/// with neither intent nor that status would record a new intent, which a later sync would
+/// count as a second revocation. Read fresh first: an intent recorded since (the user was
+/// re-enabled and suspended again), or a user deleted and created again under the name, is
+/// left alone, and the removal is conditional on the resourceVersion read.
+pub async fn forget_intent(client: &Client, user: &LastPassUser, value: &str) {
+    let (Some(ns), name) = (user.namespace(), user.name_any()) else {
+        return;
+    };
+    let api: Api<LastPassUser> = Api::namespaced(client.clone(), &ns);
+    let fresh = match api.get_opt(&name).await {
+        Ok(Some(fresh)) => fresh,
+        Ok(None) => return,
+        Err(e) => {
+            warn!(error = %e, user = %name, "cannot read the user to remove its suspension intent; the next sync tries again");
+            return;
+        }
+    };
+    let same_user = fresh.uid().is_some() && fresh.uid() == user.uid();
+    let same_intent = fresh
+        .annotations()
+        .get(SUSPEND_REQUESTED_ANNOTATION)
+        .map(String::as_str)
+        == Some(value);
+    if !same_user || !same_intent {
+        return;
+    }
+    let patch = json!({"metadata": {
+        "resourceVersion": fresh.resource_version(),
+        "annotations": {SUSPEND_REQUESTED_ANNOTATION: null},
+    }});
+    let doing = format!("removing {SUSPEND_REQUESTED_ANNOTATION} from the LastPassUser");
+    if let Err(e) = merge_patch(client, &fresh, &patch, &doing).await {
         warn!(error = %e, "cannot remove the suspension intent; the next sync tries again, and it is counted once all the same");
     }
 }

@@ -10,12 +10,15 @@ use std::time::{Duration, Instant};
 
 use futures::{StreamExt, stream};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use kube::Client;
 use kube::runtime::reflector::ObjectRef;
+use kube::{Client, ResourceExt};
 use tokio::task::JoinHandle;
 use tracing::{debug, warn};
 
-use crate::crd::{InitialPassword, LastPassGroup, LastPassGroupStatus, LastPassUser, UserPhase};
+use crate::crd::{
+    InitialPassword, LastPassGroup, LastPassGroupStatus, LastPassUser,
+    SUSPEND_REQUESTED_ANNOTATION, UserPhase,
+};
 use crate::engine::account::AccountSync;
 use crate::engine::desire::Desire;
 use crate::engine::model::ResourceRef;
@@ -35,6 +38,8 @@ pub struct StatusWrites {
     /// flight): the cache may not show them yet, so a sync's desire does not vouch for what
     /// they show.
     recent: HashMap<ResourceRef, Option<Instant>>,
+    /// The uids whose status the writes in flight write: a user not among them needed none.
+    attempted: HashSet<String>,
 }
 
 /// How long after its writes landed a user's cached status is not trusted to show them.
@@ -119,15 +124,12 @@ impl StatusWrites {
     /// after the previous sync's writes have landed. Each status describes the generation the
     /// sync planned from. A slice of a burst writes its users' statuses (each is Ready as soon
     /// as it is invited) and leaves the groups' to the sync that ends the burst, or every slice
-    /// would rewrite every group's member count. `intents_done` (users whose suspension the
-    /// sync confirmed) lose their intent after their status write lands, never before: a
-    /// controller seeing neither would record a new intent.
+    /// would rewrite every group's member count.
     pub async fn start(
         &mut self,
         ctx: &Context,
         sync: &AccountSync,
         planned: &Planned<'_>,
-        intents_done: &[ResourceRef],
         trigger: Trigger,
         now: &Time,
     ) {
@@ -168,44 +170,94 @@ impl StatusWrites {
                 self.recent.insert(r.clone(), None);
             }
         }
-        let forget: Vec<Arc<LastPassUser>> = intents_done
+        self.attempted = writes
             .iter()
-            .filter_map(|r| cached(&ctx.users, planned.users.get(r)?))
+            .filter_map(|w| w.uid().map(str::to_string))
             .collect();
-        if writes.is_empty() && forget.is_empty() {
+        if writes.is_empty() {
             return;
         }
         let client = ctx.client.clone();
         let concurrency = ctx.settings.write_concurrency.max(1);
-        self.running = Some(tokio::spawn(write_then_forget(
-            client,
-            writes,
-            forget,
-            concurrency,
+        self.running = Some(tokio::spawn(write_all(client, writes, concurrency)));
+    }
+
+    /// Removes the suspension intents of `intents_done` (users whose suspension the sync
+    /// confirmed and recorded in the integration's status) once their statuses have landed,
+    /// never before: a controller that saw `suspended: true` with neither an intent nor a
+    /// `Suspended` status would record a new intent, a second revocation. Only a user whose
+    /// status says `Suspended` loses it (one the same sync reports `Failed` keeps it, and the
+    /// next sync confirms it again); one whose status write failed keeps it too.
+    pub fn forget_intents(
+        &mut self,
+        ctx: &Context,
+        sync: &AccountSync,
+        planned: &Planned<'_>,
+        intents_done: &[ResourceRef],
+    ) {
+        let forget: Vec<Intent> = intents_done
+            .iter()
+            .filter_map(|r| {
+                let current = cached(&ctx.users, planned.users.get(r)?)?;
+                let value = current
+                    .annotations()
+                    .get(SUSPEND_REQUESTED_ANNOTATION)?
+                    .clone();
+                says_suspended(sync.report.users.get(r), &current).then_some(Intent {
+                    user: current,
+                    value,
+                })
+            })
+            .collect();
+        if forget.is_empty() {
+            return;
+        }
+        let (client, attempted) = (ctx.client.clone(), self.attempted.clone());
+        let writing = self.running.take();
+        self.running = Some(tokio::spawn(forget_after(
+            client, writing, attempted, forget,
         )));
     }
 }
 
-/// Writes `writes`, then removes the suspension intent of each of `forget` whose status is
-/// known to have landed: written now, or not needing a write. One whose write failed keeps
-/// its intent; the next sync confirms it again and retries both.
-async fn write_then_forget(
+/// Whether the user's status will say `Suspended` once this sync's writes land: the status
+/// the sync reported, or, where it reported none (nothing changed), the one it shows.
+fn says_suspended(reported: Option<&crate::crd::LastPassUserStatus>, user: &LastPassUser) -> bool {
+    let phase = match reported {
+        Some(status) => status.phase,
+        None => user.status.as_ref().and_then(|s| s.phase),
+    };
+    phase == Some(UserPhase::Suspended)
+}
+
+/// A suspension intent to remove: the user as cached, and the intent's value then.
+struct Intent {
+    user: Arc<LastPassUser>,
+    value: String,
+}
+
+/// Waits for `writing` (the status writes in flight), then removes each of `forget`'s intents
+/// whose status is known to have landed: written now, or not needing a write (`attempted`
+/// lists the uids the writes were for). Returns what the writes set.
+async fn forget_after(
     client: Client,
-    writes: Vec<Write>,
-    forget: Vec<Arc<LastPassUser>>,
-    concurrency: usize,
+    writing: Option<JoinHandle<Written>>,
+    attempted: HashSet<String>,
+    forget: Vec<Intent>,
 ) -> Written {
-    let attempted: HashSet<String> = writes
-        .iter()
-        .filter_map(|w| w.uid().map(str::to_string))
-        .collect();
-    let written = write_all(client.clone(), writes, concurrency).await;
-    for user in forget {
+    let written = match writing {
+        Some(w) => w.await.unwrap_or_else(|e| {
+            warn!(error = %e, "status writes ended abnormally; the next sync retries them");
+            Written::new()
+        }),
+        None => Written::new(),
+    };
+    for Intent { user, value } in forget {
         let Some(id) = uid(user.as_ref()) else {
             continue;
         };
         if !attempted.contains(id) || written.contains_key(id) {
-            super::revocation::forget_intent(&client, &user).await;
+            super::revocation::forget_intent(&client, &user, &value).await;
         }
     }
     written
@@ -326,8 +378,14 @@ mod tests {
         u
     }
 
-    /// A client whose API server takes 100 ms per status write, fails bob's, and logs each
-    /// request as `status <name>` or `patch <name>` when it is answered.
+    /// A user's uid in [`logging_client`]'s API server.
+    fn uid_of(name: &str) -> String {
+        format!("uid-{name}")
+    }
+
+    /// A client whose API server takes 100 ms per status write, fails bob's, shows dave with
+    /// intent `t1` (recorded since) and everyone else with `t0`, and logs each request as
+    /// `status <name>`, `get <name>` or `patch <name>` when it is answered.
     fn logging_client() -> (Client, Arc<std::sync::Mutex<Vec<String>>>) {
         let log = Arc::new(std::sync::Mutex::new(Vec::new()));
         let seen = log.clone();
@@ -342,14 +400,22 @@ mod tests {
                 if status {
                     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
                 }
+                let mut shown = named(&name, &uid_of(&name));
+                let intent = if name == "dave" { "t1" } else { "t0" };
+                shown.metadata.annotations =
+                    Some([(SUSPEND_REQUESTED_ANNOTATION.to_string(), intent.to_string())].into());
                 let (code, body) = if status && name == "bob" {
                     let failure = serde_json::json!({"kind": "Status", "apiVersion": "v1",
                         "status": "Failure", "reason": "InternalError", "code": 500});
                     (500, failure)
                 } else {
-                    (200, serde_json::to_value(named(&name, "any")).unwrap())
+                    (200, serde_json::to_value(shown).unwrap())
                 };
-                let kind = if status { "status" } else { "patch" };
+                let kind = match (status, req.method().as_str()) {
+                    (true, _) => "status",
+                    (false, "GET") => "get",
+                    _ => "patch",
+                };
                 seen.lock().unwrap().push(format!("{kind} {name}"));
                 let body = kube::client::Body::from(serde_json::to_vec(&body).unwrap());
                 hyper::Response::builder().status(code).body(body)
@@ -401,10 +467,8 @@ mod tests {
             phase: Some(UserPhase::Suspended),
             ..Default::default()
         };
-        let jane = Arc::new(named("jane", "uid-1"));
-        let bob = Arc::new(named("bob", "uid-2"));
-        // Carl's status already said Suspended: nothing to write, nothing to wait for.
-        let carl = Arc::new(named("carl", "uid-3"));
+        let user = |name: &str| Arc::new(named(name, &uid_of(name)));
+        let (jane, bob) = (user("jane"), user("bob"));
         let writes = vec![
             Write::User(
                 ResourceRef::user("team", "jane"),
@@ -413,17 +477,45 @@ mod tests {
             ),
             Write::User(ResourceRef::user("team", "bob"), bob.clone(), suspended),
         ];
-        let written = write_then_forget(client, writes, vec![jane, bob, carl], 2).await;
-        assert_eq!(written.keys().collect::<Vec<_>>(), ["uid-1"]);
+        let attempted: HashSet<String> = [uid_of("jane"), uid_of("bob")].into();
+        let writing = tokio::spawn(write_all(client.clone(), writes, 2));
+        // Carl's and dave's statuses already said Suspended: nothing to write or wait for.
+        let intents = [jane, bob, user("carl"), user("dave")].map(|user| Intent {
+            user,
+            value: "t0".into(),
+        });
+        let written = forget_after(client, Some(writing), attempted, intents.into()).await;
+        assert_eq!(written.keys().collect::<Vec<_>>(), [&uid_of("jane")]);
         let log = log.lock().unwrap().clone();
         let at = |entry: &str| log.iter().position(|l| l == entry);
-        assert!(at("status jane") < at("patch jane"), "{log:?}");
+        assert!(at("status jane") < at("get jane"), "{log:?}");
         assert!(
             at("patch jane").is_some() && at("patch carl").is_some(),
             "{log:?}"
         );
         // Bob's status did not land: he keeps his intent, for the next sync to retry.
-        assert_eq!(at("patch bob"), None, "{log:?}");
+        assert_eq!(at("get bob"), None, "{log:?}");
+        // Dave was suspended again since: his new intent is not the one to remove.
+        assert!(
+            at("get dave").is_some() && at("patch dave").is_none(),
+            "{log:?}"
+        );
+    }
+
+    #[test]
+    fn only_a_status_that_says_suspended_lets_the_intent_go() {
+        let status = |phase| crate::crd::LastPassUserStatus {
+            phase: Some(phase),
+            ..Default::default()
+        };
+        let mut shown = user("uid-1");
+        shown.status = Some(status(UserPhase::Suspended));
+        assert!(says_suspended(None, &shown), "unchanged and suspended");
+        assert!(says_suspended(Some(&status(UserPhase::Suspended)), &shown));
+        // Disabled in LastPass, but the same sync failed another change of the user.
+        assert!(!says_suspended(Some(&status(UserPhase::Failed)), &shown));
+        shown.status = Some(status(UserPhase::Invited));
+        assert!(!says_suspended(None, &shown));
     }
 
     #[test]
