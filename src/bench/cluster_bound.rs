@@ -103,7 +103,7 @@ fn invited(u: &LastPassUser, ns: &str, i: usize, now: &Time) -> LastPassUserStat
         ],
         ..LastPassUserStatus::default()
     };
-    next_status(None, status.clone(), Some(1), now).unwrap_or(status)
+    next_status(None, status, Some(1), now).expect("a first status is always written")
 }
 
 enum Write {

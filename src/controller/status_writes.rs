@@ -33,13 +33,11 @@ use super::stores::Stores;
 /// The status writes of the last sync, while they are in flight.
 #[derive(Default)]
 pub struct StatusWrites {
-    running: Option<JoinHandle<Written>>,
+    running: Option<JoinHandle<Landed>>,
     /// Users whose status a recent sync wrote, with when those writes landed (`None` while in
     /// flight): the cache may not show them yet, so a sync's desire does not vouch for what
     /// they show.
     recent: HashMap<ResourceRef, Option<Instant>>,
-    /// The uids whose status the writes in flight write: a user not among them needed none.
-    attempted: HashSet<String>,
 }
 
 /// How long after its writes landed a user's cached status is not trusted to show them.
@@ -48,6 +46,28 @@ const SETTLE: Duration = Duration::from_secs(30);
 /// What the last sync's writes set, by uid ([`digest`]): the cache may not show them yet when
 /// the next sync compares, and a status is not written twice because a watch lags.
 type Written = HashMap<String, u64>;
+
+/// What a sync's writes came to: what they set, and the uids whose write failed (`None` when
+/// the writing task itself ended abnormally, so that nothing is known to have landed).
+#[derive(Default)]
+struct Landed {
+    written: Written,
+    failed: Option<HashSet<String>>,
+}
+
+/// Waits for the writes of `running`, if any.
+async fn landed(running: Option<JoinHandle<Landed>>) -> Landed {
+    let Some(running) = running else {
+        return Landed {
+            failed: Some(HashSet::new()),
+            ..Landed::default()
+        };
+    };
+    running.await.unwrap_or_else(|e| {
+        warn!(error = %e, "status writes ended abnormally; the next sync retries them");
+        Landed::default()
+    })
+}
 
 /// The resources a sync planned from, by reference: their generations are the ones its
 /// statuses describe.
@@ -87,13 +107,7 @@ impl StatusWrites {
     /// Waits until the writes in flight have landed (or failed, which the next sync retries);
     /// returns what they wrote.
     pub async fn finish(&mut self) -> Written {
-        let Some(running) = self.running.take() else {
-            return Written::new();
-        };
-        let written = running.await.unwrap_or_else(|e| {
-            warn!(error = %e, "status writes ended abnormally; the next sync retries them");
-            Written::new()
-        });
+        let written = landed(self.running.take()).await.written;
         let landed = Instant::now();
         self.recent.values_mut().for_each(|t| {
             t.get_or_insert(landed);
@@ -170,10 +184,6 @@ impl StatusWrites {
                 self.recent.insert(r.clone(), None);
             }
         }
-        self.attempted = writes
-            .iter()
-            .filter_map(|w| w.uid().map(str::to_string))
-            .collect();
         if writes.is_empty() {
             return;
         }
@@ -212,10 +222,11 @@ impl StatusWrites {
         if forget.is_empty() {
             return;
         }
-        let (client, attempted) = (ctx.client.clone(), self.attempted.clone());
         let writing = self.running.take();
         self.running = Some(tokio::spawn(forget_after(
-            client, writing, attempted, forget,
+            ctx.client.clone(),
+            writing,
+            forget,
         )));
     }
 }
@@ -237,63 +248,59 @@ struct Intent {
 }
 
 /// Waits for `writing` (the status writes in flight), then removes each of `forget`'s intents
-/// whose status is known to have landed: written now, or not needing a write (`attempted`
-/// lists the uids the writes were for). Returns what the writes set.
+/// whose status is known to have landed: written now, or not needing a write (its write did
+/// not fail). Returns what the writes came to.
 async fn forget_after(
     client: Client,
-    writing: Option<JoinHandle<Written>>,
-    attempted: HashSet<String>,
+    writing: Option<JoinHandle<Landed>>,
     forget: Vec<Intent>,
-) -> Written {
-    let written = match writing {
-        Some(w) => w.await.unwrap_or_else(|e| {
-            warn!(error = %e, "status writes ended abnormally; the next sync retries them");
-            Written::new()
-        }),
-        None => Written::new(),
-    };
+) -> Landed {
+    let landed = landed(writing).await;
     for Intent { user, value } in forget {
         let Some(id) = uid(user.as_ref()) else {
             continue;
         };
-        if !attempted.contains(id) || written.contains_key(id) {
+        if landed.failed.as_ref().is_some_and(|f| !f.contains(id)) {
             super::revocation::forget_intent(&client, &user, &value).await;
         }
     }
-    written
+    landed
 }
 
-async fn write_all(client: Client, writes: Vec<Write>, concurrency: usize) -> Written {
+async fn write_all(client: Client, writes: Vec<Write>, concurrency: usize) -> Landed {
     let (count, started) = (writes.len(), std::time::Instant::now());
-    // Each write: Ok(what it set, by uid) or the error.
-    let results: Vec<Result<Option<(String, u64)>, super::error::Error>> = stream::iter(writes)
+    // Each write: its uid, with Ok(what it set) or the error.
+    let results: Vec<(Option<String>, Result<u64, super::error::Error>)> = stream::iter(writes)
         .map(|w| {
             let client = client.clone();
-            let done = w.uid().map(|id| (id.to_string(), w.digest()));
+            let (id, digest) = (w.uid().map(str::to_string), w.digest());
             async move {
-                match w {
+                let result = match w {
                     Write::User(_, u, s) => apply_status(&client, u.as_ref(), &s).await,
                     Write::Group(g, s) => apply_status(&client, g.as_ref(), &s).await,
-                }
-                .map(|()| done)
+                };
+                (id, result.map(|()| digest))
             }
         })
         .buffer_unordered(concurrency)
         .collect()
         .await;
     let mut written = Written::with_capacity(results.len());
-    let mut failed = 0;
-    for result in results {
+    let mut failed = HashSet::new();
+    for (id, result) in results {
         match result {
-            Ok(done) => written.extend(done),
+            Ok(digest) => written.extend(id.map(|id| (id, digest))),
             Err(e) => {
-                failed += 1;
+                failed.extend(id);
                 warn!(error = %e, "status write failed; the next sync retries");
             }
         }
     }
-    debug!(count, failed, elapsed = ?started.elapsed(), "statuses written");
-    written
+    debug!(count, failed = failed.len(), elapsed = ?started.elapsed(), "statuses written");
+    Landed {
+        written,
+        failed: Some(failed),
+    }
 }
 
 fn uid<K: kube::Resource>(obj: &K) -> Option<&str> {
@@ -477,15 +484,14 @@ mod tests {
             ),
             Write::User(ResourceRef::user("team", "bob"), bob.clone(), suspended),
         ];
-        let attempted: HashSet<String> = [uid_of("jane"), uid_of("bob")].into();
         let writing = tokio::spawn(write_all(client.clone(), writes, 2));
         // Carl's and dave's statuses already said Suspended: nothing to write or wait for.
         let intents = [jane, bob, user("carl"), user("dave")].map(|user| Intent {
             user,
             value: "t0".into(),
         });
-        let written = forget_after(client, Some(writing), attempted, intents.into()).await;
-        assert_eq!(written.keys().collect::<Vec<_>>(), [&uid_of("jane")]);
+        let landed = forget_after(client, Some(writing), intents.into()).await;
+        assert_eq!(landed.written.keys().collect::<Vec<_>>(), [&uid_of("jane")]);
         let log = log.lock().unwrap().clone();
         let at = |entry: &str| log.iter().position(|l| l == entry);
         assert!(at("status jane") < at("get jane"), "{log:?}");

@@ -88,8 +88,12 @@ pub fn next_status<S: Status>(
 /// memory of a status written, for as long as a watch cache may not show it yet, and how the
 /// report knows a status would not change.
 pub fn digest<S: Status>(status: &S) -> u64 {
+    digest_of(status.owned())
+}
+
+/// [`digest`] of a status already reduced to the part the writer owns.
+fn digest_of<S: Status>(mut s: S) -> u64 {
     use std::hash::Hasher;
-    let mut s = status.owned();
     s.clear_times();
     for c in s.conditions_mut() {
         c.last_transition_time = Time(jiff::Timestamp::UNIX_EPOCH);
@@ -107,7 +111,7 @@ pub fn digest_for<S: Status>(status: &S, generation: Option<i64>) -> u64 {
     let mut status = status.owned();
     status.derive();
     status.set_generation(generation);
-    digest(&status)
+    digest_of(status)
 }
 
 /// Hashes what is written to it: a digest without the serialized text in memory.
